@@ -1,0 +1,1 @@
+"""The .pref compiler: parse -> check -> ir -> solve -> emit."""

@@ -1,0 +1,1 @@
+"""Emitters: solutions, SFT datasets, eval rubrics and their manifests."""

@@ -1,0 +1,565 @@
+"""Stage 1: text -> AST. A lark LALR parser over ``grammar/pref.lark`` and a transformer that builds
+typed AST nodes straight from the tree. Syntax errors become located diagnostics in plain words.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from functools import lru_cache
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.lexer import PatternStr
+
+from prefc.compiler import ast
+from prefc.compiler.diagnostics import CompileError, DiagnosticBag
+from prefc.compiler.source import SourceFile, Span
+from prefc.grammar import grammar_text
+
+MAX_FILE_BYTES = 1_000_000
+MAX_NESTING = 64
+
+# Plain words for the regex terminals; literal terminals are shown as they are written.
+TERMINAL_WORDS = {
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "INT": "a whole number",
+    "STRING": 'a quoted string',
+    "COMPARE": "a comparison (`==`, `<`, ...)",
+    "KANTIAN_MODE": "`substitute` or `roles`",
+    "CONCEPT": "a solution concept (`nash`, `symmetric`, `backward`, `argmax`)",
+    "PER_UNIT": "`preference`, `game` or `item`",
+    "$END": "the end of the file",
+}
+
+
+@lru_cache(maxsize=1)
+def parser() -> Lark:
+    """The LALR parser for .pref files (built once per process)."""
+    return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+
+def describe_terminal(name: str) -> str:
+    """Say in plain words what a grammar terminal is.
+
+    Args:
+        name: The terminal's name in ``pref.lark``.
+    """
+    if name in TERMINAL_WORDS:
+        return TERMINAL_WORDS[name]
+    for term in parser().terminals:
+        if term.name == name:
+            if isinstance(term.pattern, PatternStr):
+                return f"`{term.pattern.value}`"
+            return name.lower().replace("_", " ")
+    return name.lower()
+
+
+def describe_expected(names: set[str]) -> str:
+    """Join the descriptions of the expected terminals into one readable phrase.
+
+    Args:
+        names: Terminal names the parser would have accepted.
+    """
+    closers = ("`}`", "`)`", "`]`")
+    words = sorted({describe_terminal(n) for n in names},
+                   key=lambda w: (w not in closers, not w.startswith("`"), w))
+    if len(words) == 1:
+        return words[0]
+    if len(words) > 8:
+        return "one of " + ", ".join(words[:8]) + ", …"
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _check_text(path: str, data: bytes, bag: DiagnosticBag) -> SourceFile | None:
+    if len(data) > MAX_FILE_BYTES:
+        bag.add("E0005", f"`{path}` is {len(data):,} bytes; .pref files are limited to {MAX_FILE_BYTES:,}",
+                hint="split the spec into several files joined with `use`")
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bag.add("E0004", f"`{path}` is not UTF-8 text (invalid byte at offset {exc.start})",
+                hint="a .pref file is plain text; check that the right file was given")
+        return None
+    if "\x00" in text:
+        src = SourceFile(path, text.replace("\x00", " "))
+        offset = text.index("\x00")
+        bag.add("E0004", f"`{path}` contains a NUL byte: it looks like a binary file", src.span(offset, offset + 1),
+                hint="a .pref file is plain text; check that the right file was given")
+        return None
+    return SourceFile(path, text)
+
+
+def _nesting_error(src: SourceFile, bag: DiagnosticBag) -> bool:
+    depth = 0
+    in_comment = in_string = False
+    for i, ch in enumerate(src.text):
+        if in_comment:
+            in_comment = ch != "\n"
+            continue
+        if in_string:
+            in_string = ch != '"'
+            continue
+        if ch == "#":
+            in_comment = True
+        elif ch == '"':
+            in_string = True
+        elif ch in "([{":
+            depth += 1
+            if depth > MAX_NESTING + 2:
+                bag.add("E0006", f"brackets nested more than {MAX_NESTING} deep", src.span(i, i + 1),
+                        hint="name intermediate values with `let`")
+                return True
+        elif ch in ")]}":
+            depth = max(0, depth - 1)
+    return False
+
+
+def _syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, bag: DiagnosticBag) -> None:
+    if isinstance(exc, UnexpectedCharacters):
+        ch = src.text[exc.pos_in_stream] if exc.pos_in_stream < len(src.text) else "?"
+        expected = describe_expected(set(exc.allowed or ()))
+        bag.add("E0002", f"unexpected character `{ch}`", src.span(exc.pos_in_stream, exc.pos_in_stream + 1),
+                label=f"expected {expected}" if exc.allowed else "not part of the language",
+                hint="names are letters, digits and `_`; comments start with `#`")
+        return
+    if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
+        expected = describe_expected(set(exc.expected if isinstance(exc, UnexpectedEOF) else exc.accepts or exc.expected))
+        end = len(src.text.rstrip())
+        bag.add("E0003", "unexpected end of file", src.span(max(0, end - 1), end),
+                label=f"expected {expected} after this",
+                hint="an unclosed `{`, `(` or `[` is the usual cause")
+        return
+    assert isinstance(exc, UnexpectedToken)
+    tok = exc.token
+    expected = describe_expected(set(exc.accepts or exc.expected))
+    start = tok.start_pos if tok.start_pos is not None else 0
+    end = tok.end_pos if tok.end_pos is not None else start + len(str(tok))
+    what = describe_terminal(tok.type)
+    bag.add("E0001", f"unexpected {what}" if what.startswith("`") else f"unexpected {what} `{tok}`",
+            src.span(start, end),
+            label=f"expected {expected}")
+
+
+def parse_source(src: SourceFile) -> ast.File:
+    """Parse one source file into an AST.
+
+    Args:
+        src: The source text.
+
+    Raises:
+        CompileError: with located diagnostics for any syntax error.
+    """
+    bag = DiagnosticBag()
+    if _nesting_error(src, bag):
+        bag.raise_if_errors()
+    try:
+        tree = parser().parse(src.text)
+    except UnexpectedInput as exc:
+        _syntax_diagnostic(src, exc, bag)
+        bag.raise_if_errors()
+        raise  # pragma: no cover
+    try:
+        return _Builder(src, bag).transform(tree)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, CompileError):
+            raise exc.orig_exc from None
+        if isinstance(exc.orig_exc, RecursionError):
+            bag.add("E0006", "expression nested too deeply to compile", src.span(0, 0),
+                    hint="name intermediate values with `let`")
+            bag.raise_if_errors()
+        raise
+    except RecursionError:
+        bag.add("E0006", "expression nested too deeply to compile", src.span(0, 0),
+                hint="name intermediate values with `let`")
+        bag.raise_if_errors()
+        raise  # pragma: no cover
+
+
+def read_source(path: str) -> SourceFile:
+    """Read a .pref file from disk with the input checks (size, encoding, binary content).
+
+    Args:
+        path: The file path, as the user gave it.
+
+    Raises:
+        CompileError: E0004/E0005/E0007 when the file is unreadable or not text.
+    """
+    bag = DiagnosticBag()
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        bag.add("E0007", f"cannot read `{path}`: {exc.strerror or exc}")
+        bag.raise_if_errors()
+    src = _check_text(path, data, bag)
+    bag.raise_if_errors()
+    assert src is not None
+    return src
+
+
+def parse_text(text: str, path: str = "<input>") -> ast.File:
+    """Parse .pref text given as a string (for tests and tools).
+
+    Args:
+        text: The source text.
+        path: The name to use in messages.
+    """
+    bag = DiagnosticBag()
+    src = _check_text(path, text.encode("utf-8", "surrogatepass"), bag)
+    bag.raise_if_errors()
+    assert src is not None
+    return parse_source(src)
+
+
+def _fraction(text: str) -> Fraction:
+    return Fraction(text)
+
+
+@v_args(meta=True, inline=True)
+class _Builder(Transformer):
+    """Builds AST nodes from the parse tree; every node gets its span from lark's positions."""
+
+    def __init__(self, src: SourceFile, bag: DiagnosticBag):
+        super().__init__()
+        self.src = src
+        self.bag = bag
+
+    # helpers ------------------------------------------------------------------
+    def _span(self, meta) -> Span:
+        if getattr(meta, "empty", False) or not hasattr(meta, "start_pos"):
+            return self.src.span(0, 0)
+        return self.src.span(meta.start_pos, meta.end_pos)
+
+    def _tok_span(self, tok: Token) -> Span:
+        return self.src.span(tok.start_pos, tok.end_pos)
+
+    def _ident(self, tok: Token) -> ast.Ident:
+        return ast.Ident(span=self._tok_span(tok), name=str(tok))
+
+    @staticmethod
+    def _string(tok: Token) -> str:
+        raw = str(tok)[1:-1]
+        return raw.replace('\\"', '"').replace("\\\\", "\\")
+
+    # file ---------------------------------------------------------------------
+    def start(self, meta, *items):
+        headers = [i for i in items if isinstance(i, ast.SpecHeader)]
+        return ast.File(
+            span=self.src.span(0, len(self.src.text)),
+            path=self.src.path,
+            header=headers[0] if headers else None,
+            headers=headers,
+            uses=[i for i in items if isinstance(i, ast.Use)],
+            preferences=[i for i in items if isinstance(i, ast.Preference)],
+            games=[i for i in items if isinstance(i, ast.Game)],
+            builds=[i for i in items if isinstance(i, ast.Build)],
+        )
+
+    def title(self, meta, tok):
+        return ("title", self._string(tok))
+
+    def spec_decl(self, meta, name, title=None):
+        return ast.SpecHeader(span=self._span(meta), name=self._ident(name), title=title[1] if title else None)
+
+    def use_decl(self, meta, tok):
+        return ast.Use(span=self._span(meta), path=self._string(tok))
+
+    # preferences ----------------------------------------------------------------
+    def default_value(self, meta, expr):
+        return ("default", expr)
+
+    def pref_param(self, meta, name, *rest):
+        domain = next((r for r in rest if isinstance(r, ast.Interval)), None)
+        default = next((r[1] for r in rest if isinstance(r, tuple) and r[0] == "default"), None)
+        return ast.PrefParam(span=self._span(meta), name=self._ident(name), domain=domain, default=default)
+
+    def pref_params(self, meta, *params):
+        return ("params", list(params))
+
+    def preference_decl(self, meta, name, *rest):
+        params, title = [], None
+        for r in rest[:-1]:
+            if r[0] == "params":
+                params = r[1]
+            elif r[0] == "title":
+                title = r[1]
+        return ast.Preference(span=self._span(meta), name=self._ident(name), title=title, params=params,
+                              body=rest[-1])
+
+    # games ----------------------------------------------------------------------
+    def game_decl(self, meta, name, *rest):
+        fields: dict = {"players": [], "params": [], "moves": [], "payoffs": [], "lets": [], "beliefs": []}
+        title = None
+        for r in rest:
+            if isinstance(r, tuple) and r[0] == "title":
+                title = r[1]
+            elif isinstance(r, tuple) and r[0] == "players":
+                fields["players"].extend(r[1])
+                fields["symmetric"] = fields.get("symmetric", False) or r[2]
+                fields.setdefault("players_span", r[3])
+            elif isinstance(r, tuple) and r[0] == "params":
+                fields["params"].extend(r[1])
+            elif isinstance(r, ast.Move):
+                fields["moves"].append(r)
+            elif isinstance(r, ast.Payoff):
+                fields["payoffs"].append(r)
+            elif isinstance(r, ast.Let):
+                fields["lets"].append(r)
+            elif isinstance(r, ast.Belief):
+                fields["beliefs"].append(r)
+            elif isinstance(r, tuple) and r[0] == "repeat":
+                fields["repeat"] = r[1]
+            elif isinstance(r, ast.KantianSetting):
+                fields["kantian"] = r
+            elif isinstance(r, tuple) and r[0] == "concept":
+                fields["concept"] = r[1]
+        return ast.Game(span=self._span(meta), name=self._ident(name), title=title, **fields)
+
+    def players_stmt(self, meta, *rest):
+        symmetric = bool(rest) and rest[-1] == "symmetric"
+        players = [r for r in rest if isinstance(r, ast.Player)]
+        return ("players", players, symmetric, self._span(meta))
+
+    def symmetric_flag(self, meta, tok):
+        return "symmetric"
+
+    def player_decl(self, meta, name):
+        return ast.Player(span=self._span(meta), name=self._ident(name))
+
+    def group_decl(self, meta, name, lo, _dots, hi):
+        return ast.Player(span=self._span(meta), name=self._ident(name), lo=lo, hi=hi)
+
+    def param_stmt(self, meta, *decls):
+        return ("params", list(decls))
+
+    def param_decl(self, meta, name, *rest):
+        domain = next((r for r in rest if isinstance(r, (ast.Interval, ast.IntRange))), None)
+        sweep = next((r for r in rest if isinstance(r, ast.Sweep)), None)
+        default = [r for r in rest if not isinstance(r, (ast.Interval, ast.IntRange, ast.Sweep))][0]
+        return ast.Param(span=self._span(meta), name=self._ident(name), domain=domain, default=default, sweep=sweep)
+
+    def param_domain(self, meta, dom):
+        return dom
+
+    def sweep(self, meta, value):
+        return value
+
+    def value_set(self, meta, *values):
+        return ast.Sweep(span=self._span(meta), values=list(values))
+
+    def number_range(self, meta, lo, _dots, hi, step=None):
+        return ast.Sweep(span=self._span(meta), lo=lo, hi=hi, step=step)
+
+    def step(self, meta, value):
+        return value
+
+    def signed_number(self, meta, tok):
+        return _fraction(str(tok))
+
+    def negative_number(self, meta, _minus, tok):
+        return -_fraction(str(tok))
+
+    def then_flag(self, meta, tok):
+        return "then"
+
+    def single_mover(self, meta, name):
+        return (False, self._ident(name))
+
+    def each_mover(self, meta, _each, name):
+        return (True, self._ident(name))
+
+    def observes(self, meta, *refs):
+        return ("observes", list(refs))
+
+    def move_stmt(self, meta, *rest):
+        then = rest[0] == "then"
+        rest = rest[1:] if then else rest
+        each, mover = rest[0]
+        observes: list = []
+        if isinstance(rest[1], tuple) and rest[1][0] == "observes":
+            observes = rest[1][1]
+            rest = rest[1:]
+        action, domain = rest[1], rest[2]
+        return ast.Move(span=self._span(meta), then=then, each=each, mover=mover, observes=observes,
+                        action=self._ident(action), domain=domain)
+
+    def label_set(self, meta, *names):
+        return ast.LabelSet(span=self._span(meta), labels=[self._ident(n) for n in names])
+
+    def int_range(self, meta, lo, _dots, hi, step=None):
+        return ast.IntRange(span=self._span(meta), lo=lo, hi=hi, step=step)
+
+    def step_expr(self, meta, value):
+        return value
+
+    def interval(self, meta, lo, hi):
+        return ast.Interval(span=self._span(meta), lo=lo, hi=hi)
+
+    def payoff_stmt(self, meta, name, value):
+        return ast.Payoff(span=self._span(meta), player=self._ident(name), value=value)
+
+    def payoff_indexed(self, meta, name, var, value):
+        return ast.Payoff(span=self._span(meta), player=self._ident(name), index_var=self._ident(var), value=value)
+
+    def let_params(self, meta, *names):
+        return [self._ident(n) for n in names]
+
+    def let_stmt(self, meta, name, *rest):
+        params = rest[0] if len(rest) == 2 else []
+        return ast.Let(span=self._span(meta), name=self._ident(name), params=params, value=rest[-1])
+
+    def repeat_stmt(self, meta, value):
+        return ("repeat", value)
+
+    def kantian_stmt(self, meta, mode, weights=None):
+        return ast.KantianSetting(span=self._span(meta), mode=str(mode), weights=weights or [])
+
+    def role_weights(self, meta, *weights):
+        return list(weights)
+
+    def role_weight(self, meta, name, value):
+        return (self._ident(name), value)
+
+    def solve_stmt(self, meta, concept):
+        return ("concept", self._ident(concept))
+
+    def belief_stmt(self, meta, ref, value):
+        return ast.Belief(span=self._span(meta), ref=ref, value=value)
+
+    def bare_ref(self, meta, action):
+        return ast.ActionRef(span=self._span(meta), action=self._ident(action))
+
+    def player_ref(self, meta, player, action):
+        return ast.ActionRef(span=self._span(meta), player=self._ident(player), action=self._ident(action))
+
+    def member_ref(self, meta, player, index, action):
+        return ast.ActionRef(span=self._span(meta), player=self._ident(player), index=index,
+                             action=self._ident(action))
+
+    # builds ---------------------------------------------------------------------
+    def _build(self, kind, meta, name, prefs, stmts):
+        fields: dict = {"settings_spans": {}}
+        for key, value, span in stmts:
+            if key in ("games", "holdout_games", "holdout_where", "holdout_paraphrases", "split"):
+                fields.setdefault(key, []).extend(value)
+            else:
+                fields[key] = value
+            fields["settings_spans"].setdefault(key, span)
+        if "samples_per" in fields and fields["samples_per"] is None:
+            del fields["samples_per"]
+        return ast.Build(span=self._span(meta), kind=kind, name=self._ident(name), preferences=prefs, **fields)
+
+    def dataset_decl(self, meta, name, prefs, *stmts):
+        return self._build("dataset", meta, name, prefs, stmts)
+
+    def rubric_decl(self, meta, name, prefs, *stmts):
+        return self._build("rubric", meta, name, prefs, stmts)
+
+    def pref_apps(self, meta, *apps):
+        return list(apps)
+
+    def pref_app(self, meta, name, *args):
+        return ast.PrefApp(span=self._span(meta), name=self._ident(name), args=list(args))
+
+    def pref_arg(self, meta, name, *values):
+        return ast.PrefArg(span=self._span(meta), name=self._ident(name), values=list(values))
+
+    def games_stmt(self, meta, *names):
+        return ("games", [self._ident(n) for n in names], self._span(meta))
+
+    def samples_stmt(self, meta, count, unit=None):
+        return ("samples", int(count), self._span(meta)) if unit is None else \
+            ("samples", int(count), self._span(meta))
+
+    def items_stmt(self, meta, count):
+        return ("items", int(count), self._span(meta))
+
+    def seed_stmt(self, meta, value):
+        return ("seed", int(value), self._span(meta))
+
+    def split_stmt(self, meta, *parts):
+        return ("split", list(parts), self._span(meta))
+
+    def split_part(self, meta, name, value):
+        return (self._ident(name), value)
+
+    def template_stmt(self, meta, tok):
+        return ("template", self._string(tok), self._span(meta))
+
+    def paraphrases_stmt(self, meta, count):
+        return ("paraphrases", int(count), self._span(meta))
+
+    def tolerance_stmt(self, meta, value, percent=None):
+        return ("tolerance", value / 100 if percent is not None else value, self._span(meta))
+
+    def holdout_games(self, meta, *names):
+        return ("holdout_games", [self._ident(n) for n in names], self._span(meta))
+
+    def holdout_where(self, meta, expr):
+        return ("holdout_where", [expr], self._span(meta))
+
+    def holdout_paraphrases(self, meta, *values):
+        return ("holdout_paraphrases", [int(v) for v in values], self._span(meta))
+
+    # expressions ------------------------------------------------------------------
+    def number(self, meta, tok):
+        return ast.Number(span=self._tok_span(tok), value=_fraction(str(tok)), text=str(tok))
+
+    def name(self, meta, tok):
+        return ast.Name(span=self._tok_span(tok), id=str(tok))
+
+    def attr(self, meta, base, name):
+        return ast.Attr(span=self._span(meta), base=base, attr=self._ident(name))
+
+    def index(self, meta, name, idx):
+        return ast.Index(span=self._span(meta), base=self._ident(name), index=idx)
+
+    def call(self, meta, func, args=None):
+        return ast.Call(span=self._span(meta), func=self._ident(func), args=args or [])
+
+    def call_args(self, meta, *args):
+        return list(args)
+
+    def filter(self, meta, expr):
+        return ("where", expr)
+
+    def binder(self, meta, var, group, *rest):
+        where = rest[0][1] if len(rest) == 2 else None
+        return ast.Binder(span=self._span(meta), var=self._ident(var), group=self._ident(group), where=where,
+                          body=rest[-1])
+
+    def binop(self, meta, left, op, right):
+        return ast.BinOp(span=self._span(meta), op=str(op), left=left, right=right)
+
+    def pow_op(self, meta, left, right):
+        return ast.BinOp(span=self._span(meta), op="^", left=left, right=right)
+
+    def neg(self, meta, _minus, operand):
+        if isinstance(operand, ast.Number):
+            return ast.Number(span=self._span(meta), value=-operand.value, text="-" + operand.text)
+        return ast.Neg(span=self._span(meta), operand=operand)
+
+    def compare(self, meta, left, op, right):
+        return ast.Compare(span=self._span(meta), op=str(op), left=left, right=right)
+
+    def and_op(self, meta, left, right):
+        return ast.BoolOp(span=self._span(meta), op="and", left=left, right=right)
+
+    def or_op(self, meta, left, right):
+        return ast.BoolOp(span=self._span(meta), op="or", left=left, right=right)
+
+    def not_op(self, meta, operand):
+        return ast.Not(span=self._span(meta), operand=operand)
+
+    def if_expr(self, meta, cond, then, orelse):
+        return ast.IfExpr(span=self._span(meta), cond=cond, then=then, orelse=orelse)
+
+    def table(self, meta, *parts):
+        keys = [p for p in parts if not isinstance(p, ast.TableRow)]
+        rows = [p for p in parts if isinstance(p, ast.TableRow)]
+        return ast.Table(span=self._span(meta), keys=keys, rows=rows)
+
+    def table_row(self, meta, *parts):
+        return ast.TableRow(span=self._span(meta), labels=[self._ident(p) for p in parts[:-1]], value=parts[-1])

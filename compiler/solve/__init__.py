@@ -1,0 +1,1 @@
+"""Solvers: optimal actions and equilibria, with derivations."""

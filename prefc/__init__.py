@@ -1,0 +1,3 @@
+"""prefc: a declarative preference-spec compiler."""
+
+__version__ = "0.1.0"

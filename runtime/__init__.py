@@ -1,0 +1,1 @@
+"""The prefc runtime: agents, fine-tuning, scoring, simulation, diff and reports."""
