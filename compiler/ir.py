@@ -1,0 +1,409 @@
+"""Stage 3: the sympy IR of a checked spec.
+
+A :class:`GameIR` knows a game's parameters as sympy symbols, its actions with their domains, and
+turns (preference, player) pairs into utility expressions. Two Kantian conventions exist:
+
+``substitute`` (default for symmetric games)
+    ``kantian(X)`` is ``X`` with every other player's actions replaced by the evaluator's own:
+    ``u = (1 - kappa) * pi(x, y) + kappa * pi(x, x)`` for homo moralis.
+
+``roles`` (default when roles differ; Alger & Weibull 2013)
+    Roles are assigned at random (with the ``kantian roles r: w, ...`` weights, uniform by default),
+    a strategy is a plan for every role, and the Kantian payoff is the expected payoff when every
+    role is played by the evaluator's own plan. The evaluator in role ``r`` maximises its ex-ante
+    utility divided by the probability ``w_r`` of its role, so ``payoff(self)`` stays the payoff
+    of the role it holds and ``kantian(X) = sum_rho (w_rho / w_r) * X_rho``. With two equally likely
+    roles, ``kantian(payoff(self))`` is the sum of both roles' payoffs under self-play.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cached_property
+
+import sympy as sp
+
+from prefc.compiler import ast
+from prefc.compiler.check import CheckedGame, CheckedPreference, CheckedSpec, PreferencePoint, eval_const
+from prefc.compiler.lower import (
+    ExprLowerer,
+    LoweringError,
+    PreferenceContext,
+    PreferenceLowerer,
+    Profile,
+    Token,
+    group_profile,
+    named_profile,
+    rational,
+)
+
+
+@dataclass(frozen=True)
+class ParamIR:
+    """A game parameter: its symbol, default, swept values and domain."""
+
+    name: str
+    symbol: sp.Symbol
+    default: Fraction
+    sweep: tuple[Fraction, ...]
+    integer: bool
+
+    @property
+    def values(self) -> tuple[Fraction, ...]:
+        """The values the parameter takes in builds (the sweep, else the default)."""
+        return self.sweep or (self.default,)
+
+
+@dataclass(frozen=True)
+class ActionIR:
+    """One action: who chooses it, when, among what.
+
+    Attributes:
+        owner: The role (or group) choosing it.
+        name: The action's name.
+        kind: ``labels``, ``integers`` or ``interval``.
+        labels: The options of a ``labels`` action.
+        lo, hi, step: Bounds (sympy expressions in parameters and earlier actions).
+        stage: 0-based stage.
+        observes: Names of the earlier actions the mover sees.
+    """
+
+    owner: str
+    name: str
+    kind: str
+    labels: tuple[str, ...]
+    lo: sp.Expr | None
+    hi: sp.Expr | None
+    step: sp.Expr | None
+    stage: int
+    observes: tuple[str, ...]
+
+    @property
+    def finite(self) -> bool:
+        return self.kind != "interval"
+
+    def options(self, values: dict[sp.Symbol, sp.Expr], earlier: dict[str, sp.Expr] | None = None,
+                *, limit: int = 10_000) -> list[sp.Expr]:
+        """The options at a parameter point (label codes for labels), for finite actions.
+
+        Args:
+            values: Parameter symbol -> value.
+            earlier: Earlier actions' values (for bounds that depend on them).
+            limit: The most options enumerated before :class:`GameTooLarge`.
+        """
+        from prefc.compiler.solve.finite import GameTooLarge
+
+        if self.kind == "labels":
+            return [sp.Integer(i) for i in range(len(self.labels))]
+        subs = {**values, **{sp.Symbol(k, real=True): v for k, v in (earlier or {}).items()}}
+        lo, hi = sp.nsimplify(self.lo.subs(subs)), sp.nsimplify(self.hi.subs(subs))  # type: ignore[union-attr]
+        step = sp.nsimplify(self.step.subs(subs)) if self.step is not None else sp.Integer(1)
+        count = int(sp.floor((hi - lo) / step)) + 1
+        if count > limit:
+            raise GameTooLarge(f"action `{self.name}` has {count:,} options at this point; "
+                               f"finite actions are limited to {limit:,}")
+        return [lo + i * step for i in range(max(count, 0))]
+
+    def display(self, value: sp.Expr):
+        """A JSON-friendly value: the label for label actions, else an int or float."""
+        if self.kind == "labels":
+            return self.labels[int(value)]
+        return to_plain(value)
+
+
+def to_plain(value) -> int | float | None:
+    """A JSON-friendly number: ints stay ints, other exact values become floats, infinities None.
+
+    Args:
+        value: A sympy or Python number.
+    """
+    if isinstance(value, (int,)) and not isinstance(value, bool):
+        return value
+    if isinstance(value, Fraction):
+        return value.numerator if value.denominator == 1 else float(value)
+    v = sp.sympify(value) if not isinstance(value, sp.Basic) else value
+    if v.is_Integer:
+        return int(v)
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    if f != f or f in (float("inf"), float("-inf")):
+        return None
+    return f
+
+
+@dataclass
+class GameIR:
+    """The IR of one game.
+
+    Attributes:
+        checked: The checked game it lowers.
+        params: Parameters in declaration order.
+        actions: Actions in stage order.
+        roles: Named roles (empty for a group game).
+        group: The group's name for an indexed-group game.
+        group_size: The group size as a sympy expression of the parameters.
+    """
+
+    checked: CheckedGame
+    params: dict[str, ParamIR]
+    actions: list[ActionIR]
+    roles: list[str]
+    group: str | None
+    group_size: sp.Expr | None
+    role_weights: dict[str, sp.Expr]
+    rounds: int | None
+
+    @property
+    def name(self) -> str:
+        return self.checked.name
+
+    @property
+    def title(self) -> str:
+        return self.checked.title
+
+    @property
+    def symmetric(self) -> bool:
+        return self.checked.ast.symmetric
+
+    @property
+    def kantian_mode(self) -> str:
+        return self.checked.kantian_mode
+
+    @property
+    def n_stages(self) -> int:
+        return max((a.stage for a in self.actions), default=0) + 1
+
+    @cached_property
+    def symbols(self) -> dict[str, sp.Symbol]:
+        return {name: p.symbol for name, p in self.params.items()}
+
+    def defaults(self) -> dict[str, Fraction]:
+        """Every parameter at its default."""
+        return {n: p.default for n, p in self.params.items()}
+
+    def lowerer(self, params: dict[str, sp.Expr] | None = None) -> ExprLowerer:
+        """An expression lowerer with parameters as symbols (or the given values).
+
+        Args:
+            params: Parameter name -> value; missing ones stay symbols.
+        """
+        values = {n: p.symbol for n, p in self.params.items()}
+        values.update(params or {})
+        return ExprLowerer(self.checked, values)
+
+    def action_symbol(self, owner: str, action: str) -> sp.Symbol:
+        """The symbol of an action of a named role (``trust.send``)."""
+        return sp.Symbol(f"{owner}.{action}", real=True)
+
+    def movers(self, stage: int) -> list[ActionIR]:
+        return [a for a in self.actions if a.stage == stage]
+
+    def describe_kantian(self) -> str:
+        """One sentence on the Kantian convention this game uses."""
+        if self.kantian_mode == "substitute":
+            return ("substitution: kantian(X) is X with every other player's strategy replaced by the "
+                    "evaluator's own (symmetric game)")
+        weights = ", ".join(f"{r}: {self.role_weights[r]}" for r in self.roles)
+        return ("role randomisation (Alger & Weibull 2013): roles drawn with weights "
+                f"{weights}; kantian(X) is the expected X when every role is played by the evaluator's own "
+                "plan, scaled by the probability of the evaluator's role")
+
+
+# ----------------------------------------------------------------------------- preferences applied
+
+
+@dataclass(frozen=True)
+class BoundPreference:
+    """A preference at a parameter point, ready to evaluate."""
+
+    point: PreferencePoint
+    checked: CheckedPreference
+
+    @property
+    def label(self) -> str:
+        return self.point.label
+
+    @cached_property
+    def lowerer(self) -> PreferenceLowerer:
+        values = {k: rational(v) for k, v in self.point.values}
+        for k, default in self.checked.defaults.items():
+            if k not in values and default is not None:
+                values[k] = rational(default)
+        return PreferenceLowerer(self.checked.ast.body, values)
+
+    @cached_property
+    def uses_kantian(self) -> bool:
+        from prefc.compiler.check import walk
+
+        return any(isinstance(n, ast.Call) and n.func.name == "kantian" for n in walk(self.checked.ast.body))
+
+
+def symbolic_preference(checked: CheckedPreference, symbols: dict[str, sp.Symbol]) -> PreferenceLowerer:
+    """A preference lowerer whose parameters stay symbols (for closed forms in kappa).
+
+    Args:
+        checked: The preference.
+        symbols: Parameter name -> symbol.
+    """
+    return PreferenceLowerer(checked.ast.body, dict(symbols))
+
+
+def symmetric_utility(game: GameIR, pref: PreferenceLowerer, *, own: dict[str, sp.Expr],
+                      rest: dict[str, sp.Expr], params: dict[str, sp.Expr] | None = None) -> sp.Expr:
+    """Utility of one player of a symmetric game who plays ``own`` while every other player plays ``rest``.
+
+    The Kantian term uses the substitution convention (everyone plays ``own``), unless the game
+    declares ``kantian roles``.
+
+    Args:
+        game: A symmetric game.
+        pref: The preference.
+        own: The evaluator's actions.
+        rest: Every other player's actions.
+        params: Parameter values (default: symbols).
+    """
+    low = game.lowerer(params)
+
+    def build(o: dict[str, sp.Expr], r: dict[str, sp.Expr]) -> tuple[Profile, Token]:
+        if game.group is not None:
+            n = low.params[game.group_size.name] if isinstance(game.group_size, sp.Symbol) and \
+                game.group_size.name in low.params else game.group_size.subs(
+                    {p.symbol: low.params[name] for name, p in game.params.items()})
+            prof, focal, _ = group_profile(game.group, n, o, r)
+            return prof, focal
+        values = {role: dict(r) for role in game.roles}
+        values[game.roles[0]] = dict(o)
+        prof = named_profile(values)
+        return prof, prof.tokens[0]
+
+    def context(prof: Profile, me: Token, universal: bool) -> PreferenceContext:
+        def kantian(f):
+            if universal:
+                raise LoweringError("`kantian` cannot be nested")
+            uprof, ume = build(own, own)
+            return f(context(uprof, ume, True))
+
+        return PreferenceContext(payoff=lambda t: low.payoff(t, prof), me=me, others=prof.others(me),
+                                 kantian=kantian, inside_kantian=universal)
+
+    prof, me = build(own, rest)
+    return pref.value(context(prof, me, False))
+
+
+def role_utility(game: GameIR, pref: PreferenceLowerer, *, role: str, actual: dict[str, dict[str, sp.Expr]],
+                 self_play: dict[str, dict[str, sp.Expr]], params: dict[str, sp.Expr] | None = None) -> sp.Expr:
+    """Utility of the player in ``role`` under the role-randomisation convention.
+
+    Args:
+        game: The game.
+        pref: The preference.
+        role: The evaluator's role.
+        actual: role -> actions actually played.
+        self_play: role -> actions of the evaluator's own plan in every role (for ``kantian``).
+        params: Parameter values (default: symbols).
+    """
+    low = game.lowerer(params)
+    prof = named_profile(actual)
+    me = prof.by_role(role)
+    weights = {r: w.subs({p.symbol: low.params[n] for n, p in game.params.items()})
+               for r, w in game.role_weights.items()}
+    w_me = weights[role]
+
+    def kantian(f):
+        sprof = named_profile(self_play)
+        total = sp.Integer(0)
+        for r in game.roles:
+            tok = sprof.by_role(r)
+            ctx = PreferenceContext(payoff=lambda t: low.payoff(t, sprof), me=tok, others=sprof.others(tok),
+                                    kantian=None, inside_kantian=True)
+            total += weights[r] / w_me * f(ctx)
+        return total
+
+    ctx = PreferenceContext(payoff=lambda t: low.payoff(t, prof), me=me, others=prof.others(me), kantian=kantian)
+    return pref.value(ctx)
+
+
+# ----------------------------------------------------------------------------- lowering a spec
+
+
+def lower_game(game: CheckedGame) -> GameIR:
+    """Lower a checked game to its IR.
+
+    Args:
+        game: The checked game.
+    """
+    params: dict[str, ParamIR] = {}
+    for name, p in game.params.items():
+        default = game.defaults[name]
+        sweep = tuple(p.sweep.points()) if p.sweep is not None else ()
+        integer = isinstance(p.domain, ast.IntRange) or (
+            default.denominator == 1 and all(v.denominator == 1 for v in sweep) and _used_as_size(game, name))
+        params[name] = ParamIR(name, sp.Symbol(name, real=True), default, sweep, integer)
+    low = ExprLowerer(game, {n: p.symbol for n, p in params.items()})
+    actions: list[ActionIR] = []
+    for info in game.actions.values():
+        move = info.move
+        dom = move.domain
+        earlier_syms = {a.name: sp.Symbol(a.name, real=True) for a in game.actions.values() if a.stage < info.stage}
+        bound_low = ExprLowerer(game, {**{n: p.symbol for n, p in params.items()}, **earlier_syms})
+        if isinstance(dom, ast.LabelSet):
+            kind, labels, lo, hi, step = "labels", tuple(i.name for i in dom.labels), None, None, None
+        else:
+            kind = "integers" if isinstance(dom, ast.IntRange) else "interval"
+            labels = ()
+            lo = bound_low.expr(dom.lo, None, {})
+            hi = bound_low.expr(dom.hi, None, {})
+            step = bound_low.expr(dom.step, None, {}) if isinstance(dom, ast.IntRange) and dom.step else None
+        actions.append(ActionIR(info.owner, info.name, kind, labels, lo, hi, step, info.stage,
+                                tuple(r.action.name for r in move.observes)))
+    group = game.group
+    group_size = None
+    if group is not None:
+        assert group.lo is not None and group.hi is not None
+        group_size = low.expr(group.hi, None, {}) - low.expr(group.lo, None, {}) + 1
+    roles = [] if group is not None else list(game.players)
+    weights: dict[str, sp.Expr] = {r: sp.Integer(1) for r in roles}
+    if game.ast.kantian is not None and game.ast.kantian.weights:
+        weights = {r: sp.Integer(0) for r in roles}
+        for ident, w in game.ast.kantian.weights:
+            weights[ident.name] = low.expr(w, None, {})
+    total = sp.Add(*weights.values()) if weights else sp.Integer(1)
+    weights = {r: w / total for r, w in weights.items()}
+    rounds = int(eval_const(game.ast.repeat, game.defaults)) if game.ast.repeat is not None else None
+    return GameIR(game, params, sorted(actions, key=lambda a: a.stage), roles, group.name.name if group else None,
+                  group_size, weights, rounds)
+
+
+def _used_as_size(game: CheckedGame, name: str) -> bool:
+    from prefc.compiler.check import walk
+
+    g = game.group
+    return g is not None and any(isinstance(n, ast.Name) and n.id == name for n in walk(g.hi))
+
+
+@dataclass
+class SpecIR:
+    """The IR of a whole spec: lowered games plus the checked preferences and builds."""
+
+    spec: CheckedSpec
+    games: dict[str, GameIR] = field(default_factory=dict)
+
+    def preference(self, point: PreferencePoint) -> BoundPreference:
+        """Bind a preference point to its declaration.
+
+        Args:
+            point: The preference with its parameter values.
+        """
+        return BoundPreference(point, self.spec.preferences[point.name])
+
+
+def lower_spec(spec: CheckedSpec) -> SpecIR:
+    """Lower every game of a checked spec.
+
+    Args:
+        spec: The checked spec.
+    """
+    return SpecIR(spec, {name: lower_game(g) for name, g in spec.games.items()})
