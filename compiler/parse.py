@@ -36,7 +36,8 @@ TERMINAL_WORDS = {
 @lru_cache(maxsize=1)
 def parser() -> Lark:
     """The LALR parser for .pref files (built once per process)."""
-    return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False,
+                start=["start", "pref_app"])
 
 
 def describe_terminal(name: str) -> str:
@@ -155,7 +156,7 @@ def parse_source(src: SourceFile) -> ast.File:
     if _nesting_error(src, bag):
         bag.raise_if_errors()
     try:
-        tree = parser().parse(src.text)
+        tree = parser().parse(src.text, start="start")
     except UnexpectedInput as exc:
         _syntax_diagnostic(src, exc, bag)
         bag.raise_if_errors()
@@ -175,6 +176,27 @@ def parse_source(src: SourceFile) -> ast.File:
                 hint="name intermediate values with `let`")
         bag.raise_if_errors()
         raise  # pragma: no cover
+
+
+def parse_preference_app(text: str, origin: str = "--preference") -> tuple[SourceFile, ast.PrefApp]:
+    """Parse a preference application given on the command line, e.g. ``moralis(kappa=0.6)``.
+
+    Args:
+        text: The text.
+        origin: The name used in messages (the option it came from).
+
+    Raises:
+        CompileError: for a syntax error, located in ``text``.
+    """
+    bag = DiagnosticBag()
+    src = SourceFile(origin, text)
+    try:
+        tree = parser().parse(text, start="pref_app")
+    except UnexpectedInput as exc:
+        _syntax_diagnostic(src, exc, bag)
+        bag.raise_if_errors()
+        raise  # pragma: no cover
+    return src, _Builder(src, bag).transform(tree)
 
 
 def read_source(path: str) -> SourceFile:

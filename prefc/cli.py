@@ -152,13 +152,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("codes", help="list the diagnostic codes")
     p.set_defaults(func=cmd_codes)
 
-    for register in _EXTENSIONS:
-        register(sub)
+    import importlib
+
+    from prefc.commands import COMMAND_MODULES
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"prefc.commands.{name}").register(sub)
     return parser
-
-
-# Later stages add their subcommands here (solve, explain, compile, train, eval, ...).
-_EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
