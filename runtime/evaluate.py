@@ -1,0 +1,502 @@
+"""Running an agent on a rubric: load, answer in batches, parse, score, report.
+
+``evaluate`` writes into its output directory:
+
+* ``results.jsonl``: one line per item, appended and flushed after every batch, so an interrupted run
+  (Ctrl-C) keeps every finished batch as valid JSON lines (:func:`summarize_results` summarises
+  them afterwards). Each line holds the item's ``id``, ``game``, ``role`` and ``params``, the
+  ``agent`` name, the ``scoring`` mode, the agent's ``raw`` output (cut at :data:`RAW_LIMIT`
+  characters, with ``raw_chars`` giving the full length), the ``parsed`` value or ``parse_error``,
+  ``correct`` and ``distance`` per preference, and, under log-probability scoring, the
+  ``option_texts``, their ``option_logprobs`` and the normalised ``option_probs``;
+* ``summary.json``: the :class:`prefc.runtime.score.Summary` (written atomically);
+* PNG plots (see :mod:`prefc.runtime.plots`).
+
+Scoring modes: ``generate`` asks the agent for text (``respond_items(items)`` when the agent has
+it, else ``respond(prompts)``) and parses the ``ANSWER:`` line; ``logprob`` (agents with
+``option_logprobs``) scores every choice item's options from the model's log-probabilities of their
+canonical answer texts (``format_answer``), giving a full choice distribution per item; items with
+numeric actions are still answered by generation in that mode.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from . import score as S
+
+RAW_LIMIT = 100_000
+"""Characters of each raw output kept in ``results.jsonl``."""
+
+_REQUIRED = ("id", "game", "prompt", "schema", "targets")
+
+
+class RubricError(Exception):
+    """A rubric file that cannot be used (the message names the file and line)."""
+
+
+class EvalError(Exception):
+    """An evaluation that cannot run as asked (wrong agent for the scoring mode, bad answers count)."""
+
+
+@dataclass
+class Rubric:
+    """A rubric: its header (``<rubric>.json``) and items (``<rubric>.jsonl``).
+
+    Attributes:
+        path: The items file.
+        header: The header object (``spec``, ``spec_sha256``, ``preferences``, ``tolerance``,
+            ``games``, optionally ``family``).
+        items: The items, in file order.
+    """
+
+    path: Path
+    header: dict[str, Any]
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def preferences(self) -> list[str]:
+        """The compared preference labels."""
+        return [str(p) for p in self.header.get("preferences") or []]
+
+    @property
+    def tolerance(self) -> float:
+        """Tolerance for number actions, as a fraction of the action range."""
+        return float(self.header.get("tolerance", 0.05))
+
+    @property
+    def family(self) -> dict[str, Any] | None:
+        """The family used for the kappa estimate (``name``, ``param``, ``grid``), if any."""
+        fam = self.header.get("family")
+        return dict(fam) if isinstance(fam, Mapping) else None
+
+    @property
+    def spec_sha256(self) -> str | None:
+        """The hash of the spec the rubric was compiled from."""
+        value = self.header.get("spec_sha256")
+        return str(value) if value is not None else None
+
+
+def _header_path(path: Path) -> Path:
+    return path.with_suffix(".json")
+
+
+def _check_item(item: object, where: str, header: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise RubricError(f"{where}: an item must be a JSON object, got {type(item).__name__}")
+    missing = [k for k in _REQUIRED if k not in item]
+    if missing:
+        raise RubricError(f"{where}: item lacks {', '.join(missing)}")
+    if not isinstance(item["prompt"], list) or not item["prompt"]:
+        raise RubricError(f"{where}: 'prompt' must be a non-empty list of messages")
+    if not isinstance(item["schema"], dict) or not item["schema"]:
+        raise RubricError(f"{where}: 'schema' must be a non-empty object")
+    for name, spec in item["schema"].items():
+        if not isinstance(spec, dict) or spec.get("kind") not in ("choice", "integer", "number"):
+            raise RubricError(f"{where}: schema entry {name!r} must have kind choice, integer or number")
+    if not isinstance(item["targets"], dict):
+        raise RubricError(f"{where}: 'targets' must be an object")
+    meta = item.get("meta") or {}
+    sha = meta.get("spec_sha256") if isinstance(meta, dict) else None
+    if sha is not None and header.get("spec_sha256") is not None and sha != header["spec_sha256"]:
+        raise RubricError(
+            f"{where}: item {item['id']!r} comes from spec {str(sha)[:12]}…, the header from "
+            f"{str(header['spec_sha256'])[:12]}… (mixed rubric files; recompile)"
+        )
+    family = item.get("family")
+    grid = (header.get("family") or {}).get("grid") if isinstance(header.get("family"), Mapping) else None
+    if family is not None:
+        if not isinstance(family, dict) or not isinstance(family.get("options"), list):
+            raise RubricError(f"{where}: 'family' must hold a list of options")
+        utilities = family.get("utilities")
+        n_opt = len(family["options"])
+        if not isinstance(utilities, list) or not all(isinstance(r, list) and len(r) == n_opt for r in utilities):
+            raise RubricError(f"{where}: family utilities must be rows of {n_opt} numbers")
+        if grid is not None and len(utilities) != len(grid):
+            raise RubricError(f"{where}: family has {len(utilities)} utility rows for a grid of {len(grid)}")
+        if not all(isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for r in utilities for x in r):
+            raise RubricError(f"{where}: family utilities must be finite numbers")
+    return item
+
+
+def load_rubric(path: str | os.PathLike[str], *, expect_sha256: str | None = None) -> Rubric:
+    """Read and check a rubric (``<rubric>.jsonl`` with its ``<rubric>.json`` header).
+
+    Args:
+        path: The items file (the header path is derived by replacing the suffix with ``.json``;
+            passing the header path or the path without a suffix also works).
+        expect_sha256: Refuse a rubric compiled from another spec version than this hash.
+
+    Raises:
+        RubricError: For a missing file or header, corrupt JSON (with file:line), an item without
+            the required fields, an item whose spec hash differs from the header's, duplicate ids,
+            an empty rubric, or a spec hash other than ``expect_sha256``.
+    """
+    p = Path(path)
+    if p.suffix != ".jsonl":
+        p = p.with_suffix(".jsonl")
+    if not p.is_file():
+        raise RubricError(f"{p}: no such rubric file")
+    hp = _header_path(p)
+    if not hp.is_file():
+        raise RubricError(f"{hp}: missing rubric header (expected next to {p.name})")
+    try:
+        header = json.loads(hp.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise RubricError(f"{hp}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+    except UnicodeDecodeError:
+        raise RubricError(f"{hp}: not UTF-8 text") from None
+    if not isinstance(header, dict):
+        raise RubricError(f"{hp}:1: the header must be a JSON object")
+    if not isinstance(header.get("preferences"), list) or not header["preferences"]:
+        raise RubricError(f"{hp}: header lacks the list of 'preferences'")
+    if "spec_sha256" not in header:
+        raise RubricError(f"{hp}: header lacks 'spec_sha256'")
+    if expect_sha256 is not None and header["spec_sha256"] != expect_sha256:
+        raise RubricError(
+            f"{hp}: rubric compiled from spec {str(header['spec_sha256'])[:12]}…, expected {expect_sha256[:12]}… "
+            "(recompile the spec)"
+        )
+    items: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    with p.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            where = f"{p}:{lineno}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise RubricError(f"{where}: not UTF-8 text") from None
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise RubricError(f"{where}: invalid JSON ({exc.msg}, column {exc.colno})") from None
+            item = _check_item(obj, where, header)
+            key = str(item["id"])
+            if key in seen:
+                raise RubricError(f"{where}: duplicate item id {key!r} (first on line {seen[key]})")
+            seen[key] = lineno
+            items.append(item)
+    if not items:
+        raise RubricError(f"{p}: the rubric has no items")
+    return Rubric(path=p, header=header, items=items)
+
+
+class EvalResult(BaseModel):
+    """What :func:`evaluate` produced."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    summary: S.Summary
+    out_dir: Path
+    results_path: Path
+    summary_path: Path
+    plots: list[Path]
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _batches(n: int, size: int) -> Iterator[range]:
+    for start in range(0, n, size):
+        yield range(start, min(start + size, n))
+
+
+def _softmax(logps: Sequence[float]) -> list[float]:
+    finite = [x for x in logps if math.isfinite(x)]
+    if not finite:
+        return [1.0 / len(logps)] * len(logps)
+    m = max(finite)
+    e = [math.exp(x - m) if math.isfinite(x) else 0.0 for x in logps]
+    z = sum(e)
+    return [x / z for x in e]
+
+
+def _is_choice_item(item: Mapping[str, Any]) -> bool:
+    schema = item.get("schema") or {}
+    return bool(schema) and all(s.get("kind") == "choice" for s in schema.values()) and bool(S.choice_options(item))
+
+
+def _respond(agent: Any, items: list[dict[str, Any]], *, max_new_tokens: int, grid: Any) -> list[str]:
+    respond_items = getattr(agent, "respond_items", None)
+    if callable(respond_items):
+        kwargs: dict[str, Any] = {}
+        try:
+            params = inspect.signature(respond_items).parameters
+        except (TypeError, ValueError):
+            params = {}
+        if grid is not None and "grid" in params:
+            kwargs["grid"] = grid
+        if "max_new_tokens" in params:
+            kwargs["max_new_tokens"] = max_new_tokens
+        out = respond_items(items, **kwargs)
+    else:
+        out = agent.respond([it["prompt"] for it in items], max_new_tokens=max_new_tokens)
+    out = list(out)
+    if len(out) != len(items):
+        raise EvalError(f"agent {getattr(agent, 'name', agent)!r} returned {len(out)} answers for {len(items)} prompts")
+    return out
+
+
+@contextmanager
+def _progress_bar(total: int, enabled: bool, label: str) -> Iterator[Any]:
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def _record(item: Mapping[str, Any], outcome: S.ItemOutcome, raw: str, extra: Mapping[str, Any]) -> dict[str, Any]:
+    text = raw if isinstance(raw, str) else repr(raw)
+    text = text.encode("utf-8", errors="replace").decode("utf-8")  # lone surrogates -> "?"
+    rec: dict[str, Any] = {
+        "id": outcome.id,
+        "game": outcome.game,
+        "role": outcome.role,
+        "params": outcome.params,
+        "scoring": outcome.scoring,
+        "raw": text[:RAW_LIMIT],
+        "raw_chars": len(text),
+        "parsed": outcome.value,
+        "parse_error": outcome.error,
+        "correct": outcome.correct,
+        "distance": outcome.distance,
+        "option_index": outcome.option_index,
+    }
+    if outcome.option_probs is not None:
+        rec["option_probs"] = outcome.option_probs
+        rec["expected_correct"] = outcome.expected_correct
+    rec.update(extra)
+    return rec
+
+
+def evaluate(
+    rubric: Rubric | str | os.PathLike[str],
+    agent: Any,
+    out_dir: str | os.PathLike[str],
+    *,
+    scoring: Literal["generate", "logprob"] = "generate",
+    batch_size: int = 16,
+    max_new_tokens: int = 256,
+    limit: int | None = None,
+    progress: bool = True,
+    plots: bool = True,
+) -> EvalResult:
+    """Run an agent on every rubric item, keep every raw output, parse, score and report.
+
+    Args:
+        rubric: A loaded :class:`Rubric` or the path of its ``.jsonl`` file.
+        agent: Any :class:`prefc.runtime.protocol.Agent`; one with ``respond_items(items)`` is given
+            the items themselves; ``logprob`` scoring needs ``option_logprobs``.
+        out_dir: Directory for ``results.jsonl``, ``summary.json`` and the plots (created).
+        scoring: ``generate`` (parse generated text) or ``logprob`` (option distributions for
+            choice items, generation for the others).
+        batch_size: Items per agent call; results are flushed after each batch.
+        max_new_tokens: Upper bound on each generated answer.
+        limit: Evaluate only the first ``limit`` items.
+        progress: Show a progress bar and print the result table.
+        plots: Write the PNG plots.
+
+    Raises:
+        EvalError: For ``logprob`` scoring with an agent that cannot score options, or an agent
+            returning the wrong number of answers. A ``KeyboardInterrupt`` propagates after the
+            finished batches are on disk.
+    """
+    from .parse import format_answer, parse_answer
+
+    rub = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
+    if scoring not in ("generate", "logprob"):
+        raise EvalError(f"unknown scoring {scoring!r}; use 'generate' or 'logprob'")
+    if batch_size < 1:
+        raise EvalError("batch_size must be at least 1")
+    if scoring == "logprob" and not callable(getattr(agent, "option_logprobs", None)):
+        raise EvalError(f"agent {getattr(agent, 'name', agent)!r} cannot score options; use scoring='generate'")
+    items = rub.items if limit is None else rub.items[: max(0, limit)]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    results_path = out / "results.jsonl"
+    grid = (rub.family or {}).get("grid")
+    name = str(getattr(agent, "name", type(agent).__name__))
+    outcomes: list[S.ItemOutcome] = []
+    with results_path.open("w", encoding="utf-8") as fh, _progress_bar(len(items), progress, f"eval {name}") as advance:
+        for batch in _batches(len(items), batch_size):
+            chunk = [items[i] for i in batch]
+            soft = [it for it in chunk if scoring == "logprob" and _is_choice_item(it)]
+            hard = [it for it in chunk if not (scoring == "logprob" and _is_choice_item(it))]
+            done: dict[str, tuple[S.ItemOutcome, str, dict[str, Any]]] = {}
+            if hard:
+                texts = _respond(agent, hard, max_new_tokens=max_new_tokens, grid=grid)
+                for it, text in zip(hard, texts, strict=True):
+                    parsed = parse_answer(text if isinstance(text, str) else repr(text), it["schema"])
+                    oc = S.score_item(it, value=parsed.value, error=parsed.error, tolerance=rub.tolerance)
+                    done[str(it["id"])] = (oc, text, {})
+            if soft:
+                option_texts = [[format_answer(o, schema=it["schema"]) for o in S.choice_options(it)] for it in soft]
+                logps = agent.option_logprobs([it["prompt"] for it in soft], option_texts)
+                if len(logps) != len(soft):
+                    raise EvalError(f"agent {name!r} scored {len(logps)} of {len(soft)} prompts")
+                for it, texts_i, lp in zip(soft, option_texts, logps, strict=True):
+                    probs = _softmax([float(x) for x in lp])
+                    oc = S.score_item(it, value=None, option_probs=probs, tolerance=rub.tolerance, scoring="logprob")
+                    raw = texts_i[oc.option_index or 0]
+                    done[str(it["id"])] = (oc, raw, {"option_texts": texts_i, "option_logprobs": [float(x) for x in lp]})
+            lines = []
+            for it in chunk:
+                oc, raw, extra = done[str(it["id"])]
+                outcomes.append(oc)
+                rec = _record(it, oc, raw, {**extra, "agent": name})
+                lines.append(json.dumps(rec, ensure_ascii=False, allow_nan=False) + "\n")
+            fh.write("".join(lines))
+            fh.flush()
+            if advance is not None:
+                advance(len(chunk))
+    summary = S.summarize(
+        items,
+        outcomes,
+        labels=rub.preferences,
+        tolerance=rub.tolerance,
+        family=rub.family,
+        agent=name,
+        header=rub.header,
+        scoring=scoring,
+    )
+    summary_path = out / "summary.json"
+    _atomic_write(summary_path, summary.model_dump_json(indent=2) + "\n")
+    written: list[Path] = []
+    if plots:
+        from .plots import write_plots
+
+        written = write_plots(summary, out)
+    if progress:
+        print_summary(summary)
+    return EvalResult(summary=summary, out_dir=out, results_path=results_path, summary_path=summary_path, plots=written)
+
+
+def summarize_results(
+    rubric: Rubric | str | os.PathLike[str], out_dir: str | os.PathLike[str], *, write: bool = True
+) -> S.Summary:
+    """Summarise the results already in ``out_dir/results.jsonl`` (e.g. after an interrupted run).
+
+    Lines that are not valid JSON (a line cut by a hard kill) and ids not in the rubric are skipped.
+
+    Args:
+        rubric: The rubric the results belong to (loaded, or the path of its ``.jsonl``).
+        out_dir: The evaluation's output directory.
+        write: Also write ``summary.json`` (atomically).
+    """
+    rub = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
+    by_id = {str(it["id"]): it for it in rub.items}
+    out = Path(out_dir)
+    items: list[dict[str, Any]] = []
+    outcomes: list[S.ItemOutcome] = []
+    agents: set[str] = set()
+    scorings: set[str] = set()
+    with (out / "results.jsonl").open(encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            item = by_id.get(str(rec.get("id"))) if isinstance(rec, dict) else None
+            if item is None:
+                continue
+            outcome = S.ItemOutcome(
+                id=str(rec["id"]),
+                game=str(item.get("game")),
+                role=str(item.get("role")),
+                params=dict(item.get("params") or {}),
+                scoring=rec.get("scoring", "generate"),
+                ok=rec.get("parsed") is not None,
+                value=rec.get("parsed"),
+                error=rec.get("parse_error"),
+                correct=rec.get("correct") or {},
+                expected_correct=rec.get("expected_correct"),
+                distance=rec.get("distance") or {},
+                option_probs=rec.get("option_probs"),
+                option_index=rec.get("option_index"),
+            )
+            items.append(item)
+            outcomes.append(outcome)
+            scorings.add(outcome.scoring)
+            if rec.get("agent"):
+                agents.add(str(rec["agent"]))
+    summary = S.summarize(
+        items,
+        outcomes,
+        labels=rub.preferences,
+        tolerance=rub.tolerance,
+        family=rub.family,
+        agent=next(iter(agents)) if len(agents) == 1 else None,
+        header=rub.header,
+        scoring="logprob" if "logprob" in scorings else "generate",
+    )
+    if write:
+        _atomic_write(out / "summary.json", summary.model_dump_json(indent=2) + "\n")
+    return summary
+
+
+def print_summary(summary: S.Summary, *, console: Any = None) -> None:
+    """Print the result table: parse rate, accuracy per preference, nearest type, kappa.
+
+    Args:
+        summary: The evaluation summary.
+        console: A ``rich.console.Console`` (default: a new one on stdout).
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    con = console or Console()
+    table = Table(title=f"{summary.agent or 'agent'} on {summary.rubric or 'rubric'} ({summary.scoring})")
+    table.add_column("preference")
+    table.add_column("accuracy", justify="right")
+    if summary.scoring == "logprob":
+        table.add_column("expected", justify="right")
+    table.add_column("mean distance", justify="right")
+    nearest = summary.nearest.label if summary.nearest else None
+    for p in summary.preferences:
+        row = [p.label + (" *" if p.label == nearest else ""), _fmt(p.accuracy)]
+        if summary.scoring == "logprob":
+            row.append(_fmt(p.expected_accuracy))
+        row.append(_fmt(p.mean_distance))
+        table.add_row(*row)
+    con.print(table)
+    con.print(f"parse rate {_fmt(summary.parse_rate)} ({summary.n_parsed}/{summary.n_items})")
+    if summary.nearest:
+        margin = _fmt(summary.nearest.margin)
+        con.print(f"nearest type {summary.nearest.label} (margin {margin} over {summary.nearest.runner_up})")
+    if summary.kappa:
+        k = summary.kappa
+        con.print(
+            f"{k.param} = {k.estimate:.3f}  95% CI [{k.ci_low:.3f}, {k.ci_high:.3f}]  "
+            f"precision {k.precision:.3g}  ({k.n_used} items, {k.n_unparsed} unparsed excluded)"
+        )
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
