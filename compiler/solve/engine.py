@@ -88,6 +88,13 @@ def _pretty_expr(e: sp.Expr) -> str:
     return text.replace("**", "^")
 
 
+def _tidy(e: sp.Expr) -> sp.Expr:
+    """A readable form for derivations: simplified when cheap (rational functions), else rounded."""
+    if e.has(sp.exp, sp.log, sp.Float, sp.Piecewise, sp.Max, sp.Min):
+        return e.xreplace({f: sp.Float(f, 6) for f in e.atoms(sp.Float)})
+    return sp.simplify(e)
+
+
 def _argmaxes(utils: list) -> list[int]:
     best = max(utils)
     return [i for i, u in enumerate(utils) if u == best or (isinstance(u, float) and math.isclose(u, best, rel_tol=1e-12, abs_tol=1e-12))]
@@ -318,10 +325,10 @@ class GameSolver:
             v = actions[selected or 0]
             u_at = self._cont_utility.subs(subs).subs(y, v)
             marginal = sp.diff(self._cont_utility, x).subs(subs)
-            marginal_sym = sp.simplify(marginal.subs(y, x))
+            marginal_sym = _tidy(marginal.subs(y, x))
             derivation.append(Decision(
                 player=players[0], action=action.name, kind=action.kind, given={"others": _plain(v)},
-                utility=_pretty_expr(sp.simplify(u_at)), marginal=_pretty_expr(marginal_sym),
+                utility=_pretty_expr(_tidy(u_at)), marginal=_pretty_expr(marginal_sym),
                 marginal_value=_plain(marginal_sym.subs(x, v)) if marginal_sym.free_symbols <= {x} else None,
                 regime=regime_text, chosen=_plain(v),
             ))
@@ -390,7 +397,7 @@ class GameSolver:
                 val = utils[0]
                 derivation.append(Decision(
                     player=act.owner, action=act.name, kind=act.kind, given=given,
-                    utility=_pretty_expr(sp.simplify(val)), marginal=_pretty_expr(sp.simplify(sp.diff(val, z))),
+                    utility=_pretty_expr(_tidy(val)), marginal=_pretty_expr(_tidy(sp.diff(val, z))),
                     chosen=_plain(choice),
                 ))
             path[act.name] = choice
@@ -486,7 +493,7 @@ class GameSolver:
             choice = _argmax_continuous(val, z, act.lo.subs(subs), act.hi.subs(subs))
             decision = Decision(player=act.owner, action=act.name, kind=act.kind,
                                 given={k: _label_or_plain(self._action(k), v) for k, v in believed.items()},
-                                utility=_pretty_expr(sp.simplify(val)), marginal=_pretty_expr(sp.diff(val, z)),
+                                utility=_pretty_expr(_tidy(val)), marginal=_pretty_expr(_tidy(sp.diff(val, z))),
                                 chosen=_plain(choice))
         path = {act.owner: {act.name: _label_or_plain(act, choice)}}
         eq = Equilibrium(path=path, utilities={act.owner: _plain(
