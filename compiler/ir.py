@@ -96,20 +96,40 @@ class ActionIR:
 
         if self.kind == "labels":
             return [sp.Integer(i) for i in range(len(self.labels))]
-        subs = {**values, **{sp.Symbol(k, real=True): v for k, v in (earlier or {}).items()}}
-        lo, hi = sp.nsimplify(self.lo.subs(subs)), sp.nsimplify(self.hi.subs(subs))  # type: ignore[union-attr]
-        step = sp.nsimplify(self.step.subs(subs)) if self.step is not None else sp.Integer(1)
-        count = int(sp.floor((hi - lo) / step)) + 1
+        from prefc.compiler.solve.exact import compile_exact
+
+        compiled = _BOUNDS.get(id(self))
+        if compiled is None:
+            compiled = tuple(compile_exact(e) if e is not None else None for e in (self.lo, self.hi, self.step))
+            _BOUNDS[id(self)] = compiled
+        env = {k: _fraction(v) for k, v in values.items()}
+        env.update({sp.Symbol(k, real=True): _fraction(v) for k, v in (earlier or {}).items()})
+        lo, hi = compiled[0](env), compiled[1](env)  # type: ignore[misc]
+        step = compiled[2](env) if compiled[2] is not None else Fraction(1)
+        if not all(isinstance(v, Fraction) for v in (lo, hi, step)):
+            raise ValueError(f"the bounds of `{self.name}` must be exact numbers for a finite action")
+        count = int((hi - lo) // step) + 1
         if count > limit:
             raise GameTooLarge(f"action `{self.name}` has {count:,} options at this point; "
                                f"finite actions are limited to {limit:,}")
-        return [lo + i * step for i in range(max(count, 0))]
+        return [sp.Rational(v.numerator, v.denominator) for v in (lo + i * step for i in range(max(count, 0)))]
 
     def display(self, value: sp.Expr):
         """A JSON-friendly value: the label for label actions, else an int or float."""
         if self.kind == "labels":
             return self.labels[int(value)]
         return to_plain(value)
+
+
+_BOUNDS: dict[int, tuple] = {}
+
+
+def _fraction(v) -> Fraction:
+    if isinstance(v, Fraction):
+        return v
+    if isinstance(v, sp.Rational):
+        return Fraction(int(v.p), int(v.q))
+    return Fraction(v)
 
 
 def to_plain(value) -> int | float | None:

@@ -112,6 +112,7 @@ class GameSolver:
         self.game = game
         self.pref = pref
         self.kind = self._classify()
+        self._derive = True
 
     # -- classification ------------------------------------------------------------------
     def _classify(self) -> str:
@@ -145,12 +146,15 @@ class GameSolver:
                 "roles-finite": "nash", "argmax": "argmax"}[self.kind]
 
     # -- entry ---------------------------------------------------------------------------
-    def solve(self, values: dict[str, Fraction] | None = None) -> Solution:
+    def solve(self, values: dict[str, Fraction] | None = None, *, derive: bool = True) -> Solution:
         """Solve at one parameter point.
 
         Args:
             values: Game parameter values; missing ones take their defaults.
+            derive: Also write the derivation (the readable steps, with numbers filled in). Sweeps
+                that only need the equilibria can skip it.
         """
+        self._derive = derive
         point = self.game.defaults()
         for k, v in (values or {}).items():
             if k not in self.game.params:
@@ -265,6 +269,15 @@ class GameSolver:
         act = self.game.actions[0].name
         return symmetric_utility(self.game, self.pref.lowerer, own={act: x}, rest={act: y})
 
+    @cached_property
+    def _cont_compiled(self):
+        return compile_exact(self._cont_utility)
+
+    @cached_property
+    def _regime_actions(self) -> list[Callable]:
+        assert self.symbolic is not None
+        return [compile_exact(r.action) for r in self.symbolic.regimes]
+
     def _param_domain(self) -> dict[sp.Symbol, tuple[float, float]]:
         dom = {}
         for p in self.game.params.values():
@@ -295,14 +308,16 @@ class GameSolver:
         sol = self.symbolic
         regime_text = None
         exact = False
+        env = _env(g, point)
         if sol is not None:
             idx = sol.regime_index({s: float(v) for s, v in subs.items()})
             if idx >= 0:
                 regime = sol.regimes[idx]
-                act = regime.action.subs(subs)
-                value = act if act.is_Rational else float(act)
-                exact = bool(act.is_Rational)
-                regime_text = _pretty_expr(regime.condition) if regime.condition is not sp.true else "always"
+                value = self._regime_actions[idx](env)
+                exact = isinstance(value, Fraction)
+                value = sp.Rational(value.numerator, value.denominator) if exact else float(value)
+                regime_text = (_pretty_expr(regime.condition) if regime.condition is not sp.true else "always") \
+                    if self._derive else None
                 actions = [value]
             else:
                 sol = None
@@ -316,12 +331,13 @@ class GameSolver:
             actions = [e.action for e in found]
         equilibria = []
         for v in actions:
-            uval = self._cont_utility.subs(subs).subs({x: v, y: v})
+            fv = Fraction(int(v.p), int(v.q)) if isinstance(v, sp.Rational) else float(v)
+            uval = self._cont_compiled({**env, x: fv, y: fv})
             equilibria.append(Equilibrium(path={p: {action.name: _plain(v)} for p in players},
                                           utilities={p: _plain(uval) for p in players}, symmetric=True))
         selected, rule = _select(equilibria)
         derivation = []
-        if equilibria:
+        if equilibria and self._derive:
             v = actions[selected or 0]
             u_at = self._cont_utility.subs(subs).subs(y, v)
             marginal = sp.diff(self._cont_utility, x).subs(subs)
@@ -356,7 +372,13 @@ class GameSolver:
         stages = self._stage_actions
         exact = all(a.finite for a in stages)
 
-        # policies[k](history dict) -> value of stage k's action
+        env = _env(g, point)
+        closed = self._sequential_closed_form
+        if closed is not None:
+            regime = next((r for r in closed if r[0](env)), None)
+            if regime is not None:
+                return self._sequential_from_regime(point, subs, env, regime)
+
         def best(k: int, history: dict[str, sp.Expr]) -> tuple[sp.Expr, list, list]:
             """Best choice at stage k after ``history``; returns (choice, options, utilities)."""
             act = stages[k]
@@ -365,8 +387,7 @@ class GameSolver:
                 utils = []
                 for o in opts:
                     full = self._continue(k + 1, {**history, act.name: o}, best)
-                    val = self._role_value(act.owner, self._profile(full), subs)
-                    utils.append(_exactify(val))
+                    utils.append(self._role_value_fast(act.owner, full, env))
                 if not opts:
                     raise SolveError(f"action `{act.name}` has no options at {point}")
                 winners = _argmaxes(utils)
@@ -403,12 +424,74 @@ class GameSolver:
             path[act.name] = choice
         values = self._profile(path)
         utilities = {r: _plain(self._role_value(r, values, subs)) for r in g.roles}
-        strategy = self._strategies(subs, best)
+        strategy = self._strategies(subs, best) if self._derive else {}
         eq = Equilibrium(path={r: {a: _label_or_plain(self._action(a), v) for a, v in acts.items()}
                                for r, acts in values.items() if acts},
                          strategy=strategy or None, utilities=utilities)
         rule = "lowest option among exact ties" if any(d.ties for d in derivation) else "unique optimum"
         return [eq], derivation, 0, rule, exact
+
+    @cached_property
+    def _role_compiled(self) -> dict[str, Callable]:
+        """Each role's utility over all action symbols and parameters, compiled once."""
+        syms = {a.name: sp.Symbol(a.name, real=True) for a in self.game.actions}
+        prof = self._profile(syms)
+        return {r: compile_exact(role_utility(self.game, self.pref.lowerer, role=r, actual=prof, self_play=prof))
+                for r in self.game.roles}
+
+    def _role_value_fast(self, role: str, assignment: dict[str, sp.Expr], env: dict) -> Fraction | float:
+        local = dict(env)
+        for name, v in assignment.items():
+            local[sp.Symbol(name, real=True)] = Fraction(int(v.p), int(v.q)) if v.is_Rational else float(v)
+        value = self._role_compiled[role](local)
+        return value
+
+    @cached_property
+    def _sequential_closed_form(self):
+        """Backward induction solved once with the game parameters symbolic (every move continuous):
+        a list of (compiled condition, compiled actions, symbolic regime)."""
+        if self.kind != "sequential" or any(a.finite for a in self._stage_actions):
+            return None
+        params = [p.symbol for p in self.game.params.values()]
+        try:
+            regimes = symbolic_backward(self.game, self.pref.lowerer, params=params, domain=self._param_domain())
+        except (NotImplementedError, TypeError, ValueError, SolveError, LoweringError):
+            return None
+        if regimes is None:
+            return None
+        return [(compile_exact(cond), {n: compile_exact(e) for n, e in policy.items()}, (cond, replies))
+                for cond, policy, replies in regimes]
+
+    def _sequential_from_regime(self, point, subs, env, regime):
+        _, actions, (cond, replies) = regime
+        stages = self._stage_actions
+        path: dict[str, sp.Expr] = {}
+        derivation: list[Decision] = []
+        for k, act in enumerate(stages):
+            value = actions[act.name](env)
+            value = sp.Rational(value.numerator, value.denominator) if isinstance(value, Fraction) else sp.Float(value)
+            z = sp.Symbol(act.name, real=True)
+            later: dict[str, sp.Expr] = {}
+            for a in stages[k + 1:]:  # later replies as functions of this move
+                later[a.name] = replies[a.name].subs(subs).subs(path).subs(later)
+            if not self._derive:
+                path[act.name] = value
+                continue
+            val = self._role_value(act.owner, self._profile({**path, act.name: z, **later}), subs)
+            derivation.append(Decision(
+                player=act.owner, action=act.name, kind=act.kind,
+                given={name: _label_or_plain(self._action(name), v) for name, v in path.items()},
+                utility=_pretty_expr(_tidy(val)), marginal=_pretty_expr(_tidy(sp.diff(val, z))),
+                regime=_pretty_expr(cond) if cond is not sp.true else "always", chosen=_plain(value),
+            ))
+            path[act.name] = value
+        values = self._profile(path)
+        utilities = {r: _plain(self._role_value_fast(r, path, env)) for r in self.game.roles}
+        strategy = {a.owner: {a.name: f"{a.name} = {_pretty_expr(replies[a.name].subs(subs))}"}
+                    for a in stages[1:]} if self._derive else {}
+        eq = Equilibrium(path={r: {a: _plain(v) for a, v in acts.items()} for r, acts in values.items() if acts},
+                         strategy=strategy or None, utilities=utilities)
+        return [eq], derivation, 0, "closed form", all(isinstance(actions[a.name](env), Fraction) for a in stages)
 
     def _action(self, name: str) -> ActionIR:
         return next(a for a in self.game.actions if a.name == name)
@@ -621,6 +704,98 @@ def _argmax_by_candidates(val: sp.Expr, z: sp.Symbol, lo: sp.Expr, hi: sp.Expr) 
         return None
     best = max(scored, key=lambda t: (t[0], -t[1]))
     return best[2]
+
+
+def symbolic_backward(game: GameIR, lowerer, *, params, domain, free=(), pref=None):
+    """Backward induction in closed form when every move is continuous.
+
+    Returns a list of (condition, {action: expression}, {action: reply}) over the parameters, where
+    the replies are the movers' choices as functions of the earlier moves; or None when a reply has
+    no closed form or a later reply's regime depends on an earlier move.
+
+    Args:
+        game: A sequential game with one continuous move per stage.
+        lowerer: The preference (its parameters symbolic or fixed).
+        params: Parameter symbols (game and free preference parameters).
+        domain: Parameter ranges for sign decisions.
+        free: Preference parameters to isolate in conditions.
+        pref: The checked preference (for the domains of ``free``).
+    """
+    stages = [game.movers(k)[0] for k in range(game.n_stages)]
+    syms = {a.name: sp.Symbol(a.name, real=True) for a in stages}
+
+    def profile(assign):
+        values = {r: {} for r in game.roles}
+        for a in game.actions:
+            if a.name in assign:
+                values[a.owner][a.name] = assign[a.name]
+        return values
+
+    def policies(k: int, history: dict):
+        if k == len(stages):
+            return [(sp.true, {}, {})]
+        act = stages[k]
+        z = syms[act.name]
+        later = policies(k + 1, {**history, act.name: z})
+        if later is None:
+            return None
+        out = []
+        for cond_l, pol, replies in later:
+            if cond_l.has(z):
+                return None
+            assign = {**history, act.name: z, **pol}
+            value = role_utility(game, lowerer, role=act.owner, actual=profile(assign), self_play=profile(assign))
+            hist_syms = [syms[n] for n in history]
+            sol = continuous.solve_argmax_symbolic(value, own=z, lo=act.lo, hi=act.hi, params=list(params) + hist_syms,
+                                                   domain=domain, solve_for=list(free) or None)
+            if sol is None:
+                found = _interior_or_corner(value, z, act.lo, act.hi, domain)
+                if found is None:
+                    return None
+                pieces = found
+            else:
+                pieces = [(r.condition, r.action) for r in sol.regimes]
+            for cond, action in pieces:
+                if pref is not None and _infeasible(cond, free, pref):
+                    continue
+                if cond is sp.false:
+                    continue
+                out.append((sp.And(cond_l, cond), {act.name: action, **{n: e.subs(z, action) for n, e in pol.items()}},
+                            {act.name: action, **replies}))
+        return out
+
+    return policies(0, {})
+
+
+def _infeasible(cond, free, pref) -> bool:
+    """True when a condition on preference parameters alone cannot hold inside their domains."""
+    if cond is sp.true or not free or not cond.free_symbols or not cond.free_symbols <= set(free):
+        return False
+    if len(cond.free_symbols) != 1:
+        return False
+    k = next(iter(cond.free_symbols))
+    dom = pref.domains.get(k.name) or (0, 1)
+    try:
+        return sp.solveset(cond, k, sp.Interval(sp.Rational(dom[0]), sp.Rational(dom[1]))) is sp.S.EmptySet
+    except (NotImplementedError, TypeError, ValueError):
+        return False
+
+
+def _interior_or_corner(value, z, lo, hi, domain):
+    """A concave utility with one stationary point: the interior optimum, clipped to the bounds."""
+    d1 = sp.diff(value, z)
+    try:
+        roots = sp.solve(sp.Eq(d1, 0), z)
+    except (NotImplementedError, TypeError, ValueError):
+        return None
+    if len(roots) != 1:
+        return None
+    root = sp.simplify(roots[0])
+    mid = {s: sp.nsimplify((lo_ + hi_) / 2) for s, (lo_, hi_) in (domain or {}).items()}
+    d2 = sp.diff(d1, z).subs(z, root).subs(mid)
+    if not (d2.is_number and d2 < 0):
+        return None
+    return [(sp.And(sp.Ge(root, lo), sp.Le(root, hi)), root), (sp.Lt(root, lo), lo), (sp.Gt(root, hi), hi)]
 
 
 def _policy_continuous(val: sp.Expr, z: sp.Symbol, lo: sp.Expr, hi: sp.Expr) -> sp.Expr:

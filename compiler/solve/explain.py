@@ -23,7 +23,7 @@ import sympy as sp
 from prefc.compiler.check import CheckedPreference, PreferencePoint
 from prefc.compiler.ir import BoundPreference, GameIR, symbolic_preference, symmetric_utility
 from prefc.compiler.solve import continuous
-from prefc.compiler.solve.engine import GameSolver, SolveError, _pretty_expr
+from prefc.compiler.solve.engine import GameSolver, SolveError, _pretty_expr, symbolic_backward
 
 
 @dataclass
@@ -101,62 +101,22 @@ def explain(game: GameIR, pref: CheckedPreference, *, fixed: dict[str, Fraction]
 
 def _explain_backward_symbolic(game, pref, lowerer, free, solver, label, kantian) -> Explanation | None:
     """Closed-form backward induction when every move is continuous (each reply in closed form)."""
-    from prefc.compiler.ir import role_utility
-
-    stages = [game.movers(k)[0] for k in range(game.n_stages)]
     params = [p.symbol for p in game.params.values()] + list(free)
     domain = solver._param_domain()
     for s in free:
         dom = pref.domains.get(s.name)
         domain[s] = (float(dom[0]), float(dom[1])) if dom else (0.0, 1.0)
     defaults = _defaults(game, pref, free)
-    syms = {a.name: sp.Symbol(a.name, real=True) for a in stages}
-
-    def profile(assign):
-        values = {r: {} for r in game.roles}
-        for a in game.actions:
-            if a.name in assign:
-                values[a.owner][a.name] = assign[a.name]
-        return values
-
-    def policies(k: int, history: dict) -> list[tuple[sp.Basic, dict]] | None:
-        if k == len(stages):
-            return [(sp.true, {})]
-        act = stages[k]
-        z = syms[act.name]
-        later = policies(k + 1, {**history, act.name: z})
-        if later is None:
-            return None
-        out = []
-        for cond_l, pol in later:
-            if cond_l.has(z):
-                return None
-            assign = {**history, act.name: z, **pol}
-            value = role_utility(game, lowerer, role=act.owner, actual=profile(assign), self_play=profile(assign))
-            hist_syms = [syms[n] for n in history]
-            sol = continuous.solve_argmax_symbolic(value, own=z, lo=act.lo, hi=act.hi, params=params + hist_syms,
-                                                   domain=domain, solve_for=list(free) or None)
-            if sol is None:
-                sol = _interior_or_corner(value, z, act.lo, act.hi, defaults)
-                if sol is None:
-                    return None
-            for regime in (sol.regimes if hasattr(sol, "regimes") else sol):
-                cond = regime.condition if hasattr(regime, "condition") else regime[0]
-                action = regime.action if hasattr(regime, "action") else regime[1]
-                if _infeasible(cond, free, pref):
-                    continue
-                out.append((sp.And(cond_l, cond), {act.name: action, **{n: e.subs(z, action) for n, e in pol.items()}}))
-        return out
-
     try:
-        result = policies(0, {})
+        result = symbolic_backward(game, lowerer, params=params, domain=domain, free=free, pref=pref)
     except (NotImplementedError, TypeError, ValueError):
         return None
     if result is None:
         return None
+    stages = [game.movers(k)[0] for k in range(game.n_stages)]
     assumptions: list[str] = []
     regimes = []
-    for cond, pol in result:
+    for cond, pol, _ in result:
         cond = _isolate_condition(sp.simplify(cond), free, defaults, assumptions)
         if cond is sp.false:
             continue
@@ -164,36 +124,6 @@ def _explain_backward_symbolic(game, pref, lowerer, free, solver, label, kantian
         regimes.append(Regime(_text(cond), outcome))
     return Explanation(game.name, label, solver.concept, kantian, "", "closed form (backward induction, every "
                        "reply solved symbolically)", regimes, sorted(set(assumptions)))
-
-
-def _infeasible(cond, free, pref) -> bool:
-    """True when a condition on preference parameters alone cannot hold inside their domains."""
-    if cond is sp.true or not free or not cond.free_symbols or not cond.free_symbols <= set(free):
-        return False
-    if len(cond.free_symbols) != 1:
-        return False
-    k = next(iter(cond.free_symbols))
-    dom = pref.domains.get(k.name) or (0, 1)
-    try:
-        return sp.solveset(cond, k, sp.Interval(sp.Rational(dom[0]), sp.Rational(dom[1]))) is sp.S.EmptySet
-    except (NotImplementedError, TypeError, ValueError):
-        return False
-
-
-def _interior_or_corner(value, z, lo, hi, defaults):
-    """A concave utility with one stationary point: the interior optimum, clipped to the bounds."""
-    d1 = sp.diff(value, z)
-    try:
-        roots = sp.solve(sp.Eq(d1, 0), z)
-    except (NotImplementedError, TypeError, ValueError):
-        return None
-    if len(roots) != 1:
-        return None
-    root = sp.simplify(roots[0])
-    d2 = sp.diff(d1, z).subs(z, root).subs(defaults)
-    if not (d2.is_number and d2 < 0):
-        return None
-    return [(sp.And(sp.Ge(root, lo), sp.Le(root, hi)), root), (sp.Lt(root, lo), lo), (sp.Gt(root, hi), hi)]
 
 
 def _defaults(game: GameIR, pref: CheckedPreference, free) -> dict[sp.Symbol, sp.Expr]:

@@ -1,0 +1,136 @@
+"""``prefc compile``: solutions, datasets, rubrics and the manifest of one spec, written atomically."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prefc.compiler.check import CheckedSpec
+from prefc.compiler.diagnostics import CompileError, Diagnostic
+from prefc.compiler.emit.card import dataset_card
+from prefc.compiler.emit.dataset import build_dataset
+from prefc.compiler.emit.fmt import canonical, dumps
+from prefc.compiler.emit.prompts import PromptRenderer
+from prefc.compiler.emit.rubric import build_rubric
+from prefc.compiler.emit.situations import Solutions
+from prefc.compiler.emit.templates import TemplateSet, resolve_directory
+from prefc.compiler.emit.write import StagedBuild
+from prefc.compiler.ir import lower_spec
+
+
+@dataclass
+class CompileResult:
+    """What a compile wrote.
+
+    Attributes:
+        directory: The build directory (``DIR/<spec>``).
+        files: Each file's record (path, rows, sha256, bytes).
+        summary: Rows per (block, split) for the summary table.
+    """
+
+    directory: Path
+    files: list[dict[str, Any]]
+    summary: list[tuple[str, str, int]] = field(default_factory=list)
+
+
+def _template_sets(spec: CheckedSpec) -> dict[str, TemplateSet]:
+    sets: dict[str, TemplateSet] = {}
+    cache: dict[Path | None, TemplateSet] = {}
+    for name, build in spec.builds.items():
+        try:
+            directory = resolve_directory(build.ast.template, build.ast.span.file)
+        except FileNotFoundError as exc:
+            span = build.ast.settings_spans.get("template", build.ast.span)
+            raise CompileError([Diagnostic("E0308", f"template directory `{build.ast.template}` not found",
+                                           span, label=f"no directory {exc}",
+                                           hint='use "default" or a directory relative to the spec file')])
+        if directory not in cache:
+            cache[directory] = TemplateSet(directory)
+        sets[name] = cache[directory]
+    return sets
+
+
+def compile_spec(spec: CheckedSpec, out_dir: str | Path, *, fmt: str = "trl", seed: int | None = None,
+                 samples: int | None = None, progress: Callable[[int], None] | None = None,
+                 on_total: Callable[[int], None] | None = None,
+                 before_commit: Callable[[Path], None] | None = None) -> CompileResult:
+    """Compile a checked spec's builds into ``out_dir/<spec>/``.
+
+    Args:
+        spec: The checked spec.
+        out_dir: The output root.
+        fmt: Row format, ``trl`` or ``messages``.
+        seed: Overrides every block's seed.
+        samples: Overrides every dataset's ``samples`` count (benchmarks).
+        progress: Called with the number of rows just produced.
+        on_total: Called once with the number of rows to produce.
+        before_commit: Called with the staged directory just before it replaces the previous build.
+
+    Raises:
+        CompileError: template directory errors (located at the ``template`` setting).
+        TemplateError: a template fails to render.
+        EmitError: a solver failure or more rows asked for than exist.
+    """
+    ir = lower_spec(spec)
+    templates = _template_sets(spec)
+    solutions = Solutions(ir)
+    renderers = {id(t): PromptRenderer(ir, t) for t in templates.values()}
+    if on_total is not None:
+        total = 0
+        for b in spec.builds.values():
+            total += (samples or b.ast.samples or 100) * len(b.preferences) if b.kind == "dataset" else (b.ast.items or 100)
+        on_total(total)
+    staged = StagedBuild(Path(out_dir) / spec.name)
+    try:
+        summary: list[tuple[str, str, int]] = []
+        blocks: list[dict[str, Any]] = []
+        for name, build in spec.builds.items():
+            block_seed = seed if seed is not None else (build.ast.seed if build.ast.seed is not None else 0)
+            renderer = renderers[id(templates[name])]
+            if build.kind == "dataset":
+                if samples is not None:
+                    build = _with_samples(build, samples)
+                result = build_dataset(spec, ir, build, solutions, renderer, seed=block_seed, fmt=fmt,
+                                       progress=progress)
+                for split in ("train", "val", "test"):
+                    if split in result.lines:
+                        staged.write_lines(f"{name}/{split}.jsonl", result.lines[split])
+                        summary.append((name, split, len(result.lines[split])))
+                staged.write_text(f"{name}/dataset.json", json.dumps(canonical(result.header), indent=2,
+                                                                       sort_keys=True) + "\n")
+                staged.write_text(f"{name}/README.md", dataset_card(spec, ir, build, result.counts,
+                                                                     result.skipped, result.header))
+            else:
+                lines, header = build_rubric(spec, ir, build, solutions, renderer, seed=block_seed,
+                                             progress=progress)
+                staged.write_lines(f"{name}.jsonl", lines)
+                staged.write_text(f"{name}.json", json.dumps(header, indent=2, sort_keys=True) + "\n")
+                summary.append((name, "items", len(lines)))
+            blocks.append({"name": name, "kind": build.kind, "seed": block_seed})
+        sol_lines = [dumps(canonical({**s.model_dump(mode="json"), "provenance": {
+            "spec": spec.name, "spec_sha256": spec.sha256}})) for s in solutions.all_solutions()]
+        staged.write_lines("solutions.jsonl", sol_lines)
+        summary.append(("solutions", "-", len(sol_lines)))
+        from prefc import __version__
+
+        files = sorted((f.to_json() for f in staged.files), key=lambda f: f["path"])
+        manifest = {"spec": spec.name, "spec_sha256": spec.sha256, "prefc_version": __version__,
+                    "format": fmt, "blocks": blocks, "files": files}
+        staged.write_text("manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        if before_commit is not None:
+            before_commit(staged.tmp)
+        staged.commit()
+    except BaseException:
+        staged.abort()
+        raise
+    return CompileResult(staged.target, sorted((f.to_json() for f in staged.files), key=lambda f: f["path"]),
+                         summary)
+
+
+def _with_samples(build, samples: int):
+    from prefc.compiler.check import CheckedBuild
+
+    return CheckedBuild(build.ast.model_copy(update={"samples": samples}), build.preferences, build.games)

@@ -1,0 +1,135 @@
+"""Template variables for one prompt: the game, the role, the parameter values, what the mover saw,
+the answer format. Everything is text (numbers already formatted) so templates stay simple."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from prefc.compiler import pretty
+from prefc.compiler.emit.fmt import number_text
+from prefc.compiler.emit.situations import Situation, action_bounds
+from prefc.compiler.emit.templates import form
+from prefc.compiler.ir import GameIR
+
+
+def answer_schema(game: GameIR, situation: Situation) -> dict[str, dict[str, Any]]:
+    """The answer schema of a situation (formats.md): ``{action: {"kind": ..., ...}}``.
+
+    Args:
+        game: The game.
+        situation: The situation.
+    """
+    act = next(a for a in game.actions if a.name == situation.action)
+    if act.kind == "labels":
+        return {act.name: {"kind": "choice", "options": list(act.labels)}}
+    lo, hi = action_bounds(game, act.name, situation.point, situation.history)  # type: ignore[misc]
+    if act.kind == "integers":
+        step = 1
+        if act.step is not None:
+            import sympy as sp
+
+            subs = {game.params[n].symbol: sp.Rational(v.numerator, v.denominator) for n, v in situation.point}
+            step = act.step.subs(subs)
+        return {act.name: {"kind": "integer", "min": _num(lo), "max": _num(hi), "step": _num(step)}}
+    return {act.name: {"kind": "number", "min": _num(lo), "max": _num(hi)}}
+
+
+def _num(v):
+    from prefc.compiler.emit.fmt import plain_number
+
+    return plain_number(v)
+
+
+def answer_format(schema: dict[str, dict[str, Any]]) -> str:
+    """The answer line described for a person: ``ANSWER: {"give": <a number from 0 to 10>}``.
+
+    Args:
+        schema: The answer schema.
+    """
+    parts = []
+    for key, s in schema.items():
+        if s["kind"] == "choice":
+            placeholder = "<" + " or ".join(json.dumps(o) for o in s["options"]) + ">"
+        elif s["kind"] == "integer":
+            placeholder = f"<a whole number from {number_text(s['min'])} to {number_text(s['max'])}>"
+        else:
+            placeholder = f"<a number from {number_text(s['min'])} to {number_text(s['max'])}>"
+        parts.append(f"{json.dumps(key)}: {placeholder}")
+    return "ANSWER: {" + ", ".join(parts) + "}"
+
+
+@lru_cache(maxsize=256)
+def _static(game: GameIR) -> dict[str, Any]:
+    checked = game.checked
+    players = []
+    for p in checked.ast.players:
+        if p.is_group:
+            players.append(f"{p.name.name}[{pretty.expr(p.lo)}..{pretty.expr(p.hi)}]")
+        else:
+            players.append(p.name.name)
+    moves = []
+    for m in checked.ast.moves:
+        seen = ", ".join(pretty.action_ref(r) for r in m.observes)
+        who = ("each " if m.each else "") + m.mover.name
+        text = f"{who} chooses {m.action.name} in {pretty.domain(m.domain)}"
+        if seen:
+            text = f"{who} sees {seen}, then chooses {m.action.name} in {pretty.domain(m.domain)}"
+        moves.append({"player": m.mover.name, "action": m.action.name, "text": text,
+                      "stage": 1 + next(a.stage for a in game.actions if a.name == m.action.name)})
+    payoffs = []
+    for pay in checked.ast.payoffs:
+        who = pay.player.name + (f"[{pay.index_var.name}]" if pay.index_var is not None else "")
+        payoffs.append({"player": who, "formula": pretty.expr(pay.value)})
+    helpers = [{"name": let.name.name, "params": [p.name for p in let.params], "formula": pretty.expr(let.value)}
+               for let in checked.ast.lets]
+    return {"name": game.name, "title": game.title, "players": players, "moves": moves, "payoffs": payoffs,
+            "helpers": helpers, "symmetric": game.symmetric, "sequential": game.n_stages > 1,
+            "group": game.group, "kantian": game.describe_kantian()}
+
+
+def prompt_context(game: GameIR, situation: Situation, paraphrase: int,
+                   schema: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The variables a game template sees.
+
+    Args:
+        game: The game.
+        situation: The decision asked.
+        paraphrase: The wording number.
+        schema: The situation's answer schema.
+    """
+    act = next(a for a in game.actions if a.name == situation.action)
+    params = {k: number_text(v) for k, v in situation.point}
+    seen = {}
+    for name, value in situation.history:
+        earlier = next(a for a in game.actions if a.name == name)
+        seen[name] = earlier.labels[int(value)] if earlier.kind == "labels" else number_text(value)
+    spec = schema[act.name]
+    action = {"name": act.name, "kind": spec["kind"], "options": spec.get("options", []),
+              "min": number_text(spec["min"]) if "min" in spec else "",
+              "max": number_text(spec["max"]) if "max" in spec else ""}
+    n_players = ""
+    if game.group is not None and game.group_size is not None:
+        import sympy as sp
+
+        subs = {game.params[n].symbol: sp.Rational(v.numerator, v.denominator) for n, v in situation.point}
+        n_players = number_text(game.group_size.subs(subs))
+    others = [r for r in game.roles if r != situation.role]
+    return {
+        "game": _static(game), "role": situation.role, "params": params, "seen": seen, "action": action,
+        "n_players": n_players, "others": others, "other": others[0] if others else "",
+        "answer_format": answer_format(schema), "form": form(paraphrase), "paraphrase": paraphrase,
+    }
+
+
+def system_context(schema: dict[str, dict[str, Any]], paraphrase: int) -> dict[str, Any]:
+    """The variables of the system prompt.
+
+    Args:
+        schema: The answer schema.
+        paraphrase: The wording number.
+    """
+    keys = list(schema)
+    return {"answer_format": answer_format(schema), "keys": keys, "form": form(paraphrase),
+            "paraphrase": paraphrase}

@@ -1,0 +1,172 @@
+"""SFT datasets: rows in TRL's conversational prompt-completion format plus a ``meta`` object."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from prefc.compiler.check import CheckedBuild, CheckedSpec
+from prefc.compiler.emit import sampling
+from prefc.compiler.emit.fmt import canonical, dumps, plain_number
+from prefc.compiler.emit.prompts import PromptRenderer
+from prefc.compiler.emit.reasoning import completion_text
+from prefc.compiler.emit.situations import EmitError, Solutions, situations
+from prefc.compiler.emit.templates import DEFAULT_WORDINGS
+from prefc.compiler.ir import SpecIR
+
+SPLIT_ORDER = ("train", "val", "test")
+
+
+@dataclass
+class DatasetResult:
+    """A built dataset: JSONL lines per split, the header and the counts for the card.
+
+    Attributes:
+        lines: split -> JSONL lines (without newlines).
+        header: The ``dataset.json`` content.
+        counts: (game, preference, split) -> rows.
+        skipped: (game, preference) -> parameter points without a pure answer.
+    """
+
+    lines: dict[str, list[str]]
+    header: dict[str, Any]
+    counts: Counter
+    skipped: Counter = field(default_factory=Counter)
+
+
+def parameter_points(ir: SpecIR, game: str) -> list[tuple[tuple[str, Fraction], ...]]:
+    """Every parameter point of a game (the product of each parameter's values).
+
+    Args:
+        ir: The spec's IR.
+        game: The game's name.
+    """
+    import itertools
+
+    params = ir.games[game].params
+    names = list(params)
+    return [tuple(zip(names, combo)) for combo in itertools.product(*(params[n].values for n in names))]
+
+
+def paraphrase_numbers(build: CheckedBuild) -> list[int]:
+    """The paraphrase numbers a build uses.
+
+    Args:
+        build: The build block.
+    """
+    return list(range(build.ast.paraphrases or 1))
+
+
+def build_dataset(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions: Solutions,
+                  renderer: PromptRenderer, *, seed: int, fmt: str = "trl", progress=None) -> DatasetResult:
+    """Sample, split and render a dataset block.
+
+    Args:
+        spec: The checked spec.
+        ir: Its IR.
+        build: The dataset block.
+        solutions: The solution cache.
+        renderer: The prompt renderer.
+        seed: The sampling seed.
+        fmt: ``trl`` (prompt/completion) or ``messages``.
+        progress: Optional callable ``advance(n)`` for a progress display.
+    """
+    paras = paraphrase_numbers(build)
+    if build.ast.template in (None, "default") and len(paras) > DEFAULT_WORDINGS:
+        raise EmitError(f"the default templates have {DEFAULT_WORDINGS} distinct wordings; "
+                        f"`paraphrases {len(paras)}` asks for more")
+    per_pref = build.ast.samples or 100
+    skipped: Counter = Counter()
+    chosen: dict[str, list[sampling.PromptKey]] = {}
+    for pref in build.preferences:
+        pools: dict[str, sampling.Pool] = {}
+        for game in build.games:
+            by_role: dict[str, dict] = {}
+            for point in parameter_points(ir, game):
+                sol = solutions.solve(game, pref, point)
+                if sol.answer is None:
+                    skipped[(game, pref.label)] += 1
+                    continue
+                for s in situations(ir.games[game], point):
+                    by_role.setdefault(s.role, {}).setdefault(point, []).append(s)
+            pools[game] = sampling.Pool(game, by_role)
+        try:
+            quota = sampling.quotas(per_pref, {g: p.size(paras) for g, p in pools.items()})
+        except EmitError as exc:
+            raise EmitError(f"dataset `{build.name}`, preference `{pref.label}`: {exc}; lower `samples` "
+                            "or add parameter values, games or paraphrases") from exc
+        keys: list[sampling.PromptKey] = []
+        for game in build.games:
+            rng = random.Random(f"{seed}:{build.name}:{pref.label}:{game}")
+            keys.extend(sampling.balanced_order(pools[game], paras, rng)[: quota[game]])
+        chosen[pref.label] = keys
+    distinct = sorted({k for keys in chosen.values() for k in keys}, key=_key_order)
+    fractions = {ident.name: value for ident, value in build.ast.split} or {"train": Fraction(1)}
+    splits = sampling.assign_splits(distinct, fractions, build.ast, random.Random(f"{seed}:{build.name}:splits"))
+
+    base_meta = {"spec": spec.name, "spec_sha256": spec.sha256, "dataset": build.name}
+    lines: dict[str, list[str]] = {}
+    counts: Counter = Counter()
+    for pref in build.preferences:
+        bound = ir.preference(pref)
+        pref_meta = {"preference": pref.label, "preference_name": pref.name,
+                     "preference_params": canonical(dict(pref.values))}
+        for key in chosen[pref.label]:
+            situation, paraphrase = key
+            decided = solutions.decide(situation, pref)
+            if decided is None:
+                continue
+            split = splits[key]
+            prompt = renderer.messages(situation, paraphrase)
+            text = completion_text(bound, decided.decision, decided.answer)
+            meta = {**base_meta, **pref_meta, "game": situation.game, "role": situation.role,
+                    "params": canonical(dict(situation.point)), "split": split, "paraphrase": paraphrase,
+                    "answer": canonical(decided.answer)}
+            if situation.history:
+                meta["seen"] = _seen(ir, situation)
+            if decided.alternatives:
+                meta["alternatives"] = canonical(decided.alternatives)
+            assistant = {"role": "assistant", "content": text}
+            if fmt == "messages":
+                row = {"messages": [*prompt, assistant], "meta": meta}
+            else:
+                row = {"prompt": prompt, "completion": [assistant], "meta": meta}
+            lines.setdefault(split, []).append(dumps(row))
+            counts[(situation.game, pref.label, split)] += 1
+            if progress is not None:
+                progress(1)
+    for split, rows in lines.items():
+        random.Random(f"{seed}:{build.name}:{split}:order").shuffle(rows)
+    header = {
+        "spec": spec.name, "spec_sha256": spec.sha256, "dataset": build.name, "format": fmt, "seed": seed,
+        "preferences": [p.label for p in build.preferences], "games": list(build.games),
+        "paraphrases": len(paras), "split": {k: plain_number(v) for k, v in fractions.items()},
+        "holdout": {"games": [g.name for g in build.ast.holdout_games],
+                    "paraphrases": list(build.ast.holdout_paraphrases),
+                    "where": [_pretty(c) for c in build.ast.holdout_where]},
+        "counts": {s: sum(n for (g, p, sp), n in counts.items() if sp == s) for s in SPLIT_ORDER if s in lines},
+        "skipped_points": {f"{g}/{p}": n for (g, p), n in sorted(skipped.items())},
+    }
+    return DatasetResult(lines, header, counts, skipped)
+
+
+def _pretty(expr) -> str:
+    from prefc.compiler import pretty
+
+    return pretty.expr(expr)
+
+
+def _seen(ir: SpecIR, situation) -> dict[str, Any]:
+    out = {}
+    for name, value in situation.history:
+        act = next(a for a in ir.games[situation.game].actions if a.name == name)
+        out[name] = act.labels[int(value)] if act.kind == "labels" else plain_number(value)
+    return out
+
+
+def _key_order(key: sampling.PromptKey):
+    s, p = key
+    return (s.game, s.role, s.stage, s.point, s.history, p)

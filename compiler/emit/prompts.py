@@ -1,0 +1,54 @@
+"""Rendering prompts (system + user messages) for prompt keys, cached: every prompt is rendered once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from prefc.compiler.emit.context import answer_schema, prompt_context, system_context
+from prefc.compiler.emit.situations import Situation
+from prefc.compiler.emit.templates import TemplateSet
+from prefc.compiler.ir import SpecIR
+
+
+@dataclass
+class PromptRenderer:
+    """Renders and caches the messages of prompt keys.
+
+    Args:
+        ir: The spec's IR.
+        templates: The template set.
+    """
+
+    ir: SpecIR
+    templates: TemplateSet
+    _cache: dict[tuple[Situation, int], list[dict[str, str]]] = field(default_factory=dict)
+    _schemas: dict[Situation, dict[str, Any]] = field(default_factory=dict)
+
+    def schema(self, situation: Situation) -> dict[str, Any]:
+        """The answer schema of a situation (cached).
+
+        Args:
+            situation: The situation.
+        """
+        if situation not in self._schemas:
+            self._schemas[situation] = answer_schema(self.ir.games[situation.game], situation)
+        return self._schemas[situation]
+
+    def messages(self, situation: Situation, paraphrase: int) -> list[dict[str, str]]:
+        """The system and user messages of a prompt key.
+
+        Args:
+            situation: The situation.
+            paraphrase: The wording number.
+        """
+        key = (situation, paraphrase)
+        cached = self._cache.get(key)
+        if cached is None:
+            schema = self.schema(situation)
+            game = self.ir.games[situation.game]
+            system = self.templates.render("system", system_context(schema, paraphrase))
+            user = self.templates.render(situation.game, prompt_context(game, situation, paraphrase, schema))
+            cached = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+            self._cache[key] = cached
+        return cached

@@ -1,0 +1,102 @@
+"""Completions: a reasoning trace derived from the solver's decision, then ``ANSWER: {json}``."""
+
+from __future__ import annotations
+
+from prefc.compiler.emit.fmt import answer_json, number_text
+from prefc.compiler.ir import BoundPreference
+from prefc.compiler.solution import Decision
+
+
+def preference_sentence(pref: BoundPreference) -> str:
+    """Who is reasoning: the preference in one sentence.
+
+    Args:
+        pref: The preference with its parameter values.
+    """
+    from prefc.compiler import ast
+
+    values = dict(pref.point.values)
+    body = pref.checked.ast.body
+    if "kappa" in values and pref.uses_kantian:
+        k = values["kappa"]
+        return (f"I weigh my own payoff with 1 - kappa = {number_text(1 - k)} and the payoff if everyone "
+                f"did as I do with {number_text(k)}.")
+    if isinstance(body, ast.Call) and body.func.name == "payoff" and not values:
+        return "I care only about my own payoff."
+    params = ", ".join(f"{k} = {number_text(v)}" for k, v in values.items())
+    return f"My preference is {pref.checked.title}" + (f" with {params}." if params else ".")
+
+
+def _value(v) -> str:
+    return v if isinstance(v, str) else number_text(v)
+
+
+def _given_sentence(decision: Decision) -> str:
+    if not decision.given:
+        return ""
+    if set(decision.given) == {"others"}:
+        return f"Suppose the others play {_value(decision.given['others'])}."
+    seen = ", ".join(f"{k} = {_value(v)}" for k, v in decision.given.items())
+    return f"I have seen {seen}."
+
+
+def _finite(decision: Decision) -> str:
+    opts = decision.options or []
+    parts = [f"{_value(o.value)} gives me {number_text(o.utility)}" for o in opts if o.utility is not None]
+    text = "Comparing my options: " + "; ".join(parts) + "."
+    chosen = _value(decision.chosen)
+    if decision.ties:
+        tied = ", ".join(_value(t) for t in decision.ties)
+        text += f" {chosen} is best, tied with {tied}; I take {chosen}."
+    else:
+        text += f" {chosen} is best, so I choose {chosen}."
+    return text
+
+
+def _continuous(decision: Decision) -> str:
+    name = decision.action
+    lines = []
+    if decision.utility is not None:
+        lines.append(f"My utility as a function of my choice is {decision.utility}.")
+    slope = decision.marginal_value
+    if decision.marginal is not None:
+        text = f"The marginal utility is {decision.marginal}"
+        if slope is not None and decision.marginal.strip() != number_text(slope):
+            text += f" = {number_text(slope)} here"
+        lines.append(text + ".")
+    if slope is None and decision.marginal is not None:
+        try:
+            from fractions import Fraction
+
+            slope = float(Fraction(decision.marginal.replace(" ", "")))
+        except (ValueError, ZeroDivisionError):
+            slope = None
+    chosen = number_text(decision.chosen)
+    if slope is not None and slope < 0:
+        lines.append(f"It is negative, so every unit of {name} lowers my utility: the best is the lowest, "
+                     f"{name} = {chosen}.")
+    elif slope is not None and slope > 0:
+        lines.append(f"It is positive, so more {name} is better: the best is the highest, {name} = {chosen}.")
+    elif slope is not None:
+        lines.append(f"It is zero, so every {name} is equally good; I take {name} = {chosen}.")
+    else:
+        lines.append(f"Setting it to zero (within the bounds) gives the best {name} = {chosen}.")
+    if decision.regime:
+        lines.append(f"This is the regime where {decision.regime}.")
+    return " ".join(lines)
+
+
+def completion_text(pref: BoundPreference, decision: Decision, answer: dict) -> str:
+    """The assistant's reply: preference, decision reasoning, ``ANSWER:`` line.
+
+    Args:
+        pref: The reasoning preference.
+        decision: The solver's decision in the situation.
+        answer: The answer (action -> value).
+    """
+    parts = [preference_sentence(pref)]
+    given = _given_sentence(decision)
+    if given:
+        parts.append(given)
+    parts.append(_finite(decision) if decision.options is not None else _continuous(decision))
+    return " ".join(parts) + "\nANSWER: " + answer_json(answer)

@@ -1,0 +1,188 @@
+"""Eval rubrics: items with the answer schema and the target of every compared preference, plus
+option utilities over a preference family's parameter grid (for logit estimation)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from prefc.compiler.check import CheckedBuild, CheckedSpec, PreferencePoint
+from prefc.compiler.emit import sampling
+from prefc.compiler.emit.dataset import parameter_points
+from prefc.compiler.emit.fmt import canonical, dumps, plain_number
+from prefc.compiler.emit.prompts import PromptRenderer
+from prefc.compiler.emit.situations import EmitError, Situation, Solutions, situations
+from prefc.compiler.emit.templates import DEFAULT_WORDINGS
+from prefc.compiler.ir import SpecIR
+
+GRID_STEPS = 20
+CONTINUOUS_OPTIONS = 11
+DEFAULT_TOLERANCE = Fraction(5, 100)
+
+
+@dataclass
+class Family:
+    """A one-parameter preference family compared by a rubric (e.g. moralis over kappa)."""
+
+    name: str
+    param: str
+    grid: list[Fraction]
+    fixed: tuple[tuple[str, Fraction], ...]
+
+    def point(self, value: Fraction) -> PreferencePoint:
+        """The family member at a parameter value.
+
+        Args:
+            value: The parameter value.
+        """
+        return PreferencePoint(self.name, tuple((k, value if k == self.param else v) for k, v in self.fixed))
+
+    def header(self) -> dict[str, Any]:
+        """The ``family`` entry of the rubric header."""
+        return {"name": self.name, "param": self.param, "grid": [plain_number(g) for g in self.grid]}
+
+
+def find_family(spec: CheckedSpec, build: CheckedBuild) -> Family | None:
+    """The preference family a rubric compares: a preference listed at two or more values of one
+    parameter with a bounded domain (the grid spans the domain in 20 steps).
+
+    Args:
+        spec: The checked spec.
+        build: The rubric block.
+    """
+    by_name: dict[str, list[PreferencePoint]] = {}
+    for p in build.preferences:
+        by_name.setdefault(p.name, []).append(p)
+    for name, points in by_name.items():
+        if len(points) < 2:
+            continue
+        varying = [k for k, _ in points[0].values if len({dict(p.values)[k] for p in points}) > 1]
+        if len(varying) != 1:
+            continue
+        param = varying[0]
+        domain = spec.preferences[name].domains.get(param)
+        if domain is None:
+            continue
+        lo, hi = domain
+        grid = [lo + (hi - lo) * Fraction(i, GRID_STEPS) for i in range(GRID_STEPS + 1)]
+        return Family(name, param, grid, points[0].values)
+    return None
+
+
+def _options(schema: dict[str, Any]) -> list[Any]:
+    (spec,) = schema.values()
+    if spec["kind"] == "choice":
+        return list(spec["options"])
+    lo, hi = Fraction(str(spec["min"])), Fraction(str(spec["max"]))
+    if spec["kind"] == "integer":
+        step = Fraction(str(spec.get("step", 1)))
+        count = int((hi - lo) / step) + 1
+        if count <= 101:
+            return [plain_number(lo + i * step) for i in range(count)]
+    return [plain_number(lo + (hi - lo) * Fraction(i, CONTINUOUS_OPTIONS - 1)) for i in range(CONTINUOUS_OPTIONS)]
+
+
+def family_utilities(solutions: Solutions, family: Family, situation: Situation,
+                     options: list[Any]) -> list[list[float | None]]:
+    """The decider's utility of each option at every grid value of the family's parameter.
+
+    Args:
+        solutions: The solution cache.
+        family: The family.
+        situation: The situation.
+        options: The option values.
+    """
+    out = []
+    for value in family.grid:
+        decided = solutions.decide(situation, family.point(value))
+        if decided is None or decided.utility is None:
+            out.append([None for _ in options])
+            continue
+        out.append([plain_number(decided.utility(o)) for o in options])
+    return out
+
+
+def build_rubric(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions: Solutions,
+                 renderer: PromptRenderer, *, seed: int, progress=None) -> tuple[list[str], dict[str, Any]]:
+    """Sample and render a rubric block.
+
+    Args:
+        spec: The checked spec.
+        ir: Its IR.
+        build: The rubric block.
+        solutions: The solution cache.
+        renderer: The prompt renderer.
+        seed: The sampling seed.
+        progress: Optional callable ``advance(n)``.
+
+    Returns:
+        The JSONL lines and the header.
+    """
+    if build.ast.paraphrases is not None:
+        paras = list(range(build.ast.paraphrases))
+    else:
+        paras = list(range(DEFAULT_WORDINGS if build.ast.template in (None, "default") else 1))
+    tolerance = build.ast.tolerance if build.ast.tolerance is not None else DEFAULT_TOLERANCE
+    pools: dict[str, sampling.Pool] = {}
+    for game in build.games:
+        by_role: dict[str, dict] = {}
+        for point in parameter_points(ir, game):
+            if any(solutions.solve(game, p, point).answer is None for p in build.preferences):
+                continue
+            for s in situations(ir.games[game], point):
+                by_role.setdefault(s.role, {}).setdefault(point, []).append(s)
+        pools[game] = sampling.Pool(game, by_role)
+    wanted = build.ast.items or 100
+    try:
+        quota = sampling.quotas(wanted, {g: p.size(paras) for g, p in pools.items()})
+    except EmitError as exc:
+        raise EmitError(f"rubric `{build.name}`: {exc}; lower `items` or add parameter values, games "
+                        "or paraphrases") from exc
+    keys: list[sampling.PromptKey] = []
+    for game in build.games:
+        rng = random.Random(f"{seed}:{build.name}:{game}")
+        keys.extend(sampling.balanced_order(pools[game], paras, rng)[: quota[game]])
+    family = find_family(spec, build)
+    family_cache: dict[Situation, dict[str, Any]] = {}
+    lines = []
+    for i, (situation, paraphrase) in enumerate(keys, start=1):
+        schema = renderer.schema(situation)
+        targets: dict[str, Any] = {}
+        for pref in build.preferences:
+            decided = solutions.decide(situation, pref)
+            if decided is None:
+                raise EmitError(f"rubric `{build.name}`: no pure answer for `{pref.label}` in {situation.game}")
+            target = dict(decided.answer)
+            if decided.alternatives:
+                target["alternatives"] = decided.alternatives
+            targets[pref.label] = target
+        item: dict[str, Any] = {
+            "id": f"{build.name}-{i:04d}", "game": situation.game, "role": situation.role,
+            "params": dict(situation.point), "prompt": renderer.messages(situation, paraphrase),
+            "schema": schema, "targets": targets, "tolerance": tolerance,
+            "meta": {"spec": spec.name, "spec_sha256": spec.sha256, "rubric": build.name, "paraphrase": paraphrase,
+                     "varied": [n for n, p in ir.games[situation.game].params.items() if len(p.values) > 1]},
+        }
+        if situation.history:
+            item["seen"] = {k: (next(a for a in ir.games[situation.game].actions if a.name == k).labels[int(v)]
+                                if isinstance(v, int) and next(a for a in ir.games[situation.game].actions
+                                                               if a.name == k).kind == "labels" else v)
+                            for k, v in situation.history}
+        if family is not None:
+            if situation not in family_cache:
+                options = _options(schema)
+                action = next(iter(schema))
+                family_cache[situation] = {
+                    "options": [{action: o} for o in options],
+                    "utilities": family_utilities(solutions, family, situation, options)}
+            item["family"] = family_cache[situation]
+        lines.append(dumps(canonical(item)))
+        if progress is not None:
+            progress(1)
+    header = {"spec": spec.name, "spec_sha256": spec.sha256, "rubric": build.name,
+              "preferences": [p.label for p in build.preferences], "tolerance": plain_number(tolerance),
+              "games": list(build.games), "items": len(lines), "seed": seed,
+              "family": family.header() if family is not None else None}
+    return lines, canonical(header)

@@ -1,0 +1,166 @@
+"""Prompt templates: jinja2 in a sandbox, undefined variables are errors, every failure is located.
+
+A template set is a directory of ``.j2`` files: ``system.j2`` (the system prompt: the answer format)
+and one ``<game>.j2`` per game (the user prompt, from the player's role), with ``generic.j2`` for
+games without their own file. A spec's own directory is searched first, then the shipped ``default``
+set, so a spec can override a single game.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from prefc.compiler.diagnostics import Diagnostic
+from prefc.compiler.source import SourceFile, Span
+
+DEFAULT_DIR = Path(__file__).parent / "templates" / "default"
+
+# How many genuinely different wordings the shipped templates have: opening (4) x layout (3) x question (2).
+DEFAULT_WORDINGS = 24
+
+
+class TemplateError(Exception):
+    """A template that cannot be loaded or rendered, located at a file and line.
+
+    Args:
+        message: What went wrong.
+        path: The template file (or None).
+        line: The 1-based line (or None).
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None):
+        self.message, self.path, self.line = message, path, line
+        where = f"{path}:{line}: " if path and line else (f"{path}: " if path else "")
+        super().__init__(f"{where}{message}")
+
+    def diagnostic(self) -> tuple[Diagnostic, dict[str, SourceFile]]:
+        """This error as a located diagnostic, with the template's text for the caret line."""
+        if self.path is None or self.line is None or not Path(self.path).is_file():
+            return Diagnostic("E0308", f"template error: {self.message}"), {}
+        text = Path(self.path).read_text(encoding="utf-8")
+        src = SourceFile(self.path, text)
+        line_text = src.line_text(self.line)
+        start = sum(len(l) + 1 for l in text.split("\n")[: self.line - 1])
+        span = Span(file=self.path, start=start, end=start + len(line_text), line=self.line, column=1,
+                    end_line=self.line, end_column=max(2, len(line_text) + 1))
+        return Diagnostic("E0308", f"template error: {self.message}", span), {self.path: src}
+
+
+def form(paraphrase: int) -> dict[str, int]:
+    """The wording choices of a paraphrase: each index changes the opening and the layout.
+
+    Args:
+        paraphrase: The paraphrase number (0-based).
+    """
+    return {"opening": paraphrase % 4, "layout": paraphrase % 3, "question": (paraphrase // 12) % 2}
+
+
+def _located(exc: BaseException, fallback: str | None) -> tuple[str | None, int | None]:
+    """The template file and line of an exception raised while rendering."""
+    lineno = getattr(exc, "lineno", None)
+    filename = getattr(exc, "filename", None)
+    if filename and lineno:
+        return filename, lineno
+    found: tuple[str | None, int | None] = (None, None)
+    for frame, line in traceback.walk_tb(exc.__traceback__):
+        name = frame.f_code.co_filename
+        if name.endswith(".j2"):
+            found = (name, line)
+    if found[0] is None and fallback:
+        return fallback, None
+    return found
+
+
+@dataclass
+class TemplateSet:
+    """A compiled template set.
+
+    Args:
+        directory: The spec's own template directory, or None for the shipped set only.
+    """
+
+    directory: Path | None = None
+
+    def __post_init__(self) -> None:
+        paths = [str(self.directory)] if self.directory is not None else []
+        paths.append(str(DEFAULT_DIR))
+        self.env = SandboxedEnvironment(loader=jinja2.FileSystemLoader(paths), undefined=jinja2.StrictUndefined,
+                                        autoescape=False, keep_trailing_newline=False, trim_blocks=True,
+                                        lstrip_blocks=True, extensions=["jinja2.ext.do"])
+        self.env.filters["num"] = _num_filter
+        self._cache: dict[str, jinja2.Template] = {}
+
+    def template(self, name: str) -> jinja2.Template:
+        """The compiled template for a game (or ``system``), falling back to ``generic``.
+
+        Args:
+            name: A game name or ``system``.
+        """
+        if name in self._cache:
+            return self._cache[name]
+        for candidate in (f"{name}.j2", "generic.j2"):
+            try:
+                tpl = self.env.get_template(candidate)
+                break
+            except jinja2.TemplateNotFound:
+                continue
+            except jinja2.TemplateSyntaxError as exc:
+                raise TemplateError(exc.message or "syntax error", path=exc.filename, line=exc.lineno) from exc
+        else:
+            raise TemplateError(f"no template `{name}.j2` or `generic.j2`", path=str(self.directory))
+        self._cache[name] = tpl
+        return tpl
+
+    def render(self, name: str, context: dict[str, Any]) -> str:
+        """Render a template; errors (unknown variable, sandbox violation, empty text) are located.
+
+        Args:
+            name: A game name or ``system``.
+            context: The variables.
+        """
+        tpl = self.template(name)
+        try:
+            text = tpl.render(context)
+        except jinja2.TemplateError as exc:
+            path, line = _located(exc, tpl.filename)
+            kind = "sandbox violation" if isinstance(exc, jinja2.exceptions.SecurityError) else "render failed"
+            raise TemplateError(f"{kind}: {exc}", path=path, line=line) from exc
+        except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
+            path, line = _located(exc, tpl.filename)
+            raise TemplateError(f"render failed: {exc}", path=path, line=line) from exc
+        text = "\n".join(line.rstrip() for line in text.strip().splitlines())
+        while "\n\n\n" in text:
+            text = text.replace("\n\n\n", "\n\n")
+        if not text:
+            raise TemplateError("the template renders to empty text", path=tpl.filename, line=1)
+        return text
+
+
+def _num_filter(value: Any) -> str:
+    from prefc.compiler.emit.fmt import number_text
+
+    return number_text(value)
+
+
+def resolve_directory(setting: str | None, spec_path: str) -> Path | None:
+    """The spec's template directory from its ``template`` setting (None for the shipped set).
+
+    Args:
+        setting: The setting's value (``default``, a path relative to the spec file, or None).
+        spec_path: The spec file's path.
+
+    Raises:
+        FileNotFoundError: If the directory does not exist.
+    """
+    if setting is None or setting == "default":
+        return None
+    path = (Path(spec_path).parent / setting)
+    if not path.is_dir():
+        raise FileNotFoundError(str(path))
+    return path
