@@ -1,3 +1,17 @@
-"""prefc: a declarative preference-spec compiler."""
+"""prefc: a declarative preference-spec compiler.
+
+The Python API (:mod:`prefc.api`) is imported on first use, so ``import prefc`` stays cheap.
+"""
+
+from typing import Any
 
 __version__ = "0.1.0"
+__all__ = ["load", "train", "evaluate", "Spec", "Build", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("load", "train", "evaluate", "Spec", "Build"):
+        from prefc import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'prefc' has no attribute {name!r}")
