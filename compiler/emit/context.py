@@ -4,7 +4,6 @@ the answer format. Everything is text (numbers already formatted) so templates s
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any
 
 from prefc.compiler import pretty
@@ -60,8 +59,19 @@ def answer_format(schema: dict[str, dict[str, Any]]) -> str:
     return "ANSWER: {" + ", ".join(parts) + "}"
 
 
-@lru_cache(maxsize=256)
+_STATIC: dict[int, tuple[GameIR, dict[str, Any]]] = {}
+
+
 def _static(game: GameIR) -> dict[str, Any]:
+    hit = _STATIC.get(id(game))
+    if hit is not None and hit[0] is game:
+        return hit[1]
+    value = _static_uncached(game)
+    _STATIC[id(game)] = (game, value)
+    return value
+
+
+def _static_uncached(game: GameIR) -> dict[str, Any]:
     checked = game.checked
     players = []
     for p in checked.ast.players:

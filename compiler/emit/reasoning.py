@@ -57,7 +57,8 @@ def _continuous(decision: Decision) -> str:
     name = decision.action
     lines = []
     if decision.utility is not None:
-        lines.append(f"My utility as a function of my choice is {decision.utility}.")
+        own = "x, my own " + name if "others" in decision.given else name
+        lines.append(f"My utility as a function of {own} is {decision.utility}.")
     slope = decision.marginal_value
     if decision.marginal is not None:
         text = f"The marginal utility is {decision.marginal}"
@@ -81,7 +82,7 @@ def _continuous(decision: Decision) -> str:
         lines.append(f"It is zero, so every {name} is equally good; I take {name} = {chosen}.")
     else:
         lines.append(f"Setting it to zero (within the bounds) gives the best {name} = {chosen}.")
-    if decision.regime:
+    if decision.regime and decision.regime != "always":
         lines.append(f"This is the regime where {decision.regime}.")
     return " ".join(lines)
 

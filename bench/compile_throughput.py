@@ -1,0 +1,87 @@
+"""Dataset emission throughput: rows/s of `prefc compile` on the paper spec, against the floor of
+plain ``json.dumps`` of the same rows.
+
+The paper spec's sweeps hold a few hundred distinct rows, so the benchmark widens them (more values
+of E, T, S, n and m; 24 wordings) in a temporary copy, solves every point once (solutions are cached,
+as in a real compile), then times sampling + rendering + writing of 100,000 rows with a cold prompt
+cache. Usage: ``python bench/compile_throughput.py [--rows N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def widened_spec(directory: Path) -> Path:
+    """A copy of specs/paper.pref with wider parameter sweeps and only the `sft` dataset.
+
+    Args:
+        directory: Where to write it.
+    """
+    text = (ROOT / "specs" / "paper.pref").read_text()
+    text = text.replace("param E = 10 vary {10, 20, 50}", "param E = 10 vary 1..800")
+    text = text.replace("param E = 10 vary {10, 20}", "param E = 10 vary 10..40")
+    text = text.replace("param T = 5 vary {4, 5, 6, 8}", "param T = 5 vary 4..103")
+    text = text.replace("S = 0 vary {0, -1}", "S = 0 vary {0, -1, -2}")
+    text = text.replace("m in [1, 20] = 1.6 vary {1.2, 1.6, 2.4}", "m in [1, 20] = 1.6 vary 1.1..3 step 0.1")
+    text = text.replace("vary 2..8", "vary 2..20")
+    text = re.sub(r"paraphrases \d+", "paraphrases 24", text)
+    text = text[: text.index("rubric eval")]
+    shutil.copy(ROOT / "specs" / "preferences.pref", directory / "preferences.pref")
+    (directory / "paper.pref").write_text(text)
+    return directory / "paper.pref"
+
+
+def main() -> None:
+    """Run the benchmark and print rows/s."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=100_000)
+    args = parser.parse_args()
+    from prefc.compiler.check import CheckedBuild, check_file
+    from prefc.compiler.emit.dataset import build_dataset
+    from prefc.compiler.emit.prompts import PromptRenderer
+    from prefc.compiler.emit.situations import Solutions
+    from prefc.compiler.emit.templates import TemplateSet
+    from prefc.compiler.ir import lower_spec
+
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = check_file(str(widened_spec(Path(tmp))))
+        ir = lower_spec(spec)
+        build = spec.builds["sft"]
+        per_pref = args.rows // len(build.preferences)
+        build = CheckedBuild(build.ast.model_copy(update={"samples": per_pref}), build.preferences, build.games)
+        solutions = Solutions(ir)
+        t0 = time.perf_counter()
+        build_dataset(spec, ir, build, solutions, PromptRenderer(ir, TemplateSet()), seed=1)
+        t_solve = time.perf_counter() - t0
+        renderer = PromptRenderer(ir, TemplateSet())  # cold prompt cache: every prompt is rendered again
+        t0 = time.perf_counter()
+        result = build_dataset(spec, ir, build, solutions, renderer, seed=2)
+        out = Path(tmp) / "out"
+        out.mkdir()
+        for split, lines in result.lines.items():
+            with open(out / f"{split}.jsonl", "w", encoding="utf-8", buffering=1 << 20) as f:
+                f.writelines(line + "\n" for line in lines)
+        t_emit = time.perf_counter() - t0
+        n = sum(len(v) for v in result.lines.values())
+        parsed = [json.loads(line) for v in result.lines.values() for line in v]
+        t0 = time.perf_counter()
+        with open(out / "floor.jsonl", "w", encoding="utf-8", buffering=1 << 20) as f:
+            f.writelines(json.dumps(r) + "\n" for r in parsed)
+        t_floor = time.perf_counter() - t0
+    print(f"rows: {n}")
+    print(f"first build (solving {len(solutions.all_solutions())} points + emitting): {t_solve:.1f} s")
+    print(f"emission with cached solutions: {t_emit:.2f} s = {n / t_emit:,.0f} rows/s")
+    print(f"json.dumps floor: {t_floor:.2f} s = {n / t_floor:,.0f} rows/s; ratio emit/floor time = {t_emit / t_floor:.1f}")
+
+
+if __name__ == "__main__":
+    main()

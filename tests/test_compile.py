@@ -1,0 +1,284 @@
+"""`prefc compile`: datasets, rubrics, manifests, templates, sampling and atomic writes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from prefc.cli import main
+from prefc.compiler.check import PreferencePoint, check_file
+from prefc.compiler.emit.build import compile_spec
+from prefc.compiler.emit.situations import EmitError
+from prefc.compiler.emit.templates import TemplateError, TemplateSet
+from prefc.compiler.ir import lower_spec
+from prefc.compiler.solve.engine import GameSolver
+
+SPECS = Path(__file__).resolve().parent.parent / "specs"
+
+SMALL = """spec small "Small games"
+
+use "preferences.pref"
+
+game dictator "Dictator game" {
+    players dictator, recipient
+    param E = 10 vary {10, 20}
+    dictator chooses give in [0, E]
+    payoff dictator  = E - give
+    payoff recipient = give
+}
+
+game ultimatum "Ultimatum game" {
+    players proposer, responder
+    param E = 4 vary {4, 6}
+    proposer chooses offer in 0..E
+    then responder sees offer and chooses accept in {yes, no}
+    payoff proposer  = if accept == yes then E - offer else 0
+    payoff responder = if accept == yes then offer else 0
+}
+
+game prisoners_dilemma "Prisoner's dilemma" {
+    players row, col symmetric
+    param T = 5 vary {4, 5, 6, 8}, R = 3, P = 1, S = 0 vary {0, -1}
+    each player chooses move in {cooperate, defect}
+    payoff row = table(row.move, col.move) {
+        cooperate, cooperate: R;  cooperate, defect: S
+        defect,    cooperate: T;  defect,    defect: P
+    }
+}
+
+dataset sft for economicus, moralis(kappa = 0.5) {
+    games dictator, ultimatum, prisoners_dilemma
+    samples SAMPLES per preference   seed 5
+    split train 0.8, val 0.2
+    paraphrases 3
+    TEMPLATE
+    HOLDOUT
+}
+
+rubric eval for economicus, moralis(kappa = 0.25, 0.75) {
+    games prisoners_dilemma
+    items 12   tolerance 5%
+    seed 7
+}
+"""
+
+
+def write_spec(tmp: Path, *, samples: int = 40, template: str = "", holdout: str = "") -> Path:
+    tmp.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SPECS / "preferences.pref", tmp / "preferences.pref")
+    text = SMALL.replace("SAMPLES", str(samples)).replace("TEMPLATE", template).replace("HOLDOUT", holdout)
+    (tmp / "small.pref").write_text(text)
+    return tmp / "small.pref"
+
+
+def rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("compile")
+    spec = write_spec(tmp / "spec", holdout="holdout where T >= 8\n    holdout paraphrases 2")
+    assert main(["compile", str(spec), "-o", str(tmp / "out"), "--quiet"]) == 0
+    return tmp / "out" / "small"
+
+
+def test_rows_load_with_datasets_and_have_the_trl_shape(built: Path):
+    datasets = pytest.importorskip("datasets")
+    ds = datasets.load_dataset("json", data_files={s: str(built / "sft" / f"{s}.jsonl")
+                                                   for s in ("train", "val", "test")})
+    row = ds["train"][0]
+    assert [m["role"] for m in row["prompt"]] == ["system", "user"]
+    assert [m["role"] for m in row["completion"]] == ["assistant"]
+    assert row["completion"][0]["content"].splitlines()[-1].startswith("ANSWER: {")
+    total = sum(len(ds[s]) for s in ds)
+    assert total == 2 * 40
+
+
+def test_every_answer_is_the_solvers_action(built: Path):
+    spec = check_file(str(built.parent.parent / "spec" / "small.pref"))
+    ir = lower_spec(spec)
+    for split in ("train", "val", "test"):
+        for r in rows(built / "sft" / f"{split}.jsonl"):
+            meta = r["meta"]
+            answer = json.loads(r["completion"][0]["content"].splitlines()[-1][len("ANSWER: "):])
+            assert answer == meta["answer"]
+            point = PreferencePoint(meta["preference_name"],
+                                    tuple((k, Fraction(str(v))) for k, v in meta["preference_params"].items()))
+            sol = GameSolver(ir.games[meta["game"]], ir.preference(point)).solve(
+                {k: Fraction(str(v)) for k, v in meta["params"].items()})
+            if "seen" in meta:  # the responder: its plan at the offer it saw
+                plan = sol.answer.strategy["responder"]["accept"]
+                assert answer == {"accept": plan[str(meta["seen"]["offer"])]}
+            else:
+                action = next(iter(answer))
+                assert answer[action] == sol.answer.path[meta["role"]][action]
+
+
+def test_moralis_cooperates_in_the_prisoners_dilemma_iff_kappa_is_high_enough(built: Path):
+    # Alger & Weibull: mutual cooperation is a homo moralis equilibrium iff kappa >= (T-R)/(T-P).
+    for split in ("train", "val", "test"):
+        for r in rows(built / "sft" / f"{split}.jsonl"):
+            m = r["meta"]
+            if m["game"] != "prisoners_dilemma" or m["preference_name"] != "moralis":
+                continue
+            p = m["params"]
+            threshold = Fraction(p["T"] - p["R"], p["T"] - p["P"])
+            assert (m["answer"]["move"] == "cooperate") == (Fraction(1, 2) >= threshold)
+
+
+def test_holdouts_end_in_test_only_and_no_prompt_is_in_two_splits(built: Path):
+    prompts: dict[str, str] = {}
+    for split in ("train", "val", "test"):
+        for r in rows(built / "sft" / f"{split}.jsonl"):
+            m = r["meta"]
+            held = m["paraphrase"] == 2 or (m["game"] == "prisoners_dilemma" and m["params"]["T"] >= 8)
+            assert (split == "test") == held
+            key = json.dumps(r["prompt"])
+            assert prompts.setdefault(key, split) == split
+
+
+def test_paraphrases_differ(built: Path):
+    by_situation: dict[str, set] = {}
+    for r in rows(built / "sft" / "train.jsonl"):
+        m = r["meta"]
+        k = json.dumps([m["game"], m["role"], m["params"], m.get("seen")], sort_keys=True)
+        by_situation.setdefault(k, {})[m["paraphrase"]] = r["prompt"][1]["content"]
+    assert any(len(v) > 1 for v in by_situation.values())
+    for texts in by_situation.values():
+        assert len(set(texts.values())) == len(texts)
+
+
+def test_rubric_targets_schema_and_family(built: Path):
+    header = json.loads((built / "eval.json").read_text())
+    assert header["preferences"] == ["economicus", "moralis(kappa=0.25)", "moralis(kappa=0.75)"]
+    assert header["family"]["grid"][0] == 0 and header["family"]["grid"][-1] == 1 and len(header["family"]["grid"]) == 21
+    items = rows(built / "eval.jsonl")
+    assert len(items) == 12
+    for it in items:
+        p = it["params"]
+        assert it["schema"] == {"move": {"kind": "choice", "options": ["cooperate", "defect"]}}
+        assert it["targets"]["economicus"]["move"] == "defect"
+        coop = Fraction(3, 4) >= Fraction(p["T"] - p["R"], p["T"] - p["P"])
+        assert it["targets"]["moralis(kappa=0.75)"]["move"] == ("cooperate" if coop else "defect")
+        assert it["tolerance"] == 0.05
+        # at kappa = 0 (economicus) against defection: cooperating gives S, defecting gives P
+        assert it["family"]["utilities"][0] == [p["S"], p["P"]]
+
+
+def test_rebuild_is_byte_identical(built: Path, tmp_path: Path):
+    spec = built.parent.parent / "spec" / "small.pref"
+    assert main(["compile", str(spec), "-o", str(tmp_path), "--quiet"]) == 0
+    manifest = json.loads((built / "manifest.json").read_text())
+    for f in manifest["files"]:
+        again = hashlib.sha256((tmp_path / "small" / f["path"]).read_bytes()).hexdigest()
+        assert again == f["sha256"] == hashlib.sha256((built / f["path"]).read_bytes()).hexdigest()
+    assert (tmp_path / "small" / "manifest.json").read_bytes() == (built / "manifest.json").read_bytes()
+
+
+def test_interrupted_compile_leaves_the_previous_build(tmp_path: Path):
+    spec = check_file(str(write_spec(tmp_path / "spec")))
+    out = tmp_path / "out"
+    compile_spec(spec, out)
+    before = {p: p.read_bytes() for p in (out / "small").rglob("*") if p.is_file()}
+
+    def boom(_staged):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        compile_spec(spec, out, seed=99, before_commit=boom)
+    after = {p: p.read_bytes() for p in (out / "small").rglob("*") if p.is_file()}
+    assert after == before
+    assert sorted(p.name for p in out.iterdir()) == ["small"]
+
+
+def test_killed_compile_process_leaves_no_partial_artefact(tmp_path: Path):
+    spec = write_spec(tmp_path / "spec")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "prefc", "compile", str(spec), "-o", str(out), "--quiet"])
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(out.glob(".small.partial-*")):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (out / "small").exists() or (out / "small" / "manifest.json").exists()
+    if (out / "small").exists():  # finished before the kill: then it is complete
+        manifest = json.loads((out / "small" / "manifest.json").read_text())
+        for f in manifest["files"]:
+            assert (out / "small" / f["path"]).exists()
+
+
+def test_too_many_samples_is_an_error_with_the_count(tmp_path: Path, capsys):
+    spec = write_spec(tmp_path, samples=100_000)
+    assert main(["compile", str(spec), "-o", str(tmp_path / "out"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    # (dictator 2 points + ultimatum 2 proposers + 5 + 7 responder offers + PD 8 points) x 3 paraphrases
+    assert "only 72 distinct rows exist" in err
+    assert not (tmp_path / "out" / "small").exists()
+
+
+def test_sandbox_refuses_attribute_escapes(tmp_path: Path, capsys):
+    tpl = tmp_path / "spec" / "tpl"
+    tpl.mkdir(parents=True)
+    (tpl / "dictator.j2").write_text("You are the dictator.\n{{ ''.__class__.__mro__ }}\n")
+    spec = write_spec(tmp_path / "spec", template='template "tpl"')
+    assert main(["compile", str(spec), "-o", str(tmp_path / "out"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "dictator.j2:2" in err and "sandbox" in err
+    with pytest.raises(TemplateError):
+        TemplateSet(tpl).render("dictator", {})
+
+
+def test_unknown_template_variable_is_a_located_error(tmp_path: Path, capsys):
+    tpl = tmp_path / "spec" / "tpl"
+    tpl.mkdir(parents=True)
+    (tpl / "ultimatum.j2").write_text("You are the {{ role }}.\nThe pot is {{ pot_size }} coins.\n")
+    spec = write_spec(tmp_path / "spec", template='template "tpl"')
+    assert main(["compile", str(spec), "-o", str(tmp_path / "out"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "ultimatum.j2:2" in err and "pot_size" in err
+
+
+def test_unknown_template_directory_is_located_at_the_template_line(tmp_path: Path, capsys):
+    spec = write_spec(tmp_path, template='template "nowhere"')
+    assert main(["compile", str(spec), "-o", str(tmp_path / "out"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    line = next(i for i, t in enumerate(spec.read_text().splitlines(), 1) if "nowhere" in t)
+    assert f"small.pref:{line}:" in err
+
+
+def test_messages_format(tmp_path: Path):
+    spec = check_file(str(write_spec(tmp_path / "spec", samples=10)))
+    result = compile_spec(spec, tmp_path / "out", fmt="messages")
+    r = rows(result.directory / "sft" / "train.jsonl")[0]
+    assert [m["role"] for m in r["messages"]] == ["system", "user", "assistant"] and "meta" in r
+
+
+def test_sft_trainer_consumes_rows_with_completion_only_loss(built: Path, tiny_model_dir, tmp_path: Path):
+    datasets = pytest.importorskip("datasets")
+    trl = pytest.importorskip("trl")
+    ds = datasets.load_dataset("json", data_files=str(built / "sft" / "train.jsonl"), split="train")
+    ds = ds.remove_columns("meta").select(range(8))
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer = trl.SFTTrainer(model=str(tiny_model_dir), train_dataset=ds, args=trl.SFTConfig(
+            output_dir=str(tmp_path), max_steps=2, per_device_train_batch_size=2, report_to=[],
+            completion_only_loss=True, use_cpu=True, logging_steps=1, save_strategy="no"))
+        sample = trainer.train_dataset[0]
+        masked = sum(1 for label in sample["labels"] if label == -100)
+        assert 0 < masked < len(sample["input_ids"])  # the prompt is masked, the completion is learned
+        out = trainer.train()
+    assert out.training_loss > 0
+    fmt = [w for w in caught if "format" in str(w.message).lower() or "template" in str(w.message).lower()]
+    assert not fmt, [str(w.message) for w in fmt]
