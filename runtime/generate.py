@@ -1,0 +1,298 @@
+"""Greedy batched generation, option scoring from log-probabilities, and the local-model agent.
+
+Prompts are chat conversations (``[{"role": ..., "content": ...}, ...]``) rendered with the
+tokenizer's chat template. Always include a system message: some templates (SmolLM2's) inject a
+default one otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from .protocol import Prompt
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+END_OF_TURN = "<|im_end|>"
+
+
+def _device(model: Any) -> torch.device:
+    return next(model.parameters()).device
+
+
+def _prompt_ids(tokenizer: PreTrainedTokenizerBase, prompt: Prompt) -> list[int]:
+    text = tokenizer.apply_chat_template(list(prompt), tokenize=False, add_generation_prompt=True)
+    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def stop_token_ids(model: Any, tokenizer: PreTrainedTokenizerBase) -> list[int]:
+    """Token ids that end an assistant turn: the eos tokens and ``<|im_end|>`` where it exists.
+
+    Args:
+        model: The causal LM (its generation config may list extra eos ids).
+        tokenizer: Its tokenizer.
+
+    Returns:
+        The distinct stop ids.
+    """
+    ids: list[int] = []
+    candidates: list[Any] = [tokenizer.eos_token_id, getattr(model.generation_config, "eos_token_id", None)]
+    vocab = tokenizer.get_vocab()
+    if END_OF_TURN in vocab:
+        candidates.append(vocab[END_OF_TURN])
+    for c in candidates:
+        for i in c if isinstance(c, list | tuple) else [c]:
+            if i is not None and int(i) not in ids:
+                ids.append(int(i))
+    return ids
+
+
+@contextmanager
+def _progress(total: int, description: str, enabled: bool) -> Iterator[Any]:
+    if not enabled:
+        yield lambda n: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
+    ) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def _batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def generate(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    prompts: Sequence[Prompt],
+    *,
+    max_new_tokens: int = 256,
+    batch_size: int = 8,
+    progress: bool = False,
+) -> list[str]:
+    """Greedy answers to chat prompts, batched by length, returned in the prompts' order.
+
+    Args:
+        model: A causal LM (optionally a peft model) in eval mode.
+        tokenizer: Its tokenizer, with a chat template and a pad token.
+        prompts: Conversations ending with a user message.
+        max_new_tokens: Upper bound on the tokens generated per answer.
+        batch_size: Prompts per forward batch (similar lengths are batched together).
+        progress: Show a rich progress bar.
+
+    Returns:
+        The decoded new text of each answer (special tokens removed, stripped), one per prompt.
+    """
+    import torch
+    from transformers import GenerationConfig
+
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    encoded = [_prompt_ids(tokenizer, p) for p in prompts]
+    stops = stop_token_ids(model, tokenizer)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stops[0]
+    config = GenerationConfig(
+        max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, eos_token_id=stops, pad_token_id=pad_id
+    )
+    device = _device(model)
+    out: list[str] = [""] * len(encoded)
+    with _progress(len(encoded), "generating", progress) as advance, torch.inference_mode():
+        for batch in _batches([len(e) for e in encoded], batch_size):
+            width = max(len(encoded[i]) for i in batch)
+            ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, i in enumerate(batch):  # left padding: every prompt ends at the same column
+                ids[row, width - len(encoded[i]) :] = torch.tensor(encoded[i])
+                mask[row, width - len(encoded[i]) :] = 1
+            generated = model.generate(
+                input_ids=ids.to(device), attention_mask=mask.to(device), generation_config=config
+            )
+            new = generated[:, width:].tolist()
+            for row, i in enumerate(batch):
+                tokens = new[row]
+                for j, t in enumerate(tokens):
+                    if t in stops:
+                        tokens = tokens[:j]
+                        break
+                out[i] = tokenizer.decode(tokens, skip_special_tokens=True).strip()
+            advance(len(batch))
+    return out
+
+
+def _option_sequence(
+    tokenizer: PreTrainedTokenizerBase, prefix_text: str, prefix_ids: list[int], option: str, end: str | None
+) -> tuple[list[int], int]:
+    text = option + (end or "")
+    full = list(tokenizer(prefix_text + text, add_special_tokens=False)["input_ids"])
+    if full[: len(prefix_ids)] == prefix_ids and len(full) > len(prefix_ids):
+        return full, len(prefix_ids)
+    # The option merged with the prompt's last token: score it tokenised on its own.
+    return prefix_ids + list(tokenizer(text, add_special_tokens=False)["input_ids"]), len(prefix_ids)
+
+
+def option_logprobs(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    prompts: Sequence[Prompt],
+    options: Sequence[Sequence[str]],
+    *,
+    batch_size: int = 16,
+    end_turn: bool = False,
+) -> list[list[float]]:
+    """Log-probability of each option text as the assistant's answer to each prompt.
+
+    Each prompt is rendered with the chat template and the generation prompt; each option is the
+    text that follows. The score is the sum of the option tokens' log-probabilities, computed for
+    a batch of prompt+option sequences in one forward pass.
+
+    Args:
+        model: A causal LM (optionally a peft model).
+        tokenizer: Its tokenizer, with a chat template.
+        prompts: Conversations ending with a user message.
+        options: For each prompt, the candidate assistant texts.
+        batch_size: Sequences per forward pass.
+        end_turn: Also score the end-of-turn token after the option (the answer is exactly this
+            text, not a prefix of a longer one).
+
+    Returns:
+        ``scores[i][j]``: log-probability of ``options[i][j]`` given ``prompts[i]``.
+    """
+    import torch
+
+    if len(prompts) != len(options):
+        raise ValueError(f"{len(prompts)} prompts but {len(options)} option lists")
+    end = None
+    if end_turn:
+        end = END_OF_TURN if END_OF_TURN in tokenizer.get_vocab() else tokenizer.eos_token
+    seqs: list[tuple[int, int, list[int], int]] = []  # (prompt, option, ids, first option position)
+    for i, (prompt, opts) in enumerate(zip(prompts, options, strict=True)):
+        prefix_text = tokenizer.apply_chat_template(list(prompt), tokenize=False, add_generation_prompt=True)
+        prefix_ids = list(tokenizer(prefix_text, add_special_tokens=False)["input_ids"])
+        for j, opt in enumerate(opts):
+            ids, start = _option_sequence(tokenizer, prefix_text, prefix_ids, opt, end)
+            seqs.append((i, j, ids, start))
+    scores: list[list[float]] = [[0.0] * len(o) for o in options]
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    device = _device(model)
+    with torch.inference_mode():
+        for batch in _batches([len(s[2]) for s in seqs], batch_size):
+            width = max(len(seqs[k][2]) for k in batch)
+            ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, k in enumerate(batch):  # right padding: positions start at 0 for every row
+                ids[row, : len(seqs[k][2])] = torch.tensor(seqs[k][2])
+                mask[row, : len(seqs[k][2])] = 1
+            logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float()
+            logp = torch.log_softmax(logits[:, :-1], dim=-1)
+            token_lp = logp.gather(-1, ids[:, 1:].to(device).unsqueeze(-1)).squeeze(-1).cpu()
+            for row, k in enumerate(batch):
+                i, j, seq, start = seqs[k]
+                scores[i][j] = float(token_lp[row, start - 1 : len(seq) - 1].sum())
+    return scores
+
+
+class LocalAgent:
+    """An agent backed by a local transformers model, optionally with a LoRA adapter.
+
+    Implements :class:`prefc.runtime.protocol.Agent` and :class:`~prefc.runtime.protocol.ScoresOptions`.
+
+    Attributes:
+        name: Label like ``smollm2-135m-instruct+moralis`` (base model, ``+`` adapter dir name).
+        model: The loaded model.
+        tokenizer: Its tokenizer.
+        batch_size: Prompts per generation batch.
+        progress: Whether ``respond`` shows a progress bar.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] | None = None,
+        *,
+        adapter: str | os.PathLike[str] | None = None,
+        dtype: Any = None,
+        device: str | None = None,
+        name: str | None = None,
+        batch_size: int = 8,
+        progress: bool = False,
+    ) -> None:
+        """Load the model (and adapter).
+
+        Args:
+            model: Model name, directory or hub id; ``None`` for the embedded SmolLM2.
+            adapter: LoRA adapter directory written by ``train``.
+            dtype: Weights dtype (see :func:`prefc.runtime.models.load_model`).
+            device: Device; default CUDA when available, else CPU.
+            name: Label to use instead of the derived one.
+            batch_size: Prompts per generation batch.
+            progress: Show a progress bar while generating.
+        """
+        from .models import load_model, model_label
+
+        self.model, self.tokenizer = load_model(
+            None if model is None else str(model), adapter=adapter, dtype=dtype, device=device
+        )
+        self.name = name or model_label(None if model is None else str(model), adapter)
+        self.batch_size = batch_size
+        self.progress = progress
+
+    @classmethod
+    def from_loaded(
+        cls, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, *, name: str, batch_size: int = 8
+    ) -> LocalAgent:
+        """Wrap an already loaded model and tokenizer.
+
+        Args:
+            model: The causal LM.
+            tokenizer: Its tokenizer (left padding is set).
+            name: The agent's label.
+            batch_size: Prompts per generation batch.
+
+        Returns:
+            The agent.
+        """
+        agent = cls.__new__(cls)
+        tokenizer.padding_side = "left"
+        agent.model, agent.tokenizer = model, tokenizer
+        agent.name, agent.batch_size, agent.progress = name, batch_size, False
+        return agent
+
+    def respond(self, prompts: Sequence[Prompt], *, max_new_tokens: int = 256) -> list[str]:
+        """Answer each prompt greedily (same order, same length).
+
+        Args:
+            prompts: Conversations ending with a user message.
+            max_new_tokens: Upper bound on the length of each answer.
+
+        Returns:
+            One answer text per prompt.
+        """
+        return generate(
+            self.model,
+            self.tokenizer,
+            prompts,
+            max_new_tokens=max_new_tokens,
+            batch_size=self.batch_size,
+            progress=self.progress,
+        )
+
+    def option_logprobs(self, prompts: Sequence[Prompt], options: Sequence[Sequence[str]]) -> list[list[float]]:
+        """Log-probability of each option text as the assistant's answer to each prompt.
+
+        Args:
+            prompts: Conversations ending with a user message.
+            options: For each prompt, the candidate assistant texts to score.
+
+        Returns:
+            ``scores[i][j]`` for option ``j`` of prompt ``i``.
+        """
+        return option_logprobs(self.model, self.tokenizer, prompts, options, batch_size=2 * self.batch_size)
