@@ -175,6 +175,28 @@ def test_rubric_targets_schema_and_family(built: Path):
         assert it["family"]["utilities"][0] == [p["S"], p["P"]]
 
 
+def test_family_rows_between_the_pd_thresholds_use_the_mixed_equilibrium(built: Path):
+    """For kappa between (P-S)/(R-S) and (T-R)/(T-P) homo moralis has only a mixed symmetric equilibrium
+    in the PD: the other cooperates with probability s solving u(C) = u(D), and both options are then
+    worth the same. The rubric loads (every family utility is a finite number)."""
+    from prefc.runtime.evaluate import load_rubric
+
+    rubric = load_rubric(built / "eval.jsonl")
+    grid = rubric.family["grid"]
+    for it in rubric.items:
+        p = {k: Fraction(v) for k, v in it["params"].items()}
+        T, R, P, S = p["T"], p["R"], p["P"], p["S"]
+        for k, row in zip(grid, it["family"]["utilities"], strict=True):
+            k = Fraction(k).limit_denominator(100)
+            coop_eq, defect_eq = k >= (T - R) / (T - P), k <= (P - S) / (R - S)
+            if coop_eq or defect_eq:
+                continue
+            # u(C) = (1-k)(sR + (1-s)S) + kR,  u(D) = (1-k)(sT + (1-s)P) + kP; solve u(C) = u(D)
+            s = ((1 - k) * (P - S) + k * (P - R)) / ((1 - k) * (R - S - T + P))
+            u = (1 - k) * (s * R + (1 - s) * S) + k * R
+            assert row == pytest.approx([float(u), float(u)], abs=1e-4)
+
+
 def test_rebuild_is_byte_identical(built: Path, tmp_path: Path):
     spec = built.parent.parent / "spec" / "small.pref"
     assert main(["compile", str(spec), "-o", str(tmp_path), "--quiet"]) == 0

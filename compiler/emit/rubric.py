@@ -94,14 +94,7 @@ def family_utilities(solutions: Solutions, family: Family, situation: Situation,
         situation: The situation.
         options: The option values.
     """
-    out = []
-    for value in family.grid:
-        decided = solutions.decide(situation, family.point(value))
-        if decided is None or decided.utility is None:
-            out.append([None for _ in options])
-            continue
-        out.append([plain_number(decided.utility(o)) for o in options])
-    return out
+    return [solutions.option_utilities(situation, family.point(value), options) for value in family.grid]
 
 
 def build_rubric(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions: Solutions,

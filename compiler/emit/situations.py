@@ -132,6 +132,35 @@ class Solutions:
             self._decided[key] = self._decide(situation, pref)
         return self._decided[key]
 
+    def option_utilities(self, situation: Situation, pref: PreferencePoint,
+                         options: list[object]) -> list[float | None]:
+        """The decider's utility of each option value.
+
+        Where the preference has a pure answer, utilities are taken against it; in a symmetric
+        two-player finite game whose only symmetric equilibrium is mixed, against the other
+        player's equilibrium mix (every option in its support is then equally good). None where
+        neither applies.
+
+        Args:
+            situation: The situation.
+            pref: The preference point.
+            options: The option values, in order.
+        """
+        decided = self.decide(situation, pref)
+        if decided is not None and decided.utility is not None:
+            return [plain_number(decided.utility(o)) for o in options]
+        sol = self.solve(situation.game, pref, situation.point)
+        solver = self.solver(situation.game, pref)
+        mixed = next((e for e in sol.equilibria if e.probabilities and e.symmetric), None)
+        if situation.history or mixed is None or solver.kind != "symmetric-finite":
+            return [None for _ in options]
+        (probs,) = list(mixed.probabilities.values())[1].values()
+        if len(options) != len(probs):
+            return [None for _ in options]
+        mix = [probs.get(str(v), 0.0) for v in options]
+        utils = solver.option_utilities_against_mix(dict(situation.point), mix)
+        return [plain_number(u) for u in utils]
+
     def _decide(self, situation: Situation, pref: PreferencePoint) -> Decided | None:
         sol = self.solve(situation.game, pref, situation.point)
         if sol.answer is None or not sol.derivation:

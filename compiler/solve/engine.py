@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
@@ -202,7 +202,8 @@ class GameSolver:
             return list(g.roles)
         return [f"{g.group}[{i}]" for i in range(1, self._n_players(point) + 1)]
 
-    def _solve_symmetric_finite(self, point):
+    def _sym_matrix(self, point) -> tuple[list, list[list]]:
+        """The options and the own-utility matrix ``A[own][others]`` of a symmetric finite game."""
         g, action = self.game, self.game.actions[0]
         env = _env(g, point)
         options = action.options(_subs_params(g, point), limit=MAX_OPTIONS)
@@ -212,8 +213,30 @@ class GameSolver:
         def util(i: int, j: int):
             return u({**env, a: Fraction(options[i].p, options[i].q), b: Fraction(options[j].p, options[j].q)})
 
+        return options, [[util(i, j) for j in range(len(options))] for i in range(len(options))]
+
+    def option_utilities_against_mix(self, values: dict[str, Fraction], mix: Sequence[float]) -> list[float]:
+        """Expected utility of each own option when the other player mixes over the options.
+
+        Used where a symmetric two-player finite game has only a mixed symmetric equilibrium: every
+        option in its support is then equally good.
+
+        Args:
+            values: Game parameter values (missing ones take their defaults).
+            mix: The other player's probability of each option, in option order.
+        """
+        if self.kind != "symmetric-finite":
+            raise SolveError(f"game `{self.game.name}` is not a symmetric finite game")
+        point = {**self.game.defaults(), **{k: Fraction(v) for k, v in values.items()}}
+        _, A = self._sym_matrix(point)
+        if len(mix) != len(A):
+            raise SolveError(f"a mix over {len(mix)} options for a game with {len(A)}")
+        return [float(sum(float(A[i][j]) * q for j, q in enumerate(mix))) for i in range(len(A))]
+
+    def _solve_symmetric_finite(self, point):
+        action = self.game.actions[0]
+        options, A = self._sym_matrix(point)
         k = len(options)
-        A = [[util(i, j) for j in range(k)] for i in range(k)]
         players = self._players(point)
         equilibria: list[Equilibrium] = []
         if len(players) == 2:
