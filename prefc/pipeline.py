@@ -31,6 +31,7 @@ class RunResult:
     build: Path
     adapters: dict[str, Path] = field(default_factory=dict)
     reports: list[AgentReport] = field(default_factory=list)
+    report: Path | None = None
 
 
 def stratified(items: list[dict], limit: int | None) -> list[dict]:
@@ -130,7 +131,10 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None, m
                     "nearest": (r.summary.get("nearest") or {}).get("label"),
                     "kappa": r.summary.get("kappa")} for r in result.reports],
     }, indent=2) + "\n")
-    console.print(f"run written to {root}")
+    from prefc.runtime.report import write_report
+
+    result.report = write_report([root], root / "report.html")
+    console.print(f"run written to {root}; open {result.report} in a browser for the report")
     return result
 
 

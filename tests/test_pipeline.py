@@ -1,0 +1,116 @@
+"""The main job (`prefc run`) and the Python API, end to end on a tiny random model.
+
+The tiny model learns formats, not tasks, so these tests check the plumbing: every stage runs, every
+artefact is where the docs say, adapters are reused when nothing changed, and the report renders.
+The behaviour shift itself is measured on the embedded model by ``bench/main_job.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+import prefc
+from prefc.pipeline import run_spec, stratified
+
+SPECS = Path(__file__).resolve().parent.parent / "specs"
+
+SPEC = """spec mini "Two games"
+
+use "preferences.pref"
+
+game prisoners_dilemma "Prisoner's dilemma" {
+    players row, col symmetric
+    param T = 5 vary {4, 5, 6, 8}, R = 3, P = 1, S = 0
+    each player chooses move in {cooperate, defect}
+    payoff row = table(row.move, col.move) {
+        cooperate, cooperate: R;  cooperate, defect: S
+        defect,    cooperate: T;  defect,    defect: P
+    }
+}
+
+game dictator "Dictator game" {
+    players dictator, recipient
+    param E = 10 vary {10, 20}
+    dictator chooses give in [0, E]
+    payoff dictator  = E - give
+    payoff recipient = give
+}
+
+dataset sft for economicus, moralis(kappa = 0.5) {
+    games prisoners_dilemma, dictator
+    samples 8 per preference   seed 3
+    paraphrases 2
+    split train 0.75, val 0.25
+}
+
+rubric eval for economicus, moralis(kappa = 0.25, 0.75) {
+    games prisoners_dilemma
+    items 8   tolerance 5%
+    seed 4
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def spec_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("spec")
+    shutil.copy(SPECS / "preferences.pref", root / "preferences.pref")
+    (root / "mini.pref").write_text(SPEC)
+    return root / "mini.pref"
+
+
+def test_stratified_takes_every_game_and_role_round_robin() -> None:
+    items = [{"game": g, "role": r, "id": i} for i, (g, r) in enumerate(
+        [("a", "x")] * 5 + [("b", "y")] * 2 + [("a", "z")] * 3)]
+    picked = stratified(items, 5)
+    assert [it["id"] for it in picked] == [0, 5, 7, 1, 6]
+    assert stratified(items, None) == items and stratified(items, 50) == items
+
+
+def test_run_compiles_trains_evaluates_and_reports(spec_path: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    result = run_spec(str(spec_path), out=out, model=str(tiny_model_dir), max_steps=2, eval_items=4,
+                      max_new_tokens=8, batch_size=4)
+    root = out / "mini"
+    assert result.directory == root
+    assert (root / "build" / "mini" / "manifest.json").is_file()
+    assert set(result.adapters) == {"economicus", "moralis(kappa=0.5)"}
+    for adapter in result.adapters.values():
+        meta = json.loads((adapter / "prefc_train.json").read_text())
+        assert meta["steps"] == 2 and meta["base_model"]["path"] == str(tiny_model_dir.resolve())
+    run = json.loads((root / "run.json").read_text())
+    assert [a["adapter"] is None for a in run["agents"]] == [True, False, False]
+    for agent, report in zip(run["agents"], result.reports, strict=True):
+        summary = json.loads((Path(agent["results"]) / "summary.json").read_text())
+        assert summary["n_items"] == 4 and report.summary == summary
+        assert len((Path(agent["results"]) / "results.jsonl").read_text().splitlines()) == 4
+        assert set(agent["accuracy"]) == {"economicus", "moralis(kappa=0.25)", "moralis(kappa=0.75)"}
+    html = (root / "report.html").read_text()
+    assert result.report == root / "report.html" and html.startswith("<!DOCTYPE html>")
+    assert "moralis(kappa=0.5)" in html
+
+    # a second run with the same settings reuses both adapters (their files are left untouched)
+    stamps = {k: (p / "adapter_model.safetensors").stat().st_mtime_ns for k, p in result.adapters.items()}
+    again = run_spec(str(spec_path), out=out, model=str(tiny_model_dir), max_steps=2, eval_items=4,
+                     max_new_tokens=8, batch_size=4)
+    assert {k: (p / "adapter_model.safetensors").stat().st_mtime_ns for k, p in again.adapters.items()} == stamps
+
+
+def test_python_api_loop(spec_path: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
+    spec = prefc.load(spec_path)
+    assert spec.name == "mini"
+    solution = spec.solve("prisoners_dilemma", "moralis(kappa=0.75)", T=5)
+    assert solution.answer.path["row"]["move"] == "cooperate"
+    build = spec.compile(tmp_path / "build")
+    adapter = prefc.train(build.dataset("sft"), preference="economicus", model=str(tiny_model_dir),
+                          out=tmp_path / "adapter", max_steps=1)
+    assert (adapter / "prefc_train.json").is_file()
+    summary = prefc.evaluate(build.rubric("eval"), agent="theory:economicus", out=tmp_path / "results",
+                             progress=False, plots=False)
+    assert summary.preferences[0].label == "economicus" and summary.preferences[0].accuracy == 1.0
+    with pytest.raises(FileNotFoundError, match="no dataset `nope`"):
+        build.dataset("nope")
