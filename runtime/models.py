@@ -320,7 +320,9 @@ def load_model(
         from peft import PeftModel
 
         try:
-            model = PeftModel.from_pretrained(model, adapter_path)
+            # Inference only: fold the LoRA update into the base weights, so every forward pass
+            # costs what the base model's does (the adapter's extra matmuls per layer are gone).
+            model = PeftModel.from_pretrained(model, adapter_path).merge_and_unload()
         except Exception as exc:
             raise ModelError(
                 f"cannot load the adapter {adapter_path} onto {path}: {type(exc).__name__}: {exc}"

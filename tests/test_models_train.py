@@ -294,6 +294,17 @@ def test_training_reduces_loss_and_adapter_reloads(trained: Any, tiny_model_dir:
     agent = LocalAgent(str(tiny_model_dir), adapter=out, device="cpu")
     assert agent.name == f"{tiny_model_dir.name}+moralis"
 
+    # inference folds the adapter into the weights: no LoRA layers left, the same logits as peft's
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    assert not any("lora" in name for name, _ in tuned.named_modules())
+    unmerged = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_dir), out).eval()
+    ids = torch.tensor([tok(rows[0]["completion"][0]["content"])["input_ids"]])
+    with torch.inference_mode():
+        assert torch.allclose(tuned(ids).logits, unmerged(ids).logits, atol=1e-4)
+
 
 def test_preference_filter_by_name_and_errors(tiny_model_dir: Path, dataset_dir: Path, tmp_path: Path) -> None:
     run = prepare(dataset_dir, tmp_path / "a", config=_cfg(tiny_model_dir, preference="economicus"), progress=False)
