@@ -434,6 +434,11 @@ class Checker:
             self.bag.add("E0307", "an indexed group must be the game's only player declaration",
                          game.players_span or game.name.span,
                          hint="use either named roles (`players a, b`) or one group (`players member[1..n]`)")
+        elif any(p.is_group for p in players.values()) and not game.symmetric:
+            group = next(p for p in players.values() if p.is_group)
+            self.bag.add("E0307", f"the indexed group `{group.name.name}` must be declared `symmetric`",
+                         group.span, hint=f"write `players {group.name.name}[...] symmetric`: members differ "
+                         "only by their index")
         params: dict[str, ast.Param] = {}
         for p in game.params:
             if p.name.name in params:
@@ -502,6 +507,7 @@ class Checker:
                              let.name.span)
             else:
                 lets[let.name.name] = let
+        self._check_helper_cycles(lets)
 
         checked = CheckedGame(game, players, params, actions, lets, stages, labels, defaults)
         scope = _Scope("game", checked)
@@ -537,6 +543,40 @@ class Checker:
             if (gname, name) not in self.used_lets:
                 self.bag.add("W0403", f"helper `{name}` is never used", lets[name].name.span)
         return checked
+
+    def _check_helper_cycles(self, lets: dict[str, ast.Let]) -> None:
+        """Report helpers that use themselves, directly or through other helpers (they never end)."""
+        uses: dict[str, list[str]] = {}
+        for name, let in lets.items():
+            own = {p.name for p in let.params}
+            refs = [n.func.name if isinstance(n, ast.Call) else n.id for n in _walk(let.value)
+                    if isinstance(n, ast.Call) or (isinstance(n, ast.Name) and n.id not in own)]
+            uses[name] = [r for r in dict.fromkeys(refs) if r in lets]
+        reported: set[str] = set()
+        for start in lets:
+            if start in reported:
+                continue
+            parent: dict[str, str] = {}
+            stack, seen, last = [start], {start}, None
+            while stack and last is None:
+                node = stack.pop()
+                for nxt in uses[node]:
+                    if nxt == start:
+                        last = node
+                        break
+                    if nxt not in seen:
+                        seen.add(nxt)
+                        parent[nxt] = node
+                        stack.append(nxt)
+            if last is None:
+                continue
+            cycle = [last]
+            while cycle[-1] != start:
+                cycle.append(parent[cycle[-1]])
+            cycle.reverse()
+            reported.update(cycle)
+            self.bag.add("E0307", f"helper `{start}` uses itself: {' -> '.join([*cycle, start])}",
+                         lets[start].name.span, hint="helpers cannot be recursive; write the value out")
 
     def _check_params(self, game: ast.Game, params: dict[str, ast.Param]) -> dict[str, Fraction]:
         defaults: dict[str, Fraction] = {}

@@ -35,9 +35,35 @@ TERMINAL_WORDS = {
 
 @lru_cache(maxsize=1)
 def parser() -> Lark:
-    """The LALR parser for .pref files (built once per process)."""
+    """The LALR parser for .pref files (built once per process).
+
+    Building the LALR tables takes about half a second, so lark caches them in the user's cache
+    directory (``$XDG_CACHE_HOME/prefc`` or ``~/.cache/prefc``); lark checks the grammar's hash
+    before using the cache and rebuilds on any mismatch or read error.
+    """
     return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False,
-                start=["start", "pref_app"])
+                start=["start", "pref_app"], cache=_parser_cache_path() or False)
+
+
+def _parser_cache_path() -> str | None:
+    """A private file for lark's parser cache, or None when no cache directory can be made."""
+    import hashlib
+    import os
+    import sys
+    from pathlib import Path
+
+    import lark
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    directory = Path(base) / "prefc"
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError:
+        return None
+    if not os.access(directory, os.W_OK):
+        return None
+    digest = hashlib.sha256(grammar_text().encode("utf-8")).hexdigest()[:16]
+    return str(directory / f"pref-parser-{digest}-lark{lark.__version__}-py{sys.version_info[0]}{sys.version_info[1]}.cache")
 
 
 def describe_terminal(name: str) -> str:
@@ -80,7 +106,11 @@ def _check_text(path: str, data: bytes, bag: DiagnosticBag) -> SourceFile | None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        # locate the invalid byte: the text before it decodes cleanly, the rest is shown replaced
+        offset = len(data[:exc.start].decode("utf-8"))
+        src = SourceFile(path, data.decode("utf-8", errors="replace").replace("\x00", " "))
         bag.add("E0004", f"`{path}` is not UTF-8 text (invalid byte at offset {exc.start})",
+                src.span(offset, offset + 1),
                 hint="a .pref file is plain text; check that the right file was given")
         return None
     if "\x00" in text:
