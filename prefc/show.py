@@ -55,9 +55,9 @@ def render_spec(spec: CheckedSpec) -> Group:
     parts: list = [Text.assemble(("spec ", "bold"), (spec.name, "bold magenta"), f"  {spec.title}\n",
                                  (f"{spec.path}  sha256 {spec.sha256[:16]}…", "dim"))]
     prefs = Table(title="preferences", title_justify="left", show_lines=False)
-    prefs.add_column("name", style="bold")
-    prefs.add_column("parameters")
-    prefs.add_column("utility")
+    prefs.add_column("name", style="bold", no_wrap=True)
+    prefs.add_column("parameters", overflow="fold")
+    prefs.add_column("utility", overflow="fold")
     prefs.add_column("from", style="dim")
     for p in spec.preferences.values():
         params = ", ".join(
@@ -70,8 +70,12 @@ def render_spec(spec: CheckedSpec) -> Group:
     parts.extend(_game_panel(g) for g in spec.games.values())
     if spec.builds:
         builds = Table(title="builds", title_justify="left")
-        for col in ("kind", "name", "preferences", "games", "size", "settings"):
-            builds.add_column(col)
+        builds.add_column("kind")
+        builds.add_column("name", no_wrap=True)
+        builds.add_column("preferences", no_wrap=True)
+        builds.add_column("games", no_wrap=True)
+        for col in ("size", "settings"):
+            builds.add_column(col, overflow="fold")
         for b in spec.builds.values():
             a = b.ast
             size = f"{a.samples} per {a.samples_per}" if b.kind == "dataset" else f"{a.items or '—'} items"
@@ -88,7 +92,7 @@ def render_spec(spec: CheckedSpec) -> Group:
                 settings.append("holdout games " + ", ".join(g.name for g in a.holdout_games))
             for cond in a.holdout_where:
                 settings.append(f"holdout where {pretty.expr(cond)}")
-            builds.add_row(b.kind, b.name, ", ".join(p.label for p in b.preferences), ", ".join(b.games), size,
-                           "; ".join(settings))
+            builds.add_row(b.kind, b.name, "\n".join(p.label for p in b.preferences), "\n".join(b.games), size,
+                           "\n".join(settings))
         parts.append(builds)
     return Group(*parts)
