@@ -405,6 +405,9 @@ def preference_scores(outcomes: Sequence[ItemOutcome], labels: Sequence[str]) ->
 def nearest_type(scores: Sequence[PreferenceScore]) -> NearestType | None:
     """The preference with the highest accuracy, ties broken by the smaller mean distance.
 
+    None when no answer matched any preference and no distance could be measured (an agent that
+    never produced a parseable answer is no type at all).
+
     Args:
         scores: Per-preference scores from :func:`preference_scores`.
     """
@@ -417,6 +420,8 @@ def nearest_type(scores: Sequence[PreferenceScore]) -> NearestType | None:
 
     ranked.sort(key=key)
     best = ranked[0]
+    if not best.accuracy and best.mean_distance is None:
+        return None  # no answer matched any preference and none was measurable: no evidence of a type
     second = ranked[1] if len(ranked) > 1 else None
     tie = second is not None and abs((best.accuracy or 0) - (second.accuracy or 0)) <= _TIE
     return NearestType(

@@ -334,6 +334,15 @@ def test_nearest_type_breaks_accuracy_ties_by_distance() -> None:
     assert near.margin == 0.0 and near.tie_broken_by_distance
 
 
+def test_an_agent_that_matched_nothing_has_no_nearest_type() -> None:
+    nothing = [score.PreferenceScore(label=x, n=10, accuracy=0.0, expected_accuracy=0.0, accuracy_by_game={},
+                                     mean_distance=None, n_numeric=0) for x in ("a", "b")]
+    assert score.nearest_type(nothing) is None
+    # a numeric distance is evidence even when no answer was within tolerance
+    nothing[1] = nothing[1].model_copy(update={"mean_distance": 0.4, "n_numeric": 10})
+    assert score.nearest_type(nothing).label == "b"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("kappa", [0.2, 0.5, 0.8])
 def test_kappa_interval_coverage_is_near_95_percent(kappa: float) -> None:
