@@ -125,8 +125,9 @@ def _check_item(item: object, where: str, header: Mapping[str, Any]) -> dict[str
             raise RubricError(f"{where}: family utilities must be rows of {n_opt} numbers")
         if grid is not None and len(utilities) != len(grid):
             raise RubricError(f"{where}: family has {len(utilities)} utility rows for a grid of {len(grid)}")
-        if not all(isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for r in utilities for x in r):
-            raise RubricError(f"{where}: family utilities must be finite numbers")
+        if not all(x is None or (isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x))
+                   for r in utilities for x in r):
+            raise RubricError(f"{where}: family utilities must be finite numbers (or null where there is no solution)")
     return item
 
 

@@ -74,6 +74,14 @@ def test_load_rubric_errors_name_the_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(E.RubricError, match=r":1: family has 20 utility rows for a grid of 21"):
         E.load_rubric(path)
 
+    # null marks a grid value without a solution; anything else that is not a finite number is refused
+    holes = json.loads(json.dumps(items[0]))
+    holes["family"]["utilities"][3] = [None for _ in holes["family"]["utilities"][3]]
+    assert E.load_rubric(write_rubric(tmp_path, [holes])).items[0]["family"]["utilities"][3][0] is None
+    holes["family"]["utilities"][3][0] = "NaN"
+    with pytest.raises(E.RubricError, match=r":1: family utilities must be finite numbers"):
+        E.load_rubric(write_rubric(tmp_path, [holes]))
+
     (tmp_path / "eval.json").unlink()
     with pytest.raises(E.RubricError, match="missing rubric header"):
         E.load_rubric(path)
