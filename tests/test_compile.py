@@ -304,3 +304,19 @@ def test_sft_trainer_consumes_rows_with_completion_only_loss(built: Path, tiny_m
     assert out.training_loss > 0
     fmt = [w for w in caught if "format" in str(w.message).lower() or "template" in str(w.message).lower()]
     assert not fmt, [str(w.message) for w in fmt]
+
+
+@pytest.mark.parametrize("marginal, value, chosen, says", [
+    ("6 - 3*x", 1e-12, 2, "Setting it to zero (within the bounds) gives the best q = 2."),  # numeric interior optimum
+    ("4 - 2*x", 0, 2, "at q = 2 it is 0. Setting it to zero"),
+    ("0", None, 3, "It is zero whatever I choose, so every q is equally good; I take q = 3."),
+    ("-1/5", None, 0, "It is negative, so every unit of q lowers my utility: the best is the lowest, q = 0."),
+    ("1 - x", 1.0, 0, "at q = 0 it is 1. It is positive"),
+])
+def test_continuous_reasoning_follows_the_marginal_utility(marginal, value, chosen, says):
+    from prefc.compiler.emit.reasoning import _continuous
+    from prefc.compiler.solution import Decision
+
+    d = Decision(player="firm[1]", action="q", kind="interval", given={"others": 2}, utility="x*(4 - x)",
+                 marginal=marginal, marginal_value=value, chosen=chosen)
+    assert says in _continuous(d)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from prefc.compiler.emit.fmt import answer_json, number_text
 from prefc.compiler.ir import BoundPreference
 from prefc.compiler.solution import Decision
@@ -53,6 +55,20 @@ def _finite(decision: Decision) -> str:
     return text
 
 
+FLAT = 1e-6
+"""A marginal utility this close to zero at the chosen value counts as zero (numeric optima)."""
+
+
+def _number(text: str | None) -> float | None:
+    """The value of a marginal-utility text that is a plain number (``-1/5``, ``0``), else None."""
+    if text is None:
+        return None
+    try:
+        return float(Fraction(text.replace(" ", "")))
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
 def _continuous(decision: Decision) -> str:
     name = decision.action
     lines = []
@@ -60,26 +76,22 @@ def _continuous(decision: Decision) -> str:
         own = "x, my own " + name if "others" in decision.given else name
         lines.append(f"My utility as a function of {own} is {decision.utility}.")
     slope = decision.marginal_value
+    constant = _number(decision.marginal)  # a marginal utility that does not depend on the own choice
     if decision.marginal is not None:
         text = f"The marginal utility is {decision.marginal}"
-        if slope is not None and decision.marginal.strip() != number_text(slope):
-            text += f" = {number_text(slope)} here"
+        if slope is not None and constant is None:
+            text += f"; at {name} = {number_text(decision.chosen)} it is {number_text(0 if abs(slope) <= FLAT else slope)}"
         lines.append(text + ".")
-    if slope is None and decision.marginal is not None:
-        try:
-            from fractions import Fraction
-
-            slope = float(Fraction(decision.marginal.replace(" ", "")))
-        except (ValueError, ZeroDivisionError):
-            slope = None
+    if slope is None:
+        slope = constant
     chosen = number_text(decision.chosen)
-    if slope is not None and slope < 0:
+    if slope is not None and slope < -FLAT:
         lines.append(f"It is negative, so every unit of {name} lowers my utility: the best is the lowest, "
                      f"{name} = {chosen}.")
-    elif slope is not None and slope > 0:
+    elif slope is not None and slope > FLAT:
         lines.append(f"It is positive, so more {name} is better: the best is the highest, {name} = {chosen}.")
-    elif slope is not None:
-        lines.append(f"It is zero, so every {name} is equally good; I take {name} = {chosen}.")
+    elif constant is not None:
+        lines.append(f"It is zero whatever I choose, so every {name} is equally good; I take {name} = {chosen}.")
     else:
         lines.append(f"Setting it to zero (within the bounds) gives the best {name} = {chosen}.")
     if decision.regime and decision.regime != "always":

@@ -363,8 +363,7 @@ class GameSolver:
         if equilibria and self._derive:
             v = actions[selected or 0]
             u_at = self._cont_utility.subs(subs).subs(y, v)
-            marginal = sp.diff(self._cont_utility, x).subs(subs)
-            marginal_sym = _tidy(marginal.subs(y, x))
+            marginal_sym = _tidy(sp.diff(u_at, x))  # of the utility shown: the best-response condition
             derivation.append(Decision(
                 player=players[0], action=action.name, kind=action.kind, given={"others": _plain(v)},
                 utility=_pretty_expr(_tidy(u_at)), marginal=_pretty_expr(marginal_sym),
