@@ -931,10 +931,11 @@ def print_simulation(summary: SimulationSummary, *, console: Any = None) -> None
 
     con = console or Console()
     table = Table(title=f"{summary.game}: {summary.rounds} rounds, means over the last {summary.last}")
-    for col in ("agent", "mean price", "mean profit", "collusion index", "failures", "benchmark"):
-        table.add_column(col, justify="left" if col == "agent" else "right")
+    table.add_column("agent", no_wrap=True)
+    for col in ("price", "profit", "collusion", "failures", "benchmark"):
+        table.add_column(col, justify="right", min_width=len(col))
     for agent, index in zip(summary.agents, summary.collusion_index.per_agent, strict=True):
-        bench = f"{agent.benchmark_price:.4f} ({agent.preference})" if agent.benchmark_price is not None else "-"
+        bench = f"{agent.benchmark_price:.4f}" if agent.benchmark_price is not None else "-"
         table.add_row(agent.name, _num(agent.mean_price_last, 4), _num(agent.mean_profit_last, 4), _num(index),
                       f"{agent.failures}/{summary.rounds}", bench)
     con.print(table)
