@@ -36,12 +36,13 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .files import atomic_write_text
 
 Z95 = 1.959963984540054
 """The 97.5% quantile of the standard normal distribution."""
@@ -658,15 +659,4 @@ def write_json(path: str | os.PathLike[str], data: Any) -> Path:
     """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, ensure_ascii=False, allow_nan=False)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return p
+    return atomic_write_text(p, json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")

@@ -15,37 +15,14 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections import defaultdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+from .plots import new_figure, save_png
 
 _STATUS = {"same": 0, "overlap": 1, "differ": 2, "error": 3}
 _COLOURS = ["#e8e8e8", "#f4a742", "#c0392b", "#333333"]
-
-
-def _figure(width: float, height: float) -> Figure:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save(fig: Figure, path: Path) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _safe(name: str) -> str:
@@ -125,14 +102,14 @@ def plot_spec_diff(data: dict[str, Any], out_dir: str | os.PathLike[str]) -> lis
     for game, entries in by_game.items():
         n_rows = max(len({tuple(p["params"].items()) for p in e["points"]}) for e in entries)
         height = min(3.0 + 0.28 * n_rows, 12.0)
-        fig = _figure(8.0, height * len(entries) if len(entries) <= 2 else 4.0 * len(entries))
+        fig = new_figure(8.0, height * len(entries) if len(entries) <= 2 else 4.0 * len(entries))
         axes = fig.subplots(len(entries), 1, squeeze=False)[:, 0]
         for ax, entry in zip(axes, entries, strict=True):
             _panel(ax, entry)
         fig.suptitle(f"{game}: where the equilibria differ (lines: closed-form boundaries)")
         fig.legend(handles=[Patch(color=c, label=s) for s, c in zip(_STATUS, _COLOURS, strict=True)],
                    loc="outside lower center", ncols=4, fontsize="small")
-        written.append(_save(fig, out / f"diff_{_safe(game)}.png"))
+        written.append(save_png(fig, out / f"diff_{_safe(game)}.png"))
     return written
 
 
@@ -158,7 +135,7 @@ def plot_results_diff(data: dict[str, Any], out_dir: str | os.PathLike[str]) -> 
     n_panels = 1 + len(groups)
     cols = min(3, n_panels)
     rows = (n_panels + cols - 1) // cols
-    fig = _figure(5.0 * cols, 3.8 * rows)
+    fig = new_figure(5.0 * cols, 3.8 * rows)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     colours = ["#2c7fb8", "#d95f0e"]
     ax = axes[0]
@@ -197,4 +174,4 @@ def plot_results_diff(data: dict[str, Any], out_dir: str | os.PathLike[str]) -> 
     for ax in axes[n_panels:]:
         ax.set_visible(False)
     fig.suptitle(f"{names[0]} vs {names[1]}")
-    return _save(fig, out / "diff_results.png")
+    return save_png(fig, out / "diff_results.png")

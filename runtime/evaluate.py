@@ -25,7 +25,6 @@ import inspect
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from .files import atomic_write_text
 from . import score as S
 
 RAW_LIMIT = 100_000
@@ -207,19 +207,6 @@ class EvalResult(BaseModel):
     plots: list[Path]
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _batches(n: int, size: int) -> Iterator[range]:
     for start in range(0, n, size):
         yield range(start, min(start + size, n))
@@ -388,7 +375,7 @@ def evaluate(
         scoring=scoring,
     )
     summary_path = out / "summary.json"
-    _atomic_write(summary_path, summary.model_dump_json(indent=2) + "\n")
+    atomic_write_text(summary_path, summary.model_dump_json(indent=2) + "\n")
     written: list[Path] = []
     if plots:
         from .plots import write_plots
@@ -458,7 +445,7 @@ def summarize_results(
         scoring="logprob" if "logprob" in scorings else "generate",
     )
     if write:
-        _atomic_write(out / "summary.json", summary.model_dump_json(indent=2) + "\n")
+        atomic_write_text(out / "summary.json", summary.model_dump_json(indent=2) + "\n")
     return summary
 
 

@@ -16,10 +16,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from ipaddress import ip_address
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from .files import is_loopback
 from .agents import AgentError
 from .protocol import Prompt
 
@@ -30,15 +30,6 @@ DEFAULT_KEY_ENV: tuple[str, ...] = ("PREFC_API_KEY", "OPENAI_API_KEY")
 
 _MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 _RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class OpenAIChatAgent:
@@ -86,7 +77,7 @@ class OpenAIChatAgent:
         envs = [api_key_env] if isinstance(api_key_env, str) else list(api_key_env)
         self._api_key = next((os.environ[e] for e in envs if os.environ.get(e)), None)
         handlers: list[urllib.request.BaseHandler] = []
-        if _is_loopback(parts.hostname):
+        if is_loopback(parts.hostname):
             handlers.append(urllib.request.ProxyHandler({}))  # never send loopback traffic to a proxy
         self._opener = urllib.request.build_opener(*handlers)
 

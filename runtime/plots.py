@@ -12,19 +12,36 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .files import atomic_write_with
 from .score import CHI2_1_95, Summary
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-def _figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
+    """A matplotlib figure drawn off-screen (no display, no pyplot state).
+
+    Args:
+        width: Width in inches (100 dpi).
+        height: Height in inches.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
+
+
+def save_png(fig: Figure, path: Path) -> Path:
+    """Write a figure as a PNG, atomically.
+
+    Args:
+        fig: The figure.
+        path: The target file.
+    """
+    return atomic_write_with(path, lambda tmp: fig.savefig(tmp, format="png"), suffix=".png")
 
 
 def plot_accuracy(summary: Summary, path: Path) -> Path | None:
@@ -41,7 +58,7 @@ def plot_accuracy(summary: Summary, path: Path) -> Path | None:
     if not prefs:
         return None
     games = sorted({g for p in prefs for g in p.accuracy_by_game}) + ["all"]
-    fig = _figure(max(6.0, 1.2 * len(games) * max(1, len(prefs)) / 2), 4.0)
+    fig = new_figure(max(6.0, 1.2 * len(games) * max(1, len(prefs)) / 2), 4.0)
     ax = fig.add_subplot()
     width = 0.8 / len(prefs)
     for k, p in enumerate(prefs):
@@ -54,7 +71,7 @@ def plot_accuracy(summary: Summary, path: Path) -> Path | None:
     nearest = f"; nearest: {summary.nearest.label}" if summary.nearest else ""
     ax.set_title(f"{summary.agent or 'agent'}: accuracy per preference{nearest}")
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    fig.savefig(path)
+    save_png(fig, path)
     return path
 
 
@@ -71,7 +88,7 @@ def plot_kappa_profile(summary: Summary, path: Path) -> Path | None:
     k = summary.kappa
     if k is None or not k.profile:
         return None
-    fig = _figure(6.0, 4.0)
+    fig = new_figure(6.0, 4.0)
     ax = fig.add_subplot()
     xs = [p.kappa for p in k.profile]
     ys = [p.loglik - k.loglik for p in k.profile]
@@ -85,7 +102,7 @@ def plot_kappa_profile(summary: Summary, path: Path) -> Path | None:
     ax.set_ylabel("log-likelihood - max")
     ax.set_title(f"{k.family}: {k.param} by logit maximum likelihood ({k.n_used} items)")
     ax.legend(fontsize="small", loc="lower center")
-    fig.savefig(path)
+    save_png(fig, path)
     return path
 
 
@@ -105,7 +122,7 @@ def plot_incentives(summary: Summary, path: Path, *, max_panels: int = 12) -> Pa
         return None
     cols = min(3, len(panels))
     rows = (len(panels) + cols - 1) // cols
-    fig = _figure(4.2 * cols, 3.2 * rows)
+    fig = new_figure(4.2 * cols, 3.2 * rows)
     axes: list[Any] = [fig.add_subplot(rows, cols, i + 1) for i in range(len(panels))]
     for ax, s in zip(axes, panels, strict=True):
         xs = [p.x for p in s.points]
@@ -121,7 +138,7 @@ def plot_incentives(summary: Summary, path: Path, *, max_panels: int = 12) -> Pa
         ax.set_xlabel(s.param)
         ax.set_ylabel(f"P({s.action} = first option)" if s.kind == "choice" else s.action)
     axes[0].legend(fontsize="x-small")
-    fig.savefig(path)
+    save_png(fig, path)
     return path
 
 

@@ -26,7 +26,6 @@ import base64
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,6 +34,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from .files import atomic_write_text
 from .score import Summary
 
 InputKind = Literal["eval", "run", "simulation", "diff", "build"]
@@ -1363,20 +1363,6 @@ def render_report(
     return html.lstrip()
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_report(
     inputs: Sequence[str | os.PathLike[str]],
     out_path: str | os.PathLike[str],
@@ -1431,7 +1417,7 @@ def write_loaded_report(
     given = [(str(x.path), x.kind) for x in loaded]
     html = render_report(loaded, title=title, given=given, generated_at=generated_at)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out, html)
+    atomic_write_text(out, html)
     return out
 
 

@@ -37,9 +37,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from ipaddress import ip_address
 from typing import Any
 
+from .files import is_loopback
 from .protocol import Agent, Prompt
 
 __all__ = ["MAX_BODY_BYTES", "MAX_TOKENS", "AgentServer", "serve", "start_server"]
@@ -337,15 +337,6 @@ class _Handler(BaseHTTPRequestHandler):
             raise _BadRequest(HTTPStatus.BAD_REQUEST, "the request body is not valid JSON") from None
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def start_server(
     agent: Agent,
     port: int = 0,
@@ -396,7 +387,7 @@ def serve(
         api_key: If given, requests must carry ``Authorization: Bearer <api_key>``.
         max_batch: Most requests answered in one ``agent.respond`` call.
     """
-    if not _is_loopback(host) and api_key is None:
+    if not is_loopback(host) and api_key is None:
         print(f"warning: serving on {host} without an API key exposes the agent to the network", file=sys.stderr)
     server = AgentServer((host, port), agent, model_name=model_name, api_key=api_key, max_batch=max_batch)
     print(f"Serving {server.model_name!r} on {server.base_url} (Ctrl-C to stop)", file=sys.stderr)

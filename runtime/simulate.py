@@ -39,7 +39,6 @@ import math
 import os
 import random
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -50,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from .files import atomic_write_text
 from .agents import AgentError, LogitAgent, TheoryAgent, make_agent
 from .parse import parse_answer
 from .protocol import Agent, Prompt
@@ -838,27 +838,6 @@ def _summarize(rounds: Sequence[RoundRecord], players: Sequence[Player], names: 
 # ----------------------------------------------------------------------------- files
 
 
-def _file_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-_FILE_MODE = _file_mode()
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, _FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def plot_prices(summary: SimulationSummary, rounds: Sequence[RoundRecord], path: Path) -> Path:
@@ -872,11 +851,9 @@ def plot_prices(summary: SimulationSummary, rounds: Sequence[RoundRecord], path:
     Returns:
         The path written.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from .plots import new_figure, save_png
 
-    fig = Figure(figsize=(8.0, 4.5), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = new_figure(8.0, 4.5)
     ax = fig.add_subplot()
     start = summary.params.get("initial_price")
     xs = ([0] if start is not None else []) + [r.round for r in rounds]
@@ -907,16 +884,7 @@ def plot_prices(summary: SimulationSummary, rounds: Sequence[RoundRecord], path:
     ax.set_title(f"{summary.game}: {summary.agents[0].name} vs {summary.agents[1].name}", fontsize="medium")
     ax.set_xlim(0, max(xs + [1]))
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png")
-        os.chmod(tmp, _FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return save_png(fig, path)
 
 
 def print_simulation(summary: SimulationSummary, *, console: Any = None) -> None:
@@ -1180,7 +1148,7 @@ def simulate(
         elapsed_s=round(elapsed, 3), params=run_params, agents=agent_summaries, benchmarks=benchmarks,
         collusion_index=index,
     )
-    _atomic_write(summary_path, summary.model_dump_json(indent=2) + "\n")
+    atomic_write_text(summary_path, summary.model_dump_json(indent=2) + "\n")
     written = plot_prices(summary, played, plot_path) if plot else None
     if failure is not None:
         raise SimulationError(f"{failure} ({len(played)} rounds kept in {rounds_path})")

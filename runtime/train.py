@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .files import atomic_write_text
 from .models import EMBEDDED_MODEL, ModelError, config_sha256, load_tokenizer, resolve_model
 
 if TYPE_CHECKING:
@@ -425,13 +426,6 @@ def prepare(dataset_dir: Path, out_dir: Path, *, config: TrainConfig, progress: 
     )
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 def train(dataset_dir: Path, out_dir: Path, *, config: TrainConfig, progress: bool = True) -> TrainResult:
     """Fine-tune a model on one preference's rows of a compiled dataset.
 
@@ -541,4 +535,4 @@ def _write_final(trainer: Any, out_dir: Path, metadata: dict[str, Any]) -> None:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     # Written last: its presence marks a complete run.
-    _atomic_write_text(out_dir / METADATA_FILE, json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(out_dir / METADATA_FILE, json.dumps(metadata, indent=2, sort_keys=True) + "\n")
