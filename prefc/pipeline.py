@@ -5,6 +5,7 @@ and every adapter on the rubric, and show how behaviour moved (the closed loop o
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,13 +26,24 @@ class AgentReport:
 
 @dataclass
 class RunResult:
-    """What ``prefc run`` produced."""
+    """What ``prefc run`` produced.
+
+    Attributes:
+        directory: The run's directory (``out/<spec>``).
+        build: The compiled build directory.
+        adapters: Adapter directory per trained preference label.
+        reports: The evaluated agents, base model first.
+        report: The HTML report.
+        seconds: Wall time of each stage (``compile``, ``train LABEL``, ``eval LABEL``); reused
+            adapters have no training entry.
+    """
 
     directory: Path
     build: Path
     adapters: dict[str, Path] = field(default_factory=dict)
     reports: list[AgentReport] = field(default_factory=list)
     report: Path | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def stratified(items: list[dict], limit: int | None) -> list[dict]:
@@ -77,7 +89,7 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None, m
     from prefc.compiler.emit.build import compile_spec
     from prefc.runtime.evaluate import Rubric, evaluate, load_rubric
     from prefc.runtime.generate import LocalAgent
-    from prefc.runtime.train import TrainConfig, train
+    from prefc.runtime.train import TrainConfig
 
     console = console or Console(highlight=False)
     spec = check_file(path)
@@ -85,13 +97,15 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None, m
     root.mkdir(parents=True, exist_ok=True)
     console.rule(f"[bold]prefc run[/bold] {spec.name}")
     console.print("1/3 compiling", path)
+    clock = time.perf_counter()
     built = compile_spec(spec, root / "build")
+    result_seconds = {"compile": round(time.perf_counter() - clock, 2)}
     datasets = [b for b in spec.builds.values() if b.kind == "dataset"]
     rubrics = [b for b in spec.builds.values() if b.kind == "rubric"]
     if not datasets or not rubrics:
         raise ValueError(f"{path} needs a dataset block and a rubric block for `prefc run`")
     dataset, rubric_block = datasets[0], rubrics[0]
-    result = RunResult(root, built.directory)
+    result = RunResult(root, built.directory, seconds=result_seconds)
 
     console.print(f"2/3 training one adapter per preference of dataset `{dataset.name}` ({max_steps} steps each)")
     for point in dataset.preferences:
@@ -106,7 +120,9 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None, m
                 result.adapters[point.label] = adapter_dir
                 continue
         console.print(f"   {point.label} -> {adapter_dir}")
-        train(built.directory / dataset.name, adapter_dir, config=config)
+        clock = time.perf_counter()
+        _train_into(built.directory / dataset.name, adapter_dir, config)
+        result.seconds[f"train {point.label}"] = round(time.perf_counter() - clock, 2)
         result.adapters[point.label] = adapter_dir
 
     console.print(f"3/3 evaluating on rubric `{rubric_block.name}`")
@@ -117,14 +133,17 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None, m
         agent = LocalAgent(model, adapter=adapter, batch_size=batch_size)
         agent.name = f"{agent.name}" if adapter is None else f"{agent.name} [{label}]"
         results_dir = root / "results" / (label if adapter is None else Path(adapter).name)
+        clock = time.perf_counter()
         evaluated = evaluate(subset, agent, results_dir, scoring=scoring, batch_size=batch_size,
                              max_new_tokens=max_new_tokens, progress=True)
+        result.seconds[f"eval {label}"] = round(time.perf_counter() - clock, 2)
         result.reports.append(AgentReport(agent.name, adapter, results_dir,
                                           json.loads(evaluated.summary_path.read_text())))
     console.print(shift_table(result, rubric.preferences))
     (root / "run.json").write_text(json.dumps({
         "spec": spec.name, "spec_sha256": spec.sha256, "build": str(built.directory),
         "adapters": {k: str(v) for k, v in result.adapters.items()},
+        "seconds": result.seconds,
         "agents": [{"agent": r.agent, "adapter": r.adapter, "results": str(r.results),
                     "parse_rate": r.summary.get("parse_rate"),
                     "accuracy": {p["label"]: p["accuracy"] for p in r.summary.get("preferences", [])},
@@ -136,6 +155,26 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None, m
     result.report = write_report([root], root / "report.html")
     console.print(f"run written to {root}; open {result.report} in a browser for the report")
     return result
+
+
+def _train_into(dataset_dir: Path, adapter_dir: Path, config) -> None:
+    """Train a fresh adapter next to ``adapter_dir`` and swap it in only once it is complete, so a
+    failed or interrupted training leaves the previous adapter of the run in place."""
+    import shutil
+
+    from prefc.runtime.train import train
+
+    staging = adapter_dir.with_name(f".{adapter_dir.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    train(dataset_dir, staging, config=config)
+    if adapter_dir.exists():
+        old = adapter_dir.with_name(f".{adapter_dir.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        adapter_dir.rename(old)
+        staging.rename(adapter_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        staging.rename(adapter_dir)
 
 
 def shift_table(result: RunResult, preferences: list[str]) -> Table:

@@ -98,6 +98,17 @@ def test_run_compiles_trains_evaluates_and_reports(spec_path: Path, tiny_model_d
     again = run_spec(str(spec_path), out=out, model=str(tiny_model_dir), max_steps=2, eval_items=4,
                      max_new_tokens=8, batch_size=4)
     assert {k: (p / "adapter_model.safetensors").stat().st_mtime_ns for k, p in again.adapters.items()} == stamps
+    assert not any(k.startswith("train") for k in again.seconds) and "eval base" in again.seconds
+
+    # other settings train again, replacing the adapters (the old checkpoints do not get in the way)
+    third = run_spec(str(spec_path), out=out, model=str(tiny_model_dir), max_steps=3, eval_items=4,
+                     max_new_tokens=8, batch_size=4)
+    for adapter in third.adapters.values():
+        assert json.loads((adapter / "prefc_train.json").read_text())["steps"] == 3
+    assert sorted(p.name for p in (root / "adapters").iterdir()) == ["economicus", "moralis_kappa0.5"]
+    assert set(json.loads((root / "run.json").read_text())["seconds"]) == {
+        "compile", "train economicus", "train moralis(kappa=0.5)", "eval base", "eval economicus",
+        "eval moralis(kappa=0.5)"}
 
 
 def test_python_api_loop(spec_path: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
