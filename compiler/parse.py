@@ -38,7 +38,7 @@ def parser() -> Lark:
     """The LALR parser for .pref files (built once per process).
 
     Building the LALR tables takes about half a second, so lark caches them in the user's cache
-    directory (``$XDG_CACHE_HOME/prefc`` or ``~/.cache/prefc``); lark checks the grammar's hash
+    directory (:func:`prefc.compiler.cache.cache_root`); lark checks the grammar's hash
     before using the cache and rebuilds on any mismatch or read error.
     """
     return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False,
@@ -50,12 +50,12 @@ def _parser_cache_path() -> str | None:
     import hashlib
     import os
     import sys
-    from pathlib import Path
 
     import lark
 
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    directory = Path(base) / "prefc"
+    from prefc.compiler.cache import cache_root
+
+    directory = cache_root()
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError:

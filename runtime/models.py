@@ -21,6 +21,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from prefc.compiler.cache import cache_root
+
 if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -38,25 +40,6 @@ MODEL_WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_m
 
 class ModelError(Exception):
     """A model or adapter cannot be found, converted or loaded."""
-
-
-def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """The prefc cache directory.
-
-    Args:
-        cache_dir: Explicit directory; overrides the environment.
-
-    Returns:
-        ``cache_dir`` if given, else ``$PREFC_CACHE``, else ``$XDG_CACHE_HOME/prefc``, else
-        ``~/.cache/prefc``.
-    """
-    if cache_dir is not None:
-        return Path(cache_dir).expanduser()
-    if os.environ.get("PREFC_CACHE"):
-        return Path(os.environ["PREFC_CACHE"]).expanduser()
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "prefc"
-    return Path.home() / ".cache" / "prefc"
 
 
 def embedded_gguf_path() -> Path:
@@ -91,7 +74,7 @@ def convert_embedded(*, cache_dir: str | os.PathLike[str] | None = None, force: 
     conversion leaves nothing half-made. A concurrent conversion by another process is harmless.
 
     Args:
-        cache_dir: Cache root (see :func:`cache_root`).
+        cache_dir: Cache root (see :func:`prefc.compiler.cache.cache_root`).
         force: Convert again even if the cache already holds the model.
 
     Returns:
@@ -163,7 +146,7 @@ def resolve_model(name: str | None = None, *, cache_dir: str | os.PathLike[str] 
         name: ``None`` or ``"smollm2-135m-instruct"`` for the embedded model (converted into the
             cache on first use); a local directory holding a ``config.json``; otherwise a Hugging
             Face hub id, fetched (or, with ``HF_HUB_OFFLINE=1``, looked up in the local HF cache).
-        cache_dir: Cache root for the embedded model (see :func:`cache_root`).
+        cache_dir: Cache root for the embedded model (see :func:`prefc.compiler.cache.cache_root`).
 
     Returns:
         A directory that ``from_pretrained`` loads.
