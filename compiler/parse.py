@@ -28,7 +28,7 @@ TERMINAL_WORDS = {
     "COMPARE": "a comparison (`==`, `<`, ...)",
     "KANTIAN_MODE": "`substitute` or `roles`",
     "CONCEPT": "a solution concept (`nash`, `symmetric`, `backward`, `argmax`)",
-    "PER_UNIT": "`preference`, `game` or `item`",
+    "PER_UNIT": "`preference` or `game`",
     "$END": "the end of the file",
 }
 
@@ -496,6 +496,8 @@ class _Builder(Transformer):
         for key, value, span in stmts:
             if key in ("games", "holdout_games", "holdout_where", "holdout_paraphrases", "split"):
                 fields.setdefault(key, []).extend(value)
+            elif key == "samples":
+                fields["samples"], fields["samples_per"] = value
             else:
                 fields[key] = value
             fields["settings_spans"].setdefault(key, span)
@@ -522,8 +524,7 @@ class _Builder(Transformer):
         return ("games", [self._ident(n) for n in names], self._span(meta))
 
     def samples_stmt(self, meta, count, unit=None):
-        return ("samples", int(count), self._span(meta)) if unit is None else \
-            ("samples", int(count), self._span(meta))
+        return ("samples", (int(count), None if unit is None else str(unit)), self._span(meta))
 
     def items_stmt(self, meta, count):
         return ("items", int(count), self._span(meta))

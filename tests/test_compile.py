@@ -320,3 +320,24 @@ def test_continuous_reasoning_follows_the_marginal_utility(marginal, value, chos
     d = Decision(player="firm[1]", action="q", kind="interval", given={"others": 2}, utility="x*(4 - x)",
                  marginal=marginal, marginal_value=value, chosen=chosen)
     assert says in _continuous(d)
+
+
+def test_samples_per_game_gives_every_game_its_count(tmp_path: Path):
+    spec = write_spec(tmp_path / "spec")
+    spec.write_text(spec.read_text().replace("samples 40 per preference", "samples 4 per game"))
+    out = tmp_path / "out"
+    assert main(["compile", str(spec), "-o", str(out), "--quiet"]) == 0
+    rows_ = [r for split in ("train", "val") for r in rows(out / "small" / "sft" / f"{split}.jsonl")]
+    counts: dict[tuple[str, str], int] = {}
+    for r in rows_:
+        key = (r["meta"]["game"], r["meta"]["preference"])
+        counts[key] = counts.get(key, 0) + 1
+    assert counts == {(g, p): 4 for g in ("dictator", "ultimatum", "prisoners_dilemma")
+                      for p in ("economicus", "moralis(kappa=0.5)")}
+
+
+def test_samples_per_game_beyond_a_game_s_rows_names_it(tmp_path: Path, capsys):
+    spec = write_spec(tmp_path / "spec")
+    spec.write_text(spec.read_text().replace("samples 40 per preference", "samples 20 per game"))
+    assert main(["compile", str(spec), "-o", str(tmp_path / "out"), "--quiet"]) == 1
+    assert "20 rows per game asked for, but only dictator: 6 distinct rows exist" in capsys.readouterr().err

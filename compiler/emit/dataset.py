@@ -93,8 +93,16 @@ def build_dataset(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions:
                 for s in situations(ir.games[game], point):
                     by_role.setdefault(s.role, {}).setdefault(point, []).append(s)
             pools[game] = sampling.Pool(game, by_role)
+        sizes = {g: p.size(paras) for g, p in pools.items()}
         try:
-            quota = sampling.quotas(per_pref, {g: p.size(paras) for g, p in pools.items()})
+            if build.ast.samples_per == "game":
+                short = {g: n for g, n in sizes.items() if n < per_pref}
+                if short:
+                    raise EmitError(f"{per_pref} rows per game asked for, but only "
+                                    + ", ".join(f"{g}: {n}" for g, n in short.items()) + " distinct rows exist")
+                quota = {g: per_pref for g in sizes}
+            else:
+                quota = sampling.quotas(per_pref, sizes)
         except EmitError as exc:
             raise EmitError(f"dataset `{build.name}`, preference `{pref.label}`: {exc}; lower `samples` "
                             "or add parameter values, games or paraphrases") from exc
