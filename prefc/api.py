@@ -65,7 +65,7 @@ class Spec:
             preference: A preference application such as ``moralis(kappa=0.5)``.
             **params: Game parameter values (numbers or strings like ``"1/3"``).
         """
-        from prefc.commands._select import select_preferences
+        from prefc.compiler.select import select_preferences
         from prefc.compiler.ir import lower_spec
         from prefc.compiler.solve.engine import GameSolver
 

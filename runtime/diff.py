@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .files import atomic_write_text
+from .files import atomic_write_text, read_jsonl
 
 Z95 = 1.959963984540054
 """The 97.5% quantile of the standard normal distribution."""
@@ -129,30 +129,18 @@ def load_run(path: str | os.PathLike[str]) -> Run:
         where = ".".join(str(x) for x in first.get("loc", ())) or "the top level"
         raise ResultsError(f"{sp}: not an evaluation summary ({where}: {first.get('msg')})") from None
     records: dict[str, dict[str, Any]] = {}
-    with rp.open("rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            where = f"{rp}:{lineno}"
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise ResultsError(f"{where}: not UTF-8 text") from None
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ResultsError(f"{where}: invalid JSON ({exc.msg}, column {exc.colno})") from None
-            if not isinstance(rec, dict):
-                raise ResultsError(f"{where}: a record must be a JSON object")
-            missing = [k for k in ("id", "game", "correct") if k not in rec]
-            if missing:
-                raise ResultsError(f"{where}: record lacks {', '.join(missing)}")
-            if not isinstance(rec["correct"], dict):
-                raise ResultsError(f"{where}: 'correct' must be an object")
-            key = str(rec["id"])
-            if key in records:
-                raise ResultsError(f"{where}: duplicate item id {key!r}")
-            records[key] = rec
+    for where, _, rec in read_jsonl(rp, error=ResultsError):
+        if not isinstance(rec, dict):
+            raise ResultsError(f"{where}: a record must be a JSON object")
+        missing = [k for k in ("id", "game", "correct") if k not in rec]
+        if missing:
+            raise ResultsError(f"{where}: record lacks {', '.join(missing)}")
+        if not isinstance(rec["correct"], dict):
+            raise ResultsError(f"{where}: 'correct' must be an object")
+        key = str(rec["id"])
+        if key in records:
+            raise ResultsError(f"{where}: duplicate item id {key!r}")
+        records[key] = rec
     if not records:
         raise ResultsError(f"{rp}: no results")
     return Run(p, summary, records, {"results.jsonl": _sha256(rp), "summary.json": _sha256(sp)})

@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .files import atomic_write_text
+from .files import atomic_write_text, read_jsonl
 from . import score as S
 
 RAW_LIMIT = 100_000
@@ -171,25 +171,13 @@ def load_rubric(path: str | os.PathLike[str], *, expect_sha256: str | None = Non
         )
     items: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
-    with p.open("rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            where = f"{p}:{lineno}"
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise RubricError(f"{where}: not UTF-8 text") from None
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise RubricError(f"{where}: invalid JSON ({exc.msg}, column {exc.colno})") from None
-            item = _check_item(obj, where, header)
-            key = str(item["id"])
-            if key in seen:
-                raise RubricError(f"{where}: duplicate item id {key!r} (first on line {seen[key]})")
-            seen[key] = lineno
-            items.append(item)
+    for where, lineno, obj in read_jsonl(p, error=RubricError):
+        item = _check_item(obj, where, header)
+        key = str(item["id"])
+        if key in seen:
+            raise RubricError(f"{where}: duplicate item id {key!r} (first on line {seen[key]})")
+        seen[key] = lineno
+        items.append(item)
     if not items:
         raise RubricError(f"{p}: the rubric has no items")
     return Rubric(path=p, header=header, items=items)

@@ -8,9 +8,10 @@ replaces the target in one rename. An interrupt leaves the old file or no file, 
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from ipaddress import ip_address
 from pathlib import Path
 
@@ -75,3 +76,32 @@ def is_loopback(host: str) -> bool:
         return ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def read_jsonl(path: str | os.PathLike[str], *, error: type[Exception]) -> Iterator[tuple[str, int, object]]:
+    """The JSON values of a JSONL file, one per non-blank line, with their location.
+
+    Args:
+        path: The ``.jsonl`` file.
+        error: The exception raised (with ``file:line: ...`` in its message) for a line that is
+            not UTF-8 text or not valid JSON.
+
+    Yields:
+        ``(where, line number, value)`` where ``where`` is ``"path:line"`` for messages.
+    """
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            where = f"{path}:{lineno}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise error(f"{where}: not UTF-8 text") from None
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise error(f"{where}: invalid JSON ({exc.msg}, column {exc.colno})") from None
+            except RecursionError:
+                raise error(f"{where}: invalid JSON (nested too deeply)") from None
+            yield where, lineno, value

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .files import atomic_write_text
+from .files import atomic_write_text, read_jsonl
 from .models import EMBEDDED_MODEL, ModelError, config_sha256, load_tokenizer, resolve_model
 
 if TYPE_CHECKING:
@@ -151,27 +151,20 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
         TrainError: A line is not JSON or lacks ``prompt``/``completion`` lists (file and line named).
     """
     rows: list[dict[str, Any]] = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise TrainError(f"{path}:{lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-            if not isinstance(row, dict) or not isinstance(row.get("prompt"), list) or not isinstance(
-                row.get("completion"), list
+    for where, _, row in read_jsonl(path, error=TrainError):
+        if not isinstance(row, dict) or not isinstance(row.get("prompt"), list) or not isinstance(
+            row.get("completion"), list
+        ):
+            raise TrainError(
+                f"{where}: expected an object with 'prompt' and 'completion' message lists "
+                "(conversational prompt-completion format)"
+            )
+        for msg in row["prompt"] + row["completion"]:
+            if not isinstance(msg, dict) or not isinstance(msg.get("role"), str) or not isinstance(
+                msg.get("content"), str
             ):
-                raise TrainError(
-                    f"{path}:{lineno}: expected an object with 'prompt' and 'completion' message lists "
-                    "(conversational prompt-completion format)"
-                )
-            for msg in row["prompt"] + row["completion"]:
-                if not isinstance(msg, dict) or not isinstance(msg.get("role"), str) or not isinstance(
-                    msg.get("content"), str
-                ):
-                    raise TrainError(f"{path}:{lineno}: every message needs string 'role' and 'content'")
-            rows.append(row)
+                raise TrainError(f"{where}: every message needs string 'role' and 'content'")
+        rows.append(row)
     return rows
 
 
@@ -326,7 +319,7 @@ def prepare(dataset_dir: Path, out_dir: Path, *, config: TrainConfig, progress: 
     import torch
     from peft import LoraConfig
     from transformers import AutoModelForCausalLM, set_seed
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTConfig
 
     dataset_dir = Path(dataset_dir)
     if not dataset_dir.is_dir():
@@ -407,7 +400,7 @@ def prepare(dataset_dir: Path, out_dir: Path, *, config: TrainConfig, progress: 
             target_modules=config.target_modules,
             task_type="CAUSAL_LM",
         )
-    trainer = SFTTrainer(
+    trainer = _trainer_class()(
         model=model,
         args=args,
         train_dataset=train_ds,
@@ -424,6 +417,64 @@ def prepare(dataset_dir: Path, out_dir: Path, *, config: TrainConfig, progress: 
         dataset_info=info,
         workdir=workdir,
     )
+
+
+def _trainer_class() -> type:
+    """trl's ``SFTTrainer`` with a loss that scores only the completion tokens.
+
+    trl's own loss runs the LM head over every position in chunks (in float32, with entropy and
+    top-1 metrics); on a CPU that is half of a training step for SmolLM2 (a 49k-token vocabulary).
+    Here the decoder runs once, the LM head sees only the positions whose next token is a
+    completion token, and the loss is their summed cross-entropy over the batch's (or the
+    accumulated batches') completion tokens — the same quantity trl minimises. Where the shortcut
+    does not apply (several processes, models that scale or cap their logits, MoE auxiliary
+    losses) trl's loss is used unchanged. ``bench/train_throughput.py`` measures the difference.
+    """
+    import torch
+    from trl import SFTTrainer
+
+    class CompletionLossSFTTrainer(SFTTrainer):
+        def _fast_loss_applies(self, model: Any) -> bool:
+            config = getattr(model, "config", None)
+            text = config.get_text_config() if config is not None and hasattr(config, "get_text_config") else config
+            return (
+                self.accelerator.num_processes == 1
+                and not self.aux_loss_enabled
+                and self.args.loss_type == "nll"
+                and self.label_smoother is None
+                and self.compute_loss_func is None
+                and text is not None
+                and not any(getattr(text, k, None) for k in ("final_logit_softcapping", "logit_scale",
+                                                              "output_multiplier", "lm_head_multiplier",
+                                                              "logits_scaling"))
+            )
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            base = model.get_base_model() if hasattr(model, "get_base_model") else model
+            if return_outputs or "labels" not in inputs or not self._fast_loss_applies(base):
+                return super().compute_loss(model, inputs, return_outputs=return_outputs,
+                                            num_items_in_batch=num_items_in_batch)
+            mode = "train" if self.model.training else "eval"
+            labels = inputs["labels"][:, 1:]
+            keep = labels != -100
+            with self.accelerator.autocast():  # the mixed precision accelerate would apply to model.forward
+                hidden = base.base_model(input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask"),
+                                         use_cache=False).last_hidden_state[:, :-1]
+                logits = base.get_output_embeddings()(hidden[keep])
+            targets = labels[keep]
+            loss_sum = torch.nn.functional.cross_entropy(logits.float(), targets, reduction="sum")
+            count = keep.sum() if num_items_in_batch is None else num_items_in_batch
+            loss = loss_sum / torch.as_tensor(count, device=loss_sum.device).clamp(min=1)
+            with torch.no_grad():
+                valid = max(int(targets.numel()), 1)
+                self._metrics[mode]["mean_token_accuracy"].append(
+                    float((logits.argmax(-1) == targets).sum()) / valid)
+            if mode == "train" and "attention_mask" in inputs:
+                self._total_train_tokens += int(inputs["attention_mask"].sum())
+                self._metrics[mode]["num_tokens"] = [self._total_train_tokens]
+            return loss
+
+    return CompletionLossSFTTrainer
 
 
 def train(dataset_dir: Path, out_dir: Path, *, config: TrainConfig, progress: bool = True) -> TrainResult:

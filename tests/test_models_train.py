@@ -306,6 +306,25 @@ def test_training_reduces_loss_and_adapter_reloads(trained: Any, tiny_model_dir:
         assert torch.allclose(tuned(ids).logits, unmerged(ids).logits, atol=1e-4)
 
 
+def test_completion_loss_equals_trl_loss(tiny_model_dir: Path, dataset_dir: Path, tmp_path: Path) -> None:
+    """The trainer's completion-only loss (LM head on completion positions only) is trl's loss."""
+    import torch
+
+    run = prepare(dataset_dir, tmp_path / "x", config=_cfg(tiny_model_dir, bf16=False), progress=False)
+    shutil.rmtree(run.workdir)
+    trainer = run.trainer
+    batch = next(iter(trainer.get_train_dataloader()))
+    assert (batch["labels"] == -100).any() and (batch["labels"] != -100).any()  # prompt masked, completion kept
+    trainer.model.train()
+    with torch.no_grad():
+        ours = trainer.compute_loss(trainer.model, dict(batch))
+        trl_loss = super(type(trainer), trainer).compute_loss(trainer.model, dict(batch))
+        both = trainer.compute_loss(trainer.model, dict(batch), num_items_in_batch=torch.tensor(7))
+    assert float(ours) == pytest.approx(float(trl_loss), rel=1e-5)
+    completion_tokens = int((batch["labels"][:, 1:] != -100).sum())
+    assert float(both) == pytest.approx(float(ours) * completion_tokens / 7, rel=1e-5)
+
+
 def test_preference_filter_by_name_and_errors(tiny_model_dir: Path, dataset_dir: Path, tmp_path: Path) -> None:
     run = prepare(dataset_dir, tmp_path / "a", config=_cfg(tiny_model_dir, preference="economicus"), progress=False)
     shutil.rmtree(run.workdir)
@@ -329,9 +348,12 @@ def test_dataset_errors(tiny_model_dir: Path, dataset_dir: Path, tmp_path: Path)
     lines = (bad / "train.jsonl").read_text().splitlines()
     lines[6] = lines[6][:40]
     (bad / "train.jsonl").write_text("\n".join(lines) + "\n")
-    with pytest.raises(TrainError, match=r"train\.jsonl:7: not valid JSON"):
+    with pytest.raises(TrainError, match=r"train\.jsonl:7: invalid JSON"):
         train(bad, tmp_path / "out", config=_cfg(tiny_model_dir), progress=False)
     assert not (tmp_path / "out" / "prefc_train.json").exists()
+    (bad / "train.jsonl").write_bytes(lines[0].encode() + b"\n\xff\xfe binary\n")
+    with pytest.raises(TrainError, match=r"train\.jsonl:2: not UTF-8 text"):
+        train(bad, tmp_path / "out", config=_cfg(tiny_model_dir), progress=False)
 
 
 class _InterruptAt:

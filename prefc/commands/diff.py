@@ -98,7 +98,7 @@ def _choices(spec, text: str):
     """The preference choices a ``--preference`` value stands for (free parameters: those not given)."""
     from fractions import Fraction
 
-    from prefc.commands._select import select_preferences
+    from prefc.compiler.select import select_preferences
     from prefc.compiler.parse import parse_preference_app
     from prefc.compiler.solve.diff import PreferenceChoice
 
@@ -118,7 +118,7 @@ def _choices(spec, text: str):
 
 def _specs(args, files: list[Path]) -> int:
     from prefc.cli import load_checked
-    from prefc.commands._select import SelectionError, select_game
+    from prefc.compiler.select import SelectionError, select_game
     from prefc.compiler.ir import lower_spec
     from prefc.compiler.solve import diff as D
 

@@ -41,7 +41,7 @@ def _fail(message: str) -> int:
 
 def cmd_simulate(args) -> int:
     from prefc.cli import load_checked
-    from prefc.commands._select import SelectionError, parse_settings, select_game
+    from prefc.compiler.select import SelectionError, parse_settings, select_game
 
     if len(args.agent) != 2:
         return _fail(f"give exactly two agents (--agent A --agent B), got {len(args.agent)}")

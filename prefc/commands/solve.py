@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _prepare(args):
     from prefc.cli import load_checked
-    from prefc.commands._select import SelectionError, select_game, select_preferences
+    from prefc.compiler.select import SelectionError, select_game, select_preferences
 
     spec = load_checked(args.file)
     if spec is None:
@@ -47,7 +47,7 @@ def _prepare(args):
 
 
 def cmd_solve(args) -> int:
-    from prefc.commands._select import SelectionError, parse_settings
+    from prefc.compiler.select import SelectionError, parse_settings
     from prefc.compiler.ir import lower_spec
     from prefc.compiler.solve.engine import GameSolver, SolveError
 

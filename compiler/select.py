@@ -1,5 +1,6 @@
-"""Resolving command-line names (games, preferences, parameter settings) against a checked spec,
-with the same located, did-you-mean diagnostics as ``prefc check``."""
+"""Resolving names given outside a spec (command-line options, Python API arguments): games,
+preference applications and parameter settings, with the same located, did-you-mean diagnostics
+as ``prefc check``."""
 
 from __future__ import annotations
 
