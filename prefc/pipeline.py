@@ -67,7 +67,8 @@ def stratified(items: list[dict], limit: int | None) -> list[dict]:
     return out
 
 
-def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None, max_steps: int = 80,
+def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None, max_steps: int = 60,
+             learning_rate: float = 5e-4, train_batch_size: int = 4,
              eval_items: int | None = 48, max_new_tokens: int = 128, batch_size: int = 16,
              scoring: str = "generate", retrain: bool = False, console: Console | None = None) -> RunResult:
     """Compile ``path``, train an adapter per preference of its first dataset, and evaluate the base
@@ -78,6 +79,8 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None, m
         out: Root directory for the run (``out/<spec>/``: build, adapters, results, run.json).
         model: Base model (default: the embedded SmolLM2-135M-Instruct).
         max_steps: Optimizer steps per adapter.
+        learning_rate: Peak learning rate of the LoRA training.
+        train_batch_size: Rows per optimizer step.
         eval_items: Rubric items evaluated per agent (stratified across games); None for all.
         max_new_tokens: Generation budget per answer.
         batch_size: Prompts per generation batch.
@@ -110,7 +113,8 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None, m
     console.print(f"2/3 training one adapter per preference of dataset `{dataset.name}` ({max_steps} steps each)")
     for point in dataset.preferences:
         adapter_dir = root / "adapters" / point.label.replace("(", "_").replace(")", "").replace("=", "").replace(",", "_")
-        config = TrainConfig(model=model, preference=point.label, max_steps=max_steps)
+        config = TrainConfig(model=model, preference=point.label, max_steps=max_steps, learning_rate=learning_rate,
+                             batch_size=train_batch_size)
         meta = adapter_dir / "prefc_train.json"
         if meta.exists() and not retrain:
             saved = json.loads(meta.read_text())

@@ -341,3 +341,13 @@ def test_samples_per_game_beyond_a_game_s_rows_names_it(tmp_path: Path, capsys):
     spec.write_text(spec.read_text().replace("samples 40 per preference", "samples 20 per game"))
     assert main(["compile", str(spec), "-o", str(tmp_path / "out"), "--quiet"]) == 1
     assert "20 rows per game asked for, but only dictator: 6 distinct rows exist" in capsys.readouterr().err
+
+
+def test_rubric_items_never_ask_a_dataset_prompt(built: Path):
+    asked = {json.dumps(r["prompt"]) for split in ("train", "val", "test") if (built / "sft" / f"{split}.jsonl").exists()
+             for r in rows(built / "sft" / f"{split}.jsonl")}
+    items = rows(built / "eval.jsonl")
+    assert asked and items
+    assert not asked & {json.dumps(it["prompt"]) for it in items}
+    header = json.loads((built / "eval.json").read_text())
+    assert header["excluded_dataset_prompts"] == len(asked)

@@ -87,7 +87,10 @@ def compile_spec(spec: CheckedSpec, out_dir: str | Path, *, fmt: str = "trl", se
     try:
         summary: list[tuple[str, str, int]] = []
         blocks: list[dict[str, Any]] = []
-        for name, build in spec.builds.items():
+        dataset_prompts: dict[int, set] = {}  # template set -> prompt keys of its datasets
+        # datasets first, so every rubric can leave out the prompts a model may have trained on
+        ordered = sorted(spec.builds.items(), key=lambda kv: kv[1].kind != "dataset")
+        for name, build in ordered:
             block_seed = seed if seed is not None else (build.ast.seed if build.ast.seed is not None else 0)
             renderer = renderers[id(templates[name])]
             if build.kind == "dataset":
@@ -95,6 +98,7 @@ def compile_spec(spec: CheckedSpec, out_dir: str | Path, *, fmt: str = "trl", se
                     build = _with_samples(build, samples)
                 result = build_dataset(spec, ir, build, solutions, renderer, seed=block_seed, fmt=fmt,
                                        progress=progress)
+                dataset_prompts.setdefault(id(templates[name]), set()).update(result.prompt_keys)
                 for split in ("train", "val", "test"):
                     if split in result.lines:
                         staged.write_lines(f"{name}/{split}.jsonl", result.lines[split])
@@ -105,7 +109,8 @@ def compile_spec(spec: CheckedSpec, out_dir: str | Path, *, fmt: str = "trl", se
                                                                      result.skipped, result.header))
             else:
                 lines, header = build_rubric(spec, ir, build, solutions, renderer, seed=block_seed,
-                                             progress=progress)
+                                             progress=progress,
+                                             exclude=frozenset(dataset_prompts.get(id(templates[name]), ())))
                 staged.write_lines(f"{name}.jsonl", lines)
                 staged.write_text(f"{name}.json", json.dumps(header, indent=2, sort_keys=True) + "\n")
                 summary.append((name, "items", len(lines)))

@@ -29,12 +29,14 @@ class DatasetResult:
         header: The ``dataset.json`` content.
         counts: (game, preference, split) -> rows.
         skipped: (game, preference) -> parameter points without a pure answer.
+        prompt_keys: Every (situation, wording) the dataset's rows ask, in any split.
     """
 
     lines: dict[str, list[str]]
     header: dict[str, Any]
     counts: Counter
     skipped: Counter = field(default_factory=Counter)
+    prompt_keys: frozenset = frozenset()
 
 
 def parameter_points(ir: SpecIR, game: str) -> list[tuple[tuple[str, Fraction], ...]]:
@@ -158,7 +160,7 @@ def build_dataset(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions:
         "counts": {s: sum(n for (g, p, sp), n in counts.items() if sp == s) for s in SPLIT_ORDER if s in lines},
         "skipped_points": {f"{g}/{p}": n for (g, p), n in sorted(skipped.items())},
     }
-    return DatasetResult(lines, header, counts, skipped)
+    return DatasetResult(lines, header, counts, skipped, frozenset(distinct))
 
 
 def _pretty(expr) -> str:

@@ -98,8 +98,12 @@ def family_utilities(solutions: Solutions, family: Family, situation: Situation,
 
 
 def build_rubric(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions: Solutions,
-                 renderer: PromptRenderer, *, seed: int, progress=None) -> tuple[list[str], dict[str, Any]]:
+                 renderer: PromptRenderer, *, seed: int, progress=None,
+                 exclude: frozenset | set = frozenset()) -> tuple[list[str], dict[str, Any]]:
     """Sample and render a rubric block.
+
+    Items never ask a prompt in ``exclude`` (the prompts of the spec's datasets rendered with the
+    same templates), so a rubric measures behaviour on prompts no model trained on.
 
     Args:
         spec: The checked spec.
@@ -109,6 +113,7 @@ def build_rubric(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions: 
         renderer: The prompt renderer.
         seed: The sampling seed.
         progress: Optional callable ``advance(n)``.
+        exclude: Prompt keys (situation, wording) that items must not use.
 
     Returns:
         The JSONL lines and the header.
@@ -128,15 +133,16 @@ def build_rubric(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions: 
                 by_role.setdefault(s.role, {}).setdefault(point, []).append(s)
         pools[game] = sampling.Pool(game, by_role)
     wanted = build.ast.items or 100
+    orders = {game: [k for k in sampling.balanced_order(pools[game], paras, random.Random(f"{seed}:{build.name}:{game}"))
+                     if k not in exclude] for game in build.games}
     try:
-        quota = sampling.quotas(wanted, {g: p.size(paras) for g, p in pools.items()})
+        quota = sampling.quotas(wanted, {g: len(order) for g, order in orders.items()})
     except EmitError as exc:
-        raise EmitError(f"rubric `{build.name}`: {exc}; lower `items` or add parameter values, games "
-                        "or paraphrases") from exc
+        raise EmitError(f"rubric `{build.name}`: {exc} (prompts of the spec's datasets excluded); lower `items` "
+                        "or add parameter values, games or paraphrases") from exc
     keys: list[sampling.PromptKey] = []
     for game in build.games:
-        rng = random.Random(f"{seed}:{build.name}:{game}")
-        keys.extend(sampling.balanced_order(pools[game], paras, rng)[: quota[game]])
+        keys.extend(orders[game][: quota[game]])
     family = find_family(spec, build)
     family_cache: dict[Situation, dict[str, Any]] = {}
     lines = []
@@ -177,5 +183,6 @@ def build_rubric(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions: 
     header = {"spec": spec.name, "spec_sha256": spec.sha256, "rubric": build.name,
               "preferences": [p.label for p in build.preferences], "tolerance": plain_number(tolerance),
               "games": list(build.games), "items": len(lines), "seed": seed,
+              "excluded_dataset_prompts": len(exclude),
               "family": family.header() if family is not None else None}
     return lines, canonical(header)

@@ -16,7 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", metavar="FILE")
     p.add_argument("-o", "--out", default="runs", metavar="DIR")
     p.add_argument("--model", default=None, help="base model (default: the embedded SmolLM2-135M-Instruct)")
-    p.add_argument("--max-steps", type=int, default=80, help="optimizer steps per adapter (default 80)")
+    p.add_argument("--max-steps", type=int, default=60, help="optimizer steps per adapter (default 60)")
+    p.add_argument("--learning-rate", type=float, default=5e-4, help="peak LoRA learning rate (default 5e-4)")
+    p.add_argument("--train-batch-size", type=int, default=4, help="rows per optimizer step (default 4)")
     p.add_argument("--eval-items", type=int, default=48, help="rubric items per agent, stratified (default 48; 0 = all)")
     p.add_argument("--max-new-tokens", type=int, default=128)
     p.add_argument("--scoring", choices=["generate", "logprob"], default="generate")
@@ -37,6 +39,7 @@ def cmd_run(args) -> int:
 
     try:
         run_spec(args.file, out=args.out, model=args.model, max_steps=args.max_steps,
+                 learning_rate=args.learning_rate, train_batch_size=args.train_batch_size,
                  eval_items=args.eval_items or None, max_new_tokens=args.max_new_tokens, scoring=args.scoring,
                  retrain=args.retrain)
     except (CompileError, TrainError, ModelError, RubricError, EvalError, ValueError) as exc:
