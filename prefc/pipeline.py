@@ -16,12 +16,21 @@ from rich.table import Table
 
 @dataclass
 class AgentReport:
-    """One evaluated agent in a run."""
+    """One evaluated agent in a run.
+
+    Attributes:
+        agent: The agent's name (base model, ``[preference]`` for an adapter).
+        adapter: The adapter directory (None for the base model).
+        results: Its evaluation directory.
+        summary: Its ``summary.json``.
+        label: ``base`` or the preference its adapter was trained on.
+    """
 
     agent: str
     adapter: str | None
     results: Path
     summary: dict[str, Any]
+    label: str = "base"
 
 
 @dataclass
@@ -142,7 +151,7 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None, m
                              max_new_tokens=max_new_tokens, progress=True)
         result.seconds[f"eval {label}"] = round(time.perf_counter() - clock, 2)
         result.reports.append(AgentReport(agent.name, adapter, results_dir,
-                                          json.loads(evaluated.summary_path.read_text())))
+                                          json.loads(evaluated.summary_path.read_text()), label))
     console.print(shift_table(result, rubric.preferences))
     (root / "run.json").write_text(json.dumps({
         "spec": spec.name, "spec_sha256": spec.sha256, "build": str(built.directory),
@@ -188,20 +197,23 @@ def shift_table(result: RunResult, preferences: list[str]) -> Table:
         result: The run.
         preferences: The rubric's compared preference labels.
     """
-    table = Table(title="behaviour shift (accuracy against each preference)", title_justify="left")
-    table.add_column("agent")
-    table.add_column("parsed", justify="right")
-    for p in preferences:
-        table.add_column(p, justify="right")
-    table.add_column("nearest type")
-    table.add_column("kappa (95% CI)")
+    table = Table(title="behaviour shift: accuracy against each preference", title_justify="left")
+    table.add_column("", no_wrap=True)
+    for r in result.reports:
+        table.add_column(r.label, justify="right", no_wrap=True)
+    rows: dict[str, list[str]] = {"parsed": []}
+    rows.update({p: [] for p in preferences})
+    rows.update({"nearest type": [], "kappa (95% CI)": []})
     for r in result.reports:
         s = r.summary
         acc = {p["label"]: p["accuracy"] for p in s.get("preferences", [])}
         k = s.get("kappa")
-        kappa = f"{k['estimate']:.2f} [{k['ci_low']:.2f}, {k['ci_high']:.2f}]" if k else "—"
         rate = s.get("parse_rate")
-        table.add_row(r.agent, f"{rate:.0%}" if rate is not None else "—",
-                      *[f"{acc[p]:.2f}" if acc.get(p) is not None else "—" for p in preferences],
-                      (s.get("nearest") or {}).get("label") or "—", kappa)
+        rows["parsed"].append(f"{rate:.0%}" if rate is not None else "—")
+        for p in preferences:
+            rows[p].append(f"{acc[p]:.2f}" if acc.get(p) is not None else "—")
+        rows["nearest type"].append((s.get("nearest") or {}).get("label") or "—")
+        rows["kappa (95% CI)"].append(f"{k['estimate']:.2f} [{k['ci_low']:.2f}, {k['ci_high']:.2f}]" if k else "—")
+    for name, cells in rows.items():
+        table.add_row(name, *cells)
     return table
