@@ -27,12 +27,19 @@ def widened_spec(directory: Path) -> Path:
         directory: Where to write it.
     """
     text = (ROOT / "specs" / "paper.pref").read_text()
-    text = text.replace("param E = 10 vary {10, 20, 50}", "param E = 10 vary 1..800")
-    text = text.replace("param E = 10 vary {10, 20}", "param E = 10 vary 10..40")
-    text = text.replace("param T = 5 vary {4, 5, 6, 8}", "param T = 5 vary 4..103")
-    text = text.replace("S = 0 vary {0, -1}", "S = 0 vary {0, -1, -2}")
-    text = text.replace("m in [1, 20] = 1.6 vary {1.2, 1.6, 2.4}", "m in [1, 20] = 1.6 vary 1.1..3 step 0.1")
-    text = text.replace("vary 2..8", "vary 2..20")
+    widen = [  # (pattern in specs/paper.pref, wider sweep)
+        (r"(game dictator[^}]*?param E = 10) vary \{[^}]*\}", r"\1 vary 1..800"),
+        (r"(game ultimatum[^}]*?param E = 10) vary \{[^}]*\}", r"\1 vary 10..40"),
+        (r"T = 5 vary \{[^}]*\}", "T = 5 vary 4..103"),
+        (r"S = 0 vary \{[^}]*\}", "S = 0 vary {0, -1, -2}"),
+        (r"m in \[1, 20\] = 1.6 vary \{[^}]*\}", "m in [1, 20] = 1.6 vary 1.1..3 step 0.1"),
+        (r"vary 2\.\.8", "vary 2..20"),
+        (r"samples \d+ per game", "samples 40 per preference"),
+    ]
+    for pattern, wider in widen:
+        text, n = re.subn(pattern, wider, text, count=1, flags=re.S)
+        if n != 1:
+            raise SystemExit(f"specs/paper.pref changed: cannot widen `{pattern}`; update this benchmark")
     text = re.sub(r"paraphrases \d+", "paraphrases 24", text)
     text = text[: text.index("rubric eval")]
     shutil.copy(ROOT / "specs" / "preferences.pref", directory / "preferences.pref")
@@ -57,7 +64,8 @@ def main() -> None:
         ir = lower_spec(spec)
         build = spec.builds["sft"]
         per_pref = args.rows // len(build.preferences)
-        build = CheckedBuild(build.ast.model_copy(update={"samples": per_pref}), build.preferences, build.games)
+        build = CheckedBuild(build.ast.model_copy(update={"samples": per_pref, "samples_per": "preference"}),
+                             build.preferences, build.games)
         solutions = Solutions(ir)
         t0 = time.perf_counter()
         build_dataset(spec, ir, build, solutions, PromptRenderer(ir, TemplateSet()), seed=1)

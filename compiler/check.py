@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
+from functools import cached_property
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -116,8 +117,10 @@ class PreferencePoint:
     name: str
     values: tuple[tuple[str, Fraction], ...] = ()
 
-    @property
+    @cached_property
     def label(self) -> str:
+        """``name(param=value, ...)``, the preference point's canonical text (cached: it is a key of
+        every solution cache)."""
         if not self.values:
             return self.name
         inner = ", ".join(f"{k}={_fmt(v)}" for k, v in self.values)

@@ -53,6 +53,14 @@ class Situation:
     def key(self) -> tuple:
         return (self.game, self.role, self.stage, self.point, self.history)
 
+    def __hash__(self) -> int:
+        # Situations key every cache of a compile; hashing their Fractions each time dominated.
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash(self.key)
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
 
 @dataclass
 class Decided:
