@@ -268,6 +268,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("results")
     text = (SPECS / "paper.pref").read_text()
     text = re.sub(r"\ndataset sft.*?\n}\n", "\n", text, flags=re.S)
+    text = re.sub(r"(rubric eval[^{]*\{\s*)games [^\n]*", r"\1games trust, prisoners_dilemma", text)
     text = text.replace("param T = 5 vary {4, 5, 6, 7, 8}, R = 3, P = 1, S = 0 vary {0, -1, -2}",
                         "param T = 5 vary {4, 5}, R = 3, P = 1, S = -1 vary {-1, -2}").replace("items 200", "items 24")
     (root / "paper.pref").write_text(text)
