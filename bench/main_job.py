@@ -55,9 +55,10 @@ def main() -> int:
 
     base = result.reports[0].summary
     base_acc = {p["label"]: p["accuracy"] for p in base.get("preferences", [])}
-    table = Table(title="fine-tuned against base (accuracy on the held-out rubric)", title_justify="left")
-    for col in ("adapter", "parse rate", "own preference", "accuracy", "base", "gain", "nearest type", "ok"):
-        table.add_column(col)
+    table = Table(title="fine-tuned against base: accuracy against the adapter's own preference on the rubric",
+                  title_justify="left")
+    for col in ("adapter", "parsed", "accuracy", "base", "gain", "nearest type", "ok"):
+        table.add_column(col, no_wrap=col in ("adapter", "nearest type"))
     ok = True
     for label, report in zip(result.adapters, result.reports[1:], strict=True):
         s = report.summary
@@ -67,7 +68,7 @@ def main() -> int:
         nearest = (s.get("nearest") or {}).get("label")
         good = nearest == own and gain >= args.min_gain
         ok &= good
-        table.add_row(label, f"{s.get('parse_rate') or 0:.2f}", own, f"{acc.get(own) or 0:.2f}",
+        table.add_row(label, f"{s.get('parse_rate') or 0:.2f}", f"{acc.get(own) or 0:.2f}",
                       f"{base_acc.get(own) or 0:.2f}", f"{gain:+.2f}", nearest or "none", "yes" if good else "NO")
     console.print(table)
     times = Table(title="wall time", title_justify="left")
