@@ -142,11 +142,12 @@ def to_plain(value) -> int | float | None:
         return value
     if isinstance(value, Fraction):
         return value.numerator if value.denominator == 1 else float(value)
-    v = sp.sympify(value) if not isinstance(value, sp.Basic) else value
-    if v.is_Integer:
-        return int(v)
+    if isinstance(value, sp.Basic) and value.is_Integer:
+        return int(value)
+    if isinstance(value, str):  # never parse text into a number here
+        return None
     try:
-        f = float(v)
+        f = float(value)
     except (TypeError, ValueError):
         return None
     if f != f or f in (float("inf"), float("-inf")):
