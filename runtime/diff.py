@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .files import atomic_write_text, read_jsonl
+from .files import atomic_write_text, read_json, read_jsonl
 
 Z95 = 1.959963984540054
 """The 97.5% quantile of the standard normal distribution."""
@@ -114,12 +114,7 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     for f in (sp, rp):
         if not f.is_file():
             raise ResultsError(f"{f}: missing (is {p} a results directory written by prefc eval?)")
-    try:
-        summary = json.loads(sp.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ResultsError(f"{sp}:{exc.lineno}: invalid JSON ({exc.msg})") from None
-    except UnicodeDecodeError:
-        raise ResultsError(f"{sp}: not UTF-8 text") from None
+    summary = read_json(sp, error=ResultsError)
     if not isinstance(summary, dict):
         raise ResultsError(f"{sp}: not an evaluation summary (expected a JSON object)")
     try:

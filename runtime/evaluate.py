@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .files import atomic_write_text, read_jsonl
+from .files import atomic_write_text, read_json, read_jsonl
 from . import score as S
 
 RAW_LIMIT = 100_000
@@ -152,12 +152,7 @@ def load_rubric(path: str | os.PathLike[str], *, expect_sha256: str | None = Non
     hp = _header_path(p)
     if not hp.is_file():
         raise RubricError(f"{hp}: missing rubric header (expected next to {p.name})")
-    try:
-        header = json.loads(hp.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise RubricError(f"{hp}:{exc.lineno}: invalid JSON ({exc.msg})") from None
-    except UnicodeDecodeError:
-        raise RubricError(f"{hp}: not UTF-8 text") from None
+    header = read_json(hp, error=RubricError)
     if not isinstance(header, dict):
         raise RubricError(f"{hp}:1: the header must be a JSON object")
     if not isinstance(header.get("preferences"), list) or not header["preferences"]:

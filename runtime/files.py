@@ -78,6 +78,28 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def read_json(path: str | os.PathLike[str], *, error: type[Exception]) -> object:
+    """The JSON value of a file, with located errors.
+
+    Args:
+        path: The ``.json`` file.
+        error: The exception raised (message ``file[:line]: ...``) when the file cannot be read,
+            is not UTF-8 text or is not valid JSON.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise error(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise error(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise error(f"{path}: invalid JSON (nested too deeply)") from None
+
+
 def read_jsonl(path: str | os.PathLike[str], *, error: type[Exception]) -> Iterator[tuple[str, int, object]]:
     """The JSON values of a JSONL file, one per non-blank line, with their location.
 

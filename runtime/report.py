@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from .files import atomic_write_text
+from .files import atomic_write_text, read_json
 from .score import Summary
 
 InputKind = Literal["eval", "run", "simulation", "diff", "build"]
@@ -254,16 +254,7 @@ LoadedInput = EvalInput | RunInput | SimulationInput | DiffInput | BuildInput
 
 
 def _read_json_object(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ReportError(f"{path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise ReportError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ReportError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+    obj = read_json(path, error=ReportError)
     if not isinstance(obj, dict):
         raise ReportError(f"{path}: expected a JSON object, got {type(obj).__name__}")
     return obj
