@@ -283,6 +283,39 @@ def test_messages_format(tmp_path: Path):
     result = compile_spec(spec, tmp_path / "out", fmt="messages")
     r = rows(result.directory / "sft" / "train.jsonl")[0]
     assert [m["role"] for m in r["messages"]] == ["system", "user", "assistant"] and "meta" in r
+    assert_canonical_lines(result.directory / "sft" / "train.jsonl")
+
+
+def assert_canonical_lines(path: Path) -> None:
+    """Every line is exactly the canonical serialisation of its row (rows are assembled from cached parts)."""
+    from prefc.compiler.emit.fmt import dumps
+
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines
+    for line in lines:
+        assert dumps(json.loads(line)) == line
+
+
+def test_dataset_lines_are_canonical_json(built: Path):
+    for split in ("train", "val", "test"):
+        assert_canonical_lines(built / "sft" / f"{split}.jsonl")
+
+
+def test_a_template_cannot_change_what_later_prompts_see(tmp_path: Path):
+    tpl = tmp_path / "spec" / "tpl"
+    tpl.mkdir(parents=True)
+    (tpl / "dictator.j2").write_text(
+        "You are the {{ role }}; the others are {{ others | join(', ') }}.\n"
+        "{% do others.append('intruder') %}{{ answer_format }}\n")
+    spec = check_file(str(write_spec(tmp_path / "spec", template='template "tpl"')))
+    with pytest.raises(TemplateError, match="render failed"):
+        compile_spec(spec, tmp_path / "out")
+    (tpl / "dictator.j2").write_text(
+        "You are the {{ role }}; the others are {{ others | join(', ') }}.\n{{ answer_format }}\n")
+    result = compile_spec(check_file(str(tmp_path / "spec" / "small.pref")), tmp_path / "out")
+    prompts = [r["prompt"][1]["content"] for r in rows(result.directory / "sft" / "train.jsonl")
+               if r["meta"]["game"] == "dictator"]
+    assert prompts and not any("intruder" in p for p in prompts)
 
 
 def test_sft_trainer_consumes_rows_with_completion_only_loss(built: Path, tiny_model_dir, tmp_path: Path):

@@ -4,11 +4,12 @@ the answer format. Everything is text (numbers already formatted) so templates s
 from __future__ import annotations
 
 import json
+from types import MappingProxyType
 from typing import Any
 
 from prefc.compiler import pretty
 from prefc.compiler.emit.fmt import number_text
-from prefc.compiler.emit.situations import Situation, action_bounds
+from prefc.compiler.emit.situations import Situation, action_bounds, value_at
 from prefc.compiler.emit.templates import form
 from prefc.compiler.ir import GameIR
 
@@ -27,10 +28,7 @@ def answer_schema(game: GameIR, situation: Situation) -> dict[str, dict[str, Any
     if act.kind == "integers":
         step = 1
         if act.step is not None:
-            import sympy as sp
-
-            subs = {game.params[n].symbol: sp.Rational(v.numerator, v.denominator) for n, v in situation.point}
-            step = act.step.subs(subs)
+            step = value_at(game, act.step, situation.point)
         return {act.name: {"kind": "integer", "min": _num(lo), "max": _num(hi), "step": _num(step)}}
     return {act.name: {"kind": "number", "min": _num(lo), "max": _num(hi)}}
 
@@ -41,12 +39,26 @@ def _num(v):
     return plain_number(v)
 
 
+_FORMATS: dict[int, tuple[dict, str]] = {}
+
+
 def answer_format(schema: dict[str, dict[str, Any]]) -> str:
     """The answer line described for a person: ``ANSWER: {"give": <a number from 0 to 10>}``.
 
     Args:
         schema: The answer schema.
     """
+    hit = _FORMATS.get(id(schema))  # schemas are cached per situation; their lines are asked for often
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+    line = _answer_format(schema)
+    if len(_FORMATS) >= 1 << 16:
+        _FORMATS.clear()
+    _FORMATS[id(schema)] = (schema, line)
+    return line
+
+
+def _answer_format(schema: dict[str, dict[str, Any]]) -> str:
     parts = []
     for key, s in schema.items():
         if s["kind"] == "choice":
@@ -66,7 +78,7 @@ def _static(game: GameIR) -> dict[str, Any]:
     hit = _STATIC.get(id(game))
     if hit is not None and hit[0] is game:
         return hit[1]
-    value = _static_uncached(game)
+    value = freeze(_static_uncached(game))
     _STATIC[id(game)] = (game, value)
     return value
 
@@ -99,14 +111,27 @@ def _static_uncached(game: GameIR) -> dict[str, Any]:
             "group": game.group, "kantian": game.describe_kantian()}
 
 
-def prompt_context(game: GameIR, situation: Situation, paraphrase: int,
-                   schema: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The variables a game template sees.
+def freeze(value: Any) -> Any:
+    """A read-only copy of template variables (tuples and mapping proxies), so that a template that
+    calls ``append`` or ``update`` on a variable cannot change what later renders see: contexts are
+    shared between renders.
+
+    Args:
+        value: Dicts, lists and tuples of plain values.
+    """
+    if isinstance(value, dict):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def situation_context(game: GameIR, situation: Situation, schema: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The template variables of a situation that every wording shares (frozen; see :func:`freeze`).
 
     Args:
         game: The game.
         situation: The decision asked.
-        paraphrase: The wording number.
         schema: The situation's answer schema.
     """
     act = next(a for a in game.actions if a.name == situation.action)
@@ -121,16 +146,29 @@ def prompt_context(game: GameIR, situation: Situation, paraphrase: int,
               "max": number_text(spec["max"]) if "max" in spec else ""}
     n_players = ""
     if game.group is not None and game.group_size is not None:
-        import sympy as sp
-
-        subs = {game.params[n].symbol: sp.Rational(v.numerator, v.denominator) for n, v in situation.point}
-        n_players = number_text(game.group_size.subs(subs))
+        n_players = number_text(value_at(game, game.group_size, situation.point))
     others = [r for r in game.roles if r != situation.role]
     return {
-        "game": _static(game), "role": situation.role, "params": params, "seen": seen, "action": action,
-        "n_players": n_players, "others": others, "other": others[0] if others else "",
-        "answer_format": answer_format(schema), "form": form(paraphrase), "paraphrase": paraphrase,
+        "game": _static(game), "role": situation.role, "params": freeze(params), "seen": freeze(seen),
+        "action": freeze(action), "n_players": n_players, "others": freeze(others),
+        "other": others[0] if others else "", "answer_format": answer_format(schema),
     }
+
+
+def prompt_context(game: GameIR, situation: Situation, paraphrase: int,
+                   schema: dict[str, dict[str, Any]], *, shared: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The variables a game template sees.
+
+    Args:
+        game: The game.
+        situation: The decision asked.
+        paraphrase: The wording number.
+        schema: The situation's answer schema.
+        shared: The situation's :func:`situation_context`, when the caller keeps it.
+    """
+    if shared is None:
+        shared = situation_context(game, situation, schema)
+    return {**shared, "form": form(paraphrase), "paraphrase": paraphrase}
 
 
 def system_context(schema: dict[str, dict[str, Any]], paraphrase: int) -> dict[str, Any]:

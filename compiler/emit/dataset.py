@@ -113,38 +113,51 @@ def build_dataset(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions:
             rng = random.Random(f"{seed}:{build.name}:{pref.label}:{game}")
             keys.extend(sampling.balanced_order(pools[game], paras, rng)[: quota[game]])
         chosen[pref.label] = keys
-    distinct = sorted({k for keys in chosen.values() for k in keys}, key=_key_order)
+    distinct = list(dict.fromkeys(k for pref in build.preferences for k in chosen[pref.label]))
     fractions = {ident.name: value for ident, value in build.ast.split} or {"train": Fraction(1)}
     splits = sampling.assign_splits(distinct, fractions, build.ast, random.Random(f"{seed}:{build.name}:splits"))
 
     base_meta = {"spec": spec.name, "spec_sha256": spec.sha256, "dataset": build.name}
     lines: dict[str, list[str]] = {}
     counts: Counter = Counter()
+    situation_meta: dict = {}  # situation -> its meta fields (shared by every preference and wording)
     for pref in build.preferences:
         bound = ir.preference(pref)
-        pref_meta = {"preference": pref.label, "preference_name": pref.name,
+        pref_meta = {**base_meta, "preference": pref.label, "preference_name": pref.name,
                      "preference_params": canonical(dict(pref.values))}
+        answered: dict = {}  # situation -> (completion JSON, answer meta): the same for every wording
         for key in chosen[pref.label]:
             situation, paraphrase = key
-            decided = solutions.decide(situation, pref)
-            if decided is None:
+            if situation not in answered:
+                decided = solutions.decide(situation, pref)
+                if decided is None:
+                    answered[situation] = None
+                else:
+                    text = completion_text(bound, decided.decision, decided.answer)
+                    extra = {"answer": canonical(decided.answer)}
+                    if decided.alternatives:
+                        extra["alternatives"] = canonical(decided.alternatives)
+                    answered[situation] = (text, dumps([{"role": "assistant", "content": text}]), extra)
+            if answered[situation] is None:
                 continue
+            text, completion, extra = answered[situation]
+            if situation not in situation_meta:
+                fields = {"game": situation.game, "role": situation.role, "params": canonical(dict(situation.point))}
+                if situation.history:
+                    fields["seen"] = _seen(ir, situation)
+                situation_meta[situation] = fields
             split = splits[key]
-            prompt = renderer.messages(situation, paraphrase)
-            text = completion_text(bound, decided.decision, decided.answer)
-            meta = {**base_meta, **pref_meta, "game": situation.game, "role": situation.role,
-                    "params": canonical(dict(situation.point)), "split": split, "paraphrase": paraphrase,
-                    "answer": canonical(decided.answer)}
-            if situation.history:
-                meta["seen"] = _seen(ir, situation)
-            if decided.alternatives:
-                meta["alternatives"] = canonical(decided.alternatives)
-            assistant = {"role": "assistant", "content": text}
+            meta = dumps({**pref_meta, **situation_meta[situation], **extra, "split": split, "paraphrase": paraphrase})
+            # The line is assembled from cached JSON parts in sorted-key order: byte-identical to
+            # ``dumps(row)`` (a test checks this), without re-serialising the shared prompt.
             if fmt == "messages":
-                row = {"messages": [*prompt, assistant], "meta": meta}
+                assistant = dumps({"role": "assistant", "content": text})
+                line = '{"messages":' + renderer.messages_json(situation, paraphrase)[:-1] + "," + assistant \
+                    + '],"meta":' + meta + "}"
             else:
-                row = {"prompt": prompt, "completion": [assistant], "meta": meta}
-            lines.setdefault(split, []).append(dumps(row))
+                line = '{"completion":' + completion + ',"meta":' + meta + ',"prompt":' \
+                    + renderer.messages_json(situation, paraphrase) + "}"
+            lines.setdefault(split, []).append(line)
             counts[(situation.game, pref.label, split)] += 1
             if progress is not None:
                 progress(1)
@@ -175,8 +188,3 @@ def _seen(ir: SpecIR, situation) -> dict[str, Any]:
         act = next(a for a in ir.games[situation.game].actions if a.name == name)
         out[name] = act.labels[int(value)] if act.kind == "labels" else plain_number(value)
     return out
-
-
-def _key_order(key: sampling.PromptKey):
-    s, p = key
-    return (s.game, s.role, s.stage, s.point, s.history, p)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from prefc.compiler.emit.context import answer_schema, prompt_context, system_context
+from prefc.compiler.emit.context import (answer_format, answer_schema, prompt_context, situation_context,
+                                        system_context)
+from prefc.compiler.emit.fmt import dumps
 from prefc.compiler.emit.situations import Situation
 from prefc.compiler.emit.templates import TemplateSet
 from prefc.compiler.ir import SpecIR
@@ -23,7 +25,10 @@ class PromptRenderer:
     ir: SpecIR
     templates: TemplateSet
     _cache: dict[tuple[Situation, int], list[dict[str, str]]] = field(default_factory=dict)
+    _json: dict[tuple[Situation, int], str] = field(default_factory=dict)
     _schemas: dict[Situation, dict[str, Any]] = field(default_factory=dict)
+    _shared: dict[Situation, dict[str, Any]] = field(default_factory=dict)
+    _systems: dict[tuple[str, tuple[str, ...], int], str] = field(default_factory=dict)
 
     def schema(self, situation: Situation) -> dict[str, Any]:
         """The answer schema of a situation (cached).
@@ -47,8 +52,38 @@ class PromptRenderer:
         if cached is None:
             schema = self.schema(situation)
             game = self.ir.games[situation.game]
-            system = self.templates.render("system", system_context(schema, paraphrase))
-            user = self.templates.render(situation.game, prompt_context(game, situation, paraphrase, schema))
+            system = self.system(schema, paraphrase)
+            shared = self._shared.get(situation)
+            if shared is None:
+                shared = self._shared[situation] = situation_context(game, situation, schema)
+            user = self.templates.render(situation.game,
+                                         prompt_context(game, situation, paraphrase, schema, shared=shared))
             cached = [{"role": "system", "content": system}, {"role": "user", "content": user}]
             self._cache[key] = cached
         return cached
+
+    def system(self, schema: dict[str, Any], paraphrase: int) -> str:
+        """The system message for an answer schema and wording (cached: it depends on nothing else).
+
+        Args:
+            schema: The answer schema.
+            paraphrase: The wording number.
+        """
+        key = (answer_format(schema), tuple(schema), paraphrase)
+        text = self._systems.get(key)
+        if text is None:
+            text = self._systems[key] = self.templates.render("system", system_context(schema, paraphrase))
+        return text
+
+    def messages_json(self, situation: Situation, paraphrase: int) -> str:
+        """The messages of a prompt key as one canonical JSON array (cached; see ``fmt.dumps``).
+
+        Args:
+            situation: The situation.
+            paraphrase: The wording number.
+        """
+        key = (situation, paraphrase)
+        text = self._json.get(key)
+        if text is None:
+            text = self._json[key] = dumps(self.messages(situation, paraphrase))
+        return text

@@ -267,6 +267,30 @@ def _sstr(e: sp.Expr) -> str:
     return sp.sstr(e).replace("**", "^")
 
 
+_VALUES: dict[tuple[sp.Expr, Point], sp.Expr] = {}
+_VALUES_MAX = 1 << 16
+
+
+def value_at(game: GameIR, expr: sp.Expr, point: Point) -> sp.Expr:
+    """A parameter expression of a game (group size, step) evaluated at a point, cached: prompts
+    and schemas ask for the same few values many times.
+
+    Args:
+        game: The game whose parameters the expression uses.
+        expr: The expression.
+        point: Parameter values.
+    """
+    key = (expr, point)
+    hit = _VALUES.get(key)
+    if hit is None:
+        subs = {game.params[n].symbol: sp.Rational(v.numerator, v.denominator) for n, v in point}
+        hit = expr.subs(subs)
+        if len(_VALUES) >= _VALUES_MAX:
+            _VALUES.clear()
+        _VALUES[key] = hit
+    return hit
+
+
 def action_bounds(game: GameIR, action: str, point: Point, history: History = ()) -> tuple[float, float] | None:
     """The numeric bounds of a numeric action at a point (after a history), or None for labels.
 

@@ -92,7 +92,8 @@ class TemplateSet:
         paths.append(str(DEFAULT_DIR))
         self.env = SandboxedEnvironment(loader=jinja2.FileSystemLoader(paths), undefined=jinja2.StrictUndefined,
                                         autoescape=False, keep_trailing_newline=False, trim_blocks=True,
-                                        lstrip_blocks=True, extensions=["jinja2.ext.do"])
+                                        lstrip_blocks=True, extensions=["jinja2.ext.do"],
+                                        auto_reload=False)  # one compile never sees a template change
         self.env.filters["num"] = _num_filter
         self._cache: dict[str, jinja2.Template] = {}
 
@@ -114,6 +115,10 @@ class TemplateSet:
                 raise TemplateError(exc.message or "syntax error", path=exc.filename, line=exc.lineno) from exc
         else:
             raise TemplateError(f"no template `{name}.j2` or `generic.j2`", path=str(self.directory))
+        # The template's globals are a ChainMap over the environment's; every render copies them into
+        # the new context, and iterating a ChainMap costs more than rendering a short prompt. A flat
+        # copy holds the same names (the environment's globals never change after set-up).
+        tpl.globals = dict(tpl.globals)
         self._cache[name] = tpl
         return tpl
 
