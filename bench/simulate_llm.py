@@ -11,6 +11,7 @@ model load is timed apart), the parse rate of each agent, and the mean prices an
     python bench/simulate_llm.py --rounds 5               # a quick check
     python bench/simulate_llm.py --adapter-a runs/economicus --adapter-b runs/moralis
     python bench/simulate_llm.py --max-new-tokens 48 --history 3 --out runs/sim
+    python bench/simulate_llm.py --reply free --max-new-tokens 96   # let the agents reason first
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--adapter-b", default=None, metavar="DIR", help="LoRA adapter of the second firm")
     parser.add_argument("--max-new-tokens", type=int, default=None, help="default: the simulation's default")
     parser.add_argument("--history", type=int, default=None, help="default: the simulation's default")
+    parser.add_argument("--reply", choices=("direct", "free"), default="direct",
+                        help="direct: replies start with the answer line's opening (the default of prefc simulate)")
     parser.add_argument("--last", type=int, default=50)
     parser.add_argument("--spec", default=str(ROOT / "specs" / "pricing.pref"))
     parser.add_argument("--out", default=None, metavar="DIR", help="keep the outputs here (default: a temp dir)")
@@ -64,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         t1 = time.perf_counter()
         try:
             result = simulate(args.spec, [first, second], out_dir=out, rounds=args.rounds, history=history,
-                              last=args.last, max_new_tokens=max_new, progress=sys.stderr.isatty())
+                              last=args.last, max_new_tokens=max_new, progress=sys.stderr.isatty(),
+                              reply=args.reply)
         except SimulationError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
@@ -73,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     device = str(next(first.model.parameters()).device)
     batched = "one batch of 2 per round" if first is second else "two models, one prompt each per round"
     print(f"model {first.name}" + ("" if first is second else f" vs {second.name}") + f" on {device} "
-          f"({torch.get_num_threads()} CPU thread(s)); {batched}; max_new_tokens {max_new}, history {history}")
+          f"({torch.get_num_threads()} CPU thread(s)); {batched}; max_new_tokens {max_new}, history {history}, "
+          f"{args.reply} replies")
     print(f"load {load_s:.1f} s; {s.rounds} rounds in {total:.1f} s: {s.rounds / total:.3f} rounds/s, "
           f"{total / s.rounds:.3f} s/round")
     for agent, index in zip(s.agents, s.collusion_index.per_agent, strict=True):

@@ -25,9 +25,19 @@ def _device(model: Any) -> torch.device:
     return next(model.parameters()).device
 
 
-def _prompt_ids(tokenizer: PreTrainedTokenizerBase, prompt: Prompt) -> list[int]:
+def _prompt_ids(tokenizer: PreTrainedTokenizerBase, prompt: Prompt, reply_prefix: str = "") -> list[int]:
+    """The token ids of a chat prompt up to the assistant turn, plus the start of the reply."""
     text = tokenizer.apply_chat_template(list(prompt), tokenize=False, add_generation_prompt=True)
-    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
+    ids = list(tokenizer(text, add_special_tokens=False)["input_ids"])
+    if reply_prefix:
+        ids += tokenizer(reply_prefix, add_special_tokens=False)["input_ids"]
+    return ids
+
+
+def _reply(tokenizer: PreTrainedTokenizerBase, tokens: list[int], reply_prefix: str = "") -> str:
+    """The reply text of generated tokens (stop tokens already cut): the prefix, then the new text."""
+    text = tokenizer.decode(tokens, skip_special_tokens=True)
+    return (reply_prefix + text).strip() if reply_prefix else text.strip()
 
 
 def stop_token_ids(model: Any, tokenizer: PreTrainedTokenizerBase) -> list[int]:
@@ -79,6 +89,8 @@ def generate(
     max_new_tokens: int = 256,
     batch_size: int = 8,
     progress: bool = False,
+    reply_prefix: str = "",
+    stop: Sequence[str] = (),
 ) -> list[str]:
     """Greedy answers to chat prompts, batched by length, returned in the prompts' order.
 
@@ -89,20 +101,25 @@ def generate(
         max_new_tokens: Upper bound on the tokens generated per answer.
         batch_size: Prompts per forward batch (similar lengths are batched together).
         progress: Show a rich progress bar.
+        reply_prefix: Text every reply begins with: it is fed as the start of the assistant turn
+            and the model continues it (e.g. ``ANSWER: {"p": `` to ask for the answer directly).
+        stop: Strings that end an answer once generated (kept in the answer), besides the stop tokens.
 
     Returns:
-        The decoded new text of each answer (special tokens removed, stripped), one per prompt.
+        The decoded new text of each answer (special tokens removed, stripped), after
+        ``reply_prefix`` when one is given, one per prompt.
     """
     import torch
     from transformers import GenerationConfig
 
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    encoded = [_prompt_ids(tokenizer, p) for p in prompts]
+    encoded = [_prompt_ids(tokenizer, p, reply_prefix) for p in prompts]
     stops = stop_token_ids(model, tokenizer)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stops[0]
     config = GenerationConfig(
-        max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, eos_token_id=stops, pad_token_id=pad_id
+        max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, eos_token_id=stops, pad_token_id=pad_id,
+        stop_strings=list(stop) or None,
     )
     device = _device(model)
     out: list[str] = [""] * len(encoded)
@@ -115,7 +132,8 @@ def generate(
                 ids[row, width - len(encoded[i]) :] = torch.tensor(encoded[i])
                 mask[row, width - len(encoded[i]) :] = 1
             generated = model.generate(
-                input_ids=ids.to(device), attention_mask=mask.to(device), generation_config=config
+                input_ids=ids.to(device), attention_mask=mask.to(device), generation_config=config,
+                tokenizer=tokenizer,  # stop strings are matched on its tokens
             )
             new = generated[:, width:].tolist()
             for row, i in enumerate(batch):
@@ -124,7 +142,7 @@ def generate(
                     if t in stops:
                         tokens = tokens[:j]
                         break
-                out[i] = tokenizer.decode(tokens, skip_special_tokens=True).strip()
+                out[i] = _reply(tokenizer, tokens, reply_prefix)
             advance(len(batch))
     return out
 
@@ -266,12 +284,15 @@ class LocalAgent:
         agent.name, agent.batch_size, agent.progress = name, batch_size, False
         return agent
 
-    def respond(self, prompts: Sequence[Prompt], *, max_new_tokens: int = 256) -> list[str]:
+    def respond(self, prompts: Sequence[Prompt], *, max_new_tokens: int = 256, reply_prefix: str = "",
+                stop: Sequence[str] = ()) -> list[str]:
         """Answer each prompt greedily (same order, same length).
 
         Args:
             prompts: Conversations ending with a user message.
-            max_new_tokens: Upper bound on the length of each answer.
+            max_new_tokens: Upper bound on the length of each answer (after the prefix).
+            reply_prefix: Text every reply begins with (see :func:`generate`).
+            stop: Strings that end an answer (see :func:`generate`).
 
         Returns:
             One answer text per prompt.
@@ -283,6 +304,8 @@ class LocalAgent:
             max_new_tokens=max_new_tokens,
             batch_size=self.batch_size,
             progress=self.progress,
+            reply_prefix=reply_prefix,
+            stop=stop,
         )
 
     def option_logprobs(self, prompts: Sequence[Prompt], options: Sequence[Sequence[str]]) -> list[list[float]]:

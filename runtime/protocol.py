@@ -41,6 +41,24 @@ class Agent(Protocol):
 
 
 @runtime_checkable
+class ContinuesReplies(Protocol):
+    """An agent whose reply can be made to begin with given text (a local model: the text is fed as
+    the start of the assistant turn, and the model writes only the rest)."""
+
+    def respond(self, prompts: Sequence[Prompt], *, max_new_tokens: int = 256, reply_prefix: str = "",
+                stop: Sequence[str] = ()) -> list[str]:
+        """Answer each prompt; each answer begins with ``reply_prefix``.
+
+        Args:
+            prompts: Conversations ending with a user message.
+            max_new_tokens: Upper bound on the tokens written after the prefix.
+            reply_prefix: The text every reply starts with (part of the returned answer).
+            stop: Strings that end a reply once written (kept in it).
+        """
+        ...
+
+
+@runtime_checkable
 class ScoresOptions(Protocol):
     """An agent that can also score fixed continuations (discrete choices in one forward pass)."""
 

@@ -65,6 +65,7 @@ __all__ = [
     "DEFAULT_HISTORY",
     "DEFAULT_LAST",
     "DEFAULT_MAX_NEW_TOKENS",
+    "REPLY_MODES",
     "AgentMove",
     "AgentSummary",
     "Benchmarks",
@@ -90,6 +91,12 @@ DEFAULT_LAST = 50
 DEFAULT_MAX_NEW_TOKENS = 20
 """Tokens a language-model agent may generate per round: the answer line (13 to 15 tokens for
 SmolLM2) and a few more. Agents that reason before answering need more (``max_new_tokens``)."""
+
+REPLY_MODES = ("direct", "free")
+"""How a local model's reply starts: ``direct`` feeds the opening of the answer line
+(``ANSWER: {"p": ``) as the start of its turn, so it writes the price at once (a few tokens per
+round); ``free`` lets it write anything (reasoning first needs a larger ``max_new_tokens``).
+Agents that cannot be continued (hosted endpoints) always answer freely."""
 
 DEFAULT_ROUNDS = 300
 """Rounds played when neither the caller nor the game (``repeat N rounds``) says how many."""
@@ -688,16 +695,19 @@ class PrefixCachedLocal:
         self._cache: Any = None
         self._disabled = False
 
-    def respond(self, prompts: Sequence[Prompt], *, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS) -> list[str]:
+    def respond(self, prompts: Sequence[Prompt], *, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+                reply_prefix: str = "", stop: Sequence[str] = ()) -> list[str]:
         """Answer each prompt greedily, reusing the cached prefix.
 
         Args:
             prompts: Conversations ending with a user message.
-            max_new_tokens: Upper bound on the length of each answer.
+            max_new_tokens: Upper bound on the length of each answer (after the prefix).
+            reply_prefix: Text every reply begins with (see :func:`prefc.runtime.generate.generate`).
+            stop: Strings that end a reply once written (kept in it).
         """
         if not self._disabled:
             try:
-                out = self._cached(list(prompts), max_new_tokens)
+                out = self._cached(list(prompts), max_new_tokens, reply_prefix, stop)
             except (RuntimeError, ValueError, TypeError, AttributeError, IndexError) as exc:
                 import warnings
 
@@ -707,18 +717,19 @@ class PrefixCachedLocal:
                 out = None
             if out is not None:
                 return out
-        return self.agent.respond(prompts, max_new_tokens=max_new_tokens)
+        return self.agent.respond(prompts, max_new_tokens=max_new_tokens, reply_prefix=reply_prefix, stop=stop)
 
-    def _cached(self, prompts: list[Prompt], max_new_tokens: int) -> list[str] | None:
+    def _cached(self, prompts: list[Prompt], max_new_tokens: int, reply_prefix: str,
+                stop: Sequence[str]) -> list[str] | None:
         import copy
 
         import torch
         from transformers import GenerationConfig
 
-        from .generate import _device, _prompt_ids, stop_token_ids
+        from .generate import _device, _prompt_ids, _reply, stop_token_ids
 
         model, tok = self.agent.model, self.agent.tokenizer
-        encoded = [_prompt_ids(tok, p) for p in prompts]
+        encoded = [_prompt_ids(tok, p, reply_prefix) for p in prompts]
         device = _device(model)
         with torch.inference_mode():
             if self._ids is None:
@@ -754,20 +765,44 @@ class PrefixCachedLocal:
             if len(prompts) > 1:
                 cache.batch_repeat_interleave(len(prompts))
             config = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
-                                      eos_token_id=stops, pad_token_id=pad)
+                                      eos_token_id=stops, pad_token_id=pad, stop_strings=list(stop) or None)
             generated = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device),
-                                       past_key_values=cache, generation_config=config)
+                                       past_key_values=cache, generation_config=config, tokenizer=tok)
         texts = []
         for tokens in generated[:, shared + width:].tolist():
             for j, t in enumerate(tokens):
                 if t in stops:
                     tokens = tokens[:j]
                     break
-            texts.append(tok.decode(tokens, skip_special_tokens=True).strip())
+            texts.append(_reply(tok, tokens, reply_prefix))
         return texts
 
     def __repr__(self) -> str:
         return f"PrefixCachedLocal({self.agent!r})"
+
+
+def answer_opening(schema: Mapping[str, Mapping[str, Any]]) -> str:
+    """The start of the answer line up to its first value, e.g. ``ANSWER: {"p": `` (the spacing of
+    the compiled completions, so a fine-tuned model continues where it would have written the number).
+
+    Args:
+        schema: An answer schema (the first action is the one opened).
+    """
+    return "ANSWER: {" + json.dumps(next(iter(schema)), ensure_ascii=False) + ": "
+
+
+def continues_replies(agent: Any) -> bool:
+    """Whether an agent's ``respond`` takes ``reply_prefix`` (:class:`prefc.runtime.protocol.ContinuesReplies`).
+
+    Args:
+        agent: Any agent.
+    """
+    import inspect
+
+    try:
+        return "reply_prefix" in inspect.signature(agent.respond).parameters
+    except (TypeError, ValueError, AttributeError):
+        return False
 
 
 def _accelerated(agent: Any) -> Any:
@@ -995,6 +1030,7 @@ def simulate(
     progress: bool = True,
     plot: bool = True,
     prefix_cache: bool = True,
+    reply: str = "direct",
 ) -> SimulationResult:
     """Play a symmetric two-player pricing game repeatedly between two agents.
 
@@ -1020,6 +1056,7 @@ def simulate(
         plot: Write ``prices.png``.
         prefix_cache: Let local transformers agents reuse the key/value cache of the prompt prefix
             shared by every round (:class:`PrefixCachedLocal`; same answers, less prompt work).
+        reply: ``direct`` or ``free`` (see :data:`REPLY_MODES`).
 
     Returns:
         The :class:`SimulationResult`.
@@ -1036,6 +1073,8 @@ def simulate(
                               ("paraphrase", paraphrase, 0)):
         if not isinstance(value, int) or value < low:
             raise SimulationError(f"{label} must be an integer >= {low}, got {value!r}")
+    if reply not in REPLY_MODES:
+        raise SimulationError(f"reply must be one of {', '.join(REPLY_MODES)}, got {reply!r}")
     ir = _load_ir(spec)
     if game is None:
         usable = _eligible_games(ir)
@@ -1072,6 +1111,7 @@ def simulate(
     prompter = PricePrompter(market, history=history, paraphrase=paraphrase) \
         if any(not isinstance(p, TheoryPricer) for p in players) else None
     schema = prompter.schema if prompter is not None else None
+    opening = answer_opening(schema) if schema is not None and reply == "direct" else ""
     _seed_everything(seed)
 
     out = Path(out_dir)
@@ -1081,7 +1121,7 @@ def simulate(
         "game_params": {k: (v.numerator if v.denominator == 1 else float(v)) for k, v in market.point.items()},
         "action": market.action.name, "bounds": [market.lo, market.hi], "initial": initial if isinstance(initial, str)
         else float(initial), "initial_price": start, "history": history, "max_new_tokens": max_new_tokens,
-        "seed": seed, "paraphrase": paraphrase,
+        "seed": seed, "paraphrase": paraphrase, "reply": reply,
     }
     played: list[RoundRecord] = []
     last_price = [start, start]
@@ -1100,8 +1140,11 @@ def simulate(
                     agent = players[members[0]]
                     assert prompter is not None
                     prompts = [prompter.messages(t, i, played) for i in members]
+                    options: dict[str, Any] = {"max_new_tokens": max_new_tokens}
+                    if opening and continues_replies(agent):
+                        options.update(reply_prefix=opening, stop=("}",))
                     try:
-                        texts = list(agent.respond(prompts, max_new_tokens=max_new_tokens))  # type: ignore[union-attr]
+                        texts = list(agent.respond(prompts, **options))  # type: ignore[union-attr]
                     except AgentError as exc:
                         raise SimulationError(f"agent {names[members[0]]!r} failed in round {t}: {exc}") from None
                     if len(texts) != len(prompts):

@@ -179,6 +179,8 @@ def test_bad_input_raises(ir, tmp_path):
         run(ir, ["theory:economicus"] * 2, tmp_path, initial=7)
     with pytest.raises(SimulationError, match="answers rubric items only"):
         run(ir, ["logit:kappa=0.5", "theory:economicus"], tmp_path)
+    with pytest.raises(SimulationError, match="reply must be one of direct, free"):
+        run(ir, ["theory:economicus"] * 2, tmp_path, reply="think")
 
 
 # --------------------------------------------------------------------------- files and CLI
@@ -255,3 +257,29 @@ def test_local_model_plays_and_failures_are_recorded(tiny_model_dir, ir, tmp_pat
     plain = run(ir, [agent, agent], tmp_path / "plain", rounds=3, max_new_tokens=6, initial="mid",
                 prefix_cache=False)
     assert [[m.raw for m in r.agents] for r in plain.rounds] == [[m.raw for m in r.agents] for r in res.rounds]
+    # direct replies (the default) continue the answer line's opening
+    assert s.params["reply"] == "direct"
+    opening = 'ANSWER: {"%s": ' % s.params["action"]
+    assert all(m.raw.startswith(opening) for r in res.rounds for m in r.agents)
+    free = run(ir, [agent, agent], tmp_path / "free", rounds=2, max_new_tokens=6, initial="mid", reply="free")
+    assert free.summary.params["reply"] == "free"
+    assert not any(m.raw.startswith(opening) for r in free.rounds for m in r.agents)
+
+
+def test_reply_prefix_and_stop_strings_shape_a_local_answer(tiny_model_dir):
+    from prefc.runtime.generate import LocalAgent
+
+    agent = LocalAgent(tiny_model_dir)
+    prompt = [{"role": "user", "content": "Set a price."}]
+    free = agent.respond([prompt], max_new_tokens=12)[0]
+    opened = agent.respond([prompt], max_new_tokens=12, reply_prefix='ANSWER: {"p": ')[0]
+    assert opened.startswith('ANSWER: {"p": ')
+    assert opened != free
+    # a stop string ends the answer where it first appears (kept), before max_new_tokens
+    import re
+
+    words = [m for m in re.finditer(r"[A-Za-z]{2,}", free) if m.end() < len(free) - 2]
+    assert words, free  # the tiny model's greedy text is fixed: it has a word before its end
+    stop = words[0].group()
+    stopped = agent.respond([prompt], max_new_tokens=12, stop=[stop])[0]
+    assert stop in stopped and len(stopped) < len(free) and free.startswith(stopped)

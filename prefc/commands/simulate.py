@@ -25,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--history", type=int, default=3, help="rounds of history shown to language-model agents")
     p.add_argument("--max-new-tokens", type=int, default=20, help="tokens a language-model agent may generate "
                    "per round")
+    p.add_argument("--reply", choices=("direct", "free"), default="direct",
+                   help="direct: a local model's reply starts with the answer line's opening (ANSWER: {\"p\": ) "
+                        "and it writes the price at once; free: it may reason first (raise --max-new-tokens)")
     p.add_argument("--initial", default="low", metavar="PRICE", help="the price before round 1: a number, or "
                    "low (marginal cost), mid, high, nash, monopoly")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="set a game parameter")
@@ -63,7 +66,7 @@ def cmd_simulate(args) -> int:
     try:
         simulate(spec, args.agent, out_dir=args.out, rounds=args.rounds, game=game, params=values,
                  history=args.history, last=args.last, max_new_tokens=args.max_new_tokens, initial=args.initial,
-                 seed=args.seed, paraphrase=args.paraphrase, plot=not args.no_plot)
+                 seed=args.seed, paraphrase=args.paraphrase, plot=not args.no_plot, reply=args.reply)
     except (SimulationError, TemplateError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
