@@ -35,6 +35,8 @@ class Decision(BaseModel):
         utility: For continuous actions: the utility as a function of the own action (numbers filled in).
         marginal: For continuous actions: the marginal utility (at the symmetric point for symmetric games).
         regime: The closed-form condition of the regime that applies, if known.
+        regime_check: The sides of the regime's condition at the parameter values
+            (``m = 1.6, 2*n/(n + 1) = 1.7143``), when every side is a number there.
         chosen: The chosen value.
         ties: Other values that are exactly as good.
     """
@@ -48,6 +50,7 @@ class Decision(BaseModel):
     marginal: str | None = None
     marginal_value: float | None = None
     regime: str | None = None
+    regime_check: str | None = None
     chosen: ActionValue
     ties: list[ActionValue] = Field(default_factory=list)
 

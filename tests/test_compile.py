@@ -355,6 +355,23 @@ def test_continuous_reasoning_follows_the_marginal_utility(marginal, value, chos
     assert says in _continuous(d)
 
 
+@pytest.mark.parametrize("utilities, says", [
+    ([10 - 0.5 * k for k in range(7)], "0 gives me 10; 1 gives me 9.5; each further step of 1 takes away 0.5, "
+                                       "up to 6, which gives me 7. 0 is best"),
+    ([k * k for k in range(7)], "0 gives me 0; 1 gives me 1; 2 gives me 4; 3 gives me 9; 4 gives me 16; "
+                                "5 gives me 25; 6 gives me 36. 6 is best"),  # not linear: every option
+    ([3 - k for k in range(5)], "0 gives me 3; 1 gives me 2; 2 gives me 1; 3 gives me 0; 4 gives me -1."),  # few
+])
+def test_long_linear_option_lists_are_described_by_their_step(utilities, says):
+    from prefc.compiler.emit.reasoning import _finite
+    from prefc.compiler.solution import Decision, OptionValue
+
+    best = max(range(len(utilities)), key=lambda k: utilities[k])
+    d = Decision(player="proposer", action="offer", kind="integers", chosen=best,
+                 options=[OptionValue(value=k, utility=u) for k, u in enumerate(utilities)])
+    assert says in _finite(d)
+
+
 def test_samples_per_game_gives_every_game_its_count(tmp_path: Path):
     spec = write_spec(tmp_path / "spec")
     spec.write_text(spec.read_text().replace("samples 40 per preference", "samples 4 per game"))
@@ -384,3 +401,39 @@ def test_rubric_items_never_ask_a_dataset_prompt(built: Path):
     assert not asked & {json.dumps(it["prompt"]) for it in items}
     header = json.loads((built / "eval.json").read_text())
     assert header["excluded_dataset_prompts"] == len(asked)
+
+
+def test_public_goods_traces_compare_the_threshold_before_deciding():
+    """Homo moralis contributes everything iff kappa > (n - m) / (m (n - 1)) (Alger & Weibull); the
+    trace states that threshold at the row's numbers before anything that depends on it."""
+    import operator
+    import re
+
+    from prefc.compiler.emit.dataset import parameter_points
+    from prefc.compiler.emit.reasoning import completion_text
+    from prefc.compiler.emit.situations import Solutions, situations
+
+    spec = check_file(str(SPECS / "paper.pref"))
+    ir = lower_spec(spec)
+    solutions = Solutions(ir)
+    ops = {"<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge}
+    checked = 0
+    for pref in spec.builds["sft"].preferences:
+        kappa = dict(pref.values).get("kappa", Fraction(0))
+        for point in parameter_points(ir, "public_goods"):
+            p = dict(point)
+            n, m, e = p["n"], p["m"], p["e"]
+            if kappa * m * (n - 1) == n - m:
+                continue  # indifferent: every contribution is optimal
+            for s in situations(ir.games["public_goods"], point):
+                decided = solutions.decide(s, pref)
+                text = completion_text(ir.preference(pref), decided.decision, decided.answer)
+                full = kappa * m * (n - 1) > n - m
+                assert decided.answer == {"give": e if full else 0}
+                found = re.search(r"Here (\S+) = (-?[\d.]+), (.+?) = (-?[\d.]+), so the regime is \1 (<=|>=|<|>) \3\.",
+                                  text)
+                assert found, text
+                assert ops[found.group(5)](float(found.group(2)), float(found.group(4)))
+                assert found.start() < text.index("Suppose the others play")
+                checked += 1
+    assert checked > 20

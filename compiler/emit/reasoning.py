@@ -42,10 +42,38 @@ def _given_sentence(decision: Decision) -> str:
     return f"I have seen {seen}."
 
 
+STEADY_MIN = 6
+"""Numeric options from this many on whose utility changes by the same amount at every step are
+described by the first two and the step (the full list of a 0..20 offer is ~200 tokens)."""
+
+
+def _steady(opts) -> tuple[float, float] | None:
+    """(option step, utility step) when numeric options are evenly spaced and the utility changes
+    by the same amount at each (a linear utility), else None."""
+    if len(opts) < STEADY_MIN or any(o.utility is None or isinstance(o.value, str) for o in opts):
+        return None
+    dv = float(opts[1].value) - float(opts[0].value)
+    du = opts[1].utility - opts[0].utility
+    for a, b in zip(opts, opts[1:]):
+        if abs(float(b.value) - float(a.value) - dv) > 1e-9 or abs(b.utility - a.utility - du) > 1e-9:
+            return None
+    return dv, du
+
+
 def _finite(decision: Decision) -> str:
     opts = decision.options or []
-    parts = [f"{_value(o.value)} gives me {number_text(o.utility)}" for o in opts if o.utility is not None]
-    text = "Comparing my options: " + "; ".join(parts) + "."
+    steady = _steady(opts)
+    if steady is not None:
+        dv, du = steady
+        first, second, last = opts[0], opts[1], opts[-1]
+        change = "changes it by 0" if abs(du) <= 1e-12 else \
+            f"{'adds' if du > 0 else 'takes away'} {number_text(abs(du))}"
+        text = (f"Comparing my options: {_value(first.value)} gives me {number_text(first.utility)}; "
+                f"{_value(second.value)} gives me {number_text(second.utility)}; each further step of "
+                f"{number_text(dv)} {change}, up to {_value(last.value)}, which gives me {number_text(last.utility)}.")
+    else:
+        parts = [f"{_value(o.value)} gives me {number_text(o.utility)}" for o in opts if o.utility is not None]
+        text = "Comparing my options: " + "; ".join(parts) + "."
     chosen = _value(decision.chosen)
     if decision.ties:
         tied = ", ".join(_value(t) for t in decision.ties)
@@ -94,9 +122,18 @@ def _continuous(decision: Decision) -> str:
         lines.append(f"It is zero whatever I choose, so every {name} is equally good; I take {name} = {chosen}.")
     else:
         lines.append(f"Setting it to zero (within the bounds) gives the best {name} = {chosen}.")
-    if decision.regime and decision.regime != "always":
+    if decision.regime and decision.regime != "always" and _regime_sentence(decision) is None:
         lines.append(f"This is the regime where {decision.regime}.")
     return " ".join(lines)
+
+
+def _regime_sentence(decision: Decision) -> str | None:
+    """The threshold's sides at the numbers given, then the regime they put us in: stated before
+    anything that depends on it (the others' play in a symmetric equilibrium, the sign of the
+    marginal utility), numbers first, so a model writing it computes before it concludes."""
+    if not decision.regime or decision.regime == "always" or not decision.regime_check:
+        return None
+    return f"Here {decision.regime_check}, so the regime is {decision.regime}."
 
 
 def completion_text(pref: BoundPreference, decision: Decision, answer: dict) -> str:
@@ -108,6 +145,9 @@ def completion_text(pref: BoundPreference, decision: Decision, answer: dict) -> 
         answer: The answer (action -> value).
     """
     parts = [preference_sentence(pref)]
+    regime = _regime_sentence(decision) if decision.options is None else None
+    if regime:
+        parts.append(regime)
     given = _given_sentence(decision)
     if given:
         parts.append(given)

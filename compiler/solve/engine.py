@@ -88,6 +88,35 @@ def _pretty_expr(e: sp.Expr) -> str:
     return text.replace("**", "^")
 
 
+def _figure(v: sp.Expr) -> str:
+    """A number as a derivation shows it: exact integers as they are, else 4 decimals at most."""
+    if v.is_Integer:
+        return str(int(v))
+    text = f"{float(v):.4f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def _regime_check(cond: sp.Basic, subs: dict) -> str | None:
+    """The sides of a regime condition evaluated at the point, in the order they appear:
+    ``m = 1.6, 2*n/(n + 1) = 1.7143`` for ``m < 2*n/(n + 1)`` (sides that are constants are left
+    out), or None when a side is not a number there or the condition is not a comparison (or an
+    ``and``/``or`` of comparisons)."""
+    if cond is sp.true or cond is sp.false:
+        return None
+    atoms = cond.args if isinstance(cond, (sp.And, sp.Or)) else (cond,)
+    parts: dict[str, str] = {}
+    for atom in atoms:
+        if not isinstance(atom, sp.core.relational.Relational):
+            return None
+        for side in (atom.lhs, atom.rhs):
+            value = side.subs(subs)
+            if not (value.is_number and value.is_real):
+                return None
+            if not side.is_number:
+                parts.setdefault(_pretty_expr(side), _figure(value))
+    return ", ".join(f"{k} = {v}" for k, v in parts.items()) or None
+
+
 def _tidy(e: sp.Expr) -> sp.Expr:
     """A readable form for derivations: simplified when cheap (rational functions), else rounded."""
     if e.has(sp.exp, sp.log, sp.Float, sp.Piecewise, sp.Max, sp.Min):
@@ -329,7 +358,7 @@ class GameSolver:
         subs = _subs_params(g, point)
         players = self._players(point)
         sol = self.symbolic
-        regime_text = None
+        regime_text = regime_check = None
         exact = False
         env = _env(g, point)
         if sol is not None:
@@ -341,6 +370,7 @@ class GameSolver:
                 value = sp.Rational(value.numerator, value.denominator) if exact else float(value)
                 regime_text = (_pretty_expr(regime.condition) if regime.condition is not sp.true else "always") \
                     if self._derive else None
+                regime_check = _regime_check(regime.condition, subs) if self._derive else None
                 actions = [value]
             else:
                 sol = None
@@ -368,7 +398,7 @@ class GameSolver:
                 player=players[0], action=action.name, kind=action.kind, given={"others": _plain(v)},
                 utility=_pretty_expr(_tidy(u_at)), marginal=_pretty_expr(marginal_sym),
                 marginal_value=_plain(marginal_sym.subs(x, v)) if marginal_sym.free_symbols <= {x} else None,
-                regime=regime_text, chosen=_plain(v),
+                regime=regime_text, regime_check=regime_check, chosen=_plain(v),
             ))
         return equilibria, derivation, selected, rule, exact
 
@@ -504,7 +534,8 @@ class GameSolver:
                 player=act.owner, action=act.name, kind=act.kind,
                 given={name: _label_or_plain(self._action(name), v) for name, v in path.items()},
                 utility=_pretty_expr(_tidy(val)), marginal=_pretty_expr(_tidy(sp.diff(val, z))),
-                regime=_pretty_expr(cond) if cond is not sp.true else "always", chosen=_plain(value),
+                regime=_pretty_expr(cond) if cond is not sp.true else "always",
+                regime_check=_regime_check(cond, subs), chosen=_plain(value),
             ))
             path[act.name] = value
         values = self._profile(path)
