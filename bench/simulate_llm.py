@@ -5,7 +5,9 @@ Plays ``--rounds`` rounds (default 300) of ``specs/pricing.pref``'s ``bertrand``
 SmolLM2-135M-Instruct by default, each optionally with a LoRA adapter (``--adapter-a``,
 ``--adapter-b``). Without adapters, or with the same one, both firms are one model answering both
 prompts in one batch per round. Prints rounds/s, seconds per round, the total time of play (the
-model load is timed apart), the parse rate of each agent, and the mean prices and collusion index.
+model load is timed apart), the parse rate of each agent, and the mean prices and collusion index;
+first, ``--baseline-rounds`` rounds with the other reply mode (``free`` against the default
+``direct``) give the baseline time per round, measured in the same run.
 
     python bench/simulate_llm.py                          # 300 rounds, embedded model
     python bench/simulate_llm.py --rounds 5               # a quick check
@@ -47,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spec", default=str(ROOT / "specs" / "pricing.pref"))
     parser.add_argument("--out", default=None, metavar="DIR", help="keep the outputs here (default: a temp dir)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--baseline-rounds", type=int, default=10, metavar="N",
+                        help="rounds played first with the other reply mode and the same agents, for the ratio "
+                             "(0: none)")
     args = parser.parse_args(argv)
 
     import torch
@@ -62,8 +67,16 @@ def main(argv: list[str] | None = None) -> int:
     load_s = time.perf_counter() - t0
     max_new = args.max_new_tokens or DEFAULT_MAX_NEW_TOKENS
     history = DEFAULT_HISTORY if args.history is None else args.history
+    other = "free" if args.reply == "direct" else "direct"
     with tempfile.TemporaryDirectory(prefix="prefc-sim-") as tmp:
         out = Path(args.out) if args.out else Path(tmp)
+        baseline_s = None
+        if args.baseline_rounds > 0:
+            t1 = time.perf_counter()
+            simulate(args.spec, [first, second], out_dir=Path(tmp) / "baseline", rounds=args.baseline_rounds,
+                     history=history, last=args.last, max_new_tokens=max_new, progress=False, plot=False,
+                     reply=other)
+            baseline_s = (time.perf_counter() - t1) / args.baseline_rounds
         t1 = time.perf_counter()
         try:
             result = simulate(args.spec, [first, second], out_dir=out, rounds=args.rounds, history=history,
@@ -81,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.reply} replies")
     print(f"load {load_s:.1f} s; {s.rounds} rounds in {total:.1f} s: {s.rounds / total:.3f} rounds/s, "
           f"{total / s.rounds:.3f} s/round")
+    if baseline_s is not None:
+        print(f"baseline: {args.baseline_rounds} rounds with {other} replies, {baseline_s:.3f} s/round; "
+              f"{args.reply} replies take {total / s.rounds / baseline_s:.2f}x its time per round "
+              f"(300 rounds: {300 * total / s.rounds / 60:.1f} min against {300 * baseline_s / 60:.1f} min)")
     for agent, index in zip(s.agents, s.collusion_index.per_agent, strict=True):
         rate = "-" if agent.parse_rate is None else f"{agent.parse_rate:.3f}"
         price = "-" if agent.mean_price_last is None else f"{agent.mean_price_last:.4f}"

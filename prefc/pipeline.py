@@ -76,9 +76,30 @@ def stratified(items: list[dict], limit: int | None) -> list[dict]:
     return out
 
 
+def answer_budget(tokenizer, dataset_dir: Path, *, floor: int = 64) -> int:
+    """Tokens an answer may take: a quarter more than the longest completion in a dataset's
+    ``train.jsonl`` (and at least ``floor``), so an agent can finish the reasoning it was taught.
+
+    Args:
+        tokenizer: The agents' tokenizer.
+        dataset_dir: A compiled dataset directory.
+        floor: The smallest budget returned.
+    """
+    from prefc.runtime.files import read_jsonl
+
+    longest = 0
+    for _, _, row in read_jsonl(dataset_dir / "train.jsonl", error=ValueError):
+        if not isinstance(row, dict):
+            continue
+        turns = row.get("completion") or row.get("messages", [])[-1:]
+        text = "".join(t.get("content", "") for t in turns if isinstance(t, dict))
+        longest = max(longest, len(tokenizer(text, add_special_tokens=False)["input_ids"]))
+    return max(floor, -(-longest * 5 // 4))
+
+
 def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None, max_steps: int = 60,
              learning_rate: float = 5e-4, train_batch_size: int = 4,
-             eval_items: int | None = 48, max_new_tokens: int = 128, batch_size: int = 16,
+             eval_items: int | None = 48, max_new_tokens: int | None = None, batch_size: int = 16,
              scoring: str = "generate", retrain: bool = False, console: Console | None = None) -> RunResult:
     """Compile ``path``, train an adapter per preference of its first dataset, and evaluate the base
     model and each adapter on its first rubric.
@@ -91,7 +112,8 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None, m
         learning_rate: Peak learning rate of the LoRA training.
         train_batch_size: Rows per optimizer step.
         eval_items: Rubric items evaluated per agent (stratified across games); None for all.
-        max_new_tokens: Generation budget per answer.
+        max_new_tokens: Generation budget per answer (default: a quarter more than the longest
+            completion of the dataset, so a fine-tuned agent can finish the reasoning it learned).
         batch_size: Prompts per generation batch.
         scoring: ``generate`` or ``logprob``.
         retrain: Train again even when an adapter from the same dataset and settings exists.
@@ -144,6 +166,9 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None, m
     agents: list[tuple[str, str | None]] = [("base", None)] + [(label, str(p)) for label, p in result.adapters.items()]
     for label, adapter in agents:
         agent = LocalAgent(model, adapter=adapter, batch_size=batch_size)
+        if max_new_tokens is None:
+            max_new_tokens = answer_budget(agent.tokenizer, built.directory / dataset.name)
+            console.print(f"   answers may take up to {max_new_tokens} new tokens")
         agent.name = f"{agent.name}" if adapter is None else f"{agent.name} [{label}]"
         results_dir = root / "results" / (label if adapter is None else Path(adapter).name)
         clock = time.perf_counter()

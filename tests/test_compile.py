@@ -343,7 +343,7 @@ def test_sft_trainer_consumes_rows_with_completion_only_loss(built: Path, tiny_m
     ("6 - 3*x", 1e-12, 2, "Setting it to zero (within the bounds) gives the best q = 2."),  # numeric interior optimum
     ("4 - 2*x", 0, 2, "at q = 2 it is 0. Setting it to zero"),
     ("0", None, 3, "It is zero whatever I choose, so every q is equally good; I take q = 3."),
-    ("-1/5", None, 0, "It is negative, so every unit of q lowers my utility: the best is the lowest, q = 0."),
+    ("-1/5", None, 0, "It is negative: the best is the lowest, q = 0."),
     ("1 - x", 1.0, 0, "at q = 0 it is 1. It is positive"),
 ])
 def test_continuous_reasoning_follows_the_marginal_utility(marginal, value, chosen, says):
@@ -430,10 +430,11 @@ def test_public_goods_traces_compare_the_threshold_before_deciding():
                 text = completion_text(ir.preference(pref), decided.decision, decided.answer)
                 full = kappa * m * (n - 1) > n - m
                 assert decided.answer == {"give": e if full else 0}
-                found = re.search(r"Here (\S+) = (-?[\d.]+), (.+?) = (-?[\d.]+), so the regime is \1 (<=|>=|<|>) \3\.",
-                                  text)
+                found = re.search(r"Here (\S+) = (-?[\d.]+), (.+?) = (-?[\d.]+), so the regime is \1 (<=|>=|<|>) \3, "
+                                  r"where the best give is (\d+)\.", text)
                 assert found, text
                 assert ops[found.group(5)](float(found.group(2)), float(found.group(4)))
                 assert found.start() < text.index("Suppose the others play")
+                assert int(found.group(6)) == decided.answer["give"]
                 checked += 1
     assert checked > 20

@@ -125,3 +125,22 @@ def test_python_api_loop(spec_path: Path, tiny_model_dir: Path, tmp_path: Path) 
     assert summary.preferences[0].label == "economicus" and summary.preferences[0].accuracy == 1.0
     with pytest.raises(FileNotFoundError, match="no dataset `nope`"):
         build.dataset("nope")
+
+
+def test_answer_budget_covers_the_longest_training_completion(spec_path: Path, tiny_model_dir: Path,
+                                                              tmp_path: Path) -> None:
+    import json
+
+    from prefc.compiler.check import check_file
+    from prefc.compiler.emit.build import compile_spec
+    from prefc.pipeline import answer_budget
+    from prefc.runtime.models import load_tokenizer
+
+    built = compile_spec(check_file(str(spec_path)), tmp_path / "build")
+    dataset = next(p for p in built.directory.iterdir() if (p / "train.jsonl").exists())
+    tok = load_tokenizer(tiny_model_dir)
+    lengths = [len(tok(json.loads(line)["completion"][0]["content"], add_special_tokens=False)["input_ids"])
+               for line in (dataset / "train.jsonl").read_text().splitlines()]
+    budget = answer_budget(tok, dataset, floor=1)
+    assert budget >= 1.25 * max(lengths) > budget - 1
+    assert answer_budget(tok, dataset, floor=10_000) == 10_000

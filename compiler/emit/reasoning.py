@@ -114,10 +114,9 @@ def _continuous(decision: Decision) -> str:
         slope = constant
     chosen = number_text(decision.chosen)
     if slope is not None and slope < -FLAT:
-        lines.append(f"It is negative, so every unit of {name} lowers my utility: the best is the lowest, "
-                     f"{name} = {chosen}.")
+        lines.append(f"It is negative: the best is the lowest, {name} = {chosen}.")
     elif slope is not None and slope > FLAT:
-        lines.append(f"It is positive, so more {name} is better: the best is the highest, {name} = {chosen}.")
+        lines.append(f"It is positive: the best is the highest, {name} = {chosen}.")
     elif constant is not None:
         lines.append(f"It is zero whatever I choose, so every {name} is equally good; I take {name} = {chosen}.")
     else:
@@ -133,7 +132,8 @@ def _regime_sentence(decision: Decision) -> str | None:
     marginal utility), numbers first, so a model writing it computes before it concludes."""
     if not decision.regime or decision.regime == "always" or not decision.regime_check:
         return None
-    return f"Here {decision.regime_check}, so the regime is {decision.regime}."
+    return (f"Here {decision.regime_check}, so the regime is {decision.regime}, where the best "
+            f"{decision.action} is {_value(decision.chosen)}.")
 
 
 def completion_text(pref: BoundPreference, decision: Decision, answer: dict) -> str:

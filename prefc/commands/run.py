@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--learning-rate", type=float, default=5e-4, help="peak LoRA learning rate (default 5e-4)")
     p.add_argument("--train-batch-size", type=int, default=4, help="rows per optimizer step (default 4)")
     p.add_argument("--eval-items", type=int, default=48, help="rubric items per agent, stratified (default 48; 0 = all)")
-    p.add_argument("--max-new-tokens", type=int, default=128)
+    p.add_argument("--max-new-tokens", type=int, default=None,
+                   help="generation budget per answer (default: 1.25 x the longest training completion)")
     p.add_argument("--scoring", choices=["generate", "logprob"], default="generate")
     p.add_argument("--retrain", action="store_true", help="train again even if matching adapters exist")
     p.set_defaults(func=cmd_run)
