@@ -1112,6 +1112,7 @@ def simulate(
         if any(not isinstance(p, TheoryPricer) for p in players) else None
     schema = prompter.schema if prompter is not None else None
     opening = answer_opening(schema) if schema is not None and reply == "direct" else ""
+    continued = {id(p) for p in players if opening and not isinstance(p, TheoryPricer) and continues_replies(p)}
     _seed_everything(seed)
 
     out = Path(out_dir)
@@ -1141,7 +1142,7 @@ def simulate(
                     assert prompter is not None
                     prompts = [prompter.messages(t, i, played) for i in members]
                     options: dict[str, Any] = {"max_new_tokens": max_new_tokens}
-                    if opening and continues_replies(agent):
+                    if id(agent) in continued:
                         options.update(reply_prefix=opening, stop=("}",))
                     try:
                         texts = list(agent.respond(prompts, **options))  # type: ignore[union-attr]
