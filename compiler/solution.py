@@ -36,7 +36,7 @@ class Decision(BaseModel):
         marginal: For continuous actions: the marginal utility (at the symmetric point for symmetric games).
         regime: The closed-form condition of the regime that applies, if known.
         regime_check: The sides of the regime's condition at the parameter values
-            (``m = 1.6, 2*n/(n + 1) = 1.7143``), when every side is a number there.
+            (``m = 1.6, 2*n/(n + 1) = 2*6/(6 + 1) = 1.7143``), when every side is a number there.
         chosen: The chosen value.
         ties: Other values that are exactly as good.
     """

@@ -430,11 +430,13 @@ def test_public_goods_traces_compare_the_threshold_before_deciding():
                 text = completion_text(ir.preference(pref), decided.decision, decided.answer)
                 full = kappa * m * (n - 1) > n - m
                 assert decided.answer == {"give": e if full else 0}
-                found = re.search(r"Here (\S+) = (-?[\d.]+), (.+?) = (-?[\d.]+), so the regime is \1 (<=|>=|<|>) \3, "
-                                  r"where the best give is (\d+)\.", text)
+                found = re.search(r"Here (\S+) = (-?[\d.]+), (.+?) = (?:[^=,]+ = )?(-?[\d.]+), so the regime is "
+                                  r"\1 (<=|>=|<|>) \3, where the best give is (\d+)\.", text)
                 assert found, text
                 assert ops[found.group(5)](float(found.group(2)), float(found.group(4)))
                 assert found.start() < text.index("Suppose the others play")
                 assert int(found.group(6)) == decided.answer["give"]
+                if found.group(3) != "n":  # a formula is shown with the numbers put in
+                    assert f"2*{n}/({n} + 1) = " in text
                 checked += 1
     assert checked > 20

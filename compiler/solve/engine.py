@@ -98,8 +98,8 @@ def _figure(v: sp.Expr) -> str:
 
 def _regime_check(cond: sp.Basic, subs: dict) -> str | None:
     """The sides of a regime condition evaluated at the point, in the order they appear:
-    ``m = 1.6, 2*n/(n + 1) = 1.7143`` for ``m < 2*n/(n + 1)`` (sides that are constants are left
-    out), or None when a side is not a number there or the condition is not a comparison (or an
+    ``m = 1.6, 2*n/(n + 1) = 2*6/(6 + 1) = 1.7143`` for ``m < 2*n/(n + 1)`` (a formula is shown
+    with the numbers put in, then its value; sides that are constants are left out), or None when a side is not a number there or the condition is not a comparison (or an
     ``and``/``or`` of comparisons)."""
     if cond is sp.true or cond is sp.false:
         return None
@@ -112,8 +112,15 @@ def _regime_check(cond: sp.Basic, subs: dict) -> str | None:
             value = side.subs(subs)
             if not (value.is_number and value.is_real):
                 return None
-            if not side.is_number:
-                parts.setdefault(_pretty_expr(side), _figure(value))
+            if side.is_number:
+                continue
+            shown = _pretty_expr(side)
+            if side.is_Symbol:
+                parts.setdefault(shown, _figure(value))
+            else:  # the expression with the numbers put in, then its value: 2*n/(n + 1) = 2*6/(6 + 1) = 1.7143
+                names = {s: sp.Symbol(_figure(subs[s])) for s in side.free_symbols if s in subs}
+                filled = sp.sstr(side.xreplace(names)).replace("**", "^")
+                parts.setdefault(shown, f"{filled} = {_figure(value)}")
     return ", ".join(f"{k} = {v}" for k, v in parts.items()) or None
 
 
