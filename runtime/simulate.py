@@ -656,17 +656,20 @@ class PricePrompter:
             lines.append(f"The market repeats every round against the same rival. This is round {t}; "
                          f"the last {len(shown)} round{'s' if len(shown) != 1 else ''}:")
             lines.append(" | ".join(cols))
-            starred = False
+            kept = []
             for r in shown:
                 mine, theirs = r.agents[me], r.agents[1 - me]
-                starred = starred or mine.held
-                row = [str(r.round), _num(mine.price, 2) + ("*" if mine.held else ""), _num(theirs.price, 2)]
+                if mine.held:
+                    kept.append(str(r.round))
+                # no marker next to a number: a model copies what follows the number it copies
+                row = [str(r.round), _num(mine.price, 2), _num(theirs.price, 2)]
                 if self.share_name:
                     row.append(_num(mine.share, 2))
                 row += [_num(mine.profit, 2), _num(theirs.profit, 2)]
                 lines.append(" | ".join(row))
-            if starred:
-                lines.append(f"(* no valid answer: your previous {a} was kept)")
+            if kept:
+                lines.append(f"In round{'s' if len(kept) > 1 else ''} {', '.join(kept)} your answer was not valid, "
+                             f"so your previous {a} was kept.")
         lines += ["", f"Your {a} for round {t}? Reply with the ANSWER line."]
         return [{"role": "system", "content": self.system}, {"role": "user", "content": "\n".join(lines)}]
 

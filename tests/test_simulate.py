@@ -126,6 +126,21 @@ def test_garbage_is_held_and_recorded(ir, tmp_path):
     assert all(r.agents[0].held and r.agents[0].error == "empty output" for r in never.rounds)
 
 
+def test_kept_prices_are_noted_in_words_not_next_to_the_number(ir, tmp_path):
+    seen: list[str] = []
+    answers = iter(['ANSWER: {"price": 1.8}', "no idea", "no idea", 'ANSWER: {"price": 1.6}', "x", "x", "x"])
+
+    def answer(prompt):
+        seen.append(prompt[-1]["content"])
+        return next(answers)
+
+    run(ir, [ScriptedAgent("script", answer), "theory:economicus"], tmp_path, rounds=5, initial=2.5, history=3)
+    assert "In rounds 2, 3 your answer was not valid, so your previous price was kept." in seen[3]
+    assert "In rounds 2, 3 your answer" in seen[4] and "*" not in "".join(seen)
+    assert "not valid" not in seen[1] and "In round 2 your answer was not valid" in seen[2]
+    assert "1.80 | " in seen[3]  # the kept price is shown as it is
+
+
 class Counting:
     """An agent that records the batches it is asked and answers with a fixed price."""
 

@@ -39,26 +39,12 @@ def _num(v):
     return plain_number(v)
 
 
-_FORMATS: dict[int, tuple[dict, str]] = {}
-
-
 def answer_format(schema: dict[str, dict[str, Any]]) -> str:
     """The answer line described for a person: ``ANSWER: {"give": <a number from 0 to 10>}``.
 
     Args:
         schema: The answer schema.
     """
-    hit = _FORMATS.get(id(schema))  # schemas are cached per situation; their lines are asked for often
-    if hit is not None and hit[0] is schema:
-        return hit[1]
-    line = _answer_format(schema)
-    if len(_FORMATS) >= 1 << 16:
-        _FORMATS.clear()
-    _FORMATS[id(schema)] = (schema, line)
-    return line
-
-
-def _answer_format(schema: dict[str, dict[str, Any]]) -> str:
     parts = []
     for key, s in schema.items():
         if s["kind"] == "choice":

@@ -27,6 +27,7 @@ class PromptRenderer:
     _cache: dict[tuple[Situation, int], list[dict[str, str]]] = field(default_factory=dict)
     _json: dict[tuple[Situation, int], str] = field(default_factory=dict)
     _schemas: dict[Situation, dict[str, Any]] = field(default_factory=dict)
+    _lines: dict[Situation, str] = field(default_factory=dict)
     _shared: dict[Situation, dict[str, Any]] = field(default_factory=dict)
     _systems: dict[tuple[str, tuple[str, ...], int], str] = field(default_factory=dict)
 
@@ -52,7 +53,10 @@ class PromptRenderer:
         if cached is None:
             schema = self.schema(situation)
             game = self.ir.games[situation.game]
-            system = self.system(schema, paraphrase)
+            line = self._lines.get(situation)
+            if line is None:
+                line = self._lines[situation] = answer_format(schema)
+            system = self.system(schema, paraphrase, line=line)
             shared = self._shared.get(situation)
             if shared is None:
                 shared = self._shared[situation] = situation_context(game, situation, schema)
@@ -62,14 +66,15 @@ class PromptRenderer:
             self._cache[key] = cached
         return cached
 
-    def system(self, schema: dict[str, Any], paraphrase: int) -> str:
+    def system(self, schema: dict[str, Any], paraphrase: int, *, line: str | None = None) -> str:
         """The system message for an answer schema and wording (cached: it depends on nothing else).
 
         Args:
             schema: The answer schema.
             paraphrase: The wording number.
+            line: The schema's :func:`answer_format`, when the caller has it.
         """
-        key = (answer_format(schema), tuple(schema), paraphrase)
+        key = (line if line is not None else answer_format(schema), tuple(schema), paraphrase)
         text = self._systems.get(key)
         if text is None:
             text = self._systems[key] = self.templates.render("system", system_context(schema, paraphrase))
