@@ -652,25 +652,20 @@ class PricePrompter:
             cols = ["round", f"your {a}", f"rival's {a}"]
             if self.share_name:
                 cols.append(f"your {self.share_name}")
-            cols += ["your profit", "rival's profit"]
+            cols += ["your profit", "rival's profit", "your answer"]
             lines.append(f"The market repeats every round against the same rival. This is round {t}; "
                          f"the last {len(shown)} round{'s' if len(shown) != 1 else ''}:")
             lines.append(" | ".join(cols))
-            kept = []
             for r in shown:
                 mine, theirs = r.agents[me], r.agents[1 - me]
-                if mine.held:
-                    kept.append(str(r.round))
-                # no marker next to a number: a model copies what follows the number it copies
+                # words, not a marker next to the price, and no round numbers near the end of the
+                # prompt: a small model copies what sits next to the number it copies
                 row = [str(r.round), _num(mine.price, 2), _num(theirs.price, 2)]
                 if self.share_name:
                     row.append(_num(mine.share, 2))
-                row += [_num(mine.profit, 2), _num(theirs.profit, 2)]
+                row += [_num(mine.profit, 2), _num(theirs.profit, 2), f"not valid, {a} kept" if mine.held else "valid"]
                 lines.append(" | ".join(row))
-            if kept:
-                lines.append(f"In round{'s' if len(kept) > 1 else ''} {', '.join(kept)} your answer was not valid, "
-                             f"so your previous {a} was kept.")
-        lines += ["", f"Your {a} for round {t}? Reply with the ANSWER line."]
+        lines += ["", f"Your {a} for this round? Reply with the ANSWER line."]
         return [{"role": "system", "content": self.system}, {"role": "user", "content": "\n".join(lines)}]
 
 
