@@ -157,13 +157,13 @@ def prompt_context(game: GameIR, situation: Situation, paraphrase: int,
     return {**shared, "form": form(paraphrase), "paraphrase": paraphrase}
 
 
-def system_context(schema: dict[str, dict[str, Any]], paraphrase: int) -> dict[str, Any]:
+def system_context(schema: dict[str, dict[str, Any]], paraphrase: int, *, line: str | None = None) -> dict[str, Any]:
     """The variables of the system prompt.
 
     Args:
         schema: The answer schema.
         paraphrase: The wording number.
+        line: The schema's :func:`answer_format`, when the caller has it.
     """
-    keys = list(schema)
-    return {"answer_format": answer_format(schema), "keys": keys, "form": form(paraphrase),
-            "paraphrase": paraphrase}
+    return {"answer_format": line if line is not None else answer_format(schema), "keys": tuple(schema),
+            "form": form(paraphrase), "paraphrase": paraphrase}

@@ -74,10 +74,11 @@ class PromptRenderer:
             paraphrase: The wording number.
             line: The schema's :func:`answer_format`, when the caller has it.
         """
-        key = (line if line is not None else answer_format(schema), tuple(schema), paraphrase)
+        line = line if line is not None else answer_format(schema)
+        key = (line, tuple(schema), paraphrase)
         text = self._systems.get(key)
         if text is None:
-            text = self._systems[key] = self.templates.render("system", system_context(schema, paraphrase))
+            text = self._systems[key] = self.templates.render("system", system_context(schema, paraphrase, line=line))
         return text
 
     def messages_json(self, situation: Situation, paraphrase: int) -> str:
