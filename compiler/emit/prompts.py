@@ -27,7 +27,6 @@ class PromptRenderer:
     _cache: dict[tuple[Situation, int], list[dict[str, str]]] = field(default_factory=dict)
     _json: dict[tuple[Situation, int], str] = field(default_factory=dict)
     _schemas: dict[Situation, dict[str, Any]] = field(default_factory=dict)
-    _lines: dict[Situation, str] = field(default_factory=dict)
     _shared: dict[Situation, dict[str, Any]] = field(default_factory=dict)
     _systems: dict[tuple[str, tuple[str, ...], int], str] = field(default_factory=dict)
 
@@ -53,13 +52,10 @@ class PromptRenderer:
         if cached is None:
             schema = self.schema(situation)
             game = self.ir.games[situation.game]
-            line = self._lines.get(situation)
-            if line is None:
-                line = self._lines[situation] = answer_format(schema)
-            system = self.system(schema, paraphrase, line=line)
             shared = self._shared.get(situation)
             if shared is None:
                 shared = self._shared[situation] = situation_context(game, situation, schema)
+            system = self.system(schema, paraphrase, line=shared["answer_format"])
             user = self.templates.render(situation.game,
                                          prompt_context(game, situation, paraphrase, schema, shared=shared))
             cached = [{"role": "system", "content": system}, {"role": "user", "content": user}]

@@ -99,8 +99,9 @@ def _figure(v: sp.Expr) -> str:
 def _regime_check(cond: sp.Basic, subs: dict) -> str | None:
     """The sides of a regime condition evaluated at the point, in the order they appear:
     ``m = 1.6, 2*n/(n + 1) = 2*6/(6 + 1) = 1.7143`` for ``m < 2*n/(n + 1)`` (a formula is shown
-    with the numbers put in, then its value; sides that are constants are left out), or None when a side is not a number there or the condition is not a comparison (or an
-    ``and``/``or`` of comparisons)."""
+    with the numbers put in, then its value; sides that are constants are left out), or None when
+    a side is not a number there or the condition is not a comparison (or an ``and``/``or`` of
+    comparisons)."""
     if cond is sp.true or cond is sp.false:
         return None
     atoms = cond.args if isinstance(cond, (sp.And, sp.Or)) else (cond,)
@@ -119,7 +120,7 @@ def _regime_check(cond: sp.Basic, subs: dict) -> str | None:
                 parts.setdefault(shown, _figure(value))
             else:  # the expression with the numbers put in, then its value: 2*n/(n + 1) = 2*6/(6 + 1) = 1.7143
                 names = {s: sp.Symbol(_figure(subs[s])) for s in side.free_symbols if s in subs}
-                filled = sp.sstr(side.xreplace(names)).replace("**", "^")
+                filled = _pretty_expr(side.xreplace(names))
                 parts.setdefault(shown, f"{filled} = {_figure(value)}")
     return ", ".join(f"{k} = {v}" for k, v in parts.items()) or None
 
