@@ -41,10 +41,32 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "version of this spec")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("serve", help="serve an agent through an OpenAI-compatible chat endpoint on loopback")
-    p.add_argument("--agent", required=True)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p = sub.add_parser("serve", help="serve an agent through an OpenAI-compatible chat endpoint (loopback by default)")
+    p.add_argument("--agent", required=True, help="local:MODEL[?adapter=DIR] | openai:URL?model=NAME | "
+                   "theory:PREF or logit:... with --rubric")
+    p.add_argument("--rubric", default=None, metavar="RUBRIC", help="for theory: and logit: agents: answer the "
+                   "prompts of this rubric (.jsonl written by prefc compile)")
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="TCP port; 0 picks a free one (default 8000)")
+    p.add_argument("--model-name", default=None, help="the model id clients send (default: the agent's name)")
+    p.add_argument("--api-key", default=None, help="require 'Authorization: Bearer KEY' (default: "
+                   "$PREFC_SERVE_API_KEY; the environment keeps it out of the process list)")
+    p.add_argument("--max-batch", type=int, default=8, help="most requests per agent call (default 8)")
+    p.add_argument("--batch-window", type=float, default=0.0, metavar="S", help="seconds to wait for a batch to "
+                   "fill (default 0: take the requests already waiting)")
+    p.add_argument("--max-pending", type=int, default=512, help="requests waiting for the agent before 503 "
+                   "(default 512)")
+    p.add_argument("--max-connections", type=int, default=1024, help="open connections before 503 (default 1024)")
+    p.add_argument("--max-body-bytes", type=int, default=1 << 20, help="largest request body (default 1 MiB)")
+    p.add_argument("--read-timeout", type=float, default=10.0, metavar="S", help="seconds to send a request's "
+                   "headers, and its body (default 10)")
+    p.add_argument("--keep-alive", type=float, default=5.0, metavar="S", help="idle keep-alive seconds (default 5)")
+    p.add_argument("--request-timeout", type=float, default=300.0, metavar="S", help="seconds to wait for the "
+                   "agent before 504 (default 300)")
+    p.add_argument("--shutdown-timeout", type=float, default=10.0, metavar="S", help="seconds requests in flight "
+                   "get on SIGINT/SIGTERM (default 10)")
+    p.add_argument("--json", action="store_true", help="print the address (and, at the end, the counts) as JSON lines")
+    p.add_argument("-v", "--verbose", action="store_true", help="log every request (never its headers or body)")
     p.set_defaults(func=cmd_serve)
 
 
@@ -92,14 +114,80 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def _serve_logging(verbose: bool) -> None:
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("prefc serve: %(message)s"))
+    for name, level in (("prefc.serve", logging.INFO), ("uvicorn.error", logging.INFO if verbose else logging.WARNING),
+                        ("uvicorn.access", logging.INFO)):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level)
+        logger.propagate = False
+
+
 def cmd_serve(args) -> int:
-    from prefc.runtime.agents import AgentError, make_agent
-    from prefc.runtime.serve import serve
+    import json
+    import os
 
     try:
-        agent = make_agent(args.agent)
-    except AgentError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        from prefc.runtime import serve as S
+    except ImportError as exc:  # the serve extra is not installed
+        print(f"error: prefc serve needs the serve extra (pip install 'prefc[serve]'): {exc}", file=sys.stderr)
         return 1
-    serve(agent, host=args.host, port=args.port)
+    from prefc.runtime.agents import AgentError, make_agent
+    from prefc.runtime.evaluate import RubricError, load_rubric
+    from prefc.runtime.files import is_loopback
+
+    try:
+        options = S.ServeOptions(
+            host=args.host, port=args.port, model_name=args.model_name, api_key=args.api_key or S.api_key_from_env(),
+            max_batch=args.max_batch, batch_window=args.batch_window, max_pending=args.max_pending,
+            max_connections=args.max_connections, max_body_bytes=args.max_body_bytes, read_timeout=args.read_timeout,
+            keep_alive=args.keep_alive, request_timeout=args.request_timeout, shutdown_timeout=args.shutdown_timeout)
+        S.check_servable(args.agent, rubric=args.rubric)
+    except (S.ServeOptionsError, S.ServeRefused) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    _serve_logging(args.verbose)
+    if not is_loopback(options.host) and options.api_key is None:
+        print(f"warning: serving on {options.host} without an API key exposes the agent to the network",
+              file=sys.stderr)
+    try:
+        sock = S.bind_socket(options.host, options.port)
+    except S.ServeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    with sock:
+        try:
+            rubric = load_rubric(args.rubric) if args.rubric else None
+            print(f"prefc serve: loading {args.agent.split('?', 1)[0]}", file=sys.stderr, flush=True)
+            agent = make_agent(args.agent)
+        except (RubricError, AgentError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        try:
+            served = S.serving_agent(agent, None if rubric is None else rubric.items,
+                                     grid=(rubric.family or {}).get("grid") if rubric else None,
+                                     source=str(rubric.path) if rubric else "the rubric")
+        except S.ServeRefused as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+
+        def ready(handle) -> None:
+            usage = "tokenizer" if handle.exact_usage else "estimate"
+            if args.json:
+                print(json.dumps({"event": "listening", "url": handle.url, "host": handle.host, "port": handle.port,
+                                  "model": handle.model_name, "api_key": options.api_key is not None,
+                                  "usage": usage, "pid": os.getpid()}), flush=True)
+            else:
+                print(handle.url, flush=True)
+            print("prefc serve: Ctrl-C (or SIGTERM) stops it gracefully", file=sys.stderr, flush=True)
+
+        handle = S.serve(served, options=options, refusal=getattr(served, "refusal", None), on_ready=ready,
+                         sock=sock, access_log=args.verbose)
+    print(f"prefc serve: stopped after {handle.answered} answers in {handle.batches} agent calls", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"event": "stopped", "answered": handle.answered, "batches": handle.batches}), flush=True)
     return 0
