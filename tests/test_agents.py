@@ -1,11 +1,10 @@
-"""Agents, the OpenAI-compatible server and client, and ``make_agent``.
+"""Agents, the OpenAI-compatible HTTP client, and ``make_agent`` (the server: tests/test_serve.py).
 
 All servers bind to 127.0.0.1 on a free port; every loop and wait is bounded.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import math
 import socket
@@ -31,7 +30,6 @@ from prefc.runtime.agents import (
 from prefc.runtime.http_agent import OpenAIChatAgent
 from prefc.runtime.parse import parse_answer
 from prefc.runtime.protocol import Agent, Prompt
-from prefc.runtime.serve import MAX_BODY_BYTES, start_server
 
 SECRET = "sk-test-7f3a9c1e-do-not-leak"
 SYSTEM = {"role": "system", "content": "Reply with your reasoning, then one line ANSWER: {json}."}
@@ -53,13 +51,10 @@ def no_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def served_echo(no_key: None) -> Iterator[str]:
-    server, thread, url = start_server(ScriptedAgent("echo", _echo))
-    try:
-        yield url
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    from prefc.runtime.serve import start_server
+
+    with start_server(ScriptedAgent("echo", _echo)) as handle:
+        yield handle.url
 
 
 def _free_port() -> int:
@@ -68,152 +63,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _post(url: str, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, dict]:
-    host_port = url.split("//", 1)[1].split("/", 1)[0]
-    host, port = host_port.split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=10)
-    try:
-        conn.request("POST", "/" + url.split("//", 1)[1].split("/", 1)[1], body=body, headers=headers or {"Content-Type": "application/json"})
-        response = conn.getresponse()
-        return response.status, json.loads(response.read() or b"{}")
-    finally:
-        conn.close()
-
-
-def _get(url: str) -> tuple[int, dict]:
-    host_port, path = url.split("//", 1)[1].split("/", 1)
-    host, port = host_port.split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=10)
-    try:
-        conn.request("GET", "/" + path)
-        response = conn.getresponse()
-        return response.status, json.loads(response.read())
-    finally:
-        conn.close()
-
-
-# ---- the server and the HTTP agent ------------------------------------------------------------
-
-
-def test_http_agent_against_served_scripted_agent(served_echo: str) -> None:
-    agent = OpenAIChatAgent(served_echo, "echo", concurrency=4)
-    prompts = [_prompt(f"question number {i} " + "x" * i) for i in range(9)]
-    texts = agent.respond(prompts, max_new_tokens=32)
-    assert texts == [_echo(p) for p in prompts]  # same order, exact content
-    assert agent.respond([]) == []
-    parsed = parse_answer(texts[3], {"give": {"kind": "integer", "min": 0, "max": 10, "step": 1}})
-    assert parsed.ok and parsed.value == {"give": len(prompts[3][-1]["content"]) % 11}
-
-
-def test_models_and_health(served_echo: str) -> None:
-    status, body = _get(served_echo + "/models")
-    assert status == 200 and body["object"] == "list"
-    assert [m["id"] for m in body["data"]] == ["echo"]
-    status, body = _get(served_echo.removesuffix("/v1") + "/health")
-    assert (status, body) == (200, {"status": "ok"})
-
-
-def test_completion_shape(served_echo: str) -> None:
-    body = json.dumps({"model": "echo", "messages": [{"role": "user", "content": "hi"}], "temperature": 0.7}).encode()
-    status, data = _post(served_echo + "/chat/completions", body)
-    assert status == 200
-    assert data["object"] == "chat.completion" and data["model"] == "echo" and data["id"].startswith("chatcmpl-")
-    assert data["choices"] == [
-        {"index": 0, "message": {"role": "assistant", "content": _echo([{"role": "user", "content": "hi"}])}, "finish_reason": "stop"}
-    ]
-    parts = {"model": "echo", "messages": [{"role": "user", "content": [{"type": "text", "text": "h"}, {"type": "text", "text": "i"}]}]}
-    status, data = _post(served_echo + "/chat/completions", json.dumps(parts).encode())
-    assert status == 200 and data["choices"][0]["message"]["content"].startswith("You said: hi")
-
-
-GOOD = {"model": "echo", "messages": [{"role": "user", "content": "hi"}]}
-
-
-@pytest.mark.parametrize(
-    ("body", "status", "fragment"),
-    [
-        (b"{not json", 400, "not valid JSON"),
-        (b"[1, 2]", 400, "JSON object"),
-        (json.dumps({"messages": GOOD["messages"]}).encode(), 400, "'model'"),
-        (json.dumps({**GOOD, "model": "gpt-9"}).encode(), 404, "not served here"),
-        (json.dumps({**GOOD, "messages": []}).encode(), 400, "non-empty list"),
-        (json.dumps({**GOOD, "messages": [{"role": "wizard", "content": "x"}]}).encode(), 400, "role"),
-        (json.dumps({**GOOD, "messages": [{"role": "user", "content": 5}]}).encode(), 400, "content"),
-        (json.dumps({**GOOD, "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}).encode(), 400, "last message"),
-        (json.dumps({**GOOD, "stream": True}).encode(), 400, "streaming"),
-        (json.dumps({**GOOD, "n": 2}).encode(), 400, "n = 1"),
-        (json.dumps({**GOOD, "max_tokens": 0}).encode(), 400, "max_tokens"),
-        (json.dumps({**GOOD, "max_tokens": "many"}).encode(), 400, "max_tokens"),
-        (json.dumps({**GOOD, "max_tokens": True}).encode(), 400, "max_tokens"),
-        (b"[" * 100000 + b"]" * 100000, 400, "not valid JSON"),
-    ],
-)
-def test_request_validation(served_echo: str, body: bytes, status: int, fragment: str) -> None:
-    got, data = _post(served_echo + "/chat/completions", body)
-    assert got == status
-    assert fragment in data["error"]["message"]
-    assert data["error"]["type"] == "invalid_request_error"
-
-
-def test_unknown_endpoint_and_oversized_body(served_echo: str) -> None:
-    status, data = _post(served_echo + "/completions", json.dumps(GOOD).encode())
-    assert status == 404 and "no such endpoint" in data["error"]["message"]
-    status, data = _post(served_echo + "/chat/completions", b" " * (MAX_BODY_BYTES + 1))
-    assert status == 413
-
-
-def test_agent_failure_is_a_500_and_a_clear_client_error(no_key: None) -> None:
-    def broken(prompt: Prompt) -> str:
-        raise RuntimeError("model exploded")
-
-    server, thread, url = start_server(ScriptedAgent("broken", broken))
-    try:
-        status, data = _post(url + "/chat/completions", json.dumps({**GOOD, "model": "broken"}).encode())
-        assert status == 500 and "model exploded" in data["error"]["message"]
-        agent = OpenAIChatAgent(url, "broken", max_retries=1, backoff=0.01)
-        with pytest.raises(AgentError, match="HTTP 500"):
-            agent.respond([_prompt("x")])
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-class _BatchRecorder:
-    """An agent that records its calls and checks it is never called from two threads at once."""
-
-    def __init__(self) -> None:
-        self.name = "recorder"
-        self.calls: list[int] = []
-        self.overlap = False
-        self._busy = threading.Lock()
-
-    def respond(self, prompts: Sequence[Prompt], *, max_new_tokens: int = 256) -> list[str]:
-        if not self._busy.acquire(blocking=False):
-            self.overlap = True
-            self._busy.acquire()
-        try:
-            self.calls.append(len(prompts))
-            time.sleep(0.3 if len(self.calls) == 1 else 0.0)
-            return [f"{p[-1]['content']}|{max_new_tokens}" for p in prompts]
-        finally:
-            self._busy.release()
-
-
-def test_concurrent_requests_are_batched_on_one_thread(no_key: None) -> None:
-    recorder = _BatchRecorder()
-    server, thread, url = start_server(recorder)
-    try:
-        agent = OpenAIChatAgent(url, "recorder", concurrency=6)
-        prompts = [_prompt(f"p{i}") for i in range(6)]
-        assert agent.respond(prompts, max_new_tokens=17) == [f"p{i}|17" for i in range(6)]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-    assert isinstance(recorder, Agent)
-    assert sum(recorder.calls) == 6 and not recorder.overlap
-    assert max(recorder.calls) > 1  # requests that waited behind the slow first call went together
+# ---- the HTTP agent against stand-in servers ----------------------------------------------------
 
 
 class _FlakyHandler(BaseHTTPRequestHandler):
@@ -332,25 +182,6 @@ def test_api_key_is_sent_as_bearer_and_never_shown(flaky, monkeypatch: pytest.Mo
     with pytest.raises(AgentError) as info:
         OpenAIChatAgent(f"http://127.0.0.1:{_free_port()}/v1", "m", max_retries=0).respond([_prompt("hi")])
     assert SECRET not in str(info.value)
-
-
-def test_openai_key_fallback_and_served_key_check(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("PREFC_API_KEY", raising=False)
-    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-    server, thread, url = start_server(ScriptedAgent("echo", _echo), api_key=SECRET)
-    try:
-        assert OpenAIChatAgent(url, "echo").respond([_prompt("hi")]) == [_echo(_prompt("hi"))]
-        monkeypatch.setenv("OPENAI_API_KEY", "wrong")
-        with pytest.raises(AgentError, match="HTTP 401") as info:
-            OpenAIChatAgent(url, "echo").respond([_prompt("hi")])
-        assert SECRET not in str(info.value)
-        monkeypatch.delenv("OPENAI_API_KEY")
-        status, data = _post(url + "/chat/completions", json.dumps(GOOD).encode())
-        assert status == 401 and data["error"]["code"] == "invalid_api_key"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def test_malformed_completion_body(no_key: None) -> None:
@@ -588,22 +419,6 @@ def test_make_agent_does_not_import_torch_for_non_local_kinds() -> None:
 # ---- local models -----------------------------------------------------------------------------
 
 
-def test_make_agent_local_and_serve_it(tiny_model_dir: Path, no_key: None) -> None:
-    pytest.importorskip("prefc.runtime.generate")
-    local = make_agent(f"local:{tiny_model_dir}")
-    prompts = [_prompt("You are the dictator. How many do you give?"), _prompt("Cooperate or defect?")]
-    direct = local.respond(prompts, max_new_tokens=12)
-    assert len(direct) == 2 and all(isinstance(t, str) for t in direct)
-    server, thread, url = start_server(local, model_name="tiny")
-    try:
-        remote = OpenAIChatAgent(url, "tiny", concurrency=2).respond(prompts, max_new_tokens=12)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-    assert remote == direct  # greedy decoding: the server adds nothing and loses nothing
-
-
 def test_make_agent_local_errors(tmp_path: Path) -> None:
     pytest.importorskip("prefc.runtime.generate")
     with pytest.raises(AgentError, match="local:"):
@@ -618,29 +433,3 @@ def test_make_agent_local_missing_adapter(tiny_model_dir: Path, tmp_path: Path) 
     pytest.importorskip("prefc.runtime.generate")
     with pytest.raises(AgentError, match="local:"):
         make_agent(f"local:{tiny_model_dir}?adapter={tmp_path / 'no-adapter'}")
-
-
-
-def test_serve_runs_until_interrupted(no_key: None) -> None:
-    import signal
-    import subprocess
-    import sys
-
-    port = _free_port()
-    code = (
-        "from prefc.runtime.agents import FixedAgent; from prefc.runtime.serve import serve; "
-        f"serve(FixedAgent('fixed', 'ANSWER: {{\"move\": \"defect\"}}'), port={port})"
-    )
-    proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
-    try:
-        agent = OpenAIChatAgent(f"http://127.0.0.1:{port}/v1", "fixed", max_retries=8, backoff=0.1)
-        assert agent.respond([_prompt("x")]) == ['ANSWER: {"move": "defect"}']
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            _, err = proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-    assert proc.returncode == 0
-    assert f"http://127.0.0.1:{port}/v1" in err
