@@ -51,6 +51,7 @@ def no_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def served_echo(no_key: None) -> Iterator[str]:
+    pytest.importorskip("uvicorn")  # the serve extra
     from prefc.runtime.serve import start_server
 
     with start_server(ScriptedAgent("echo", _echo)) as handle:
