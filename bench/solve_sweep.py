@@ -18,7 +18,7 @@ from pathlib import Path
 
 from prefc.compiler.check import check_file
 from prefc.compiler.ir import lower_game, lower_spec
-from prefc.compiler.solve.engine import GameSolver
+from prefc.compiler.solve import GameSolver
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -472,14 +472,14 @@ class Checker:
                 continue
             for owner in owners:
                 key = move.action.name
-                if key in actions and actions[key].owner == owner:
-                    self._duplicate("action", move.action, actions[key].move.action.span)
+                if f"{owner}.{key}" in actions:
+                    self._duplicate("action", move.action, actions[f"{owner}.{key}"].move.action.span)
                     continue
                 if key in params or key in players:
                     self._duplicate("name", move.action, (params.get(key) or players[key]).name.span)  # type: ignore[union-attr]
                     continue
                 info = ActionInfo(key, owner, stage, move)
-                actions[key if key not in actions else f"{owner}.{key}"] = info
+                actions[f"{owner}.{key}"] = info
             stages[-1].append(move)
             if isinstance(move.domain, ast.LabelSet):
                 seen_labels: dict[str, Span] = {}
@@ -502,7 +502,8 @@ class Checker:
 
         lets: dict[str, ast.Let] = {}
         for let in game.lets:
-            if let.name.name in lets or let.name.name in params or let.name.name in actions:
+            if let.name.name in lets or let.name.name in params or \
+                    any(a.name == let.name.name for a in actions.values()):
                 first = lets.get(let.name.name) or params.get(let.name.name)
                 self._duplicate("name", let.name, first.name.span if first else let.name.span)
             elif let.name.name in GAME_FUNCS or let.name.name in ("payoff", "kantian", "table"):
@@ -700,12 +701,21 @@ class Checker:
         dom = move.domain
         if isinstance(dom, ast.LabelSet):
             return
-        earlier = {a for a, info in game.actions.items() if info.stage < self._stage_of(move, game)}
+        stage = self._stage_of(move, game)
+        names = {info.name for info in game.actions.values()}
+        earlier = {info.name for info in game.actions.values() if info.stage < stage}
+        earlier_keys = {k for k, info in game.actions.items() if info.stage < stage}
         for bound in (dom.lo, dom.hi) + ((dom.step,) if isinstance(dom, ast.IntRange) and dom.step else ()):
             t = self._expr(bound, scope)
             self._expect_num(t, bound, "a bound")
             for n in _walk(bound):
-                if isinstance(n, ast.Name) and n.id in game.actions and n.id not in earlier:
+                if (isinstance(n, ast.Attr) and isinstance(n.base, ast.Name) and n.base.id in game.players
+                        and f"{n.base.id}.{n.attr.name}" in game.actions
+                        and f"{n.base.id}.{n.attr.name}" not in earlier_keys):
+                    self.bag.add("E0302", f"the bound uses `{n.base.id}.{n.attr.name}`, which is not chosen "
+                                 "before this move", n.span,
+                                 hint="bounds may use parameters and actions of earlier stages")
+                if isinstance(n, ast.Name) and n.id in names and n.id not in earlier:
                     self.bag.add("E0302", f"the bound uses `{n.id}`, which is not chosen before this move",
                                  n.span, hint="bounds may use parameters and actions of earlier stages")
         try:
@@ -750,6 +760,11 @@ class Checker:
                       and (ref.player is None or i.owner == ref.player.name)]
         if not candidates:
             self._unknown("E0206", "action", ref.action, {i.name for i in game.actions.values()})
+            return None
+        if len(candidates) > 1:
+            owners = sorted(i.owner for i in candidates)
+            self.bag.add("E0210", f"`{ref.action.name}` is chosen by several players; say whose", ref.span,
+                         hint=f"write e.g. `{owners[0]}.{ref.action.name}`")
             return None
         return candidates[0]
 

@@ -25,18 +25,10 @@ from functools import cached_property
 import sympy as sp
 
 from prefc.compiler import ast
+from prefc.compiler.exact import compile_exact
+from prefc.compiler.limits import GameTooLarge
 from prefc.compiler.check import CheckedGame, CheckedPreference, CheckedSpec, PreferencePoint, eval_const
-from prefc.compiler.lower import (
-    ExprLowerer,
-    LoweringError,
-    PreferenceContext,
-    PreferenceLowerer,
-    Profile,
-    Token,
-    group_profile,
-    named_profile,
-    rational,
-)
+from prefc.compiler.lower import ExprLowerer, PreferenceLowerer, named_profile, rational
 
 
 @dataclass(frozen=True)
@@ -80,6 +72,16 @@ class ActionIR:
     observes: tuple[str, ...]
 
     @property
+    def key(self) -> str:
+        """The action's identity in the game: ``owner.name`` (two roles may share an action name)."""
+        return f"{self.owner}.{self.name}"
+
+    @property
+    def symbol(self) -> sp.Symbol:
+        """The symbol standing for this action in bounds and utilities (named by :attr:`key`)."""
+        return sp.Symbol(self.key, real=True)
+
+    @property
     def finite(self) -> bool:
         return self.kind != "interval"
 
@@ -92,18 +94,15 @@ class ActionIR:
             earlier: Earlier actions' values (for bounds that depend on them).
             limit: The most options enumerated before :class:`GameTooLarge`.
         """
-        from prefc.compiler.solve.finite import GameTooLarge
-
         if self.kind == "labels":
             return [sp.Integer(i) for i in range(len(self.labels))]
-        from prefc.compiler.solve.exact import compile_exact
-
         compiled = _BOUNDS.get(id(self))
         if compiled is None:
             compiled = tuple(compile_exact(e) if e is not None else None for e in (self.lo, self.hi, self.step))
             _BOUNDS[id(self)] = compiled
         env = {k: _fraction(v) for k, v in values.items()}
         env.update({sp.Symbol(k, real=True): _fraction(v) for k, v in (earlier or {}).items()})
+        # earlier actions are named by key (``owner.name``) in bounds
         lo, hi = compiled[0](env), compiled[1](env)  # type: ignore[misc]
         step = compiled[2](env) if compiled[2] is not None else Fraction(1)
         if not all(isinstance(v, Fraction) for v in (lo, hi, step)):
@@ -222,6 +221,41 @@ class GameIR:
     def movers(self, stage: int) -> list[ActionIR]:
         return [a for a in self.actions if a.stage == stage]
 
+    def action(self, owner: str, name: str) -> ActionIR:
+        """The action ``name`` chosen by ``owner`` (a role or the group).
+
+        Args:
+            owner: The role (or group) choosing it.
+            name: The action's name.
+        """
+        for a in self.actions:
+            if a.owner == owner and a.name == name:
+                return a
+        raise KeyError(f"game `{self.name}`: `{owner}` has no action `{name}`")
+
+    def action_by_key(self, key: str) -> ActionIR:
+        """The action whose :attr:`ActionIR.key` is ``key`` (``owner.name``).
+
+        Args:
+            key: The action's key.
+        """
+        for a in self.actions:
+            if a.key == key:
+                return a
+        raise KeyError(f"game `{self.name}` has no action `{key}`")
+
+    def action_label(self, action: ActionIR) -> str:
+        """How derivations and prompts name an action: its bare name when no other player of a
+        game with distinct roles chooses one of that name, else ``owner.name``.
+
+        Args:
+            action: One of the game's actions.
+        """
+        if self.group is not None or self.symmetric:
+            return action.name
+        shared = sum(1 for a in self.actions if a.name == action.name)
+        return action.name if shared == 1 else action.key
+
     def describe_kantian(self) -> str:
         """One sentence on the Kantian convention this game uses."""
         if self.kantian_mode == "substitute":
@@ -262,91 +296,6 @@ class BoundPreference:
         return any(isinstance(n, ast.Call) and n.func.name == "kantian" for n in walk(self.checked.ast.body))
 
 
-def symbolic_preference(checked: CheckedPreference, symbols: dict[str, sp.Symbol]) -> PreferenceLowerer:
-    """A preference lowerer whose parameters stay symbols (for closed forms in kappa).
-
-    Args:
-        checked: The preference.
-        symbols: Parameter name -> symbol.
-    """
-    return PreferenceLowerer(checked.ast.body, dict(symbols))
-
-
-def symmetric_utility(game: GameIR, pref: PreferenceLowerer, *, own: dict[str, sp.Expr],
-                      rest: dict[str, sp.Expr], params: dict[str, sp.Expr] | None = None) -> sp.Expr:
-    """Utility of one player of a symmetric game who plays ``own`` while every other player plays ``rest``.
-
-    The Kantian term uses the substitution convention (everyone plays ``own``), unless the game
-    declares ``kantian roles``.
-
-    Args:
-        game: A symmetric game.
-        pref: The preference.
-        own: The evaluator's actions.
-        rest: Every other player's actions.
-        params: Parameter values (default: symbols).
-    """
-    low = game.lowerer(params)
-
-    def build(o: dict[str, sp.Expr], r: dict[str, sp.Expr]) -> tuple[Profile, Token]:
-        if game.group is not None:
-            n = low.params[game.group_size.name] if isinstance(game.group_size, sp.Symbol) and \
-                game.group_size.name in low.params else game.group_size.subs(
-                    {p.symbol: low.params[name] for name, p in game.params.items()})
-            prof, focal, _ = group_profile(game.group, n, o, r)
-            return prof, focal
-        values = {role: dict(r) for role in game.roles}
-        values[game.roles[0]] = dict(o)
-        prof = named_profile(values)
-        return prof, prof.tokens[0]
-
-    def context(prof: Profile, me: Token, universal: bool) -> PreferenceContext:
-        def kantian(f):
-            if universal:
-                raise LoweringError("`kantian` cannot be nested")
-            uprof, ume = build(own, own)
-            return f(context(uprof, ume, True))
-
-        return PreferenceContext(payoff=lambda t: low.payoff(t, prof), me=me, others=prof.others(me),
-                                 kantian=kantian, inside_kantian=universal)
-
-    prof, me = build(own, rest)
-    return pref.value(context(prof, me, False))
-
-
-def role_utility(game: GameIR, pref: PreferenceLowerer, *, role: str, actual: dict[str, dict[str, sp.Expr]],
-                 self_play: dict[str, dict[str, sp.Expr]], params: dict[str, sp.Expr] | None = None) -> sp.Expr:
-    """Utility of the player in ``role`` under the role-randomisation convention.
-
-    Args:
-        game: The game.
-        pref: The preference.
-        role: The evaluator's role.
-        actual: role -> actions actually played.
-        self_play: role -> actions of the evaluator's own plan in every role (for ``kantian``).
-        params: Parameter values (default: symbols).
-    """
-    low = game.lowerer(params)
-    prof = named_profile(actual)
-    me = prof.by_role(role)
-    weights = {r: w.subs({p.symbol: low.params[n] for n, p in game.params.items()})
-               for r, w in game.role_weights.items()}
-    w_me = weights[role]
-
-    def kantian(f):
-        sprof = named_profile(self_play)
-        total = sp.Integer(0)
-        for r in game.roles:
-            tok = sprof.by_role(r)
-            ctx = PreferenceContext(payoff=lambda t: low.payoff(t, sprof), me=tok, others=sprof.others(tok),
-                                    kantian=None, inside_kantian=True)
-            total += weights[r] / w_me * f(ctx)
-        return total
-
-    ctx = PreferenceContext(payoff=lambda t: low.payoff(t, prof), me=me, others=prof.others(me), kantian=kantian)
-    return pref.value(ctx)
-
-
 # ----------------------------------------------------------------------------- lowering a spec
 
 
@@ -368,18 +317,22 @@ def lower_game(game: CheckedGame) -> GameIR:
     for info in game.actions.values():
         move = info.move
         dom = move.domain
-        earlier_syms = {a.name: sp.Symbol(a.name, real=True) for a in game.actions.values() if a.stage < info.stage}
-        bound_low = ExprLowerer(game, {**{n: p.symbol for n, p in params.items()}, **earlier_syms})
+        # bounds may use earlier actions (``back in [0, k * send]``, ``q in [0, leader.q]``): they
+        # are lowered against a profile in which every earlier action is its key's symbol
+        earlier = [a for a in game.actions.values() if a.stage < info.stage]
+        bound_profile = named_profile({r: {a.name: sp.Symbol(f"{a.owner}.{a.name}", real=True)
+                                           for a in earlier if a.owner == r} for r in game.players}) \
+            if game.group is None else None
         if isinstance(dom, ast.LabelSet):
             kind, labels, lo, hi, step = "labels", tuple(i.name for i in dom.labels), None, None, None
         else:
             kind = "integers" if isinstance(dom, ast.IntRange) else "interval"
             labels = ()
-            lo = bound_low.expr(dom.lo, None, {})
-            hi = bound_low.expr(dom.hi, None, {})
-            step = bound_low.expr(dom.step, None, {}) if isinstance(dom, ast.IntRange) and dom.step else None
+            lo = low.expr(dom.lo, bound_profile, {})
+            hi = low.expr(dom.hi, bound_profile, {})
+            step = low.expr(dom.step, bound_profile, {}) if isinstance(dom, ast.IntRange) and dom.step else None
         actions.append(ActionIR(info.owner, info.name, kind, labels, lo, hi, step, info.stage,
-                                tuple(r.action.name for r in move.observes)))
+                                tuple(_observed_key(game, r) for r in move.observes)))
     group = game.group
     group_size = None
     if group is not None:
@@ -396,6 +349,13 @@ def lower_game(game: CheckedGame) -> GameIR:
     rounds = int(eval_const(game.ast.repeat, game.defaults)) if game.ast.repeat is not None else None
     return GameIR(game, params, sorted(actions, key=lambda a: a.stage), roles, group.name.name if group else None,
                   group_size, weights, rounds)
+
+
+def _observed_key(game: CheckedGame, ref: ast.ActionRef) -> str:
+    """The key (``owner.name``) of an observed action (the checker made the reference unambiguous)."""
+    owner = ref.player.name if ref.player is not None else next(
+        i.owner for i in game.actions.values() if i.name == ref.action.name)
+    return f"{owner}.{ref.action.name}"
 
 
 def _used_as_size(game: CheckedGame, name: str) -> bool:

@@ -100,6 +100,35 @@ def named_profile(values: dict[str, dict[str, sp.Expr]]) -> Profile:
     return prof
 
 
+def count_profile(group: str, n: sp.Expr, own: dict[str, sp.Expr],
+                  others: list[tuple[dict[str, sp.Expr], sp.Expr]]) -> tuple[Profile, Token]:
+    """A profile of a symmetric group game seen from one member: the focal member plays ``own``
+    and the others play the listed actions with multiplicities (which add up to ``n - 1``).
+
+    Every listed kind of other player is one representative token with its multiplicity; the
+    representative's own others are the focal member, the rest of its kind and the other kinds, so
+    its material payoff can be evaluated too (``payoff(other)`` needs it).
+
+    Returns the profile and the focal token.
+
+    Args:
+        group: The group's name.
+        n: The group size.
+        own: The focal member's actions.
+        others: (actions, multiplicity) for every kind of other member.
+    """
+    focal = Token(f"{group}[i]", group, dict(own))
+    kinds = [(Token(f"{group}[{k + 1}]", group, dict(acts)), sp.Integer(m) if isinstance(m, int) else m,
+              Token(f"{group}[{k + 1}']", group, dict(acts))) for k, (acts, m) in enumerate(others)]
+    prof = Profile([focal, *(t for t, _, _ in kinds)], group_size=n)
+    prof.set_others(focal, [(t, m) for t, m, _ in kinds])
+    for t, m, twin in kinds:
+        rest = [(t2, m2) for t2, m2, _ in kinds if t2 is not t]
+        prof.set_others(t, [(focal, sp.Integer(1)), (twin, m - 1), *rest])
+        prof.set_others(twin, [(focal, sp.Integer(1)), (t, m - 1), *rest])
+    return prof, focal
+
+
 def group_profile(group: str, n: sp.Expr, own: dict[str, sp.Expr], rest: dict[str, sp.Expr]) -> tuple[Profile, Token, Token]:
     """A profile of a symmetric group game seen from one member: the focal member plays ``own`` and
     the n - 1 others all play ``rest``.

@@ -226,7 +226,12 @@ def parse_preference_app(text: str, origin: str = "--preference") -> tuple[Sourc
         _syntax_diagnostic(src, exc, bag)
         bag.raise_if_errors()
         raise  # pragma: no cover
-    return src, _Builder(src, bag).transform(tree)
+    try:
+        return src, _Builder(src, bag).transform(tree)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, CompileError):
+            raise exc.orig_exc from None
+        raise
 
 
 def read_source(path: str) -> SourceFile:
@@ -514,11 +519,29 @@ class _Builder(Transformer):
     def pref_apps(self, meta, *apps):
         return list(apps)
 
-    def pref_app(self, meta, name, *args):
-        return ast.PrefApp(span=self._span(meta), name=self._ident(name), args=list(args))
+    def pref_app(self, meta, name, *items):
+        args: list[ast.PrefArg] = []
+        for item in items:
+            if isinstance(item, ast.PrefArg):
+                args.append(item)
+            elif args:  # a further value of the parameter named before it
+                last = args[-1]
+                value, span = item
+                merged = last.span.model_copy(update={"end": span.end, "end_line": span.end_line,
+                                                      "end_column": span.end_column})
+                args[-1] = ast.PrefArg(span=merged, name=last.name, values=[*last.values, value])
+            else:
+                bag = DiagnosticBag()
+                bag.add("E0001", "a value needs the parameter's name first", item[1],
+                        label="expected NAME = NUMBER", hint="write e.g. `moralis(kappa = 0.5)`")
+                raise CompileError(bag.items)
+        return ast.PrefApp(span=self._span(meta), name=self._ident(name), args=args)
 
-    def pref_arg(self, meta, name, *values):
-        return ast.PrefArg(span=self._span(meta), name=self._ident(name), values=list(values))
+    def pref_arg(self, meta, name, value):
+        return ast.PrefArg(span=self._span(meta), name=self._ident(name), values=[value])
+
+    def pref_more(self, meta, value):
+        return (value, self._span(meta))
 
     def games_stmt(self, meta, *names):
         return ("games", [self._ident(n) for n in names], self._span(meta))

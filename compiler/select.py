@@ -75,6 +75,7 @@ def parse_settings(spec: CheckedSpec, game: str, settings: list[str]) -> dict[st
     """
     params = spec.games[game].params
     out: dict[str, Fraction] = {}
+    spans: dict[str, tuple[str, object]] = {}
     bag = DiagnosticBag()
     sources: dict[str, SourceFile] = {}
     for i, text in enumerate(settings):
@@ -93,10 +94,35 @@ def parse_settings(spec: CheckedSpec, game: str, settings: list[str]) -> dict[st
                     label=f"did you mean `{near}`?" if near else "not defined",
                     hint=f"its parameters: {', '.join(params) or 'none'}")
             continue
-        out[name] = Fraction(value)
+        try:
+            out[name] = Fraction(value)
+        except ZeroDivisionError:
+            bag.add("E0310", f"`{value}` is not a finite number", src.span(m.start(2), m.end(2)),
+                    label="division by zero")
+            continue
         p = params[name]
         if isinstance(p.domain, ast.IntRange) and out[name].denominator != 1:
             bag.add("E0304", f"`{name}` is a whole number", src.span(m.start(2), m.end(2)))
+        spans[name] = (origin, src.span(m.start(2), m.end(2)))
+    if not bag.has_errors and out:
+        _check_point(spec, game, out, spans, bag)
     if bag.has_errors:
         _fail(bag, sources)
     return out
+
+
+def _check_point(spec: CheckedSpec, game: str, values: dict[str, Fraction], spans, bag: DiagnosticBag) -> None:
+    """The settings checked as the same values written in the spec would be: domains, group sizes,
+    empty action intervals (located at the setting that causes them)."""
+    from prefc.compiler.ir import lower_game
+    from prefc.compiler.solve.solver import validate_point
+    from prefc.compiler.solve.concept import SolveError
+
+    try:
+        validate_point(lower_game(spec.games[game]), values)
+    except SolveError as exc:
+        message = str(exc)
+        culprit = next((n for n in values if f"`{n}`" in message), next(iter(values)))
+        _, span = spans[culprit]
+        code = "E0303" if "empty" in message else "E0304"
+        bag.add(code, message, span, label="set here", hint="choose a value the game's domains allow")

@@ -55,22 +55,47 @@ class Decision(BaseModel):
     ties: list[ActionValue] = Field(default_factory=list)
 
 
+class Verification(BaseModel):
+    """How a solution was checked, independently of the method that found it.
+
+    Attributes:
+        method: The check, in words (``no profitable pure deviation, exact``, ``deviation grid of
+            2001 points including both bounds, and the first-order condition``, ...).
+        deviations: How many deviations were evaluated.
+        max_gain: The largest gain of any deviation (0 or below for an equilibrium; a small
+            positive number within the stated tolerance for numeric checks).
+        tolerance: The tolerance the numeric check allowed (0 for exact checks).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    method: str
+    deviations: int
+    max_gain: float
+    tolerance: float = 0.0
+
+
 class Equilibrium(BaseModel):
     """One equilibrium (or optimum) of a game.
 
     Attributes:
-        path: The actions actually played, ``{player: {action: value}}``.
+        path: The actions actually played, ``{player: {action: value}}`` (empty for a mixed
+            equilibrium: its play is ``probabilities``).
         strategy: Full plans of sequential movers, ``{player: {action: {history: value}}}`` or a rule.
         probabilities: For mixed equilibria, ``{player: {action: {option: probability}}}``.
         utilities: Each player's utility under the preference.
         symmetric: Whether every player plays alike.
+        mixture_gain: For a pure equilibrium of the game in its declared actions that a mixed
+            strategy beats under the strategy-level Kantian term: what the best mixture gains
+            (None: no mixture gains, or mixtures do not apply).
     """
 
-    path: dict[str, dict[str, ActionValue]]
+    path: dict[str, dict[str, ActionValue]] = Field(default_factory=dict)
     strategy: dict[str, dict[str, Any]] | None = None
     probabilities: dict[str, dict[str, dict[str, float]]] | None = None
     utilities: dict[str, float | None] = Field(default_factory=dict)
     symmetric: bool = False
+    mixture_gain: float | None = None
 
     @property
     def is_pure(self) -> bool:
@@ -92,6 +117,11 @@ class Solution(BaseModel):
         selection: The rule that picked it.
         derivation: The decisions that justify the selected equilibrium.
         exact: Whether the values are exact (finite games) or numeric.
+        verified: The independent check every reported equilibrium passed.
+        mixing: How mixed strategies are evaluated under the Kantian term (``strategy-level``:
+            ``kantian(X)`` is the expectation of X when every player draws from the evaluator's
+            mixture), where the preference uses it and mixed strategies are considered.
+        notes: What the solution does not cover (for instance equilibria that are not enumerated).
     """
 
     game: str
@@ -105,6 +135,9 @@ class Solution(BaseModel):
     selection: str = ""
     derivation: list[Decision] = Field(default_factory=list)
     exact: bool = True
+    verified: Verification | None = None
+    mixing: str | None = None
+    notes: list[str] = Field(default_factory=list)
 
     @property
     def answer(self) -> Equilibrium | None:

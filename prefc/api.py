@@ -67,7 +67,7 @@ class Spec:
         """
         from prefc.compiler.select import select_preferences
         from prefc.compiler.ir import lower_spec
-        from prefc.compiler.solve.engine import GameSolver
+        from prefc.compiler.solve import GameSolver
 
         ir = lower_spec(self.checked)
         point = select_preferences(self.checked, preference)[0]

@@ -28,6 +28,12 @@ def render_solution(sol: Solution) -> Panel:
     head.add_row("parameters", ", ".join(f"{k} = {_value(v)}" for k, v in sol.params.items()) or "—")
     head.add_row("concept", sol.concept)
     head.add_row("kantian", sol.kantian)
+    if sol.mixing:
+        head.add_row("mixing", sol.mixing)
+    if sol.verified is not None:
+        v = sol.verified
+        gain = f"largest gain {v.max_gain:.3g}" + (f", tolerance {v.tolerance:g}" if v.tolerance else "")
+        head.add_row("verified", f"{v.method} ({v.deviations:,} deviations, {gain})")
     eqs = Table(title="equilibria" if len(sol.equilibria) != 1 else "solution", title_justify="left")
     eqs.add_column("#")
     eqs.add_column("play")
@@ -40,9 +46,12 @@ def render_solution(sol: Solution) -> Panel:
             play = ", ".join(f"{p}.{a} = {_value(v)}" for p, acts in eq.path.items() for a, v in acts.items())
         if eq.strategy:
             play += "\n" + "; ".join(f"{p}: {plan}" for p, plan in eq.strategy.items())
+        if eq.mixture_gain is not None:
+            play += f"\n(a mixture gains {eq.mixture_gain:.4g}: not an equilibrium against mixed strategies)"
         mark = "→ " if i == sol.selected else ""
         eqs.add_row(f"{mark}{i}", play, ", ".join(f"{p} {_value(u)}" for p, u in eq.utilities.items()))
     parts: list = [head, eqs, Text(f"selected: {sol.selection}", style="dim")]
+    parts += [Text(f"note: {n}", style="dim") for n in sol.notes]
     for d in sol.derivation:
         lines = [f"{d.player} chooses {d.action}" + (f" given {d.given}" if d.given else "")]
         if d.options:
@@ -69,6 +78,8 @@ def render_explanation(exp) -> Panel:
     head.add_column()
     head.add_row("concept", exp.concept)
     head.add_row("kantian", exp.kantian)
+    if getattr(exp, "mixing", None):
+        head.add_row("mixing", exp.mixing)
     if exp.utility:
         head.add_row("utility", exp.utility)
     head.add_row("method", exp.method)

@@ -21,7 +21,7 @@ any agent with ``respond`` (``local:...``, ``openai:...``, :class:`prefc.runtime
     is held (``held: true``); before its first valid answer that is the initial price.
 
 Benchmarks come from the compiler's solvers: the Nash price (homo economicus,
-:class:`prefc.compiler.solve.engine.GameSolver`), the joint-profit price (the common price that
+:class:`prefc.compiler.solve.GameSolver`), the joint-profit price (the common price that
 maximises a firm's profit when both charge it, which is homo moralis at kappa = 1), and the homo
 moralis symmetric prices at kappa 0.25, 0.5, 0.75 and at every theory player's kappa. The
 collusion index of a firm is ``(profit - Nash profit) / (joint-profit profit - Nash profit)``,
@@ -396,7 +396,7 @@ class PricingMarket:
         Args:
             point: The preference with its parameter values.
         """
-        from prefc.compiler.ir import symmetric_utility
+        from prefc.compiler.solve.utility import symmetric_utility
 
         bound = self.ir.preference(point)
         return symmetric_utility(self.game, bound.lowerer, own={self.action.name: self.own},
@@ -411,7 +411,7 @@ class PricingMarket:
         Raises:
             SimulationError: When the solver finds no equilibrium.
         """
-        from prefc.compiler.solve.engine import GameSolver, SolveError
+        from prefc.compiler.solve import GameSolver, SolveError
 
         key = (self.ir.spec.sha256, self.name, tuple(sorted(self.point.items())), point)
         if key not in _BENCHMARKS:

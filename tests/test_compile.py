@@ -17,10 +17,9 @@ import pytest
 from prefc.cli import main
 from prefc.compiler.check import PreferencePoint, check_file
 from prefc.compiler.emit.build import compile_spec
-from prefc.compiler.emit.situations import EmitError
 from prefc.compiler.emit.templates import TemplateError, TemplateSet
 from prefc.compiler.ir import lower_spec
-from prefc.compiler.solve.engine import GameSolver
+from prefc.compiler.solve import GameSolver
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 
@@ -176,13 +175,17 @@ def test_rubric_targets_schema_and_family(built: Path):
 
 
 def test_family_rows_between_the_pd_thresholds_use_the_mixed_equilibrium(built: Path):
-    """For kappa between (P-S)/(R-S) and (T-R)/(T-P) homo moralis has only a mixed symmetric equilibrium
-    in the PD: the other cooperates with probability s solving u(C) = u(D), and both options are then
-    worth the same. The rubric loads (every family utility is a finite number)."""
+    """For kappa between (P-S)/(R-S) and (T-R)/(T-P) homo moralis has no symmetric pure equilibrium
+    in the PD. Its symmetric mixed equilibrium follows the strategy-level Kantian term (Alger &
+    Weibull 2013): with A the PD matrix, the other cooperates with probability s solving
+    (A + k A') x = lambda 1 for x = (s, 1 - s). The family rows give each pure option's utility
+    against it: u(C) = (1-k)(sR + (1-s)S) + kR, u(D) = (1-k)(sT + (1-s)P) + kP (a pure option
+    universalises to itself). The rubric loads (every family utility is a finite number)."""
     from prefc.runtime.evaluate import load_rubric
 
     rubric = load_rubric(built / "eval.jsonl")
     grid = rubric.family["grid"]
+    seen = 0
     for it in rubric.items:
         p = {k: Fraction(v) for k, v in it["params"].items()}
         T, R, P, S = p["T"], p["R"], p["P"], p["S"]
@@ -191,10 +194,14 @@ def test_family_rows_between_the_pd_thresholds_use_the_mixed_equilibrium(built: 
             coop_eq, defect_eq = k >= (T - R) / (T - P), k <= (P - S) / (R - S)
             if coop_eq or defect_eq:
                 continue
-            # u(C) = (1-k)(sR + (1-s)S) + kR,  u(D) = (1-k)(sT + (1-s)P) + kP; solve u(C) = u(D)
-            s = ((1 - k) * (P - S) + k * (P - R)) / ((1 - k) * (R - S - T + P))
-            u = (1 - k) * (s * R + (1 - s) * S) + k * R
-            assert row == pytest.approx([float(u), float(u)], abs=1e-4)
+            h00, h01, h10, h11 = R + k * R, S + k * T, T + k * S, P + k * P
+            s = (h11 - h01) / (h00 - h01 - h10 + h11)
+            assert 0 < s < 1
+            u_c = (1 - k) * (s * R + (1 - s) * S) + k * R
+            u_d = (1 - k) * (s * T + (1 - s) * P) + k * P
+            assert row == pytest.approx([float(u_c), float(u_d)], abs=1e-4)
+            seen += 1
+    assert seen
 
 
 def test_rebuild_is_byte_identical(built: Path, tmp_path: Path):

@@ -106,9 +106,16 @@ def test_pd_cooperation_differs_iff_kappa_at_least_t_minus_r_over_t_minus_p(econ
     # defect), and so has moralis exactly while defecting is strictly dominant, kappa below both
     # thresholds; at kappa = (P - S)/(R - S) defecting is only weakly dominant and asymmetric
     # equilibria join (overlap)
+    # thresholds; and mixed strategies follow the strategy-level Kantian term, under which homo
+    # moralis also mixes, symmetrically, with the probability p solving (A + kappa A') x = lambda 1
+    # wherever that p lies strictly between 0 and 1 (a mixed equilibrium economicus does not have)
     for p in pd["points"]:
         T, S, k = frac(p["params"]["T"]), frac(p["params"]["S"]), frac(p["free"]["kappa"])
-        assert (p["status"] != "same") == (k >= min((T - R) / (T - P), (P - S) / (R - S)))
+        h00, h01, h10, h11 = R + k * R, S + k * T, T + k * S, P + k * P
+        den = h00 - h01 - h10 + h11
+        mixes = den != 0 and 0 < (h11 - h01) / den < 1
+        dominant = k < min((T - R) / (T - P), (P - S) / (R - S))
+        assert (p["status"] != "same") == (not dominant or mixes)
         if k == (P - S) / (R - S) < (T - R) / (T - P):
             assert p["status"] == "overlap" and p["closed_form"] == "same"  # symmetric pure equilibria agree
 

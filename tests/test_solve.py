@@ -18,7 +18,7 @@ import pytest
 from prefc.cli import main
 from prefc.compiler.check import PreferencePoint, check_file
 from prefc.compiler.ir import lower_spec
-from prefc.compiler.solve.engine import GameSolver
+from prefc.compiler.solve import GameSolver
 from prefc.compiler.solve.explain import explain
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
@@ -61,20 +61,37 @@ def test_pd_moralis_thresholds(paper, kappa):
 
 
 def test_pd_equilibria_agree_with_nashpy(paper):
+    """Pure equilibria of the game in actions are those of the action-level matrix (nashpy); mixed
+    equilibria follow the strategy-level Kantian term (Alger & Weibull 2013: u(x, y) = (1 - k) x'Ay +
+    k x'Ax), whose symmetric one solves (A + k A') x = lambda 1 and must be a best reply over mixtures."""
+    A0 = np.array([[3, 0], [5, 1]], dtype=float)
     for k in [F(0), F(2, 5), F(3, 4)]:
         sol = solve(paper, "prisoners_dilemma", "moralis", k)
-        A = np.array([[3, (1 - k) * 0 + k * 3], [(1 - k) * 5 + k * 1, 1]], dtype=float)
-        expected = {(tuple(np.round(x, 9)), tuple(np.round(y, 9))) for x, y in nashpy.Game(A, A.T).vertex_enumeration()}
-        got = set()
-        for eq in sol.equilibria:
-            if eq.probabilities:
-                x = tuple(round(eq.probabilities["row"]["move"][o], 9) for o in ("cooperate", "defect"))
-                y = tuple(round(eq.probabilities["col"]["move"][o], 9) for o in ("cooperate", "defect"))
-            else:
-                x = tuple(1.0 if eq.path["row"]["move"] == o else 0.0 for o in ("cooperate", "defect"))
-                y = tuple(1.0 if eq.path["col"]["move"] == o else 0.0 for o in ("cooperate", "defect"))
-            got.add((x, y))
-        assert got == expected
+        kf = float(k)
+        A = np.array([[3, kf * 3], [(1 - kf) * 5 + kf * 1, 1]], dtype=float)
+        pure_expected = {(tuple(np.round(x, 9)), tuple(np.round(y, 9))) for x, y in nashpy.Game(A, A.T).vertex_enumeration()
+                         if max(x) == 1 and max(y) == 1}
+        pure = {tuple(1.0 if eq.path[r]["move"] == o else 0.0 for r in ("row", "col") for o in ("cooperate", "defect"))
+                for eq in sol.equilibria if eq.is_pure}
+        assert pure == {x + y for x, y in pure_expected}
+        mixed = [eq for eq in sol.equilibria if not eq.is_pure and eq.symmetric]
+        H = A0 + kf * A0.T
+        p = (H[1, 1] - H[0, 1]) / (H[0, 0] - H[0, 1] - H[1, 0] + H[1, 1])
+        exists = 0 < p < 1 and kf * (3 - 0 - 5 + 1) <= 0
+        if k == 0:  # homo economicus: defection is strictly dominant
+            assert not mixed
+            continue
+        assert len(mixed) == int(exists)
+        if not exists:
+            continue
+        got = mixed[0].probabilities["row"]["move"]["cooperate"]
+        assert got == pytest.approx(p, abs=1e-12)
+        # a best reply to itself over every mixture (brute force on a fine grid)
+        y = np.array([p, 1 - p])
+        qs = np.linspace(0, 1, 10001)
+        u = [(1 - kf) * np.array([q, 1 - q]) @ A0 @ y + kf * np.array([q, 1 - q]) @ A0 @ np.array([q, 1 - q]) for q in qs]
+        mine = (1 - kf) * y @ A0 @ y + kf * y @ A0 @ y
+        assert max(u) <= mine + 1e-12
 
 
 def test_pd_explain_gives_the_closed_form(paper):

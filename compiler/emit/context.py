@@ -9,7 +9,7 @@ from typing import Any
 
 from prefc.compiler import pretty
 from prefc.compiler.emit.fmt import number_text
-from prefc.compiler.emit.situations import Situation, action_bounds, value_at
+from prefc.compiler.emit.situations import Situation, action_bounds, seen_name, situation_action, value_at
 from prefc.compiler.emit.templates import form
 from prefc.compiler.ir import GameIR
 
@@ -21,10 +21,10 @@ def answer_schema(game: GameIR, situation: Situation) -> dict[str, dict[str, Any
         game: The game.
         situation: The situation.
     """
-    act = next(a for a in game.actions if a.name == situation.action)
+    act = situation_action(game, situation)
     if act.kind == "labels":
         return {act.name: {"kind": "choice", "options": list(act.labels)}}
-    lo, hi = action_bounds(game, act.name, situation.point, situation.history)  # type: ignore[misc]
+    lo, hi = action_bounds(game, act, situation.point, situation.history)  # type: ignore[misc]
     if act.kind == "integers":
         step = 1
         if act.step is not None:
@@ -85,7 +85,7 @@ def _static_uncached(game: GameIR) -> dict[str, Any]:
         if seen:
             text = f"{who} sees {seen}, then chooses {m.action.name} in {pretty.domain(m.domain)}"
         moves.append({"player": m.mover.name, "action": m.action.name, "text": text,
-                      "stage": 1 + next(a.stage for a in game.actions if a.name == m.action.name)})
+                      "stage": 1 + next(i.stage for i in checked.actions.values() if i.move is m)})
     payoffs = []
     for pay in checked.ast.payoffs:
         who = pay.player.name + (f"[{pay.index_var.name}]" if pay.index_var is not None else "")
@@ -120,12 +120,12 @@ def situation_context(game: GameIR, situation: Situation, schema: dict[str, dict
         situation: The decision asked.
         schema: The situation's answer schema.
     """
-    act = next(a for a in game.actions if a.name == situation.action)
+    act = situation_action(game, situation)
     params = {k: number_text(v) for k, v in situation.point}
     seen = {}
-    for name, value in situation.history:
-        earlier = next(a for a in game.actions if a.name == name)
-        seen[name] = earlier.labels[int(value)] if earlier.kind == "labels" else number_text(value)
+    for key, value in situation.history:
+        earlier = game.action_by_key(key)
+        seen[seen_name(game, key)] = earlier.labels[int(value)] if earlier.kind == "labels" else number_text(value)
     spec = schema[act.name]
     action = {"name": act.name, "kind": spec["kind"], "options": spec.get("options", []),
               "min": number_text(spec["min"]) if "min" in spec else "",

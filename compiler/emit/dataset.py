@@ -184,7 +184,8 @@ def _pretty(expr) -> str:
 
 def _seen(ir: SpecIR, situation) -> dict[str, Any]:
     out = {}
-    for name, value in situation.history:
-        act = next(a for a in ir.games[situation.game].actions if a.name == name)
-        out[name] = act.labels[int(value)] if act.kind == "labels" else plain_number(value)
+    game = ir.games[situation.game]
+    for key, value in situation.history:
+        act = game.action_by_key(key)
+        out[game.action_label(act)] = act.labels[int(value)] if act.kind == "labels" else plain_number(value)
     return out

@@ -165,9 +165,10 @@ def build_rubric(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions: 
                      "varied": [n for n, p in ir.games[situation.game].params.items() if len(p.values) > 1]},
         }
         if situation.history:
-            item["seen"] = {k: (next(a for a in ir.games[situation.game].actions if a.name == k).labels[int(v)]
-                                if isinstance(v, int) and next(a for a in ir.games[situation.game].actions
-                                                               if a.name == k).kind == "labels" else v)
+            game = ir.games[situation.game]
+            item["seen"] = {game.action_label(game.action_by_key(k)):
+                            (game.action_by_key(k).labels[int(v)]
+                             if isinstance(v, int) and game.action_by_key(k).kind == "labels" else v)
                             for k, v in situation.history}
         if family is not None:
             if situation not in family_cache:

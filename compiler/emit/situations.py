@@ -14,10 +14,10 @@ from fractions import Fraction
 import sympy as sp
 
 from prefc.compiler.check import PreferencePoint
-from prefc.compiler.ir import ActionIR, GameIR, SpecIR
-from prefc.compiler.solution import Decision, OptionValue, Solution
-from prefc.compiler.solve.engine import GameSolver, SolveError, _argmax_continuous, _argmaxes, _exactify
 from prefc.compiler.emit.fmt import plain_number
+from prefc.compiler.ir import ActionIR, GameIR, SpecIR
+from prefc.compiler.solution import Decision, Solution
+from prefc.compiler.solve import GameSolver, SolveError
 
 Point = tuple[tuple[str, Fraction], ...]
 History = tuple[tuple[str, Fraction | int], ...]
@@ -39,7 +39,8 @@ class Situation:
         stage: The stage of the decision.
         action: The action chosen.
         point: Game parameter values.
-        history: Earlier actions the mover observed, ``((action, value), ...)`` (label codes for labels).
+        history: Earlier actions the mover observed, ``((action key, value), ...)`` (keys are
+            ``owner.name``; label codes for labels).
     """
 
     game: str
@@ -145,9 +146,8 @@ class Solutions:
         """The decider's utility of each option value.
 
         Where the preference has a pure answer, utilities are taken against it; in a symmetric
-        two-player finite game whose only symmetric equilibrium is mixed, against the other
-        player's equilibrium mix (every option in its support is then equally good). None where
-        neither applies.
+        finite game whose only symmetric equilibria are mixed, against the others' equilibrium
+        mixture. None where neither applies.
 
         Args:
             situation: The situation.
@@ -157,29 +157,30 @@ class Solutions:
         decided = self.decide(situation, pref)
         if decided is not None and decided.utility is not None:
             return [plain_number(decided.utility(o)) for o in options]
-        sol = self.solve(situation.game, pref, situation.point)
-        solver = self.solver(situation.game, pref)
-        mixed = next((e for e in sol.equilibria if e.probabilities and e.symmetric), None)
-        if situation.history or mixed is None or solver.kind != "symmetric-finite":
+        if situation.history:
             return [None for _ in options]
-        (probs,) = list(mixed.probabilities.values())[1].values()
-        if len(options) != len(probs):
+        try:
+            utils = self.solver(situation.game, pref).utilities_against_mix(dict(situation.point))
+        except SolveError as exc:
+            raise EmitError(f"cannot solve game `{situation.game}` for preference `{pref.label}` "
+                            f"at {_point_text(situation.point)}: {exc}") from exc
+        if utils is None or len(utils) != len(options):
             return [None for _ in options]
-        mix = [probs.get(str(v), 0.0) for v in options]
-        utils = solver.option_utilities_against_mix(dict(situation.point), mix)
         return [plain_number(u) for u in utils]
 
     def _decide(self, situation: Situation, pref: PreferencePoint) -> Decided | None:
         sol = self.solve(situation.game, pref, situation.point)
-        if sol.answer is None or not sol.derivation:
+        if sol.answer is None and not situation.history:
             return None
-        solver = self.solver(situation.game, pref)
-        game = solver.game
-        subs = {game.params[n].symbol: sp.Rational(v.numerator, v.denominator) for n, v in situation.point}
-        if not situation.history:
-            decision = next((d for d in sol.derivation if d.action == situation.action), sol.derivation[0])
-            return _decided(decision, _utility_fn(solver, decision, subs, situation))
-        return _later_decision(solver, situation, subs)
+        try:
+            judged = self.solver(situation.game, pref).judge(dict(situation.point), role=situation.role,
+                                                             action=situation.action, history=situation.history)
+        except SolveError as exc:
+            raise EmitError(f"cannot solve game `{situation.game}` for preference `{pref.label}` "
+                            f"at {_point_text(situation.point)}: {exc}") from exc
+        if judged is None:
+            return None
+        return _decided(judged.decision, judged.utility)
 
 
 def _point_text(point: Point) -> str:
@@ -192,79 +193,24 @@ def _decided(decision: Decision, utility) -> Decided:
     return Decided(decision, answer, alternatives, utility)
 
 
-def _action(game: GameIR, name: str) -> ActionIR:
-    return next(a for a in game.actions if a.name == name)
+def situation_action(game: GameIR, situation: Situation) -> ActionIR:
+    """The action a situation asks for (its role's action of that name).
+
+    Args:
+        game: The game.
+        situation: The situation.
+    """
+    return game.action(situation.role, situation.action)
 
 
-def _utility_fn(solver: GameSolver, decision: Decision, subs, situation: Situation):
-    """The decider's utility as a function of its own option value."""
-    if decision.options is not None:
-        table = {o.value: o.utility for o in decision.options}
-        return lambda v: table.get(v)
-    game = solver.game
-    act = _action(game, decision.action)
-    try:
-        if solver.kind == "symmetric-continuous":
-            x, y = solver._cont_syms
-            expr = solver._cont_utility.subs(subs).subs(y, sp.nsimplify(decision.chosen))
-            z = x
-        elif solver.kind == "sequential" and not situation.history and act.stage == 0:
-            z = sp.Symbol(act.name, real=True)
-            full = solver._continue_symbolic(1, {act.name: z}, subs)
-            expr = solver._role_value(act.owner, solver._profile(full), subs)
-        else:
-            return None
-    except (SolveError, TypeError, ValueError):
-        return None
-    return _numeric(expr, z)
+def seen_name(game: GameIR, key: str) -> str:
+    """How prompts and rows name an observed action (its bare name unless two roles share it).
 
-
-def _numeric(expr: sp.Expr, z: sp.Symbol):
-    def value(v):
-        try:
-            out = expr.subs(z, sp.nsimplify(v))
-            return float(out)
-        except (TypeError, ValueError):
-            return None
-
-    return value
-
-
-def _later_decision(solver: GameSolver, situation: Situation, subs) -> Decided | None:
-    """The last mover's decision after an observed history (any history, on or off the path)."""
-    game = solver.game
-    act = _action(game, situation.action)
-    if act.stage != game.n_stages - 1:
-        raise EmitError(f"game `{game.name}`: prompts after a history are supported for the last mover only")
-    history = {k: sp.nsimplify(v) if not isinstance(v, int) else sp.Integer(v) for k, v in situation.history}
-    given = {k: _action(game, k).display(v) for k, v in history.items()}
-    if act.finite:
-        opts = act.options(subs, history)
-        utils = [_exactify(solver._role_value(act.owner, solver._profile({**history, act.name: o}), subs))
-                 for o in opts]
-        winners = _argmaxes(utils)
-        decision = Decision(
-            player=act.owner, action=act.name, kind=act.kind, given=given,
-            options=[OptionValue(value=act.display(o), utility=float(u), exact=str(plain_number(u)))
-                     for o, u in zip(opts, utils)],
-            chosen=act.display(opts[winners[0]]), ties=[act.display(opts[i]) for i in winners[1:]])
-        table = {act.display(o): float(u) for o, u in zip(opts, utils)}
-        return _decided(decision, lambda v: table.get(v))
-    z = sp.Symbol(act.name, real=True)
-    hist_syms = {sp.Symbol(k, real=True): v for k, v in history.items()}
-    lo, hi = act.lo.subs(subs).subs(hist_syms), act.hi.subs(subs).subs(hist_syms)
-    val = sp.simplify(solver._role_value(act.owner, solver._profile({**history, act.name: z}), subs))
-    choice = _argmax_continuous(val, z, lo, hi)
-    deriv = sp.simplify(sp.diff(val, z))
-    decision = Decision(player=act.owner, action=act.name, kind=act.kind, given=given,
-                        utility=_sstr(val), marginal=_sstr(deriv),
-                        marginal_value=float(deriv) if deriv.is_number else None,
-                        chosen=plain_number(choice))
-    return _decided(decision, _numeric(val, z))
-
-
-def _sstr(e: sp.Expr) -> str:
-    return sp.sstr(e).replace("**", "^")
+    Args:
+        game: The game.
+        key: The action's key.
+    """
+    return game.action_label(game.action_by_key(key))
 
 
 _VALUES: dict[tuple[sp.Expr, Point], sp.Expr] = {}
@@ -291,22 +237,22 @@ def value_at(game: GameIR, expr: sp.Expr, point: Point) -> sp.Expr:
     return hit
 
 
-def action_bounds(game: GameIR, action: str, point: Point, history: History = ()) -> tuple[float, float] | None:
+def action_bounds(game: GameIR, action: ActionIR, point: Point, history: History = ()) -> tuple[float, float] | None:
     """The numeric bounds of a numeric action at a point (after a history), or None for labels.
 
     Args:
         game: The game.
-        action: The action's name.
+        action: The action.
         point: Parameter values.
-        history: Earlier actions' values.
+        history: Earlier actions' values, by key.
     """
-    act = _action(game, action)
-    if act.kind == "labels":
+    if action.kind == "labels":
         return None
     subs = {game.params[n].symbol: sp.Rational(v.numerator, v.denominator) for n, v in point}
-    hist = {sp.Symbol(k, real=True): sp.nsimplify(v) for k, v in history}
-    lo = act.lo.subs(subs).subs(hist)
-    hi = act.hi.subs(subs).subs(hist)
+    hist = {game.action_by_key(k).symbol: sp.Rational(Fraction(v).numerator, Fraction(v).denominator)
+            for k, v in history}
+    lo = action.lo.xreplace(subs).xreplace(hist)  # type: ignore[union-attr]
+    hi = action.hi.xreplace(subs).xreplace(hist)  # type: ignore[union-attr]
     return float(lo), float(hi)
 
 
@@ -322,17 +268,18 @@ def histories(game: GameIR, point: Point) -> list[History]:
     subs = {game.params[n].symbol: sp.Rational(v.numerator, v.denominator) for n, v in point}
     if first.finite:
         opts = first.options(subs)[:MAX_FINITE_HISTORIES]
-        values: list = [int(o) if o.is_Integer else Fraction(str(sp.nsimplify(o))) for o in opts]
+        values: list = [int(o) if o.is_Integer else Fraction(int(o.p), int(o.q)) for o in opts]
     else:
-        lo, hi = sp.nsimplify(first.lo.subs(subs)), sp.nsimplify(first.hi.subs(subs))
-        values = [Fraction(str(lo + (hi - lo) * sp.Rational(i, CONTINUOUS_HISTORY_STEPS)))
+        lo, hi = first.lo.xreplace(subs), first.hi.xreplace(subs)  # type: ignore[union-attr]
+        lo_f, hi_f = Fraction(int(lo.p), int(lo.q)), Fraction(int(hi.p), int(hi.q))
+        values = [lo_f + (hi_f - lo_f) * Fraction(i, CONTINUOUS_HISTORY_STEPS)
                   for i in range(CONTINUOUS_HISTORY_STEPS + 1)]
     last = game.movers(game.n_stages - 1)[0]
     out: list[History] = []
     for v in values:
-        h = ((first.name, v),)
+        h = ((first.key, v),)
         if last.kind != "labels":
-            bounds = action_bounds(game, last.name, point, h)
+            bounds = action_bounds(game, last, point, h)
             if bounds is not None and bounds[0] >= bounds[1]:
                 continue
         out.append(h)

@@ -30,6 +30,8 @@ from itertools import combinations, product
 from math import comb, gcd, lcm
 from typing import Any
 
+from prefc.compiler.limits import GameTooLarge
+
 __all__ = [
     "BimatrixSolution",
     "GameTooLarge",
@@ -51,10 +53,6 @@ FractionMatrix = tuple[tuple[Fraction, ...], ...]
 DEFAULT_MAX_ACTIONS = 12
 DEFAULT_MAX_SUPPORT_PAIRS = 100_000
 DEFAULT_MAX_PROFILES = 200_000
-
-
-class GameTooLarge(ValueError):
-    """The game exceeds the size an exact solver is allowed to enumerate."""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 The form is read off the arguments: two ``.pref`` files (a spec diff), one ``.pref`` file with two
 ``--preference`` options (a preference diff), or two results directories written by ``prefc eval``
-(a results diff). The engines live in :mod:`prefc.compiler.solve.diff` (solutions) and
+(a results diff). The engines live in :mod:`prefc.compiler.compare` (solutions) and
 :mod:`prefc.runtime.diff` (measured behaviour); this module parses, prints and writes.
 """
 
@@ -100,7 +100,7 @@ def _choices(spec, text: str):
 
     from prefc.compiler.select import select_preferences
     from prefc.compiler.parse import parse_preference_app
-    from prefc.compiler.solve.diff import PreferenceChoice
+    from prefc.compiler.compare import PreferenceChoice
 
     points = select_preferences(spec, text)  # raises SelectionError with located diagnostics
     _, app = parse_preference_app(text)
@@ -120,7 +120,7 @@ def _specs(args, files: list[Path]) -> int:
     from prefc.cli import load_checked
     from prefc.compiler.select import SelectionError, select_game
     from prefc.compiler.ir import lower_spec
-    from prefc.compiler.solve import diff as D
+    from prefc.compiler import compare as D
 
     specs = []
     for f in files:

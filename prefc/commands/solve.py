@@ -49,7 +49,7 @@ def _prepare(args):
 def cmd_solve(args) -> int:
     from prefc.compiler.select import SelectionError, parse_settings
     from prefc.compiler.ir import lower_spec
-    from prefc.compiler.solve.engine import GameSolver, SolveError
+    from prefc.compiler.solve import GameSolver, SolveError
 
     prepared = _prepare(args)
     if prepared is None:
@@ -86,7 +86,7 @@ def cmd_explain(args) -> int:
     from fractions import Fraction
 
     from prefc.compiler.ir import lower_spec
-    from prefc.compiler.solve.engine import SolveError
+    from prefc.compiler.solve import SolveError
     from prefc.compiler.solve.explain import explain
 
     prepared = _prepare(args)

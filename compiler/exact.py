@@ -24,11 +24,17 @@ class NotCompilable(TypeError):
     """The expression holds a construct the exact compiler does not know."""
 
 
+_MAX_EXACT_EXPONENT = 4096
+"""Integer powers beyond this are computed in floating point (exact ones could take minutes)."""
+
+
 def _sqrt(v: Value) -> Value:
     if isinstance(v, Fraction) and v >= 0:
         n, d = math.isqrt(v.numerator), math.isqrt(v.denominator)
         if n * n == v.numerator and d * d == v.denominator:
             return Fraction(n, d)
+    if v < 0:
+        return math.nan  # not a real number: callers refuse non-finite values
     return math.sqrt(v)
 
 
@@ -36,14 +42,21 @@ def _pow(a: Value, b: Value) -> Value:
     if isinstance(b, Fraction) and b.denominator == 1:
         if a == 0 and b < 0:
             return math.inf
-        return a ** int(b)
+        if abs(b) <= _MAX_EXACT_EXPONENT or a in (0, 1, -1):
+            return a ** int(b)
     if isinstance(b, Fraction) and b == Fraction(1, 2):
         return _sqrt(a)
-    return float(a) ** float(b)
+    try:
+        out = float(a) ** float(b)
+    except (OverflowError, ZeroDivisionError):
+        return math.inf
+    return out if isinstance(out, float) else math.nan  # a negative base to a fractional power is complex
 
 
 def _log(v: Value) -> float:
-    return math.log(v) if v > 0 else -math.inf
+    if v == 0:
+        return -math.inf
+    return math.log(v) if v > 0 else math.nan
 
 
 def _exp(v: Value) -> float:
@@ -113,6 +126,9 @@ def compile_exact(expr: sp.Basic) -> Callable[[Env], Value | bool]:
             return math.nan
 
         return piecewise
+    if isinstance(expr, sp.ITE):
+        c, a, b = (compile_exact(x) for x in expr.args)
+        return lambda env: a(env) if c(env) else b(env)
     if isinstance(expr, sp.core.relational.Relational):
         a, b = compile_exact(expr.lhs), compile_exact(expr.rhs)
         op = {"==": lambda x, y: x == y, "!=": lambda x, y: x != y, "<": lambda x, y: x < y,
