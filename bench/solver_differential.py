@@ -42,7 +42,14 @@ def _bimatrix(rng, where, shared):
     labels = [[f"x{j}" for j in range(s)] if shared else [f"o{i}_{j}" for j in range(s)]
               for i, s in enumerate(game.sizes)]
     got = {T.as_profile(e, game.roles, actions, labels) for e in sol.equilibria}
-    return got == T.nashpy_set(game)
+    expected = T.nashpy_set(game)
+    if any("degenerate" in n for n in sol.notes):
+        # nashpy can miss vertices of degenerate polytopes: it must find nothing prefc does not,
+        # and everything prefc finds must be a best reply
+        for x, y in got:
+            T.assert_nash(game, np.array(x), np.array(y))
+        return expected <= got
+    return got == expected
 
 
 def _three(rng, where):

@@ -461,6 +461,7 @@ class Checker:
         # moves and stages
         actions: dict[str, ActionInfo] = {}
         labels: dict[str, str] = {}
+        positions: dict[str, int] = {}
         stages: list[list[ast.Move]] = []
         each_name = next(iter(players)) if len(players) == 1 else None
         for move in game.moves:
@@ -492,7 +493,13 @@ class Checker:
                     elif lab.name in labels and labels[lab.name] != move.action.name:
                         self.bag.add("E0208", f"label `{lab.name}` belongs to two actions", lab.span,
                                      hint="use distinct labels so `==` comparisons are unambiguous")
+                    elif lab.name in positions and positions[lab.name] != len(seen_labels) - 1:
+                        self.bag.add("E0208", f"label `{lab.name}` has another position in another player's "
+                                     f"`{move.action.name}`", lab.span,
+                                     hint="list the options of an action of one name in the same order for every "
+                                          "player")
                     labels.setdefault(lab.name, move.action.name)
+                    positions.setdefault(lab.name, len(seen_labels) - 1)
                 if not move.domain.labels:
                     self.bag.add("E0303", "an action needs at least one option", move.domain.span)
         del each_name
@@ -1000,20 +1007,24 @@ class Checker:
         if game is None:
             return
         sides = [e.left, e.right]
-        action = next((self._action_of(s, game) for s in sides if self._action_of(s, game)), None)
+        info = next((self._action_of(s, game) for s in sides if self._action_of(s, game)), None)
         label = next((s for s in sides if isinstance(s, ast.Name) and s.id in game.labels), None)
-        if action is not None and label is not None:
-            info = next((i for i in game.actions.values() if i.name == action), None)
-            if info is not None and label.id not in info.labels:
-                self.bag.add("E0305", f"`{label.id}` is not an option of `{action}`", label.span,
-                             hint=f"options of `{action}`: {', '.join(info.labels)}")
+        if info is not None and label is not None and label.id not in info.labels:
+            self.bag.add("E0305", f"`{label.id}` is not an option of `{info.name}`", label.span,
+                         hint=f"options of `{info.name}`: {', '.join(info.labels)}")
 
     @staticmethod
-    def _action_of(e, game: CheckedGame) -> str | None:
-        if isinstance(e, ast.Name) and any(i.name == e.id for i in game.actions.values()):
-            return e.id
+    def _action_of(e, game: CheckedGame) -> ActionInfo | None:
+        """The action an expression names (``offer``, ``row.move``, ``member[i].give``), by its owner
+        when it says one (two roles may choose actions of one name); None for anything else."""
+        if isinstance(e, ast.Name):
+            found = [i for i in game.actions.values() if i.name == e.id]
+            return found[0] if len(found) == 1 else None  # an ambiguous bare name is E0210
         if isinstance(e, ast.Attr):
-            return e.attr.name
+            base = e.base
+            owner = base.id if isinstance(base, ast.Name) else base.base.name if isinstance(base, ast.Index) else None
+            if owner is not None:
+                return game.actions.get(f"{owner}.{e.attr.name}")
         return None
 
     def _name(self, e: ast.Name, scope: _Scope) -> str:
@@ -1115,8 +1126,7 @@ class Checker:
                 self.bag.add("E0305", "table keys must be actions with labels", key.span)
                 key_labels.append(None)
                 continue
-            action = self._action_of(key, game)
-            info = next((i for i in game.actions.values() if i.name == action), None)
+            info = self._action_of(key, game)
             key_labels.append(info.labels if info else None)
         seen: dict[tuple[str, ...], Span] = {}
         for row in e.rows:

@@ -318,7 +318,7 @@ class PricingMarket:
     def __init__(self, ir: SpecIR, game: str, *, params: Mapping[str, Fraction | int | float] | None = None) -> None:
         import sympy as sp
 
-        from prefc.compiler.ir import group_profile, named_profile
+        from prefc.compiler.lower import group_profile, named_profile
 
         if game not in ir.games:
             raise SimulationError(f"unknown game `{game}`; the games of spec `{ir.spec.name}` are: "

@@ -56,6 +56,12 @@ def nashpy_set(game: randgames.FiniteGame):
     return {(tuple(np.round(x, 8) + 0.0), tuple(np.round(y, 8) + 0.0)) for x, y in nashpy.Game(A, B).vertex_enumeration()}
 
 
+def assert_nash(game: randgames.FiniteGame, x: np.ndarray, y: np.ndarray) -> None:
+    A = np.array([[game.payoffs[0][(i, j)] for j in range(game.sizes[1])] for i in range(game.sizes[0])], dtype=float)
+    B = np.array([[game.payoffs[1][(i, j)] for j in range(game.sizes[1])] for i in range(game.sizes[0])], dtype=float)
+    assert max(A @ y) <= x @ A @ y + 1e-7 and max(x @ B) <= x @ B @ y + 1e-7
+
+
 @pytest.mark.parametrize("shared", [False, True])
 def test_two_role_games_agree_with_nashpy(tmp_path: Path, shared: bool):
     """Every equilibrium of 3x3 (and other) bimatrix games, with distinct or shared action names."""
@@ -68,7 +74,16 @@ def test_two_role_games_agree_with_nashpy(tmp_path: Path, shared: bool):
         labels = [[f"x{j}" for j in range(s)] if shared else [f"o{i}_{j}" for j in range(s)]
                   for i, s in enumerate(game.sizes)]
         got = {as_profile(e, game.roles, actions, labels) for e in sol.equilibria}
-        assert got == nashpy_set(game), game.text
+        expected = nashpy_set(game)
+        degenerate = any("degenerate" in n for n in sol.notes)
+        if degenerate:
+            # nashpy's halfspace intersection can miss vertices of degenerate polytopes: everything it
+            # finds must be found, and everything found must be a best reply (checked here)
+            assert expected <= got, game.text
+            for x, y in got:
+                assert_nash(game, np.array(x), np.array(y))
+        else:
+            assert got == expected, game.text
         assert sol.verified is not None and sol.verified.max_gain <= 0
 
 

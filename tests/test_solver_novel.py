@@ -313,3 +313,49 @@ game twomoves {
     ir = lower_spec(check_file(str(path)))
     with pytest.raises(SolveError, match="twomoves"):
         GameSolver(ir.games["twomoves"], ir.preference(PreferencePoint("economicus")))
+
+
+def test_payoff_tables_for_other_tools():
+    from prefc.compiler.solve.tables import game_tree, material, normal_form
+
+    ir = lower_spec(check_file(str(SPECS / "paper.pref")))
+    pd = ir.games["prisoners_dilemma"]
+    nf = normal_form(pd, pd.defaults())
+    assert nf.players == ["row", "col"] and not nf.plan_game
+    assert nf.payoffs == {(0, 0): (3, 3), (0, 1): (0, 5), (1, 0): (5, 0), (1, 1): (1, 1)}
+    moral = normal_form(pd, pd.defaults(), ir.preference(PreferencePoint("moralis", (("kappa", F(1, 2)),))))
+    assert moral.payoffs[(1, 0)] == (F(5, 2) + F(1, 2), F(3, 2))  # defect against cooperate: (T + P) / 2
+    ult = ir.games["ultimatum"]
+    tree = game_tree(ult, ult.defaults())
+    assert len(tree.payoffs) == 11 * 2 and tree.payoffs[(4, 0)] == (6, 4) and tree.payoffs[(4, 1)] == (0, 0)
+    assert material().label == "material"
+
+
+def test_table_keys_are_resolved_by_owner(tmp_path: Path, capsys):
+    path = write(tmp_path, """
+game entry {
+    players entrant, incumbent
+    entrant chooses move in {enter, stay_out}
+    then incumbent sees entrant.move and chooses move in {fight, accommodate}
+    payoff entrant = table(entrant.move, incumbent.move) {
+        enter, fight: -1; enter, accommodate: 2; stay_out, fight: 0; stay_out, accommodate: 0 }
+    payoff incumbent = table(entrant.move, incumbent.move) {
+        enter, fight: -1; enter, accommodate: 1; stay_out, fight: 3; stay_out, accommodate: 3 }
+}
+""")
+    code, out, err = cli(["check", path], capsys)
+    assert code == 0, err
+    sol = solve(path, "entry")
+    # the incumbent accommodates entry (1 > -1), so the entrant enters (2 > 0)
+    assert sol.equilibria[0].path == {"entrant": {"move": "enter"}, "incumbent": {"move": "accommodate"}}
+    bad = write(tmp_path, """
+game g {
+    players a, b
+    a chooses move in {x, y}
+    b chooses move in {y, x}
+    payoff a = table(a.move, b.move) { x, x: 1; x, y: 0; y, x: 0; y, y: 1 }
+    payoff b = 0
+}
+""", "bad.pref")
+    code, out, err = cli(["check", bad], capsys)
+    assert code == 1 and "E0208" in err and "position" in err
