@@ -1,9 +1,14 @@
 """Supervised fine-tuning on a compiled dataset: trl ``SFTTrainer`` with a peft LoRA adapter.
 
 The dataset directory is what ``prefc compile`` writes (``train.jsonl``, ``val.jsonl``,
-``dataset.json``): TRL conversational prompt-completion rows with a ``meta`` object. Rows of one
-preference are kept, ``meta`` is dropped, and the loss covers the completion tokens only (trl masks
-the prompt of prompt-completion rows).
+``dataset.json``): TRL conversational prompt-completion rows with a ``meta`` object, or ``messages``
+rows (``--format messages``/``openai``, or any OpenAI chat fine-tuning file). A ``messages`` row is
+read as prompt-completion: its last message (an assistant message) is the completion, the messages
+before it the prompt. A single JSONL file works too (``openai/moralis_kappa0.5.train.jsonl``,
+``moralis_kappa0.5/train.jsonl``): its validation rows are the sibling file with ``val`` in place of
+``train``. Rows of one preference are kept (rows without ``meta`` count as one preference), ``meta``
+is dropped, and the loss covers the completion tokens only (trl masks the prompt of
+prompt-completion rows).
 
 Output directory layout::
 
@@ -33,18 +38,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from .files import atomic_write_text, read_jsonl
 from .models import EMBEDDED_MODEL, ModelError, config_sha256, load_tokenizer, resolve_model
+from .train_config import ConfigFile, TrainConfig
+from .train_loss import trainer_class
 
 if TYPE_CHECKING:
     from trl import SFTTrainer
+
+__all__ = ["TrainConfig", "TrainError", "TrainInterrupted", "TrainResult", "PreparedRun", "read_rows",
+           "filter_rows", "dataset_files", "bf16_supported", "last_checkpoint", "prepare", "train"]
 
 TRAIN_FILE = "train.jsonl"
 VAL_FILES = ("val.jsonl", "validation.jsonl")
 METADATA_FILE = "prefc_train.json"
 CHECKPOINTS = "checkpoints"
+LOGS = "checkpoints/runs"  # where transformers' TensorBoard callback writes under output_dir
+CONFIG_COPY = "train_config"
 
 
 class TrainError(Exception):
@@ -53,48 +63,6 @@ class TrainError(Exception):
 
 class TrainInterrupted(TrainError):
     """Training was interrupted; a checkpoint was saved and ``resume=True`` continues from it."""
-
-
-class TrainConfig(BaseModel):
-    """Everything that determines a fine-tuning run (stored verbatim in ``prefc_train.json``)."""
-
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
-
-    model: str | None = Field(
-        default=None,
-        description="Base model: None for the embedded smollm2-135m-instruct, a local directory, or a hub id.",
-    )
-    preference: str | None = Field(
-        default=None,
-        description=(
-            "Rows to train on: a label like 'moralis(kappa=0.5)' (matches meta.preference) or a name like "
-            "'moralis' (matches meta.preference_name). None accepts a dataset holding a single preference."
-        ),
-    )
-    epochs: float = Field(default=3.0, gt=0, description="Passes over the training rows (ignored if max_steps > 0).")
-    max_steps: int = Field(default=-1, description="Optimizer steps to run; -1 runs `epochs` epochs.")
-    lora_r: int = Field(default=16, ge=1, description="LoRA rank.")
-    lora_alpha: int = Field(default=32, ge=1, description="LoRA scaling numerator (scale = alpha / r).")
-    lora_dropout: float = Field(default=0.05, ge=0, lt=1, description="Dropout on the LoRA branch.")
-    target_modules: str | list[str] = Field(
-        default="all-linear", description="Modules that get LoRA adapters: 'all-linear' or a list of module names."
-    )
-    full: bool = Field(default=False, description="Full fine-tuning of every weight instead of LoRA.")
-    learning_rate: float | None = Field(
-        default=None, gt=0, description="Peak learning rate; None means 2e-4 for LoRA, 2e-5 for full fine-tuning."
-    )
-    batch_size: int = Field(default=8, ge=1, description="Rows per device per forward pass.")
-    grad_accum: int = Field(default=1, ge=1, description="Forward passes accumulated per optimizer step.")
-    max_length: int = Field(default=1024, ge=8, description="Longest tokenised row; longer rows are truncated.")
-    seed: int = Field(default=0, description="Seed for adapter initialisation, shuffling and dropout.")
-    bf16: bool | None = Field(
-        default=None,
-        description="bfloat16 mixed precision; None turns it on where supported (CUDA with bf16, CPUs with AVX512-BF16/AMX).",
-    )
-    save_steps: int = Field(default=50, ge=1, description="Optimizer steps between checkpoints.")
-    save_total_limit: int = Field(default=2, ge=1, description="Checkpoints kept in out_dir/checkpoints.")
-    logging_steps: int = Field(default=10, ge=1, description="Optimizer steps between logged training losses.")
-    resume: bool = Field(default=False, description="Continue from the last checkpoint in out_dir/checkpoints.")
 
 
 @dataclass
@@ -138,34 +106,88 @@ def _norm_label(label: str) -> str:
     return re.sub(r"\s+", "", label)
 
 
+def _as_prompt_completion(row: dict[str, Any], where: str) -> dict[str, Any]:
+    """A ``messages`` row as a prompt-completion row (its last message is the completion)."""
+    messages = row["messages"]
+    if not messages or not isinstance(messages[-1], dict) or messages[-1].get("role") != "assistant":
+        raise TrainError(f"{where}: a 'messages' row must end with the assistant message to train on")
+    out = {"prompt": messages[:-1], "completion": messages[-1:]}
+    if "meta" in row:
+        out["meta"] = row["meta"]
+    return out
+
+
 def read_rows(path: Path) -> list[dict[str, Any]]:
-    """Read and check a JSONL file of prompt-completion rows.
+    """Read and check a JSONL file of prompt-completion or ``messages`` rows.
 
     Args:
         path: The ``.jsonl`` file.
 
     Returns:
-        The rows, in file order.
+        The rows, in file order, as prompt-completion rows (``messages`` rows are split before
+        their last message, which must be the assistant's); messages keep ``role`` and ``content``.
 
     Raises:
-        TrainError: A line is not JSON or lacks ``prompt``/``completion`` lists (file and line named).
+        TrainError: A line is not JSON, has neither shape, or a message lacks string ``role`` and
+            ``content`` (file and line named).
     """
     rows: list[dict[str, Any]] = []
     for where, _, row in read_jsonl(path, error=TrainError):
+        if isinstance(row, dict) and isinstance(row.get("messages"), list):
+            row = _as_prompt_completion(row, where)
         if not isinstance(row, dict) or not isinstance(row.get("prompt"), list) or not isinstance(
             row.get("completion"), list
         ):
             raise TrainError(
                 f"{where}: expected an object with 'prompt' and 'completion' message lists "
-                "(conversational prompt-completion format)"
+                "(conversational prompt-completion format) or a 'messages' list"
             )
         for msg in row["prompt"] + row["completion"]:
             if not isinstance(msg, dict) or not isinstance(msg.get("role"), str) or not isinstance(
                 msg.get("content"), str
             ):
                 raise TrainError(f"{where}: every message needs string 'role' and 'content'")
+        row["prompt"] = [{"role": m["role"], "content": m["content"]} for m in row["prompt"]]
+        row["completion"] = [{"role": m["role"], "content": m["content"]} for m in row["completion"]]
         rows.append(row)
     return rows
+
+
+def dataset_files(dataset: Path) -> tuple[Path, Path | None, Path]:
+    """The training file, the validation file and the directory holding ``dataset.json``.
+
+    Args:
+        dataset: A dataset directory (``train.jsonl``, ``val.jsonl``) or one JSONL file of rows.
+
+    Returns:
+        The training file, its validation file (None when there is none) and the directory whose
+        ``dataset.json`` describes the rows (the directory itself, or the file's directory or the
+        one above it).
+
+    Raises:
+        TrainError: Neither a dataset directory nor a JSONL file.
+    """
+    if dataset.is_dir():
+        train_path = dataset / TRAIN_FILE
+        if not train_path.is_file():
+            raise TrainError(f"{dataset} has no {TRAIN_FILE} (is it a dataset directory from `prefc compile`?)")
+        val = next((dataset / n for n in VAL_FILES if (dataset / n).is_file()), None)
+        return train_path, val, dataset
+    if dataset.is_file():
+        if dataset.suffix != ".jsonl":
+            raise TrainError(f"{dataset}: expected a dataset directory or a .jsonl file of rows")
+        name = dataset.name
+        val = None
+        if "train" in name:
+            for alternative in ("val", "validation"):
+                candidate = dataset.with_name(name.replace("train", alternative, 1))
+                if candidate.is_file():
+                    val = candidate
+                    break
+        home = next((d for d in (dataset.parent, dataset.parent.parent) if (d / "dataset.json").is_file()),
+                    dataset.parent)
+        return dataset, val, home
+    raise TrainError(f"dataset directory not found: {dataset}")
 
 
 def _matches(row: dict[str, Any], preference: str) -> bool:
@@ -184,14 +206,17 @@ def _preferences(rows: list[dict[str, Any]]) -> list[str]:
     return seen
 
 
-def filter_rows(rows: list[dict[str, Any]], preference: str | None, *, source: Path) -> list[dict[str, Any]]:
+def filter_rows(rows: list[dict[str, Any]], preference: str | None, *, source: Path,
+                empty_ok: bool = False) -> list[dict[str, Any]]:
     """Keep the rows of one preference.
 
     Args:
-        rows: Rows with ``meta.preference`` / ``meta.preference_name``.
+        rows: Rows with ``meta.preference`` / ``meta.preference_name``. Rows with no ``meta`` at all
+            (an OpenAI fine-tuning file) are one preference's rows: every row is kept.
         preference: Label (``moralis(kappa=0.5)``) or name (``moralis``); None keeps every row
             provided they share one preference.
         source: Where the rows came from (for messages).
+        empty_ok: Return an empty list instead of raising when no row matches (validation rows).
 
     Returns:
         The matching rows.
@@ -200,14 +225,14 @@ def filter_rows(rows: list[dict[str, Any]], preference: str | None, *, source: P
         TrainError: No row matches, or None was given for a dataset mixing preferences.
     """
     available = _preferences(rows)
-    if preference is None:
+    if preference is None or (not available and not any("meta" in r for r in rows)):
         if len(available) > 1:
             raise TrainError(
                 f"{source} holds several preferences ({', '.join(available)}): choose one with preference="
             )
         return rows
     kept = [r for r in rows if _matches(r, preference)]
-    if not kept:
+    if not kept and not empty_ok:
         have = ", ".join(available) if available else "none (rows carry no meta.preference)"
         raise TrainError(f"no rows of preference {preference!r} in {source}; preferences present: {have}")
     return kept
@@ -321,20 +346,13 @@ def prepare(dataset_dir: Path, out_dir: Path, *, config: TrainConfig, progress: 
     from transformers import AutoModelForCausalLM, set_seed
     from trl import SFTConfig
 
-    dataset_dir = Path(dataset_dir)
-    if not dataset_dir.is_dir():
-        raise TrainError(f"dataset directory not found: {dataset_dir}")
-    train_path = dataset_dir / TRAIN_FILE
-    if not train_path.is_file():
-        raise TrainError(f"{dataset_dir} has no {TRAIN_FILE} (is it a dataset directory from `prefc compile`?)")
+    train_path, val_path, home = dataset_files(Path(dataset_dir))
     train_rows = filter_rows(read_rows(train_path), config.preference, source=train_path)
     val_rows: list[dict[str, Any]] = []
-    for name in VAL_FILES:
-        if (dataset_dir / name).is_file():
-            all_val = read_rows(dataset_dir / name)
-            val_rows = [r for r in all_val if config.preference is None or _matches(r, config.preference)]
-            break
-    info = _dataset_info(dataset_dir, train_rows)
+    if val_path is not None:
+        val_rows = filter_rows(read_rows(val_path), config.preference, source=val_path, empty_ok=True)
+    info = _dataset_info(home, train_rows)
+    trackers = _check_trackers(config.report_to)
 
     try:
         model_path = resolve_model(config.model)
@@ -384,7 +402,7 @@ def prepare(dataset_dir: Path, out_dir: Path, *, config: TrainConfig, progress: 
         save_total_limit=config.save_total_limit,
         logging_steps=config.logging_steps,
         eval_strategy="no",
-        report_to="none",
+        report_to=trackers or "none",
         disable_tqdm=not progress,
         completion_only_loss=True,
         packing=False,
@@ -400,7 +418,7 @@ def prepare(dataset_dir: Path, out_dir: Path, *, config: TrainConfig, progress: 
             target_modules=config.target_modules,
             task_type="CAUSAL_LM",
         )
-    trainer = _trainer_class()(
+    trainer = trainer_class()(
         model=model,
         args=args,
         train_dataset=train_ds,
@@ -419,72 +437,53 @@ def prepare(dataset_dir: Path, out_dir: Path, *, config: TrainConfig, progress: 
     )
 
 
-def _trainer_class() -> type:
-    """trl's ``SFTTrainer`` with a loss that scores only the completion tokens.
+def trackers_of(config: TrainConfig) -> list[str]:
+    """The trackers a run reports to (``report_to``, with ``all`` expanded to those installed).
 
-    trl's own loss runs the LM head over every position in chunks (in float32, with entropy and
-    top-1 metrics); on a CPU that is half of a training step for SmolLM2 (a 49k-token vocabulary).
-    Here the decoder runs once, the LM head sees only the positions whose next token is a
-    completion token, and the loss is their summed cross-entropy over the batch's (or the
-    accumulated batches') completion tokens — the same quantity trl minimises. Where the shortcut
-    does not apply (several processes, models that scale or cap their logits, MoE auxiliary
-    losses) trl's loss is used unchanged. ``bench/train_throughput.py`` measures the difference.
+    Args:
+        config: The run's configuration.
     """
-    import torch
-    from trl import SFTTrainer
-
-    class CompletionLossSFTTrainer(SFTTrainer):
-        def _fast_loss_applies(self, model: Any) -> bool:
-            config = getattr(model, "config", None)
-            text = config.get_text_config() if config is not None and hasattr(config, "get_text_config") else config
-            return (
-                self.accelerator.num_processes == 1
-                and not self.aux_loss_enabled
-                and self.args.loss_type == "nll"
-                and self.label_smoother is None
-                and self.compute_loss_func is None
-                and text is not None
-                and not any(getattr(text, k, None) for k in ("final_logit_softcapping", "logit_scale",
-                                                              "output_multiplier", "lm_head_multiplier",
-                                                              "logits_scaling"))
-            )
-
-        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            base = model.get_base_model() if hasattr(model, "get_base_model") else model
-            if return_outputs or "labels" not in inputs or not self._fast_loss_applies(base):
-                return super().compute_loss(model, inputs, return_outputs=return_outputs,
-                                            num_items_in_batch=num_items_in_batch)
-            mode = "train" if self.model.training else "eval"
-            labels = inputs["labels"][:, 1:]
-            keep = labels != -100
-            with self.accelerator.autocast():  # the mixed precision accelerate would apply to model.forward
-                hidden = base.base_model(input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask"),
-                                         use_cache=False).last_hidden_state[:, :-1]
-                logits = base.get_output_embeddings()(hidden[keep])
-            targets = labels[keep]
-            loss_sum = torch.nn.functional.cross_entropy(logits.float(), targets, reduction="sum")
-            count = keep.sum() if num_items_in_batch is None else num_items_in_batch
-            loss = loss_sum / torch.as_tensor(count, device=loss_sum.device).clamp(min=1)
-            with torch.no_grad():
-                valid = max(int(targets.numel()), 1)
-                self._metrics[mode]["mean_token_accuracy"].append(
-                    float((logits.argmax(-1) == targets).sum()) / valid)
-            if mode == "train" and "attention_mask" in inputs:
-                self._total_train_tokens += int(inputs["attention_mask"].sum())
-                self._metrics[mode]["num_tokens"] = [self._total_train_tokens]
-            return loss
-
-    return CompletionLossSFTTrainer
+    return _check_trackers(config.report_to) if config.report_to else []
 
 
-def train(dataset_dir: Path, out_dir: Path, *, config: TrainConfig, progress: bool = True) -> TrainResult:
+def _check_trackers(names: list[str]) -> list[str]:
+    """The trackers to pass to trl, each known to transformers and installed.
+
+    Raises:
+        TrainError: A tracker transformers does not know, or whose package is not installed.
+    """
+    if not names:
+        return []
+    from transformers.integrations import get_available_reporting_integrations
+    from transformers.integrations.integration_utils import INTEGRATION_TO_CALLBACK
+
+    available = get_available_reporting_integrations()
+    if names == ["all"]:
+        if not available:
+            raise TrainError("report_to all: no experiment tracker is installed (e.g. pip install tensorboardX)")
+        return list(available)
+    for name in names:
+        if name not in INTEGRATION_TO_CALLBACK:
+            raise TrainError(f"unknown tracker {name!r} for report_to; trl knows "
+                             f"{', '.join(sorted(INTEGRATION_TO_CALLBACK))}")
+        if name not in available:
+            raise TrainError(f"tracker {name!r} is not installed (report_to needs its package, e.g. "
+                             f"{'tensorboardX' if name == 'tensorboard' else name})")
+    return list(names)
+
+
+def train(dataset_dir: Path, out_dir: Path, *, config: TrainConfig, progress: bool = True,
+          config_file: ConfigFile | None = None) -> TrainResult:
     """Fine-tune a model on one preference's rows of a compiled dataset.
 
     Args:
-        dataset_dir: Directory with ``train.jsonl`` (and ``val.jsonl``, ``dataset.json``).
+        dataset_dir: Directory with ``train.jsonl`` (and ``val.jsonl``, ``dataset.json``), or one
+            JSONL file of rows (see :func:`dataset_files`).
         out_dir: Where the adapter (or full model), ``prefc_train.json`` and checkpoints go.
         config: Run configuration (model, preference, LoRA and optimiser settings, resume).
         progress: Show the trainer's progress bar.
+        config_file: The config file the options came from: copied next to the adapter
+            (``train_config.toml``/``.yaml``), its path and sha256 recorded in ``prefc_train.json``.
 
     Returns:
         The run's result and measurements.
@@ -541,8 +540,15 @@ def train(dataset_dir: Path, out_dir: Path, *, config: TrainConfig, progress: bo
             "bf16": bool(trainer.args.bf16),
             "device": str(trainer.args.device),
             "resumed_from": str(resume_from) if resume_from else None,
+            "report_to": list(config.report_to),
+            "tensorboard_logs": str((out_dir / LOGS).resolve()) if "tensorboard" in trackers_of(config) else None,
         }
+        if config_file is not None:
+            metadata["config_file"] = {"path": str(config_file.path.resolve()), "sha256": config_file.sha256,
+                                       "copy": CONFIG_COPY + config_file.suffix}
         if trainer.is_world_process_zero():
+            if config_file is not None:
+                atomic_write_text(out_dir / (CONFIG_COPY + config_file.suffix), config_file.text)
             _write_final(trainer, out_dir, metadata)
         trainer.accelerator.wait_for_everyone()
     finally:

@@ -13,6 +13,8 @@ from prefc.compiler.diagnostics import CompileError, Diagnostic
 from prefc.compiler.emit.card import dataset_card
 from prefc.compiler.emit.dataset import build_dataset
 from prefc.compiler.emit.fmt import canonical, dumps
+from prefc.compiler.emit.layout import SPLITS, openai_file, preference_file, preference_slug
+from prefc.compiler.emit.openai_jsonl import openai_row
 from prefc.compiler.emit.prompts import PromptRenderer
 from prefc.compiler.emit.rubric import build_rubric
 from prefc.compiler.emit.situations import Solutions
@@ -62,7 +64,8 @@ def compile_spec(spec: CheckedSpec, out_dir: str | Path, *, fmt: str = "trl", se
     Args:
         spec: The checked spec.
         out_dir: The output root.
-        fmt: Row format, ``trl`` or ``messages``.
+        fmt: Row format, ``trl``, ``messages`` or ``openai`` (``messages`` rows plus one OpenAI
+            fine-tuning file per preference and split, see :mod:`prefc.compiler.emit.layout`).
         seed: Overrides every block's seed.
         samples: Overrides every dataset's ``samples`` count (benchmarks).
         progress: Called with the number of rows just produced.
@@ -103,6 +106,7 @@ def compile_spec(spec: CheckedSpec, out_dir: str | Path, *, fmt: str = "trl", se
                     if split in result.lines:
                         staged.write_lines(f"{name}/{split}.jsonl", result.lines[split])
                         summary.append((name, split, len(result.lines[split])))
+                _write_per_preference(staged, name, build, result, fmt)
                 staged.write_text(f"{name}/dataset.json", json.dumps(canonical(result.header), indent=2,
                                                                        sort_keys=True) + "\n")
                 staged.write_text(f"{name}/README.md", dataset_card(spec, ir, build, result.counts,
@@ -133,6 +137,28 @@ def compile_spec(spec: CheckedSpec, out_dir: str | Path, *, fmt: str = "trl", se
         raise
     return CompileResult(staged.target, sorted((f.to_json() for f in staged.files), key=lambda f: f["path"]),
                          summary)
+
+
+def _write_per_preference(staged: StagedBuild, name: str, build, result, fmt: str) -> None:
+    """Each preference's rows in files of their own (the card's configs), and OpenAI files for ``openai``."""
+    labels = [p.label for p in build.preferences]
+    slugs = [preference_slug(label) for label in labels]
+    if len(set(slugs)) != len(slugs) or any(s in SPLITS or s == "openai" for s in slugs):
+        from prefc.compiler.emit.situations import EmitError
+
+        raise EmitError(f"dataset `{name}`: preferences {', '.join(labels)} need distinct file names, "
+                        f"got {', '.join(slugs)}")
+    for label in labels:
+        for split in SPLITS:
+            own = [line for line, owner in zip(result.lines.get(split, ()), result.labels.get(split, ()), strict=True)
+                   if owner == label]
+            if not own:
+                continue
+            if len(labels) > 1:
+                staged.write_lines(f"{name}/{preference_file(label, split)}", own)
+            if fmt == "openai":
+                staged.write_lines(f"{name}/{openai_file(label, split)}", [dumps(openai_row(json.loads(line)))
+                                                                          for line in own])
 
 
 def _with_samples(build, samples: int):

@@ -30,6 +30,7 @@ class DatasetResult:
         counts: (game, preference, split) -> rows.
         skipped: (game, preference) -> parameter points without a pure answer.
         prompt_keys: Every (situation, wording) the dataset's rows ask, in any split.
+        labels: split -> the preference label of each line, aligned with ``lines``.
     """
 
     lines: dict[str, list[str]]
@@ -37,6 +38,7 @@ class DatasetResult:
     counts: Counter
     skipped: Counter = field(default_factory=Counter)
     prompt_keys: frozenset = frozenset()
+    labels: dict[str, list[str]] = field(default_factory=dict)
 
 
 def parameter_points(ir: SpecIR, game: str) -> list[tuple[tuple[str, Fraction], ...]]:
@@ -73,7 +75,8 @@ def build_dataset(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions:
         solutions: The solution cache.
         renderer: The prompt renderer.
         seed: The sampling seed.
-        fmt: ``trl`` (prompt/completion) or ``messages``.
+        fmt: ``trl`` (prompt/completion), ``messages`` or ``openai`` (``messages`` rows; the
+            per-preference OpenAI files are written by the build).
         progress: Optional callable ``advance(n)`` for a progress display.
     """
     paras = paraphrase_numbers(build)
@@ -119,6 +122,7 @@ def build_dataset(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions:
 
     base_meta = {"spec": spec.name, "spec_sha256": spec.sha256, "dataset": build.name}
     lines: dict[str, list[str]] = {}
+    labels: dict[str, list[str]] = {}
     counts: Counter = Counter()
     situation_meta: dict = {}  # situation -> its meta fields (shared by every preference and wording)
     for pref in build.preferences:
@@ -150,7 +154,7 @@ def build_dataset(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions:
             meta = dumps({**pref_meta, **situation_meta[situation], **extra, "split": split, "paraphrase": paraphrase})
             # The line is assembled from cached JSON parts in sorted-key order: byte-identical to
             # ``dumps(row)`` (a test checks this), without re-serialising the shared prompt.
-            if fmt == "messages":
+            if fmt in ("messages", "openai"):
                 assistant = dumps({"role": "assistant", "content": text})
                 line = '{"messages":' + renderer.messages_json(situation, paraphrase)[:-1] + "," + assistant \
                     + '],"meta":' + meta + "}"
@@ -158,11 +162,13 @@ def build_dataset(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions:
                 line = '{"completion":' + completion + ',"meta":' + meta + ',"prompt":' \
                     + renderer.messages_json(situation, paraphrase) + "}"
             lines.setdefault(split, []).append(line)
+            labels.setdefault(split, []).append(pref.label)
             counts[(situation.game, pref.label, split)] += 1
             if progress is not None:
                 progress(1)
     for split, rows in lines.items():
         random.Random(f"{seed}:{build.name}:{split}:order").shuffle(rows)
+        random.Random(f"{seed}:{build.name}:{split}:order").shuffle(labels[split])  # the same permutation
     header = {
         "spec": spec.name, "spec_sha256": spec.sha256, "dataset": build.name, "format": fmt, "seed": seed,
         "preferences": [p.label for p in build.preferences], "games": list(build.games),
@@ -173,7 +179,7 @@ def build_dataset(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions:
         "counts": {s: sum(n for (g, p, sp), n in counts.items() if sp == s) for s in SPLIT_ORDER if s in lines},
         "skipped_points": {f"{g}/{p}": n for (g, p), n in sorted(skipped.items())},
     }
-    return DatasetResult(lines, header, counts, skipped, frozenset(distinct))
+    return DatasetResult(lines, header, counts, skipped, frozenset(distinct), labels)
 
 
 def _pretty(expr) -> str:

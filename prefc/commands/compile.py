@@ -15,8 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compile", help="write solutions, SFT datasets and eval rubrics of a spec")
     p.add_argument("file", metavar="FILE")
     p.add_argument("-o", "--out", default="build", metavar="DIR", help="output root (default: build/)")
-    p.add_argument("--format", choices=["trl", "messages"], default="trl",
-                   help="rows as TRL prompt/completion (default) or a messages list")
+    p.add_argument("--format", choices=["trl", "messages", "openai"], default="trl",
+                   help="rows as TRL prompt/completion (default) or a messages list; openai: messages rows "
+                   "plus one OpenAI fine-tuning file per preference")
     p.add_argument("--seed", type=int, default=None, help="override every block's seed")
     p.add_argument("--samples", type=int, default=None, help="override every dataset's samples per preference")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary table")

@@ -13,19 +13,40 @@ def register(sub: argparse._SubParsersAction) -> None:
     Args:
         sub: The CLI's subparsers.
     """
-    p = sub.add_parser("train", help="fine-tune a model on a compiled dataset (LoRA by default)")
-    p.add_argument("dataset", metavar="DATASET_DIR", help="a dataset directory written by prefc compile")
-    p.add_argument("-o", "--out", required=True, metavar="ADAPTER_DIR")
-    p.add_argument("--model", default=None, help="base model: a local HF directory or hub id (default: embedded SmolLM2)")
+    p = sub.add_parser("train", help="fine-tune a model on a compiled dataset (LoRA by default, or a hosted job)",
+                       description="Fine-tune on one preference's rows. Options come from flags and from "
+                       "--config FILE (TOML or YAML with every option); flags win. --backend openai uploads "
+                       "the OpenAI-format file of the preference and runs a hosted fine-tuning job instead.")
+    p.add_argument("dataset", nargs="?", metavar="DATASET", help="a dataset directory written by prefc compile, "
+                   "or one JSONL file of prompt-completion or messages rows (or `dataset` in --config)")
+    p.add_argument("-o", "--out", default=None, metavar="ADAPTER_DIR", help="output directory (or `out` in --config)")
+    p.add_argument("--config", default=None, metavar="FILE", help="a .toml/.yaml file of training options")
+    p.add_argument("--backend", choices=["local", "openai"], default=None,
+                   help="local: trl + peft here (default); openai: a hosted fine-tuning job")
+    p.add_argument("--model", default=None, help="base model: a local HF directory or hub id (default: embedded "
+                   "SmolLM2); with --backend openai, the hosted base model (default gpt-4o-mini-2024-07-18)")
     p.add_argument("--preference", default=None, help="train on this preference's rows, e.g. 'moralis(kappa=0.5)'")
     p.add_argument("--epochs", type=float, default=None)
     p.add_argument("--max-steps", type=int, default=None)
     p.add_argument("--lora-r", type=int, default=None)
+    p.add_argument("--lora-alpha", type=int, default=None)
+    p.add_argument("--target-modules", default=None, help="'all-linear' or comma-separated module names")
     p.add_argument("--learning-rate", type=float, default=None)
     p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--full", action="store_true", help="full fine-tuning instead of LoRA")
-    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in ADAPTER_DIR")
+    p.add_argument("--grad-accum", type=int, default=None, help="forward passes accumulated per optimizer step")
+    p.add_argument("--max-length", type=int, default=None, help="longest tokenised row (longer ones are cut)")
+    p.add_argument("--report-to", default=None, metavar="TRACKERS",
+                   help="comma-separated experiment trackers (tensorboard, wandb, mlflow, trackio, ...)")
+    p.add_argument("--full", action="store_true", default=None, help="full fine-tuning instead of LoRA")
+    p.add_argument("--resume", action="store_true", default=None, help="continue from the last checkpoint in "
+                   "ADAPTER_DIR (--backend openai: follow the job recorded there)")
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--base-url", default=None, help="--backend openai: the API's base URL (default: the "
+                   "official API, or $OPENAI_BASE_URL)")
+    p.add_argument("--poll-interval", type=float, default=None, help="--backend openai: seconds between status checks")
+    p.add_argument("--timeout", type=float, default=None, help="--backend openai: give up following the job after "
+                   "this many seconds (the job keeps running; --resume follows it again)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", help="run an agent on a rubric and score it against every preference")
@@ -70,21 +91,69 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_serve)
 
 
-def cmd_train(args) -> int:
-    from prefc.runtime.train import TrainConfig, TrainError, train
+def _train_options(args) -> tuple[dict, object | None]:
+    """The training options of the flags over those of ``--config``, and the config file."""
+    from prefc.runtime.train_config import load_config_file
 
-    overrides = {k: v for k, v in {
+    config_file = load_config_file(args.config) if args.config else None
+    options = dict(config_file.options) if config_file else {}
+    flags = {
         "model": args.model, "preference": args.preference, "epochs": args.epochs, "max_steps": args.max_steps,
-        "lora_r": args.lora_r, "learning_rate": args.learning_rate, "batch_size": args.batch_size,
-        "seed": args.seed}.items() if v is not None}
-    config = TrainConfig(**overrides, full=args.full, resume=args.resume)
+        "lora_r": args.lora_r, "lora_alpha": args.lora_alpha, "learning_rate": args.learning_rate,
+        "batch_size": args.batch_size, "grad_accum": args.grad_accum, "max_length": args.max_length,
+        "seed": args.seed, "full": args.full, "resume": args.resume, "report_to": args.report_to,
+        "target_modules": (args.target_modules if args.target_modules in (None, "all-linear")
+                           else [m.strip() for m in args.target_modules.split(",") if m.strip()]),
+    }
+    options.update({k: v for k, v in flags.items() if v is not None})
+    return options, config_file
+
+
+def cmd_train(args) -> int:
+    """Run ``prefc train``.
+
+    Args:
+        args: The parsed arguments.
+    """
+    import json
+
+    from pydantic import ValidationError
+
+    from prefc.cli import UsageError
+    from prefc.runtime.train_config import ConfigFileError, TrainConfig
+
     try:
-        result = train(Path(args.dataset), Path(args.out), config=config)
+        options, config_file = _train_options(args)
+    except ConfigFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    run = config_file.run if config_file else {}
+    dataset = args.dataset or run.get("dataset")
+    out = args.out or run.get("out")
+    backend = args.backend or run.get("backend") or "local"
+    if not dataset or not out:
+        raise UsageError("prefc train needs a DATASET and -o ADAPTER_DIR (on the command line or in --config)")
+    if backend == "openai":
+        from prefc.interop.openai_finetune import cmd_train_openai
+
+        return cmd_train_openai(args, dataset=Path(dataset), out=Path(out), options=options)
+    try:
+        config = TrainConfig(**options)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise UsageError(f"--{'-'.join(str(x) for x in first['loc']).replace('_', '-')}: {first['msg']}") from None
+    from prefc.runtime.train import TrainError, train
+
+    try:
+        result = train(Path(dataset), Path(out), config=config, config_file=config_file)
     except TrainError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"adapter written to {result.out_dir}: {result.steps} steps, train loss {result.train_loss}, "
-          f"val loss {result.val_loss}, {result.tokens_per_second:.0f} tokens/s")
+    if args.json:
+        print(json.dumps(result.metadata, indent=2, sort_keys=True))
+    else:
+        print(f"adapter written to {result.out_dir}: {result.steps} steps, train loss {result.train_loss}, "
+              f"val loss {result.val_loss}, {result.tokens_per_second:.0f} tokens/s")
     return 0
 
 
