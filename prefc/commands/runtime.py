@@ -144,8 +144,11 @@ def cmd_train(args) -> int:
         raise UsageError(f"--{'-'.join(str(x) for x in first['loc']).replace('_', '-')}: {first['msg']}") from None
     from prefc.runtime.train import TrainError, train
 
+    import contextlib
+
     try:
-        result = train(Path(dataset), Path(out), config=config, config_file=config_file)
+        with contextlib.redirect_stdout(sys.stderr):  # the trainer's log lines; stdout carries the result
+            result = train(Path(dataset), Path(out), config=config, config_file=config_file)
     except TrainError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
