@@ -16,9 +16,9 @@ datasets = pytest.importorskip("datasets")
 yaml = pytest.importorskip("yaml")
 
 try:
-    from test_openai_files import write_spec
+    from interop_fixtures import write_spec
 except ImportError:  # tests/ is a package: import it by path
-    from tests.test_openai_files import write_spec
+    from tests.interop_fixtures import write_spec
 
 
 @pytest.fixture(scope="module")

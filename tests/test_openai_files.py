@@ -4,7 +4,6 @@ the published rules, and `prefc train` on messages rows."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,45 +12,10 @@ from prefc.cli import main
 from prefc.compiler.emit.layout import preference_slug
 from prefc.compiler.emit.openai_jsonl import MIN_EXAMPLES, openai_row, validate_openai_file
 
-SPECS = Path(__file__).resolve().parent.parent / "specs"
-
-SPEC = """spec small "Small games"
-
-use "preferences.pref"
-
-game dictator "Dictator game" {
-    players dictator, recipient
-    param E = 10 vary {10, 20}
-    dictator chooses give in [0, E]
-    payoff dictator  = E - give
-    payoff recipient = give
-}
-
-game prisoners_dilemma "Prisoner's dilemma" {
-    players row, col symmetric
-    param T = 5 vary {4, 5, 6, 8}, R = 3, P = 1, S = 0 vary {0, -1}
-    each player chooses move in {cooperate, defect}
-    payoff row = table(row.move, col.move) {
-        cooperate, cooperate: R;  cooperate, defect: S
-        defect,    cooperate: T;  defect,    defect: P
-    }
-}
-
-dataset sft for economicus, moralis(kappa = 0.5) {
-    games dictator, prisoners_dilemma
-    samples 24 per preference   seed 5
-    split train 0.8, val 0.2
-    paraphrases 3
-}
-"""
-
-
-def write_spec(tmp: Path) -> Path:
-    tmp.mkdir(parents=True, exist_ok=True)
-    shutil.copy(SPECS / "preferences.pref", tmp / "preferences.pref")
-    (tmp / "small.pref").write_text(SPEC)
-    return tmp / "small.pref"
-
+try:
+    from interop_fixtures import write_spec
+except ImportError:  # tests/ is a package: import it by path
+    from tests.interop_fixtures import write_spec
 
 def rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
