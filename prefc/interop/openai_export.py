@@ -21,7 +21,7 @@ from prefc.compiler.emit.openai_jsonl import OpenAIFileReport, openai_row, valid
 from prefc.interop.output import ExportError, write_files
 from prefc.runtime.files import read_jsonl
 
-__all__ = ["OpenAIExport", "openai_files", "export_openai"]
+__all__ = ["OpenAIExport", "collect_openai_files", "openai_files", "export_openai"]
 
 
 @dataclass
@@ -73,10 +73,23 @@ def openai_files(dataset_dir: str | os.PathLike[str], *, preference: str | None 
         ExportError: No dataset there, a malformed row (file and line named), or no rows of the
             preference (the preferences present are listed).
     """
-    return _collect(dataset_dir, preference)[1]
+    return collect_openai_files(dataset_dir, preference)[1]
 
 
-def _collect(dataset_dir: str | os.PathLike[str], preference: str | None) -> tuple[list[str], dict[str, str]]:
+def collect_openai_files(dataset_dir: str | os.PathLike[str],
+                         preference: str | None = None) -> tuple[list[str], dict[str, str]]:
+    """The preferences of a dataset and their OpenAI fine-tuning files.
+
+    Args:
+        dataset_dir: A dataset directory written by ``prefc compile``.
+        preference: Only this preference (a label or a name).
+
+    Returns:
+        The preference labels, in dataset order, and ``<slug>.<split>.jsonl`` -> text.
+
+    Raises:
+        ExportError: As :func:`openai_files`.
+    """
     root = Path(dataset_dir)
     if not (root / "train.jsonl").is_file():
         raise ExportError(f"{root}: no dataset here (expected train.jsonl from `prefc compile`)")
@@ -122,7 +135,7 @@ def export_openai(dataset_dir: str | os.PathLike[str], out_dir: str | os.PathLik
     Raises:
         ExportError: As :func:`openai_files`, or a file breaks a rule (nothing is written then).
     """
-    labels, files = _collect(dataset_dir, preference)
+    labels, files = collect_openai_files(dataset_dir, preference)
     reports = []
     with tempfile.TemporaryDirectory(prefix="prefc-openai-") as tmp:
         for name, text in files.items():
