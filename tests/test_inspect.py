@@ -105,10 +105,12 @@ def test_unparsed_answers_have_no_nearest_type(rubric_path: Path, tmp_path: Path
 
 
 def test_inspect_cli_runs_the_rubric_on_a_loopback_endpoint(rubric_path: Path, tmp_path: Path):
+    pytest.importorskip("starlette")
     from prefc.runtime.serve import start_server
 
     label = "economicus"
-    server, thread, url = start_server(theory_agent(rubric_path, label), model_name="theory")
+    server = start_server(theory_agent(rubric_path, label), model_name="theory")
+    url = server.url
     env = {**os.environ, "PREFC_BASE_URL": url, "PREFC_API_KEY": "unused", "INSPECT_LOG_DIR": str(tmp_path / "logs")}
     try:
         done = subprocess.run([sys.executable, "-m", "inspect_ai", "eval", "prefc/rubric", "-T",
@@ -116,8 +118,7 @@ def test_inspect_cli_runs_the_rubric_on_a_loopback_endpoint(rubric_path: Path, t
                                "--log-format", "json"],
                               capture_output=True, text=True, env=env, timeout=240, cwd=tmp_path)
     finally:
-        server.shutdown()
-        server.server_close()
+        server.stop()
     assert done.returncode == 0, done.stderr[-3000:]
     (log_file,) = (tmp_path / "logs").glob("*.json")
     log = json.loads(log_file.read_text())

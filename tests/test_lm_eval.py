@@ -68,12 +68,14 @@ def test_simple_evaluate_against_prefc_serve_reports_prefcs_numbers(exported, tm
     from lm_eval.tasks import TaskManager
 
     from prefc.interop.rubric import load_rubric, score_answer, summarize
+    pytest.importorskip("starlette")
     from prefc.runtime.serve import start_server
 
     rubric_path, task_dir = exported
     label = "moralis(kappa=0.75)"
     agent = theory_agent(rubric_path, label)
-    server, thread, url = start_server(agent, model_name="theory")
+    server = start_server(agent, model_name="theory")
+    url = server.url
     try:
         results = simple_evaluate(
             model="local-chat-completions",
@@ -82,8 +84,7 @@ def test_simple_evaluate_against_prefc_serve_reports_prefcs_numbers(exported, tm
             tasks=["prefc_small_eval"], task_manager=TaskManager(include_path=str(task_dir)),
             apply_chat_template=True, limit=None, bootstrap_iters=0)
     finally:
-        server.shutdown()
-        server.server_close()
+        server.stop()
     got = results["results"]["prefc_small_eval"]
     # the same answers scored by prefc itself
     rubric = load_rubric(rubric_path)

@@ -126,7 +126,7 @@ def cmd_export_game(args) -> int:
         args: The parsed arguments.
     """
     from prefc.cli import load_checked
-    from prefc.interop.games import export_game
+    from prefc.interop.game_export import export_game
     from prefc.interop.output import ExportError
 
     spec = load_checked(args.spec)
