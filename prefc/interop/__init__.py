@@ -10,7 +10,9 @@ module                     what it does
 ``lm_eval``                ``prefc export lm-eval``: a task directory for lm-evaluation-harness
 ``inspect_task``           the Inspect AI task ``prefc/rubric`` and scorer ``prefc/preferences``
 ``gambit``                 Gambit ``.nfg``/``.efg`` files: reading and writing
-``games``                  ``prefc import``: a Gambit game as a ``.pref`` spec; ``prefc export nfg|efg``
+``output``                 writing an export's files atomically
+``games``                  ``prefc import``: a Gambit game as a ``.pref`` spec
+``game_export``            ``prefc export nfg|efg``: a finite prefc game as a Gambit file
 =========================  ==========================================================================
 
 docs/interop.md has a runnable example of each. Heavy consumers (``inspect-ai``, ``lm-eval``,

@@ -10,6 +10,7 @@ against the published rules (:mod:`prefc.compiler.emit.openai_jsonl`) before any
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,8 +54,6 @@ def _label(row: Any, where: str) -> str:
 
 
 def _matches(label: str, wanted: str) -> bool:
-    import re
-
     norm = re.sub(r"\s+", "", label)
     return norm == re.sub(r"\s+", "", wanted) or label.split("(")[0] == wanted
 
