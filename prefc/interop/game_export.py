@@ -64,7 +64,7 @@ class _Payoffs:
     """Each role's payoff (material or a preference's utility) of a full assignment of the actions."""
 
     def __init__(self, spec: Any, ir: Any, game: Any, point: dict[str, Fraction], preference: str | None) -> None:
-        from prefc.compiler.ir import role_utility, symmetric_utility
+        from prefc.compiler.solve.utility import role_utility, symmetric_utility
 
         self.game = game
         self.params = {n: sp.Rational(v.numerator, v.denominator) for n, v in point.items()}
@@ -81,11 +81,17 @@ class _Payoffs:
             if len(points) != 1:
                 raise ExportError(f"--preference {preference!r}: give one value of each parameter")
             self.pref = ir.preference(points[0])
+            self.label = points[0].label
+
+    def refuse_plans(self, preference: str) -> None:
+        """Trees hold profiles, not plans: refuse a Kantian preference in a game of distinct roles."""
+        game = self.game
+        if self.pref is not None:
             if self.pref.uses_kantian and not (game.symmetric and len(game.roles) == 2):
                 raise ExportError(f"`{preference}` uses kantian(...) in `{game.name}`, a game of distinct roles: its "
-                                  "utility depends on whole plans (role randomisation), not on the profile played; "
-                                  "export the material payoffs, or a symmetric game")
-            self.label = points[0].label
+                                  "utility depends on whole plans (role randomisation), not on the profile played, "
+                                  "which a tree cannot hold; export its plan game as a strategic form "
+                                  "(prefc export nfg) or the material payoffs")
 
     def __call__(self, values: dict[str, dict[str, sp.Expr]]) -> tuple[Fraction, ...]:
         from prefc.compiler.lower import named_profile
@@ -159,20 +165,29 @@ def game_form(spec: Any, game_name: str, *, fmt: str, assignments: list[str] | N
     title = f"{game.title or game_name} ({what}; " + (f"utilities of {payoffs.label})" if preference else
                                                         "material payoffs)")
     if fmt == "nfg":
-        owners = [a.owner for a in actions]
-        if game.n_stages != 1 or len(set(owners)) != len(owners) or set(owners) != set(players):
-            raise ExportError(f"`{game_name}` has {game.n_stages} stages; a strategic-form .nfg needs one move of "
-                              "each player in one stage (export it as a tree: prefc export efg)")
-        order = [next(a for a in actions if a.owner == r) for r in players]
-        options = [_options(a, subs, {}) for a in order]
-        out = StrategicGame(title, players, [[_label(a, v) for v in opts] for a, opts in zip(order, options, strict=True)],
-                            {}, f"exported by prefc from spec {spec.name} (sha256 {spec.sha256})")
-        for prof in out.profiles():
-            values = {r: {} for r in players}
-            for a, opts, k in zip(order, options, prof, strict=True):
-                values[a.owner][a.name] = opts[k]
-            out.payoffs[prof] = payoffs(values)
+        if game.n_stages != 1:
+            raise ExportError(f"`{game_name}` has {game.n_stages} stages; a strategic-form .nfg needs one stage "
+                              "(export it as a tree: prefc export efg)")
+        from prefc.compiler.limits import GameTooLarge
+        from prefc.compiler.lower import LoweringError
+        from prefc.compiler.solve.derive import NonFinite
+        from prefc.compiler.solve.tables import normal_form
+
+        try:
+            nf = normal_form(game, point, payoffs.pref)
+        except (ValueError, GameTooLarge, NonFinite, LoweringError) as exc:
+            raise ExportError(f"`{game_name}`: {exc}") from None
+        comment = f"exported by prefc from spec {spec.name} (sha256 {spec.sha256})"
+        if nf.plan_game:
+            comment += "; the players choose plans (one action for every role) before their roles are drawn"
+        out = StrategicGame(title, list(nf.players), [[s.text for s in ss] for ss in nf.strategies], {}, comment)
+        for prof, values in nf.payoffs.items():
+            if any(isinstance(v, float) for v in values):
+                raise ExportError(f"the payoffs of `{game_name}` at {prof} are not rational numbers: Gambit files hold "
+                                  "exact numbers here")
+            out.payoffs[prof] = tuple(values)  # type: ignore[arg-type]
         return out
+    payoffs.refuse_plans(preference or "")
     count = [0]
     infosets: dict[tuple[int, tuple], int] = {}
     per_player: dict[int, int] = {}
