@@ -5,7 +5,8 @@ The Python API (:mod:`prefc.api`) is imported on first use, so ``import prefc`` 
 
 from typing import Any
 
-__version__ = "0.1.0"
+from prefc.version import __version__
+
 __all__ = ["load", "train", "evaluate", "Spec", "Build", "__version__"]
 
 

@@ -34,6 +34,8 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from prefc.version import __version__
+
 from .files import atomic_write_text, read_json
 from .score import Summary
 
@@ -1155,8 +1157,6 @@ def _diff_view(diff: DiffInput, *, anchor: str) -> dict[str, Any]:
 
 
 def _provenance(loaded: Sequence[LoadedInput], given: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    from prefc import __version__
-
     specs: dict[tuple[str, str], list[str]] = {}
 
     def spec(name: object, sha: object, where: str) -> None:

@@ -21,6 +21,7 @@ from prefc.compiler.emit.situations import Solutions
 from prefc.compiler.emit.templates import TemplateSet, resolve_directory
 from prefc.compiler.emit.write import StagedBuild
 from prefc.compiler.ir import lower_spec
+from prefc.version import __version__
 
 
 @dataclass
@@ -123,8 +124,6 @@ def compile_spec(spec: CheckedSpec, out_dir: str | Path, *, fmt: str = "trl", se
             "spec": spec.name, "spec_sha256": spec.sha256}})) for s in solutions.all_solutions()]
         staged.write_lines("solutions.jsonl", sol_lines)
         summary.append(("solutions", "-", len(sol_lines)))
-        from prefc import __version__
-
         files = sorted((f.to_json() for f in staged.files), key=lambda f: f["path"])
         manifest = {"spec": spec.name, "spec_sha256": spec.sha256, "prefc_version": __version__,
                     "format": fmt, "blocks": blocks, "files": files}
