@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
+from prefc.commands.common import load_checked, report_diagnostics, sources_for
 from prefc.version import __version__
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
@@ -20,50 +21,6 @@ def _console(stderr: bool = False):
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False, soft_wrap=True)
-
-
-def _report(diags, sources, fmt: str) -> None:
-    """Print diagnostics: human text on stderr, or JSON on stdout."""
-    from prefc.compiler.diagnostics import render_all, to_json
-
-    if fmt == "json":
-        print(to_json(diags))
-    elif diags:
-        print(render_all(diags, sources), file=sys.stderr)
-
-
-def _sources_for(paths: Sequence[str]):
-    from prefc.compiler.parse import read_source
-    from prefc.compiler.diagnostics import CompileError
-
-    out = {}
-    for p in paths:
-        try:
-            out[p] = read_source(p)
-        except CompileError:
-            pass
-    return out
-
-
-def load_checked(path: str, fmt: str = "text"):
-    """Check a spec and print its diagnostics; return the spec or None on errors.
-
-    Args:
-        path: The .pref file.
-        fmt: ``text`` or ``json`` for the diagnostics.
-    """
-    from prefc.compiler.check import check_file
-    from prefc.compiler.diagnostics import CompileError
-
-    try:
-        spec = check_file(path)
-    except CompileError as exc:
-        files = {d.span.file for d in exc.diagnostics if d.span is not None}
-        _report(exc.diagnostics, _sources_for(sorted(files)), fmt)
-        return None
-    if spec.diagnostics and fmt != "json":
-        _report(spec.diagnostics, spec.sources, fmt)
-    return spec
 
 
 # ----------------------------------------------------------------------------- commands
@@ -81,12 +38,12 @@ def cmd_check(args) -> int:
             diags, sources = spec.diagnostics, spec.sources
         except CompileError as exc:
             diags = exc.diagnostics
-            sources = _sources_for(sorted({d.span.file for d in diags if d.span is not None}))
+            sources = sources_for(sorted({d.span.file for d in diags if d.span is not None}))
             status = EXIT_ERRORS
         if args.format == "json":
             every.extend(d.to_json() for d in diags)
         else:
-            _report(diags, sources, "text")
+            report_diagnostics(diags, sources, "text")
             if not any(d.is_error for d in diags):
                 _console().print(f"[green]ok[/green] {path}" + (f" ({len(diags)} warning(s))" if diags else ""))
     if args.format == "json":
@@ -125,9 +82,6 @@ def cmd_codes(args) -> int:
         table.add_row(code, sev.value, title)
     _console().print(table)
     return EXIT_OK
-
-
-COMMANDS: dict[str, Callable] = {}
 
 
 def build_parser() -> argparse.ArgumentParser:

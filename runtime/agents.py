@@ -32,7 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 
 from .parse import format_answer
-from .protocol import Agent, Prompt
+from .protocol import Agent, AgentError, Prompt
 
 __all__ = [
     "AGENT_KINDS",
@@ -52,10 +52,6 @@ AGENT_KINDS: dict[str, str] = {
     "openai": "openai:URL?model=NAME  (an OpenAI-compatible chat endpoint)",
 }
 """The agent kinds :func:`make_agent` understands, with their syntax."""
-
-
-class AgentError(Exception):
-    """An agent that cannot be built or cannot answer (bad spec, unreachable endpoint, ...)."""
 
 
 class ScriptedAgent:

@@ -20,8 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .files import is_loopback
-from .agents import AgentError
-from .protocol import Prompt
+from .protocol import AgentError, Prompt
 
 __all__ = ["DEFAULT_KEY_ENV", "OpenAIChatAgent"]
 

@@ -1,13 +1,19 @@
-"""The one interface every agent implements, and the artefact shapes the runtime reads.
+"""The one interface every agent implements, and the error every agent raises.
 
 An agent turns chat prompts into text. Everything else in the runtime (evaluation, simulation,
-serving) talks to agents only through :class:`Agent`.
+serving) talks to agents only through :class:`Agent`, and catches :class:`AgentError`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Protocol, TypedDict, runtime_checkable
+
+__all__ = ["Agent", "AgentError", "ContinuesReplies", "Message", "Prompt", "ScoresOptions"]
+
+
+class AgentError(Exception):
+    """An agent that cannot be built or cannot answer (bad spec, unreachable endpoint, ...)."""
 
 
 class Message(TypedDict):

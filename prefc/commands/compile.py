@@ -32,7 +32,7 @@ def cmd_compile(args) -> int:
     """
     from rich.console import Console
 
-    from prefc.cli import _report, _sources_for, load_checked
+    from prefc.commands.common import load_checked, report_diagnostics, sources_for
     from prefc.compiler.diagnostics import CompileError, render
     from prefc.compiler.emit.build import compile_spec
     from prefc.compiler.emit.situations import EmitError
@@ -68,7 +68,7 @@ def cmd_compile(args) -> int:
             result = compile_spec(spec, args.out, fmt=args.format, seed=args.seed, samples=args.samples)
     except CompileError as exc:
         files = sorted({d.span.file for d in exc.diagnostics if d.span is not None})
-        _report(exc.diagnostics, {**spec.sources, **_sources_for(files)}, "text")
+        report_diagnostics(exc.diagnostics, {**spec.sources, **sources_for(files)}, "text")
         return 1
     except TemplateError as exc:
         diag, sources = exc.diagnostic()

@@ -117,7 +117,7 @@ def _choices(spec, text: str):
 
 
 def _specs(args, files: list[Path]) -> int:
-    from prefc.cli import load_checked
+    from prefc.commands.common import load_checked
     from prefc.compiler.select import SelectionError, select_game
     from prefc.compiler.ir import lower_spec
     from prefc.compiler import compare as D

@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_run(args) -> int:
-    from prefc.cli import load_checked
+    from prefc.commands.common import load_checked
 
     if load_checked(args.file) is None:
         return 1

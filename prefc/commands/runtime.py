@@ -166,7 +166,7 @@ def cmd_eval(args) -> int:
 
     expect = None
     if args.expect_spec:
-        from prefc.cli import load_checked
+        from prefc.commands.common import load_checked
 
         spec = load_checked(args.expect_spec)
         if spec is None:

@@ -43,7 +43,7 @@ def _fail(message: str) -> int:
 
 
 def cmd_simulate(args) -> int:
-    from prefc.cli import load_checked
+    from prefc.commands.common import load_checked
     from prefc.compiler.select import SelectionError, parse_settings, select_game
 
     if len(args.agent) != 2:

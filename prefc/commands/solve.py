@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _prepare(args):
-    from prefc.cli import load_checked
+    from prefc.commands.common import load_checked
     from prefc.compiler.select import SelectionError, select_game, select_preferences
 
     spec = load_checked(args.file)

@@ -1,0 +1,72 @@
+"""What every command that reads a spec shares: checking it and printing its diagnostics.
+
+The command line (:mod:`prefc.cli`) and each subcommand module import these; nothing here imports
+the command line, so the subcommands sit below it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from prefc.compiler.check import CheckedSpec
+    from prefc.compiler.diagnostics import Diagnostic
+
+__all__ = ["load_checked", "report_diagnostics", "sources_for"]
+
+
+def report_diagnostics(diags: Sequence[Diagnostic], sources: Mapping[str, str], fmt: str) -> None:
+    """Print diagnostics: human text on stderr, or JSON on stdout.
+
+    Args:
+        diags: The diagnostics.
+        sources: File name -> source text, for the excerpts under each message.
+        fmt: ``text`` or ``json``.
+    """
+    from prefc.compiler.diagnostics import render_all, to_json
+
+    if fmt == "json":
+        print(to_json(list(diags)))
+    elif diags:
+        print(render_all(list(diags), dict(sources)), file=sys.stderr)
+
+
+def sources_for(paths: Sequence[str]) -> dict[str, str]:
+    """The source text of each readable file (files that cannot be read are left out).
+
+    Args:
+        paths: File names named by diagnostics.
+    """
+    from prefc.compiler.diagnostics import CompileError
+    from prefc.compiler.parse import read_source
+
+    out = {}
+    for p in paths:
+        try:
+            out[p] = read_source(p)
+        except CompileError:
+            pass
+    return out
+
+
+def load_checked(path: str, fmt: str = "text") -> CheckedSpec | None:
+    """Check a spec and print its diagnostics; return the spec or None on errors.
+
+    Args:
+        path: The .pref file.
+        fmt: ``text`` or ``json`` for the diagnostics.
+    """
+    from prefc.compiler.check import check_file
+    from prefc.compiler.diagnostics import CompileError
+
+    try:
+        spec = check_file(path)
+    except CompileError as exc:
+        files = {d.span.file for d in exc.diagnostics if d.span is not None}
+        report_diagnostics(exc.diagnostics, sources_for(sorted(files)), fmt)
+        return None
+    if spec.diagnostics and fmt != "json":
+        report_diagnostics(spec.diagnostics, spec.sources, fmt)
+    return spec
