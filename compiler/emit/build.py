@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prefc.artefacts import DatasetHeader, DatasetRow, Manifest, RubricHeader, RubricItem, SolutionRow
 from prefc.compiler.check import CheckedSpec
 from prefc.compiler.diagnostics import CompileError, Diagnostic
 from prefc.compiler.emit.card import dataset_card
@@ -105,37 +105,35 @@ def compile_spec(spec: CheckedSpec, out_dir: str | Path, *, fmt: str = "trl", se
                 dataset_prompts.setdefault(id(templates[name]), set()).update(result.prompt_keys)
                 for split in ("train", "val", "test"):
                     if split in result.lines:
-                        staged.write_lines(f"{name}/{split}.jsonl", result.lines[split])
+                        staged.write_lines(f"{name}/{split}.jsonl", result.lines[split], model=DatasetRow)
                         summary.append((name, split, len(result.lines[split])))
                 _write_per_preference(staged, name, build, result, fmt)
-                staged.write_text(f"{name}/dataset.json", json.dumps(canonical(result.header), indent=2,
-                                                                       sort_keys=True) + "\n")
+                staged.write_document(f"{name}/dataset.json", DatasetHeader.model_validate(canonical(result.header)))
                 staged.write_text(f"{name}/README.md", dataset_card(spec, ir, build, result.counts,
                                                                      result.skipped, result.header))
             else:
                 lines, header = build_rubric(spec, ir, build, solutions, renderer, seed=block_seed,
                                              progress=progress,
                                              exclude=frozenset(dataset_prompts.get(id(templates[name]), ())))
-                staged.write_lines(f"{name}.jsonl", lines)
-                staged.write_text(f"{name}.json", json.dumps(header, indent=2, sort_keys=True) + "\n")
+                staged.write_lines(f"{name}.jsonl", lines, model=RubricItem)
+                staged.write_document(f"{name}.json", RubricHeader.model_validate(header))
                 summary.append((name, "items", len(lines)))
             blocks.append({"name": name, "kind": build.kind, "seed": block_seed})
         sol_lines = [dumps(canonical({**s.model_dump(mode="json"), "provenance": {
             "spec": spec.name, "spec_sha256": spec.sha256}})) for s in solutions.all_solutions()]
-        staged.write_lines("solutions.jsonl", sol_lines)
+        staged.write_lines("solutions.jsonl", sol_lines, model=SolutionRow)
         summary.append(("solutions", "-", len(sol_lines)))
-        files = sorted((f.to_json() for f in staged.files), key=lambda f: f["path"])
-        manifest = {"spec": spec.name, "spec_sha256": spec.sha256, "prefc_version": __version__,
-                    "format": fmt, "blocks": blocks, "files": files}
-        staged.write_text("manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        manifest = Manifest(spec=spec.name, spec_sha256=spec.sha256, prefc_version=__version__, format=fmt,
+                            blocks=blocks, files=sorted(staged.files, key=lambda f: f.path))
+        staged.write_text("manifest.json", manifest.to_text())
         if before_commit is not None:
             before_commit(staged.tmp)
         staged.commit()
     except BaseException:
         staged.abort()
         raise
-    return CompileResult(staged.target, sorted((f.to_json() for f in staged.files), key=lambda f: f["path"]),
-                         summary)
+    return CompileResult(staged.target, [f.model_dump(mode="json", by_alias=True)
+                                         for f in sorted(staged.files, key=lambda f: f.path)], summary)
 
 
 def _write_per_preference(staged: StagedBuild, name: str, build, result, fmt: str) -> None:

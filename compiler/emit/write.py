@@ -1,73 +1,139 @@
-"""Atomic output: every file of a build is written into a temporary directory next to the target,
-then the directory replaces the previous build in one rename. An interrupted compile leaves the
-previous build (or nothing), never a mix."""
+"""Atomic output: every file of a build is written (through the artefacts' atomic writer) into a
+staging directory next to the target, then the directory replaces the previous build in one rename.
+An interrupted compile leaves the previous build (or nothing), never a mix.
+
+Staging directories are named after the process that writes them (``.<spec>.partial-PID``,
+``.<spec>.previous-PID`` while the old build is swapped out). A compile into a directory first
+removes those of processes that no longer run (a killed compile's leftovers) and never touches a
+live one; a previous build left swapped out by a kill is put back first.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+from prefc.artefacts import Document, FileEntry, Row, atomic_write_bytes, sha256_bytes
+
+__all__ = ["FileRecord", "StagedBuild", "clean_stale", "process_alive"]
+
+FileRecord = FileEntry
+"""One written file (the manifest's entry for it)."""
 
 
-@dataclass
-class FileRecord:
-    """One written file: its path relative to the build directory, row count and sha256."""
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (ours, or another user's).
 
-    path: str
-    rows: int
-    sha256: str
-    bytes: int
+    Args:
+        pid: The process id.
+    """
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, owned by someone else
+    except OSError:
+        return False
+    return True
 
-    def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "rows": self.rows, "sha256": self.sha256, "bytes": self.bytes}
+
+def _owner(path: Path, marker: str) -> int | None:
+    tail = path.name.rsplit(marker, 1)[-1]
+    return int(tail) if tail.isdigit() else None
+
+
+def clean_stale(target: Path) -> list[Path]:
+    """Remove the staging directories of ``target`` left by compiles whose process is gone.
+
+    A swapped-out previous build (``.<name>.previous-PID``) of a dead process is renamed back to
+    ``target`` when ``target`` is missing (the kill came between the two renames of a commit), and
+    removed otherwise; a dead process's ``.<name>.partial-PID`` is removed. Directories of live
+    processes, this one included, stay.
+
+    Args:
+        target: The build directory (``DIR/<spec>``).
+
+    Returns:
+        The directories removed or put back.
+    """
+    touched: list[Path] = []
+    parent = target.parent
+    if not parent.is_dir():
+        return touched
+    for marker in (".previous-", ".partial-"):
+        for path in sorted(parent.glob(f".{target.name}{marker}*")):
+            pid = _owner(path, marker)
+            if pid is None or pid == os.getpid() or process_alive(pid) or not path.is_dir():
+                continue
+            if marker == ".previous-" and not target.exists():
+                os.replace(path, target)
+            else:
+                shutil.rmtree(path, ignore_errors=True)
+            touched.append(path)
+    return touched
 
 
 @dataclass
 class StagedBuild:
-    """A build being written into a temporary directory.
+    """A build being written into a staging directory.
 
     Args:
         target: The final directory (``DIR/<spec>``).
     """
 
     target: Path
-    files: list[FileRecord] = field(default_factory=list)
+    files: list[FileEntry] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.target.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale(self.target)
         self.tmp = self.target.parent / f".{self.target.name}.partial-{os.getpid()}"
         if self.tmp.exists():
             shutil.rmtree(self.tmp)
         self.tmp.mkdir()
 
-    def write_text(self, rel: str, text: str, *, rows: int = 0) -> FileRecord:
+    def write_text(self, rel: str, text: str, *, rows: int = 0, model: type[Document] | type[Row] | None = None) -> FileEntry:
         """Write one file (UTF-8, ``\\n`` line ends).
 
         Args:
             rel: Path relative to the build directory.
             text: The content.
             rows: Its row count (JSONL lines; 0 for other files).
+            model: The artefact model of its content (recorded in the manifest), if it is one.
         """
         data = text.encode("utf-8")
         path = self.tmp / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb", buffering=1 << 20) as f:
-            f.write(data)
-        rec = FileRecord(rel, rows, hashlib.sha256(data).hexdigest(), len(data))
+        atomic_write_bytes(path, data)
+        rec = FileEntry(path=rel, rows=rows, sha256=sha256_bytes(data), bytes=len(data),
+                        schema=model.__name__ if model is not None else None,
+                        schema_version=model.SCHEMA_VERSION if model is not None else None)
         self.files.append(rec)
         return rec
 
-    def write_lines(self, rel: str, lines: list[str]) -> FileRecord:
+    def write_lines(self, rel: str, lines: list[str], *, model: type[Row]) -> FileEntry:
         """Write a JSONL file.
 
         Args:
             rel: Path relative to the build directory.
             lines: The lines, without newlines.
+            model: The row model of its lines.
         """
-        return self.write_text(rel, "".join(line + "\n" for line in lines), rows=len(lines))
+        return self.write_text(rel, "".join(line + "\n" for line in lines), rows=len(lines), model=model)
+
+    def write_document(self, rel: str, document: Document) -> FileEntry:
+        """Write a document artefact in its model's text form.
+
+        Args:
+            rel: Path relative to the build directory.
+            document: The document.
+        """
+        return self.write_text(rel, document.to_text(), model=type(document))
 
     def commit(self) -> None:
         """Replace the target with the staged directory."""
