@@ -4,7 +4,6 @@ and every adapter on the rubric, and show how behaviour moved (the closed loop o
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +11,8 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from prefc.runtime.numbers import DASH, fmt_number
 
 
 @dataclass
@@ -55,48 +56,6 @@ class RunResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def stratified(items: list[dict], limit: int | None) -> list[dict]:
-    """Take up to ``limit`` items round-robin across (game, role), keeping file order within each.
-
-    Args:
-        items: Rubric items.
-        limit: How many to keep (None keeps all).
-    """
-    if limit is None or limit >= len(items):
-        return list(items)
-    groups: dict[tuple, list[dict]] = {}
-    for it in items:
-        groups.setdefault((it.get("game"), it.get("role")), []).append(it)
-    out: list[dict] = []
-    queues = list(groups.values())
-    while len(out) < limit and any(queues):
-        for q in queues:
-            if q and len(out) < limit:
-                out.append(q.pop(0))
-    return out
-
-
-def answer_budget(tokenizer, dataset_dir: Path, *, floor: int = 64) -> int:
-    """Tokens an answer may take: a quarter more than the longest completion in a dataset's
-    ``train.jsonl`` (and at least ``floor``), so an agent can finish the reasoning it was taught.
-
-    Args:
-        tokenizer: The agents' tokenizer.
-        dataset_dir: A compiled dataset directory.
-        floor: The smallest budget returned.
-    """
-    from prefc.runtime.files import read_jsonl
-
-    longest = 0
-    for _, _, row in read_jsonl(dataset_dir / "train.jsonl", error=ValueError):
-        if not isinstance(row, dict):
-            continue
-        turns = row.get("completion") or row.get("messages", [])[-1:]
-        text = "".join(t.get("content", "") for t in turns if isinstance(t, dict))
-        longest = max(longest, len(tokenizer(text, add_special_tokens=False)["input_ids"]))
-    return max(floor, -(-longest * 5 // 4))
-
-
 def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None, max_steps: int = 60,
              learning_rate: float = 5e-4, train_batch_size: int = 4,
              eval_items: int | None = 48, max_new_tokens: int | None = None, batch_size: int = 16,
@@ -119,9 +78,11 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None, m
         retrain: Train again even when an adapter from the same dataset and settings exists.
         console: Where to print (default: stdout).
     """
+    from prefc.artefacts import ArtefactError, RunAgent, RunRecord, TrainRecord, read_document, write_document
     from prefc.compiler.check import check_file
     from prefc.compiler.emit.build import compile_spec
-    from prefc.runtime.evaluate import Rubric, evaluate, load_rubric
+    from prefc.runtime.budget import answer_budget
+    from prefc.runtime.evaluate import evaluate, load_rubric
     from prefc.runtime.generate import LocalAgent
     from prefc.runtime.train import TrainConfig
 
@@ -147,10 +108,14 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None, m
         config = TrainConfig(model=model, preference=point.label, max_steps=max_steps, learning_rate=learning_rate,
                              batch_size=train_batch_size)
         meta = adapter_dir / "prefc_train.json"
+        saved = None
         if meta.exists() and not retrain:
-            saved = json.loads(meta.read_text())
-            if saved.get("config") == config.model_dump(mode="json") and \
-                    saved.get("spec_sha256") == spec.sha256:
+            try:
+                saved = read_document(meta, TrainRecord)
+            except ArtefactError as exc:  # unreadable: train again (and say why)
+                console.print(f"   {point.label}: {exc}; training again")
+            if saved is not None and saved.config == config.model_dump(mode="json") and \
+                    saved.spec_sha256 == spec.sha256:
                 console.print(f"   {point.label}: reusing {adapter_dir}")
                 result.adapters[point.label] = adapter_dir
                 continue
@@ -162,7 +127,8 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None, m
 
     console.print(f"3/3 evaluating on rubric `{rubric_block.name}`")
     rubric = load_rubric(built.directory / f"{rubric_block.name}.jsonl", expect_sha256=spec.sha256)
-    subset = Rubric(rubric.path, rubric.header, stratified(rubric.items, eval_items))
+    subset = rubric.subset(eval_items)
+    summaries = []
     agents: list[tuple[str, str | None]] = [("base", None)] + [(label, str(p)) for label, p in result.adapters.items()]
     for label, adapter in agents:
         agent = LocalAgent(model, adapter=adapter, batch_size=batch_size)
@@ -175,19 +141,18 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None, m
         evaluated = evaluate(subset, agent, results_dir, scoring=scoring, batch_size=batch_size,
                              max_new_tokens=max_new_tokens, progress=True)
         result.seconds[f"eval {label}"] = round(time.perf_counter() - clock, 2)
-        result.reports.append(AgentReport(agent.name, adapter, results_dir,
-                                          json.loads(evaluated.summary_path.read_text()), label))
+        result.reports.append(AgentReport(agent.name, adapter, results_dir, evaluated.summary.to_data(), label))
+        summaries.append(evaluated.summary)
     console.print(shift_table(result, rubric.preferences))
-    (root / "run.json").write_text(json.dumps({
-        "spec": spec.name, "spec_sha256": spec.sha256, "build": str(built.directory),
-        "adapters": {k: str(v) for k, v in result.adapters.items()},
-        "seconds": result.seconds,
-        "agents": [{"agent": r.agent, "adapter": r.adapter, "results": str(r.results),
-                    "parse_rate": r.summary.get("parse_rate"),
-                    "accuracy": {p["label"]: p["accuracy"] for p in r.summary.get("preferences", [])},
-                    "nearest": (r.summary.get("nearest") or {}).get("label"),
-                    "kappa": r.summary.get("kappa")} for r in result.reports],
-    }, indent=2) + "\n")
+    record = RunRecord(
+        spec=spec.name, spec_sha256=spec.sha256, build=str(built.directory),
+        adapters={k: str(v) for k, v in result.adapters.items()}, seconds=result.seconds,
+        agents=[RunAgent(agent=r.agent, adapter=r.adapter, results=str(r.results), parse_rate=s.parse_rate,
+                         accuracy={p.label: p.accuracy for p in s.preferences},
+                         nearest=s.nearest.label if s.nearest else None, kappa=s.kappa, evaluated=s.evaluated)
+                for r, s in zip(result.reports, summaries, strict=True)],
+    )
+    write_document(root / "run.json", record)
     from prefc.runtime.report import write_report
 
     result.report = write_report([root], root / "report.html")
@@ -234,11 +199,12 @@ def shift_table(result: RunResult, preferences: list[str]) -> Table:
         acc = {p["label"]: p["accuracy"] for p in s.get("preferences", [])}
         k = s.get("kappa")
         rate = s.get("parse_rate")
-        rows["parsed"].append(f"{rate:.0%}" if rate is not None else "—")
+        rows["parsed"].append(fmt_number(rate, style="percent", digits=0))
         for p in preferences:
-            rows[p].append(f"{acc[p]:.2f}" if acc.get(p) is not None else "—")
-        rows["nearest type"].append((s.get("nearest") or {}).get("label") or "—")
-        rows["kappa (95% CI)"].append(f"{k['estimate']:.2f} [{k['ci_low']:.2f}, {k['ci_high']:.2f}]" if k else "—")
+            rows[p].append(fmt_number(acc.get(p), digits=2))
+        rows["nearest type"].append((s.get("nearest") or {}).get("label") or DASH)
+        rows["kappa (95% CI)"].append(f"{fmt_number(k['estimate'], digits=2)} [{fmt_number(k['ci_low'], digits=2)}, "
+                                      f"{fmt_number(k['ci_high'], digits=2)}]" if k else DASH)
     for name, cells in rows.items():
         table.add_row(name, *cells)
     return table

@@ -27,155 +27,35 @@ import math
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .files import atomic_write_text, read_json, read_jsonl
+from prefc.artefacts import ResultRecord, iter_json_lines, validate_row, write_document
+
 from . import score as S
+from .numbers import fmt_number
+from .rubric import Rubric, RubricError, load_rubric, stratified
+
+__all__ = [
+    "RAW_LIMIT",
+    "EvalError",
+    "EvalResult",
+    "Rubric",
+    "RubricError",
+    "evaluate",
+    "load_rubric",
+    "print_summary",
+    "stratified",
+    "summarize_results",
+]
 
 RAW_LIMIT = 100_000
 """Characters of each raw output kept in ``results.jsonl``."""
 
-_REQUIRED = ("id", "game", "prompt", "schema", "targets")
-
-
-class RubricError(Exception):
-    """A rubric file that cannot be used (the message names the file and line)."""
-
-
 class EvalError(Exception):
     """An evaluation that cannot run as asked (wrong agent for the scoring mode, bad answers count)."""
-
-
-@dataclass
-class Rubric:
-    """A rubric: its header (``<rubric>.json``) and items (``<rubric>.jsonl``).
-
-    Attributes:
-        path: The items file.
-        header: The header object (``spec``, ``spec_sha256``, ``preferences``, ``tolerance``,
-            ``games``, optionally ``family``).
-        items: The items, in file order.
-    """
-
-    path: Path
-    header: dict[str, Any]
-    items: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def preferences(self) -> list[str]:
-        """The compared preference labels."""
-        return [str(p) for p in self.header.get("preferences") or []]
-
-    @property
-    def tolerance(self) -> float:
-        """Tolerance for number actions, as a fraction of the action range."""
-        return float(self.header.get("tolerance", 0.05))
-
-    @property
-    def family(self) -> dict[str, Any] | None:
-        """The family used for the kappa estimate (``name``, ``param``, ``grid``), if any."""
-        fam = self.header.get("family")
-        return dict(fam) if isinstance(fam, Mapping) else None
-
-    @property
-    def spec_sha256(self) -> str | None:
-        """The hash of the spec the rubric was compiled from."""
-        value = self.header.get("spec_sha256")
-        return str(value) if value is not None else None
-
-
-def _header_path(path: Path) -> Path:
-    return path.with_suffix(".json")
-
-
-def _check_item(item: object, where: str, header: Mapping[str, Any]) -> dict[str, Any]:
-    if not isinstance(item, dict):
-        raise RubricError(f"{where}: an item must be a JSON object, got {type(item).__name__}")
-    missing = [k for k in _REQUIRED if k not in item]
-    if missing:
-        raise RubricError(f"{where}: item lacks {', '.join(missing)}")
-    if not isinstance(item["prompt"], list) or not item["prompt"]:
-        raise RubricError(f"{where}: 'prompt' must be a non-empty list of messages")
-    if not isinstance(item["schema"], dict) or not item["schema"]:
-        raise RubricError(f"{where}: 'schema' must be a non-empty object")
-    for name, spec in item["schema"].items():
-        if not isinstance(spec, dict) or spec.get("kind") not in ("choice", "integer", "number"):
-            raise RubricError(f"{where}: schema entry {name!r} must have kind choice, integer or number")
-    if not isinstance(item["targets"], dict):
-        raise RubricError(f"{where}: 'targets' must be an object")
-    meta = item.get("meta") or {}
-    sha = meta.get("spec_sha256") if isinstance(meta, dict) else None
-    if sha is not None and header.get("spec_sha256") is not None and sha != header["spec_sha256"]:
-        raise RubricError(
-            f"{where}: item {item['id']!r} comes from spec {str(sha)[:12]}…, the header from "
-            f"{str(header['spec_sha256'])[:12]}… (mixed rubric files; recompile)"
-        )
-    family = item.get("family")
-    grid = (header.get("family") or {}).get("grid") if isinstance(header.get("family"), Mapping) else None
-    if family is not None:
-        if not isinstance(family, dict) or not isinstance(family.get("options"), list):
-            raise RubricError(f"{where}: 'family' must hold a list of options")
-        utilities = family.get("utilities")
-        n_opt = len(family["options"])
-        if not isinstance(utilities, list) or not all(isinstance(r, list) and len(r) == n_opt for r in utilities):
-            raise RubricError(f"{where}: family utilities must be rows of {n_opt} numbers")
-        if grid is not None and len(utilities) != len(grid):
-            raise RubricError(f"{where}: family has {len(utilities)} utility rows for a grid of {len(grid)}")
-        if not all(x is None or (isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x))
-                   for r in utilities for x in r):
-            raise RubricError(f"{where}: family utilities must be finite numbers (or null where there is no solution)")
-    return item
-
-
-def load_rubric(path: str | os.PathLike[str], *, expect_sha256: str | None = None) -> Rubric:
-    """Read and check a rubric (``<rubric>.jsonl`` with its ``<rubric>.json`` header).
-
-    Args:
-        path: The items file (the header path is derived by replacing the suffix with ``.json``;
-            passing the header path or the path without a suffix also works).
-        expect_sha256: Refuse a rubric compiled from another spec version than this hash.
-
-    Raises:
-        RubricError: For a missing file or header, corrupt JSON (with file:line), an item without
-            the required fields, an item whose spec hash differs from the header's, duplicate ids,
-            an empty rubric, or a spec hash other than ``expect_sha256``.
-    """
-    p = Path(path)
-    if p.suffix != ".jsonl":
-        p = p.with_suffix(".jsonl")
-    if not p.is_file():
-        raise RubricError(f"{p}: no such rubric file")
-    hp = _header_path(p)
-    if not hp.is_file():
-        raise RubricError(f"{hp}: missing rubric header (expected next to {p.name})")
-    header = read_json(hp, error=RubricError)
-    if not isinstance(header, dict):
-        raise RubricError(f"{hp}:1: the header must be a JSON object")
-    if not isinstance(header.get("preferences"), list) or not header["preferences"]:
-        raise RubricError(f"{hp}: header lacks the list of 'preferences'")
-    if "spec_sha256" not in header:
-        raise RubricError(f"{hp}: header lacks 'spec_sha256'")
-    if expect_sha256 is not None and header["spec_sha256"] != expect_sha256:
-        raise RubricError(
-            f"{hp}: rubric compiled from spec {str(header['spec_sha256'])[:12]}…, expected {expect_sha256[:12]}… "
-            "(recompile the spec)"
-        )
-    items: list[dict[str, Any]] = []
-    seen: dict[str, int] = {}
-    for where, lineno, obj in read_jsonl(p, error=RubricError):
-        item = _check_item(obj, where, header)
-        key = str(item["id"])
-        if key in seen:
-            raise RubricError(f"{where}: duplicate item id {key!r} (first on line {seen[key]})")
-        seen[key] = lineno
-        items.append(item)
-    if not items:
-        raise RubricError(f"{p}: the rubric has no items")
-    return Rubric(path=p, header=header, items=items)
 
 
 class EvalResult(BaseModel):
@@ -264,7 +144,7 @@ def _record(item: Mapping[str, Any], outcome: S.ItemOutcome, raw: str, extra: Ma
         rec["option_probs"] = outcome.option_probs
         rec["expected_correct"] = outcome.expected_correct
     rec.update(extra)
-    return rec
+    return ResultRecord.model_validate(rec).model_dump(mode="json", exclude_unset=True)
 
 
 def evaluate(
@@ -290,7 +170,8 @@ def evaluate(
             choice items, generation for the others).
         batch_size: Items per agent call; results are flushed after each batch.
         max_new_tokens: Upper bound on each generated answer.
-        limit: Evaluate only the first ``limit`` items.
+        limit: Evaluate at most ``limit`` items, taken round-robin over (game, role) in file
+            order (:func:`stratified`), so every game and role of the rubric is in the subset.
         progress: Show a progress bar and print the result table.
         plots: Write the PNG plots.
 
@@ -308,7 +189,10 @@ def evaluate(
         raise EvalError("batch_size must be at least 1")
     if scoring == "logprob" and not callable(getattr(agent, "option_logprobs", None)):
         raise EvalError(f"agent {getattr(agent, 'name', agent)!r} cannot score options; use scoring='generate'")
-    items = rub.items if limit is None else rub.items[: max(0, limit)]
+    if limit is not None and limit < 1:
+        raise EvalError(f"limit must be at least 1, got {limit}")
+    subset = rub.subset(limit)
+    items = subset.items
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / "results.jsonl"
@@ -356,9 +240,11 @@ def evaluate(
         agent=name,
         header=rub.header,
         scoring=scoring,
+        n_rubric_items=subset.total,
+        selection="stratified",
     )
     summary_path = out / "summary.json"
-    atomic_write_text(summary_path, summary.model_dump_json(indent=2) + "\n")
+    write_document(summary_path, summary)
     written: list[Path] = []
     if plots:
         from .plots import write_plots
@@ -374,12 +260,16 @@ def summarize_results(
 ) -> S.Summary:
     """Summarise the results already in ``out_dir/results.jsonl`` (e.g. after an interrupted run).
 
-    Lines that are not valid JSON (a line cut by a hard kill) and ids not in the rubric are skipped.
+    Lines that are not valid JSON (a line cut by a hard kill) and ids not in the rubric are skipped;
+    a JSON line that is not a result record is an error.
 
     Args:
         rubric: The rubric the results belong to (loaded, or the path of its ``.jsonl``).
         out_dir: The evaluation's output directory.
         write: Also write ``summary.json`` (atomically).
+
+    Raises:
+        EvalError: A line of ``results.jsonl`` that is JSON but not a result record (file:line: field).
     """
     rub = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
     by_id = {str(it["id"]): it for it in rub.items}
@@ -388,35 +278,32 @@ def summarize_results(
     outcomes: list[S.ItemOutcome] = []
     agents: set[str] = set()
     scorings: set[str] = set()
-    with (out / "results.jsonl").open(encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            item = by_id.get(str(rec.get("id"))) if isinstance(rec, dict) else None
-            if item is None:
-                continue
-            outcome = S.ItemOutcome(
-                id=str(rec["id"]),
-                game=str(item.get("game")),
-                role=str(item.get("role")),
-                params=dict(item.get("params") or {}),
-                scoring=rec.get("scoring", "generate"),
-                ok=rec.get("parsed") is not None,
-                value=rec.get("parsed"),
-                error=rec.get("parse_error"),
-                correct=rec.get("correct") or {},
-                expected_correct=rec.get("expected_correct"),
-                distance=rec.get("distance") or {},
-                option_probs=rec.get("option_probs"),
-                option_index=rec.get("option_index"),
-            )
-            items.append(item)
-            outcomes.append(outcome)
-            scorings.add(outcome.scoring)
-            if rec.get("agent"):
-                agents.add(str(rec["agent"]))
+    cut: list[str] = []
+    for where, _, value in iter_json_lines(out / "results.jsonl", error=EvalError, bad=lambda w, why: cut.append(w)):
+        rec = validate_row(ResultRecord, value, where=where, error=EvalError)
+        item = by_id.get(rec.id)
+        if item is None:
+            continue
+        outcome = S.ItemOutcome(
+            id=rec.id,
+            game=str(item.get("game")),
+            role=str(item.get("role")),
+            params=dict(item.get("params") or {}),
+            scoring=rec.scoring,
+            ok=rec.parsed is not None,
+            value=rec.parsed,
+            error=rec.parse_error,
+            correct=rec.correct,
+            expected_correct=rec.expected_correct,
+            distance=rec.distance,
+            option_probs=rec.option_probs,
+            option_index=rec.option_index,
+        )
+        items.append(item)
+        outcomes.append(outcome)
+        scorings.add(outcome.scoring)
+        if rec.agent:
+            agents.add(rec.agent)
     summary = S.summarize(
         items,
         outcomes,
@@ -426,9 +313,11 @@ def summarize_results(
         agent=next(iter(agents)) if len(agents) == 1 else None,
         header=rub.header,
         scoring="logprob" if "logprob" in scorings else "generate",
+        n_rubric_items=rub.total,
+        selection="stratified",
     )
     if write:
-        atomic_write_text(out / "summary.json", summary.model_dump_json(indent=2) + "\n")
+        write_document(out / "summary.json", summary)
     return summary
 
 
@@ -451,23 +340,24 @@ def print_summary(summary: S.Summary, *, console: Any = None) -> None:
     table.add_column("mean distance", justify="right")
     nearest = summary.nearest.label if summary.nearest else None
     for p in summary.preferences:
-        row = [p.label + (" *" if p.label == nearest else ""), _fmt(p.accuracy)]
+        row = [p.label + (" *" if p.label == nearest else ""), fmt_number(p.accuracy)]
         if summary.scoring == "logprob":
-            row.append(_fmt(p.expected_accuracy))
-        row.append(_fmt(p.mean_distance))
+            row.append(fmt_number(p.expected_accuracy))
+        row.append(fmt_number(p.mean_distance))
         table.add_row(*row)
     con.print(table)
-    con.print(f"parse rate {_fmt(summary.parse_rate)} ({summary.n_parsed}/{summary.n_items})")
+    con.print(f"{summary.evaluated}" + (" (stratified by game and role)" if summary.selection == "stratified" else "")
+              + f"; parse rate {fmt_number(summary.parse_rate)} ({summary.n_parsed}/{summary.n_items})")
     if summary.nearest:
-        margin = _fmt(summary.nearest.margin)
-        con.print(f"nearest type {summary.nearest.label} (margin {margin} over {summary.nearest.runner_up})")
+        n = summary.nearest
+        margin = fmt_number(n.margin) + (f" ± {fmt_number(n.margin_se)}" if n.margin_se is not None else "")
+        con.print(f"nearest type {n.label} (margin {margin} over {n.runner_up})")
+    else:
+        con.print(f"no nearest type: {summary.nearest_note or 'no answer matched any preference'}")
     if summary.kappa:
         k = summary.kappa
+        precision = "at its bound (deterministic answers)" if k.precision_at_bound else f"{k.precision:.3g}"
         con.print(
             f"{k.param} = {k.estimate:.3f}  95% CI [{k.ci_low:.3f}, {k.ci_high:.3f}]  "
-            f"precision {k.precision:.3g}  ({k.n_used} items, {k.n_unparsed} unparsed excluded)"
+            f"precision {precision}  ({k.n_used} items, {k.n_unparsed} unparsed excluded)"
         )
-
-
-def _fmt(x: float | None) -> str:
-    return "-" if x is None else f"{x:.3f}"

@@ -15,6 +15,7 @@ from prefc.runtime import evaluate as E
 from prefc.runtime.agents import LogitAgent, ScriptedAgent, TheoryAgent
 from prefc.runtime.parse import parse_answer
 from prefc.runtime.protocol import Prompt
+from prefc.runtime.rubric import stratified
 from prefc.runtime.score import Summary
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -87,6 +88,17 @@ def test_load_rubric_errors_name_the_file_and_line(tmp_path: Path) -> None:
         E.load_rubric(path)
     with pytest.raises(E.RubricError, match="no such rubric file"):
         E.load_rubric(tmp_path / "nothing.jsonl")
+
+
+# -- subsets
+
+
+def test_stratified_takes_every_game_and_role_round_robin() -> None:
+    items = [{"game": g, "role": r, "id": i} for i, (g, r) in enumerate(
+        [("a", "x")] * 5 + [("b", "y")] * 2 + [("a", "z")] * 3)]
+    picked = stratified(items, 5)
+    assert [it["id"] for it in picked] == [0, 5, 7, 1, 6]
+    assert stratified(items, None) == items and stratified(items, 50) == items
 
 
 # -- theory and logit agents ----------------------------------------------------------------------
@@ -202,6 +214,92 @@ def test_limit_and_table(rubric_path: Path, tmp_path: Path, capsys: pytest.Captu
     assert result.summary.n_items == 30 and len(result.results_path.read_text().splitlines()) == 30
     out = capsys.readouterr().out
     assert "moralis(kappa=0.9) *" in out and "parse rate 1.000 (30/30)" in out and "kappa =" in out
+
+
+def test_limit_is_a_stratified_subset_and_says_so(rubric_path: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from prefc.cli import main
+
+    rub = E.load_rubric(rubric_path)
+    assert main(["eval", str(rubric_path), "--agent", "theory:economicus", "-o", str(tmp_path), "--limit", "6"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "6 of 120 items (stratified by game and role)" in out
+    summary = Summary.model_validate_json((tmp_path / "summary.json").read_text())
+    assert (summary.n_items, summary.n_rubric_items, summary.selection) == (6, 120, "stratified")
+    assert summary.evaluated == "6 of 120 items"
+    answered = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in answered] == [it["id"] for it in stratified(rub.items, 6)]
+    groups = {(it["game"], it["role"]) for it in rub.items}
+    assert {(r["game"], r["role"]) for r in answered} == groups  # every game and role, not the first rows
+    whole = E.evaluate(rub, TheoryAgent("t", preference_label="economicus"), tmp_path / "all", progress=False,
+                       plots=False).summary
+    assert (whole.n_rubric_items, whole.selection, whole.evaluated) == (120, "all", "all 120 items")
+    with pytest.raises(E.EvalError, match="limit must be at least 1"):
+        E.evaluate(rub, TheoryAgent("t", preference_label="economicus"), tmp_path / "none", limit=0, progress=False)
+
+
+ENDS_SPEC = """spec ends "The paper's held-out games, homo moralis from kappa 0 to 1"
+
+use "preferences.pref"
+
+game trust "Trust game" {
+    players investor, trustee
+    param E = 10, k = 3 vary {2, 3, 4}
+    investor chooses send in [0, E]
+    then trustee sees send and chooses back in [0, k * send]
+    payoff investor = E - send + back
+    payoff trustee  = k * send - back
+}
+
+game prisoners_dilemma "Prisoner's dilemma" {
+    players row, col symmetric
+    param T = 5 vary {4, 5, 6, 7, 8}, R = 3, P = 1, S = 0 vary {0, -1, -2}
+    each player chooses move in {cooperate, defect}
+    payoff row = table(row.move, col.move) {
+        cooperate, cooperate: R;  cooperate, defect: S
+        defect,    cooperate: T;  defect,    defect: P
+    }
+}
+
+rubric ends for moralis(kappa = 0, 0.1, 0.25, 0.5, 0.75, 0.9, 1) {
+    games trust, prisoners_dilemma
+    items 120   tolerance 5%
+    seed 7
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def ends_rubric(tmp_path_factory: pytest.TempPathFactory) -> E.Rubric:
+    """A compiled rubric whose targets are homo moralis at seven kappas, the domain's ends included.
+    Its items tie exactly at several of those kappas (the trust investor is indifferent at kappa =
+    1/k, the prisoner's dilemma at its thresholds)."""
+    import shutil
+
+    from prefc.compiler.check import check_file
+    from prefc.compiler.emit.build import compile_spec
+
+    root = tmp_path_factory.mktemp("ends")
+    shutil.copy(Path(__file__).resolve().parents[1] / "specs" / "preferences.pref", root / "preferences.pref")
+    (root / "ends.pref").write_text(ENDS_SPEC, encoding="utf-8")
+    built = compile_spec(check_file(str(root / "ends.pref")), root / "build")
+    return E.load_rubric(built.directory / "ends.jsonl")
+
+
+@pytest.mark.parametrize("kappa", ["0", "0.1", "0.25", "0.5", "0.75", "0.9", "1"])
+def test_a_theory_agents_interval_holds_its_own_kappa(ends_rubric: E.Rubric, tmp_path: Path, kappa: str) -> None:
+    # Deterministic answers that break exact ties: the likelihood at the tie point is below its
+    # limit beside it, so only the closed likelihood-ratio set is sure to hold the agent's kappa.
+    label = f"moralis(kappa={kappa})"
+    summary = E.evaluate(ends_rubric, TheoryAgent("t", preference_label=label), tmp_path, progress=False,
+                         plots=False).summary
+    k = summary.kappa
+    assert k is not None and k.n_used == 120 and k.precision_at_bound
+    assert k.ci_low <= float(kappa) <= k.ci_high
+    assert k.ci_low <= k.estimate <= k.ci_high
+    assert {p.label: p.accuracy for p in summary.preferences}[label] == 1.0
+    if kappa in ("0", "1"):
+        assert (k.ci_low_at_bound if kappa == "0" else k.ci_high_at_bound)
 
 
 # -- log-probability scoring on a real (tiny) model ----------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import prefc
-from prefc.pipeline import run_spec, stratified
+from prefc.pipeline import run_spec
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 
@@ -61,14 +61,6 @@ def spec_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copy(SPECS / "preferences.pref", root / "preferences.pref")
     (root / "mini.pref").write_text(SPEC)
     return root / "mini.pref"
-
-
-def test_stratified_takes_every_game_and_role_round_robin() -> None:
-    items = [{"game": g, "role": r, "id": i} for i, (g, r) in enumerate(
-        [("a", "x")] * 5 + [("b", "y")] * 2 + [("a", "z")] * 3)]
-    picked = stratified(items, 5)
-    assert [it["id"] for it in picked] == [0, 5, 7, 1, 6]
-    assert stratified(items, None) == items and stratified(items, 50) == items
 
 
 def test_run_compiles_trains_evaluates_and_reports(spec_path: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
@@ -133,7 +125,7 @@ def test_answer_budget_covers_the_longest_training_completion(spec_path: Path, t
 
     from prefc.compiler.check import check_file
     from prefc.compiler.emit.build import compile_spec
-    from prefc.pipeline import answer_budget
+    from prefc.runtime.budget import answer_budget
     from prefc.runtime.models import load_tokenizer
 
     built = compile_spec(check_file(str(spec_path)), tmp_path / "build")

@@ -334,7 +334,7 @@ def test_simulation_and_diff_directories(made: dict[str, Path], tmp_path: Path) 
 def test_run_directory(made: dict[str, Path], tiny_model_dir: Path, tmp_path: Path) -> None:
     """A run directory laid out as ``prefc run`` writes it: the build, one real adapter per dataset
     preference (2 steps on the tiny model) and real evaluations of the base model and each adapter."""
-    from prefc.pipeline import stratified
+    from prefc.runtime.rubric import stratified
     from prefc.runtime.generate import LocalAgent
     from prefc.runtime.train import TrainConfig, train
 

@@ -325,22 +325,41 @@ def test_summary_serialises_to_json_and_back() -> None:
     assert all(p["n"] == 60 for p in data["preferences"])
 
 
-def test_nearest_type_breaks_accuracy_ties_by_distance() -> None:
+def test_a_tie_declares_no_nearest_type() -> None:
     a = score.PreferenceScore(label="a", n=10, accuracy=0.5, expected_accuracy=0.5, accuracy_by_game={}, mean_distance=0.3, n_numeric=10)
     b = score.PreferenceScore(label="b", n=10, accuracy=0.5, expected_accuracy=0.5, accuracy_by_game={}, mean_distance=0.1, n_numeric=10)
     c = score.PreferenceScore(label="c", n=10, accuracy=0.2, expected_accuracy=0.2, accuracy_by_game={}, mean_distance=0.0, n_numeric=10)
-    near = score.nearest_type([a, b, c])
-    assert near is not None and near.label == "b" and near.runner_up == "a"
-    assert near.margin == 0.0 and near.tie_broken_by_distance
+    # a 0.000 margin is no evidence for either type, whatever the distances or the declaration order
+    assert score.nearest_type([a, b, c]) is None and score.nearest_type([b, a, c]) is None
+    assert score.nearest_note([a, b, c]) == "a tie: b, a at accuracy 0.500"
+    lead = a.model_copy(update={"accuracy": 0.6})
+    near = score.nearest_type([lead, b, c])
+    assert near is not None and near.label == "a" and near.runner_up == "b" and near.margin == pytest.approx(0.1)
+    assert score.nearest_note([lead, b, c]) is None
 
 
 def test_an_agent_that_matched_nothing_has_no_nearest_type() -> None:
     nothing = [score.PreferenceScore(label=x, n=10, accuracy=0.0, expected_accuracy=0.0, accuracy_by_game={},
                                      mean_distance=None, n_numeric=0) for x in ("a", "b")]
     assert score.nearest_type(nothing) is None
-    # a numeric distance is evidence even when no answer was within tolerance
+    # a smaller distance does not make a type of an agent no answer of which was within tolerance
     nothing[1] = nothing[1].model_copy(update={"mean_distance": 0.4, "n_numeric": 10})
-    assert score.nearest_type(nothing).label == "b"
+    assert score.nearest_type(nothing) is None
+    assert score.nearest_note(nothing) == "no answer matched any preference"
+
+
+def test_the_margin_has_a_paired_standard_error() -> None:
+    # 40 items: the answer matches a on 30, b on 20, both on 15 (paired differences +1 x15, -1 x5, 0 x20)
+    outcomes = []
+    for i in range(40):
+        hit_a, hit_b = (i < 30), (15 <= i < 35)
+        outcomes.append(score.ItemOutcome(id=str(i), game="g", role="r", ok=True, value={"x": 1},
+                                          correct={"a": hit_a, "b": hit_b}))
+    scores = score.preference_scores(outcomes, ["a", "b"])
+    near = score.nearest_type(scores, outcomes=outcomes)
+    assert near is not None and near.label == "a" and near.margin == pytest.approx(0.25)
+    d = np.array([1.0] * 15 + [-1.0] * 5 + [0.0] * 20)
+    assert near.margin_se == pytest.approx(d.std(ddof=1) / math.sqrt(40))
 
 
 @pytest.mark.slow
