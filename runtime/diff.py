@@ -32,8 +32,6 @@ spec hash differ) are refused.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
 from collections import defaultdict
@@ -42,7 +40,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .files import atomic_write_text, read_json, read_jsonl
+from prefc.artefacts import (
+    ResultRecord,
+    Summary,
+    read_document,
+    read_rows,
+    sha256_file,
+    validate_document,
+    write_document,
+)
+from prefc.artefacts.diff import diff_model
 
 Z95 = 1.959963984540054
 """The 97.5% quantile of the standard normal distribution."""
@@ -82,14 +89,6 @@ class Run:
         return self.summary.get("rubric"), self.summary.get("spec"), self.summary.get("spec_sha256")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def load_run(path: str | os.PathLike[str]) -> Run:
     """Read and check a results directory written by ``prefc eval``.
 
@@ -97,14 +96,10 @@ def load_run(path: str | os.PathLike[str]) -> Run:
         path: The directory holding ``results.jsonl`` and ``summary.json``.
 
     Raises:
-        ResultsError: A missing directory or file, invalid JSON (with file:line), a summary that is
-            not an evaluation summary, records without the required fields, duplicate ids, or no
-            records at all.
+        ResultsError: A missing directory or file, invalid JSON (with file:line), a summary or a
+            record that does not match its model (file:line: field), duplicate ids, or no records
+            at all.
     """
-    from pydantic import ValidationError
-
-    from .score import Summary
-
     p = Path(path)
     if not p.exists():
         raise ResultsError(f"{p}: no such results directory")
@@ -114,31 +109,15 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     for f in (sp, rp):
         if not f.is_file():
             raise ResultsError(f"{f}: missing (is {p} a results directory written by prefc eval?)")
-    summary = read_json(sp, error=ResultsError)
-    if not isinstance(summary, dict):
-        raise ResultsError(f"{sp}: not an evaluation summary (expected a JSON object)")
-    try:
-        Summary.model_validate(summary)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(x) for x in first.get("loc", ())) or "the top level"
-        raise ResultsError(f"{sp}: not an evaluation summary ({where}: {first.get('msg')})") from None
+    summary = read_document(sp, Summary, error=ResultsError).to_data()
     records: dict[str, dict[str, Any]] = {}
-    for where, _, rec in read_jsonl(rp, error=ResultsError):
-        if not isinstance(rec, dict):
-            raise ResultsError(f"{where}: a record must be a JSON object")
-        missing = [k for k in ("id", "game", "correct") if k not in rec]
-        if missing:
-            raise ResultsError(f"{where}: record lacks {', '.join(missing)}")
-        if not isinstance(rec["correct"], dict):
-            raise ResultsError(f"{where}: 'correct' must be an object")
-        key = str(rec["id"])
-        if key in records:
-            raise ResultsError(f"{where}: duplicate item id {key!r}")
-        records[key] = rec
+    for where, _, rec, row in read_rows(rp, ResultRecord, error=ResultsError):
+        if row.id in records:
+            raise ResultsError(f"{where}: duplicate item id {row.id!r}")
+        records[row.id] = rec
     if not records:
         raise ResultsError(f"{rp}: no results")
-    return Run(p, summary, records, {"results.jsonl": _sha256(rp), "summary.json": _sha256(sp)})
+    return Run(p, summary, records, {"results.jsonl": sha256_file(rp), "summary.json": sha256_file(sp)})
 
 
 # ----------------------------------------------------------------------------- tests
@@ -624,22 +603,17 @@ def _kappa_json(k: Mapping[str, Any] | None) -> dict[str, Any] | None:
 # ----------------------------------------------------------------------------- files
 
 
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """The SHA-256 of a file's bytes.
+def write_json(path: str | os.PathLike[str], data: dict[str, Any]) -> Path:
+    """Write ``diff.json`` atomically, validated against its model (a spec, preference or results diff).
 
     Args:
-        path: The file.
-    """
-    return _sha256(Path(path))
+        path: Destination (its directory is created).
+        data: The diff as plain data (``to_json()`` of a spec or results diff).
 
-
-def write_json(path: str | os.PathLike[str], data: Any) -> Path:
-    """Write JSON atomically (a temporary file in the same directory, then ``os.replace``).
-
-    Args:
-        path: Destination.
-        data: JSON-serialisable data.
+    Raises:
+        ResultsError: Data that is not a diff (the message names the field).
     """
     p = Path(path)
+    document = validate_document(diff_model(data), data, where=str(p), error=ResultsError)
     p.parent.mkdir(parents=True, exist_ok=True)
-    return atomic_write_text(p, json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    return write_document(p, document)

@@ -168,7 +168,12 @@ def _specs(args, files: list[Path]) -> int:
         return _error(str(exc))
     data = result.to_json()
     if args.out:
-        written = _write(args, data)
+        from prefc.runtime.diff import ResultsError
+
+        try:
+            written = _write(args, data)
+        except ResultsError as exc:  # data that does not match the diff model
+            return _error(str(exc))
     if args.json:
         print(json.dumps(data, indent=2))
     else:
@@ -378,7 +383,10 @@ def _results(args, a: Path, b: Path) -> int:
     data = result.to_json()
     written: list[Path] = []
     if args.out:
-        written = _write(args, data)
+        try:
+            written = _write(args, data)
+        except ResultsError as exc:
+            return _error(str(exc))
     if args.json:
         print(json.dumps(data, indent=2))
         return EXIT_OK
