@@ -25,10 +25,9 @@ def fmt_number(x: object, *, digits: int = 3, style: Style = "fixed", missing: s
 
     Args:
         x: A number (or None, a bool, anything else, which prints as ``str``).
-        digits: Decimals (``fixed``, ``percent``) or significant digits (``general``, and the
-            tiny or huge values of ``auto``).
+        digits: Decimals (``fixed``, ``auto``, ``percent``) or significant digits (``general``).
         style: ``fixed`` (``0.250``), ``general`` (``0.25``, ``1.5e-07``), ``auto`` (fixed, but
-            significant digits for values below 1e-3 or from 1e6 on, so p-values keep their
+            three significant digits for values below 1e-3 or from 1e6 on, so p-values keep their
             magnitude), ``percent`` (``25%``).
         missing: What None prints as.
         signed: Always show the sign (``+0.120``).
@@ -50,6 +49,8 @@ def fmt_number(x: object, *, digits: int = 3, style: Style = "fixed", missing: s
     sign = "+" if signed else ""
     if style == "percent":
         return f"{v:{sign}.{digits}%}"
-    if style == "general" or (style == "auto" and v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e6)):
+    if style == "general":
         return f"{v:{sign}.{digits}g}"
+    if style == "auto" and v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e6):
+        return f"{v:{sign}.3g}"
     return f"{v:{sign}.{digits}f}"

@@ -298,26 +298,37 @@ def test_simulation_and_diff_directories(made: dict[str, Path], tmp_path: Path) 
     plot = pngs_in(made["logit"])[0]
     shutil.copy(plot, sim / "prices.png")
     (sim / "simulation.json").write_text(json.dumps({
-        "spec": "pricing", "spec_sha256": "ab" * 32, "game": "logit_bertrand", "rounds": 300, "last": 50,
+        "spec": "pricing", "spec_sha256": "ab" * 32, "game": "logit_bertrand", "rounds": 300,
+        "rounds_requested": 300, "last": 50, "interrupted": False, "elapsed_s": 1.5,
         "params": {"a": 2, "mu": 0.25, "c": 1},
         "agents": [
-            {"name": "theory:economicus", "preference": "economicus", "mean_price_last": 1.4729,
-             "mean_profit_last": 0.2229, "failures": 0, "benchmark_price": 1.4729},
-            {"name": SCRIPT, "preference": "moralis(kappa=0.5)", "mean_price_last": 1.7106,
-             "mean_profit_last": 0.3001, "failures": 2, "benchmark_price": 1.7106},
+            {"name": "theory:economicus", "kind": "theory", "preference": "economicus", "mean_price_last": 1.4729,
+             "mean_profit_last": 0.2229, "mean_share_last": 0.5, "failures": 0, "parse_rate": 1.0,
+             "benchmark_price": 1.4729},
+            {"name": SCRIPT, "kind": "agent", "preference": "moralis(kappa=0.5)", "mean_price_last": 1.7106,
+             "mean_profit_last": 0.3001, "mean_share_last": 0.5, "failures": 2, "parse_rate": 0.99,
+             "benchmark_price": 1.7106},
         ],
         "benchmarks": {"nash_price": 1.4729, "monopoly_price": 1.925, "nash_profit": 0.2229,
                        "monopoly_profit": 0.3375, "moralis": {"0.5": 1.7106}},
         "collusion_index": {"per_agent": [0.0, 0.523], "joint": 0.2615},
     }), encoding="utf-8")
-    (sim / "rounds.jsonl").write_text("".join(json.dumps({"round": i}) + "\n" for i in range(300)))
+    move = {"agent": "a", "price": 1.5, "held": False, "raw": None, "error": None, "share": 0.5, "profit": 0.25}
+    (sim / "rounds.jsonl").write_text("".join(json.dumps({"round": i, "agents": [move, move]}) + "\n"
+                                              for i in range(1, 301)))
     diff = tmp_path / "diff"
     diff.mkdir()
     shutil.copy(plot, diff / "diff_trust.png")
+    side = {"name": "a", "spec": "a", "preference": "moralis", "free": []}
+    points = [{"params": {"k": k}, "free": {}, "status": "differ", "a": "send 0", "b": "send 10"} for k in (2, 3)]
     (diff / "diff.json").write_text(json.dumps({
-        "kind": "specs", "inputs": ["a.pref", "b.pref"],
-        "games": {"trust": {"differ": 12, "points": [{"k": 2, "a": "send 0", "b": "send 10"},
-                                                      {"k": 3, "a": "send 0", "b": "send 10"}]}},
+        "kind": "specs",
+        "inputs": [{"path": "a.pref", "spec": "a", "sha256": "cd" * 32}, {"path": "b.pref", "spec": "b", "sha256": "ef" * 32}],
+        "summary": {"compared": 1, "differ": 1, "agree": True}, "skipped": [],
+        "games": [{"game": "trust", "a": side, "b": {**side, "name": "b", "spec": "b"}, "error": None,
+                   "grid": {"params": {"k": [2, 3]}}, "counts": {"same": 0, "overlap": 0, "differ": 2, "error": 0},
+                   "share_differ": 1.0, "status": "differ", "example": points[0], "closed_form": None,
+                   "closed_form_note": "", "agreement": {}, "points": points}],
     }), encoding="utf-8")
     html = write_report([sim, diff], tmp_path / "r.html").read_text(encoding="utf-8")
     c = check(html)
@@ -325,6 +336,32 @@ def test_simulation_and_diff_directories(made: dict[str, Path], tmp_path: Path) 
     text = " ".join("".join(c.text).split())
     assert "joint collusion index 0.262" in text and "1.7106" in text and "1.9250" in text
     assert "send 10" in text and "trust" in text and "diff_trust.png" in text
+
+
+def test_the_badge_says_what_was_evaluated(made: dict[str, Path], tmp_path: Path) -> None:
+    from prefc.runtime.agents import make_agent
+
+    rubric = load_rubric(made["build"] / "eval.jsonl")
+    part = evaluate(rubric, make_agent("theory:economicus"), tmp_path / "part", limit=8, progress=False, plots=False)
+    assert part.summary.evaluated == "8 of 40 items"
+    html = write_report([made["theory"], tmp_path / "part"], tmp_path / "r.html").read_text(encoding="utf-8")
+    badges = re.findall(r'<span class="status (\w+)">([^<]*)</span>', html)
+    assert ("complete", "all 40 items") in badges and ("subset", "8 of 40 items") in badges
+    assert ("complete", "complete") not in badges
+    text = " ".join("".join(check(html).text).split())
+    assert "8 of 40 items, stratified by game and role" in text
+
+
+def test_a_build_file_that_differs_from_its_manifest_is_noted(made: dict[str, Path], tmp_path: Path) -> None:
+    build = tmp_path / "paper"
+    shutil.copytree(made["build"], build)
+    lines = (build / "eval.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    (build / "eval.jsonl").write_text("".join(lines[:30]), encoding="utf-8")
+    (build / "sft" / "README.md").unlink()
+    html = write_report([build], tmp_path / "r.html").read_text(encoding="utf-8")
+    text = " ".join("".join(check(html).text).split())
+    assert "eval.jsonl differs from what manifest.json records" in text
+    assert "sft/README.md is listed in manifest.json but missing" in text
 
 
 # -- a run directory ----------------------------------------------------------------------------------
