@@ -1,4 +1,5 @@
-"""Greedy batched generation, option scoring from log-probabilities, and the local-model agent.
+"""Greedy batched generation, option scoring from log-probabilities, the local-model agent, and
+a prompt-prefix cache for agents asked near-identical prompts again and again.
 
 Prompts are chat conversations (``[{"role": ..., "content": ...}, ...]``) rendered with the
 tokenizer's chat template. Always include a system message: some templates (SmolLM2's) inject a
@@ -17,6 +18,8 @@ from .protocol import Prompt
 if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+__all__ = ["END_OF_TURN", "LocalAgent", "PrefixCachedLocal", "generate", "option_logprobs", "stop_token_ids"]
 
 END_OF_TURN = "<|im_end|>"
 
@@ -319,3 +322,112 @@ class LocalAgent:
             ``scores[i][j]`` for option ``j`` of prompt ``i``.
         """
         return option_logprobs(self.model, self.tokenizer, prompts, options, batch_size=2 * self.batch_size)
+
+
+class PrefixCachedLocal:
+    """Greedy generation for a :class:`LocalAgent` that keeps the key/value cache of the prompt prefix
+    every call shares (in a repeated game, the system message and the market description).
+
+    When call after call only the end of the prompts is new, each call's prompts are computed from
+    the cached prefix (expanded to the batch) plus their own suffix, padded in the middle. The
+    answers are those of :meth:`LocalAgent.respond` (greedy decoding of the same token ids). The
+    prefix is the longest token prefix shared by every prompt seen so far (recomputed when a call's
+    prompts share less); when the shared part is short, or the cached path fails (a model or cache
+    type that cannot be continued this way), the agent's own ``respond`` answers, with a warning
+    the first time.
+
+    Args:
+        agent: A :class:`LocalAgent` (``model`` and ``tokenizer``).
+        min_prefix: The fewest shared tokens worth caching.
+    """
+
+    def __init__(self, agent: Any, *, min_prefix: int = 32) -> None:
+        self.agent = agent
+        self.name = agent.name
+        self.min_prefix = min_prefix
+        self._ids: list[int] | None = None
+        self._cache: Any = None
+        self._disabled = False
+
+    def respond(self, prompts: Sequence[Prompt], *, max_new_tokens: int = 256,
+                reply_prefix: str = "", stop: Sequence[str] = ()) -> list[str]:
+        """Answer each prompt greedily, reusing the cached prefix.
+
+        Args:
+            prompts: Conversations ending with a user message.
+            max_new_tokens: Upper bound on the length of each answer (after the prefix).
+            reply_prefix: Text every reply begins with (see :func:`generate`).
+            stop: Strings that end a reply once written (kept in it).
+        """
+        if not self._disabled:
+            try:
+                out = self._cached(list(prompts), max_new_tokens, reply_prefix, stop)
+            except (RuntimeError, ValueError, TypeError, AttributeError, IndexError) as exc:
+                import warnings
+
+                warnings.warn(f"{self.name}: prompt-prefix caching turned off ({exc.__class__.__name__}: {exc}); "
+                              "answering without it", RuntimeWarning, stacklevel=2)
+                self._disabled, self._cache, self._ids = True, None, None
+                out = None
+            if out is not None:
+                return out
+        return self.agent.respond(prompts, max_new_tokens=max_new_tokens, reply_prefix=reply_prefix, stop=stop)
+
+    def _cached(self, prompts: list[Prompt], max_new_tokens: int, reply_prefix: str,
+                stop: Sequence[str]) -> list[str] | None:
+        import copy
+
+        import torch
+        from transformers import GenerationConfig
+
+        model, tok = self.agent.model, self.agent.tokenizer
+        encoded = [_prompt_ids(tok, p, reply_prefix) for p in prompts]
+        device = _device(model)
+        with torch.inference_mode():
+            if self._ids is None:
+                first = encoded[0][:-1]
+                if len(first) < self.min_prefix:
+                    return None
+                out = model(input_ids=torch.tensor([first], device=device), use_cache=True)
+                self._ids, self._cache = first, out.past_key_values
+            shared = len(self._ids)
+            for ids in encoded:
+                n = 0
+                limit = min(shared, len(ids) - 1)
+                while n < limit and ids[n] == self._ids[n]:
+                    n += 1
+                shared = n
+            if shared < self.min_prefix:
+                return None
+            if shared < len(self._ids):  # recomputed, not cropped: cache cropping differs between versions
+                self._ids = self._ids[:shared]
+                self._cache = model(input_ids=torch.tensor([self._ids], device=device), use_cache=True).past_key_values
+            stops = stop_token_ids(model, tok)
+            pad = tok.pad_token_id if tok.pad_token_id is not None else stops[0]
+            suffixes = [ids[shared:] for ids in encoded]
+            width = max(len(x) for x in suffixes)
+            ids = torch.full((len(prompts), shared + width), pad, dtype=torch.long)
+            mask = torch.zeros((len(prompts), shared + width), dtype=torch.long)
+            for row, suffix in enumerate(suffixes):
+                ids[row, :shared] = torch.tensor(self._ids)
+                mask[row, :shared] = 1
+                ids[row, shared + width - len(suffix):] = torch.tensor(suffix)
+                mask[row, shared + width - len(suffix):] = 1
+            cache = copy.deepcopy(self._cache)
+            if len(prompts) > 1:
+                cache.batch_repeat_interleave(len(prompts))
+            config = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
+                                      eos_token_id=stops, pad_token_id=pad, stop_strings=list(stop) or None)
+            generated = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device),
+                                       past_key_values=cache, generation_config=config, tokenizer=tok)
+        texts = []
+        for tokens in generated[:, shared + width:].tolist():
+            for j, t in enumerate(tokens):
+                if t in stops:
+                    tokens = tokens[:j]
+                    break
+            texts.append(_reply(tok, tokens, reply_prefix))
+        return texts
+
+    def __repr__(self) -> str:
+        return f"PrefixCachedLocal({self.agent!r})"
