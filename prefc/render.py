@@ -8,12 +8,11 @@ from rich.table import Table
 from rich.text import Text
 
 from prefc.compiler.solution import Solution
+from prefc.runtime.numbers import fmt_number
 
 
-def _value(v) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
+def _value(v: object) -> str:
+    return fmt_number(v, style="general", digits=4)
 
 
 def render_solution(sol: Solution) -> Panel:

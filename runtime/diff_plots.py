@@ -19,6 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from .numbers import fmt_number
 from .plots import new_figure, save_png
 
 _STATUS = {"same": 0, "overlap": 1, "differ": 2, "error": 3}
@@ -27,10 +28,6 @@ _COLOURS = ["#e8e8e8", "#f4a742", "#c0392b", "#333333"]
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "game"
-
-
-def _num(v: Any) -> str:
-    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def _panel(ax: Any, entry: dict[str, Any]) -> None:
@@ -52,12 +49,14 @@ def _panel(ax: Any, entry: dict[str, Any]) -> None:
         grid[rows.index(tuple(p["params"].items()))][cols.index(tuple(p["free"].items()))] = _STATUS[p["status"]]
     cmap = ListedColormap(_COLOURS)
     ax.imshow(grid, aspect="auto", cmap=cmap, vmin=-0.5, vmax=3.5, interpolation="nearest")
-    ax.set_yticks(range(len(rows)), [", ".join(f"{k}={_num(v)}" for k, v in r) or "defaults" for r in rows],
+    ax.set_yticks(range(len(rows)), [", ".join(f"{k}={fmt_number(v, style='general', digits=6)}" for k, v in r)
+                                     or "defaults" for r in rows],
                   fontsize="small")
     if len(free) == 1:
         values = [c[0][1] for c in cols]
         step = max(1, len(values) // 10)
-        ax.set_xticks(range(0, len(values), step), [_num(values[i]) for i in range(0, len(values), step)],
+        ax.set_xticks(range(0, len(values), step),
+                      [fmt_number(values[i], style="general", digits=6) for i in range(0, len(values), step)],
                       fontsize="small")
         ax.set_xlabel(free[0])
         closed = entry.get("closed_form") or {}
@@ -70,7 +69,8 @@ def _panel(ax: Any, entry: dict[str, Any]) -> None:
                         x = (edge - lo_v) / span * (len(values) - 1)
                         ax.plot([x, x], [i - 0.45, i + 0.45], color="black", linewidth=1.5)
     else:
-        ax.set_xticks(range(len(cols)), [", ".join(f"{k}={_num(v)}" for k, v in c) or "—" for c in cols],
+        ax.set_xticks(range(len(cols)), [", ".join(f"{k}={fmt_number(v, style='general', digits=6)}" for k, v in c)
+                                         or "—" for c in cols],
                       fontsize="small", rotation=90 if len(cols) > 6 else 0)
     a, b = entry["a"], entry["b"]
     share = entry.get("share_differ")

@@ -356,8 +356,9 @@ def print_summary(summary: S.Summary, *, console: Any = None) -> None:
         con.print(f"no nearest type: {summary.nearest_note or 'no answer matched any preference'}")
     if summary.kappa:
         k = summary.kappa
-        precision = "at its bound (deterministic answers)" if k.precision_at_bound else f"{k.precision:.3g}"
+        precision = "at its bound (deterministic answers)" if k.precision_at_bound else fmt_number(
+            k.precision, style="general")
         con.print(
-            f"{k.param} = {k.estimate:.3f}  95% CI [{k.ci_low:.3f}, {k.ci_high:.3f}]  "
+            f"{k.param} = {fmt_number(k.estimate)}  95% CI [{fmt_number(k.ci_low)}, {fmt_number(k.ci_high)}]  "
             f"precision {precision}  ({k.n_used} items, {k.n_unparsed} unparsed excluded)"
         )

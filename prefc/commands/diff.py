@@ -324,7 +324,9 @@ def _print_entry(console, entry: dict[str, Any]) -> None:
 
 
 def _plain(v: Any) -> str:
-    return f"{v:g}" if isinstance(v, float) else str(v)
+    from prefc.runtime.numbers import fmt_number
+
+    return fmt_number(v, style="general", digits=6)
 
 
 def _points_table(entry: dict[str, Any]):
@@ -397,11 +399,9 @@ def _results(args, a: Path, b: Path) -> int:
 
 
 def _fmt(x: Any) -> str:
-    if x is None:
-        return "-"
-    if isinstance(x, float):
-        return f"{x:.3g}" if abs(x) < 1e-3 and x != 0 else f"{x:.3f}"
-    return str(x)
+    from prefc.runtime.numbers import fmt_number
+
+    return fmt_number(x, style="auto", missing="-")
 
 
 def _side_text(g: dict[str, Any], side: dict[str, Any]) -> str:

@@ -43,7 +43,7 @@ class PricePrompter:
 
     def __init__(self, market: PricingMarket, *, history: int, paraphrase: int = 0,
                  templates: TemplateSet | None = None) -> None:
-        from prefc.compiler.emit.context import answer_format, answer_schema, prompt_context, system_context
+        from prefc.compiler.emit.context import answer_schema, prompt_context, system_context
         from prefc.compiler.emit.situations import Situation
 
         g = market.game
@@ -54,7 +54,6 @@ class PricePrompter:
         self.schema: dict[str, dict[str, Any]] = answer_schema(g, situation)
         self.system = tset.render("system", system_context(self.schema, paraphrase))
         self.market_text = tset.render(g.name, prompt_context(g, situation, paraphrase, self.schema))
-        self.answer_line = answer_format(self.schema)
         self.history = history
         self.action = market.action.name
         self.share_name = market.share_name
@@ -85,10 +84,10 @@ class PricePrompter:
                 mine, theirs = r.agents[me], r.agents[1 - me]
                 # words, not a marker next to the price, and no round numbers near the end of the
                 # prompt: a small model copies what sits next to the number it copies
-                row = [str(r.round), fmt_number(mine.price, digits=2, missing="-"), fmt_number(theirs.price, digits=2, missing="-")]
-                if self.share_name:
-                    row.append(fmt_number(mine.share, digits=2, missing="-"))
-                row += [fmt_number(mine.profit, digits=2, missing="-"), fmt_number(theirs.profit, digits=2, missing="-"), f"not valid, {a} kept" if mine.held else "valid"]
+                cells = [mine.price, theirs.price] + ([mine.share] if self.share_name else []) + [mine.profit,
+                                                                                                 theirs.profit]
+                row = [str(r.round), *(fmt_number(x, digits=2, missing="-") for x in cells)]
+                row.append(f"not valid, {a} kept" if mine.held else "valid")
                 lines.append(" | ".join(row))
         lines += ["", f"Your {a} for this round? Reply with the ANSWER line."]
         return [{"role": "system", "content": self.system}, {"role": "user", "content": "\n".join(lines)}]
