@@ -223,7 +223,7 @@ def validate_document(model: type[D], value: object, *, where: str, text: str | 
     try:
         return model.model_validate(value)
     except ValidationError as exc:
-        loc, message = describe_error(exc, noun=model.WHAT.split(" ", 1)[-1])
+        loc, message = describe_error(exc, noun="it")
         line = f":{line_of(text, loc)}" if text is not None else ""
         legacy = "" if "schema_version" in value else " (written by a prefc from before artefacts were versioned?)"
         raise error(f"{where}{line}: not {model.WHAT}: {message}{legacy}") from None
