@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import prefc
+import prefc.artefacts as A
 from prefc.pipeline import run_spec
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
@@ -74,6 +75,10 @@ def test_run_compiles_trains_evaluates_and_reports(spec_path: Path, tiny_model_d
     for adapter in result.adapters.values():
         meta = json.loads((adapter / "prefc_train.json").read_text())
         assert meta["steps"] == 2 and meta["base_model"]["path"] == str(tiny_model_dir.resolve())
+        assert A.read_document(adapter / "prefc_train.json", A.TrainRecord).steps == 2
+    record = A.read_document(root / "run.json", A.RunRecord)
+    assert record.to_text() == (root / "run.json").read_text()  # written through its model
+    assert [a.evaluated for a in record.agents] == ["4 of 8 items"] * 3
     run = json.loads((root / "run.json").read_text())
     assert [a["adapter"] is None for a in run["agents"]] == [True, False, False]
     for agent, report in zip(run["agents"], result.reports, strict=True):
