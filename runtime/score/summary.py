@@ -8,6 +8,7 @@ from typing import Any
 from prefc.artefacts import Summary
 
 from .accuracy import nearest_note, nearest_type, preference_scores
+from .conventions import CONVENTIONS
 from .correctness import Item, ItemOutcome
 from .incentives import incentive_slopes
 from .kappa import estimate_kappa
@@ -43,7 +44,6 @@ def summarize(
             ``48 of 200 items``).
         selection: How ``items`` were chosen: ``all`` or ``stratified``.
     """
-    from . import CONVENTIONS
 
     if len(items) != len(outcomes):
         raise ValueError(f"{len(items)} items but {len(outcomes)} outcomes")
