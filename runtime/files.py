@@ -3,20 +3,18 @@
 Every file the runtime writes goes through the artefacts' one atomic writer
 (:func:`prefc.artefacts.atomic_write_with` and its text form, re-exported here): the content lands
 in a temporary file in the same directory, is flushed to disk and replaces the target in one
-rename, so an interrupt leaves the old file or no file, never a torn one. Reads of JSON and JSONL
-files give located errors (``file:line: ...``).
+rename, so an interrupt leaves the old file or no file, never a torn one. JSONL reads give located
+errors (``file:line: ...``); artefacts are read through their models (:mod:`prefc.artefacts`).
 """
 
 from __future__ import annotations
 
-import os
 from ipaddress import ip_address
 
 from prefc.artefacts import atomic_write_text, atomic_write_with
 from prefc.artefacts import iter_json_lines as read_jsonl
-from prefc.artefacts import read_json as _read_json
 
-__all__ = ["atomic_write_text", "atomic_write_with", "is_loopback", "read_json", "read_jsonl"]
+__all__ = ["atomic_write_text", "atomic_write_with", "is_loopback", "read_jsonl"]
 
 
 def is_loopback(host: str) -> bool:
@@ -32,13 +30,3 @@ def is_loopback(host: str) -> bool:
     except ValueError:
         return False
 
-
-def read_json(path: str | os.PathLike[str], *, error: type[Exception]) -> object:
-    """The JSON value of a file, with located errors.
-
-    Args:
-        path: The ``.json`` file.
-        error: The exception raised (message ``file[:line]: ...``) when the file cannot be read,
-            is not UTF-8 text or is not valid JSON.
-    """
-    return _read_json(path, error=error)[0]
