@@ -57,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scoring", choices=["generate", "logprob"], default="generate")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--max-new-tokens", type=int, default=256)
-    p.add_argument("--limit", type=int, default=None, help="evaluate only the first N items")
+    p.add_argument("--limit", type=int, default=None, help="evaluate N items, taken round-robin over game and role (every game and role of the rubric is in)")
     p.add_argument("--expect-spec", default=None, metavar="SPEC", help="refuse a rubric compiled from another "
                    "version of this spec")
     p.set_defaults(func=cmd_eval)
