@@ -545,7 +545,7 @@ def train(dataset_dir: Path, out_dir: Path, *, config: TrainConfig, progress: bo
         }
         if config_file is not None:
             metadata["config_file"] = {"path": str(config_file.path.resolve()), "sha256": config_file.sha256,
-                                       "copy": CONFIG_COPY + config_file.suffix}
+                                       "kept_as": CONFIG_COPY + config_file.suffix}
         if trainer.is_world_process_zero():
             if config_file is not None:
                 atomic_write_text(out_dir / (CONFIG_COPY + config_file.suffix), config_file.text)
@@ -591,5 +591,11 @@ def _write_final(trainer: Any, out_dir: Path, metadata: dict[str, Any]) -> None:
                 os.replace(path, out_dir / path.name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    # Written last: its presence marks a complete run.
-    atomic_write_text(out_dir / METADATA_FILE, json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+    # Written last, through its model (which validates it and adds the schema version): its presence
+    # marks a complete run.
+    from prefc.artefacts import TrainRecord, write_document
+
+    record = TrainRecord.model_validate(metadata)
+    write_document(out_dir / METADATA_FILE, record)
+    metadata.clear()
+    metadata.update(record.to_data())  # what callers print is what the file holds

@@ -110,7 +110,7 @@ def test_train_from_a_config_file_records_it_next_to_the_adapter(tmp_path: Path,
     assert printed == meta
     assert meta["steps"] == 2 and meta["config"]["max_steps"] == 2
     assert (meta["config"]["grad_accum"], meta["config"]["max_length"], meta["config"]["lora_alpha"]) == (2, 200, 12)
-    assert meta["config_file"]["copy"] == "train_config.yaml"
+    assert meta["config_file"]["kept_as"] == "train_config.yaml"
     assert (out / "train_config.yaml").read_text() == cfg.read_text()
     import hashlib
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prefc.artefacts import DatasetHeader, DatasetRow, Manifest, RubricHeader, RubricItem, SolutionRow
+from prefc.artefacts import DatasetHeader, DatasetRow, Manifest, OpenAIRow, RubricHeader, RubricItem, SolutionRow
 from prefc.compiler.check import CheckedSpec
 from prefc.compiler.diagnostics import CompileError, Diagnostic
 from prefc.compiler.emit.card import dataset_card
@@ -153,10 +153,10 @@ def _write_per_preference(staged: StagedBuild, name: str, build, result, fmt: st
             if not own:
                 continue
             if len(labels) > 1:
-                staged.write_lines(f"{name}/{preference_file(label, split)}", own)
+                staged.write_lines(f"{name}/{preference_file(label, split)}", own, model=DatasetRow)
             if fmt == "openai":
                 staged.write_lines(f"{name}/{openai_file(label, split)}", [dumps(openai_row(json.loads(line)))
-                                                                          for line in own])
+                                                                          for line in own], model=OpenAIRow)
 
 
 def _with_samples(build, samples: int):

@@ -25,7 +25,7 @@ artefact                           model
 """
 
 from .base import ActionValue, Document, Number, Part, Row
-from .dataset import DatasetHeader, DatasetMeta, DatasetRow, Holdout, Message
+from .dataset import DatasetHeader, DatasetMeta, DatasetRow, Holdout, Message, OpenAIRow
 from .diff import (
     DiffGame,
     DiffInput,
@@ -107,6 +107,7 @@ __all__ = [
     "KappaEstimate",
     "Manifest",
     "Message",
+    "OpenAIRow",
     "NearestType",
     "Number",
     "OptionValue",

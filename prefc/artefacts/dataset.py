@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 
 from .base import ActionValue, Document, Number, Part, Row
 
-__all__ = ["DatasetHeader", "DatasetMeta", "DatasetRow", "Holdout", "Message"]
+__all__ = ["DatasetHeader", "DatasetMeta", "DatasetRow", "Holdout", "Message", "OpenAIRow"]
 
 
 class Message(Part):
@@ -19,6 +19,15 @@ class Message(Part):
     """Who speaks."""
     content: str
     """What is said."""
+
+
+class OpenAIRow(Row):
+    """One line of an OpenAI fine-tuning file (``<dataset>/openai/<preference>.<split>.jsonl``): the
+    messages alone, no other key (the published format; ``compiler/emit/openai_jsonl.py`` checks
+    its finer rules)."""
+
+    messages: list[Message]
+    """System, user and assistant messages."""
 
 
 class DatasetMeta(Part):

@@ -76,8 +76,8 @@ class Manifest(Document):
 
 def verify_file(path: str | os.PathLike[str], *, error: type[Exception] = ArtefactError,
                 rows: int | None = None) -> FileEntry | None:
-    """Check a file of a build against the ``manifest.json`` beside it (or above it, for the files
-    of a dataset directory): the same bytes (sha256) and, for JSONL, the same number of rows.
+    """Check a file of a build against the ``manifest.json`` beside it (or up to two folders above
+    it, for the files of a dataset directory and its per-preference folders): the same bytes (sha256) and, for JSONL, the same number of rows.
 
     Files outside any build (no manifest found, or a manifest that does not list them) are not
     checked: hand-written rubrics and datasets stay usable.
@@ -92,7 +92,7 @@ def verify_file(path: str | os.PathLike[str], *, error: type[Exception] = Artefa
         The file's manifest entry, or None when no manifest lists it.
     """
     p = Path(path)
-    for root in (p.parent, p.parent.parent):
+    for root in list(p.parents)[:3]:  # the build directory, a dataset's, or a dataset's per-preference folder
         manifest_path = root / MANIFEST
         if not manifest_path.is_file():
             continue

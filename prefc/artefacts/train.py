@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
+from pydantic import Field
+
 from .base import Document, Part
 
-__all__ = ["BaseModelInfo", "TrainRecord", "TrainRows"]
+__all__ = ["BaseModelInfo", "ConfigFileInfo", "TrainRecord", "TrainRows"]
 
 
 class BaseModelInfo(Part):
@@ -27,6 +29,17 @@ class TrainRows(Part):
     """Training rows."""
     val: int
     """Validation rows."""
+
+
+class ConfigFileInfo(Part):
+    """The training configuration file an adapter was trained from."""
+
+    path: str
+    """Where it was."""
+    sha256: str
+    """SHA-256 of its text."""
+    kept_as: str
+    """The name of the copy kept next to the adapter."""
 
 
 class TrainRecord(Document):
@@ -72,3 +85,9 @@ class TrainRecord(Document):
     """The device trained on."""
     resumed_from: str | None
     """The checkpoint continued from, if any."""
+    report_to: list[str] = Field(default_factory=list)
+    """The trackers the training reported to (``--report-to``)."""
+    tensorboard_logs: str | None = None
+    """Where TensorBoard's event files are, when it was one of them."""
+    config_file: ConfigFileInfo | None = None
+    """The ``--config`` file the options came from, if any."""
