@@ -108,7 +108,7 @@ def test_inspect_cli_runs_the_rubric_on_a_loopback_endpoint(rubric_path: Path, t
     pytest.importorskip("starlette")
     from prefc.runtime.serve import start_server
 
-    label = "economicus"
+    label = "moralis(kappa=0.75)"  # the rubric tells it apart from the others (economicus ties with kappa=0.25)
     server = start_server(theory_agent(rubric_path, label), model_name="theory")
     url = server.url
     env = {**os.environ, "PREFC_BASE_URL": url, "PREFC_API_KEY": "unused", "INSPECT_LOG_DIR": str(tmp_path / "logs")}
@@ -123,5 +123,7 @@ def test_inspect_cli_runs_the_rubric_on_a_loopback_endpoint(rubric_path: Path, t
     (log_file,) = (tmp_path / "logs").glob("*.json")
     log = json.loads(log_file.read_text())
     metrics = {(m.get("group") or "") + "/" + m["name"]: m["value"] for m in log["results"]["scores"][0]["metrics"].values()}
-    assert metrics["accuracy/economicus"] == 1.0 and metrics["accuracy/parsed"] == 1.0
-    assert "nearest_type/economicus" in metrics
+    assert metrics[f"accuracy/{label}"] == 1.0 and metrics["accuracy/parsed"] == 1.0
+    summary = prefc_numbers(rubric_path, label)
+    assert summary.nearest is not None and summary.nearest.label == label
+    assert metrics[f"nearest_type/{label}"] == pytest.approx(summary.nearest.margin)

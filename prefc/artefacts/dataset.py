@@ -119,8 +119,8 @@ class DatasetHeader(Document):
     """SHA-256 of the spec's source."""
     dataset: str
     """The block's name."""
-    format: Literal["trl", "messages"]
-    """The rows' form."""
+    format: Literal["trl", "messages", "openai"]
+    """The rows' form (``openai``: ``messages`` rows plus one OpenAI fine-tuning file per preference)."""
     seed: int
     """The seed of every random draw."""
     preferences: list[str]

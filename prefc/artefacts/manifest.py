@@ -58,8 +58,8 @@ class Manifest(Document):
     """SHA-256 of the spec's source (with the files it uses)."""
     prefc_version: str
     """The prefc that compiled it."""
-    format: Literal["trl", "messages"]
-    """The dataset rows' format."""
+    format: Literal["trl", "messages", "openai"]
+    """The dataset rows' format (``openai``: ``messages`` rows plus per-preference OpenAI files)."""
     blocks: list[BlockEntry]
     """The dataset and rubric blocks, in build order (datasets first)."""
     files: list[FileEntry]
