@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from prefc.compiler.check import CheckedSpec
     from prefc.compiler.diagnostics import Diagnostic
 
-__all__ = ["load_checked", "report_diagnostics", "sources_for"]
+__all__ = ["load_checked", "report_diagnostics", "sources_for", "sources_of"]
 
 
 def report_diagnostics(diags: Sequence[Diagnostic], sources: Mapping[str, str], fmt: str) -> None:
@@ -51,6 +51,16 @@ def sources_for(paths: Sequence[str]) -> dict[str, str]:
     return out
 
 
+def sources_of(exc) -> dict:
+    """The source files a CompileError's diagnostics point into: those it carries, else re-read.
+
+    Args:
+        exc: The error.
+    """
+    files = sorted({d.span.file for d in exc.diagnostics if d.span is not None} - set(exc.sources))
+    return {**sources_for(files), **exc.sources}
+
+
 def load_checked(path: str, fmt: str = "text") -> CheckedSpec | None:
     """Check a spec and print its diagnostics; return the spec or None on errors.
 
@@ -64,8 +74,7 @@ def load_checked(path: str, fmt: str = "text") -> CheckedSpec | None:
     try:
         spec = check_file(path)
     except CompileError as exc:
-        files = {d.span.file for d in exc.diagnostics if d.span is not None}
-        report_diagnostics(exc.diagnostics, sources_for(sorted(files)), fmt)
+        report_diagnostics(exc.diagnostics, sources_of(exc), fmt)
         return None
     if spec.diagnostics and fmt != "json":
         report_diagnostics(spec.diagnostics, spec.sources, fmt)
