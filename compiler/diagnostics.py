@@ -14,7 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-from prefc.compiler.source import SourceFile, Span
+from prefc.compiler.source import SourceFile, Span, visible
+from prefc.errors import SpecError
 
 
 class Severity(str, Enum):
@@ -34,10 +35,13 @@ CODES: dict[str, tuple[Severity, str]] = {
     "E0005": (Severity.ERROR, "file too large"),
     "E0006": (Severity.ERROR, "expression nested too deeply"),
     "E0007": (Severity.ERROR, "file cannot be read"),
+    "E0008": (Severity.ERROR, "number out of range"),
     # imports
     "E0101": (Severity.ERROR, "imported file not found"),
     "E0102": (Severity.ERROR, "import cycle"),
     "E0103": (Severity.ERROR, "more than one `spec` header"),
+    "E0104": (Severity.ERROR, "file outside the spec's directory"),
+    "E0105": (Severity.ERROR, "no usable spec name"),
     # names
     "E0201": (Severity.ERROR, "unknown name"),
     "E0202": (Severity.ERROR, "unknown game"),
@@ -60,6 +64,9 @@ CODES: dict[str, tuple[Severity, str]] = {
     "E0308": (Severity.ERROR, "invalid build setting"),
     "E0309": (Severity.ERROR, "player without a move where one is required"),
     "E0310": (Severity.ERROR, "invalid value"),
+    "E0311": (Severity.ERROR, "reserved name"),
+    # limits on the work a spec asks for
+    "E0501": (Severity.ERROR, "too much work"),
     # warnings
     "W0401": (Severity.WARNING, "unused parameter"),
     "W0402": (Severity.WARNING, "unused preference"),
@@ -124,13 +131,23 @@ class Diagnostic:
         return out
 
 
-class CompileError(Exception):
-    """Raised when a stage cannot go on; carries every diagnostic collected so far."""
+class CompileError(SpecError):
+    """Raised when a stage cannot go on; carries every diagnostic collected so far.
 
-    def __init__(self, diagnostics: Sequence[Diagnostic]):
+    Args:
+        diagnostics: The diagnostics, errors and warnings.
+        sources: Source files by path, for showing the offending lines (optional).
+    """
+
+    def __init__(self, diagnostics: Sequence[Diagnostic], sources: dict[str, SourceFile] | None = None):
         self.diagnostics = list(diagnostics)
+        self.sources = dict(sources or {})
         first = next((d for d in self.diagnostics if d.is_error), None)
         super().__init__(f"{first.code}: {first.message}" if first else "compilation failed")
+
+    def render(self) -> str:
+        """Every diagnostic in the compiler's text format, with the count line."""
+        return render_all(self.diagnostics, self.sources)
 
 
 @dataclass
@@ -138,6 +155,7 @@ class DiagnosticBag:
     """Collects diagnostics for a stage so that independent errors are all reported."""
 
     items: list[Diagnostic] = field(default_factory=list)
+    sources: dict[str, SourceFile] = field(default_factory=dict)
 
     def add(self, code: str, message: str, span: Span | None = None, *, label: str = "",
             hint: str = "", notes: Iterable[Note] = ()) -> Diagnostic:
@@ -165,7 +183,7 @@ class DiagnosticBag:
     def raise_if_errors(self) -> None:
         """Raise :class:`CompileError` if any error was recorded."""
         if self.has_errors:
-            raise CompileError(self.items)
+            raise CompileError(self.items, self.sources)
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
@@ -183,6 +201,13 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     return lowered.get(name.lower())
 
 
+# Source lines longer than this are shown as a window around the caret.
+MAX_SHOWN_LINE = 200
+WINDOW_BEFORE = 80
+WINDOW_AFTER = 60
+MAX_SHOWN_WIDTH = 80
+
+
 def render(diag: Diagnostic, sources: dict[str, SourceFile]) -> str:
     """Render a diagnostic in the compiler's plain-text format (caret under the span).
 
@@ -190,27 +215,38 @@ def render(diag: Diagnostic, sources: dict[str, SourceFile]) -> str:
         diag: The diagnostic.
         sources: Source files by path, to show the offending line.
     """
-    lines = [f"{diag.severity.value}[{diag.code}]: {diag.message}"]
+    label = visible(diag.label)
+    lines = [f"{diag.severity.value}[{diag.code}]: {visible(diag.message)}"]
     if diag.span is not None:
         span = diag.span
-        lines.append(f"  --> {span.file}:{span.line}:{span.column}")
+        lines.append(f"  --> {visible(span.file)}:{span.line}:{span.column}")
         src = sources.get(span.file)
         if src is not None:
             text = src.line_text(span.line).replace("\t", " ")
             gutter = " " * len(str(span.line))
             width = (span.end_column - span.column) if span.end_line == span.line else len(text) - span.column + 1
             width = max(1, width)
+            # a long line is cut to a window around the caret; invisible characters are shown as
+            # <U+XXXX>, and the caret follows the shown text
+            start = span.column - 1
+            width = min(width, MAX_SHOWN_WIDTH)
+            lo = max(0, start - WINDOW_BEFORE) if len(text) > MAX_SHOWN_LINE else 0
+            hi = min(len(text), start + width + WINDOW_AFTER) if len(text) > MAX_SHOWN_LINE else len(text)
+            head, tail = ("…" if lo > 0 else ""), ("…" if hi < len(text) else "")
+            before = head + visible(text[lo:start])
+            marked = visible(text[start: start + width])
             lines.append(f"{gutter} |")
-            lines.append(f"{span.line} | {text}")
-            caret = " " * (span.column - 1) + "^" * width
-            lines.append(f"{gutter} | {caret}" + (f" {diag.label}" if diag.label else ""))
-    elif diag.label:
-        lines.append(f"  = {diag.label}")
+            lines.append(f"{span.line} | {head}{visible(text[lo:hi])}{tail}")
+            caret = " " * len(before) + "^" * max(1, len(marked))
+            lines.append(f"{gutter} | {caret}" + (f" {label}" if label else ""))
+    elif label:
+        lines.append(f"  = {label}")
     pad = " " * (len(str(diag.span.line)) + 1 if diag.span is not None else 2)
     for note in diag.notes:
-        lines.append(f"{pad}= note: {note.message} at {note.span.file}:{note.span.line}:{note.span.column}")
+        lines.append(f"{pad}= note: {visible(note.message)} at {visible(note.span.file)}:{note.span.line}:"
+                     f"{note.span.column}")
     if diag.hint:
-        lines.append(f"{pad}= hint: {diag.hint}")
+        lines.append(f"{pad}= hint: {visible(diag.hint)}")
     return "\n".join(lines)
 
 

@@ -4,6 +4,7 @@ typed AST nodes straight from the tree. Syntax errors become located diagnostics
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 from functools import lru_cache
 
@@ -13,11 +14,26 @@ from lark.lexer import PatternStr
 
 from prefc.compiler import ast
 from prefc.compiler.diagnostics import CompileError, DiagnosticBag
-from prefc.compiler.source import SourceFile, Span
+from prefc.compiler.source import BIDI_CONTROLS, SourceFile, Span, code_point, describe_char
 from prefc.grammar import grammar_text
 
 MAX_FILE_BYTES = 1_000_000
 MAX_NESTING = 64
+# How deep the parse tree of one declaration may be: operators, unary minus and `not` count as well
+# as brackets. Later stages walk expressions recursively; this keeps them far from Python's limit.
+MAX_DEPTH = 200
+# Number literals: at most this many digits, and an exponent (`e..`) of at most this size, so a
+# literal never turns into a number too large to compute with (`1e999999999`).
+MAX_NUMBER_DIGITS = 50
+MAX_EXPONENT = 50
+# Whole-number settings (`samples`, `items`, `seed`, `paraphrases`): at most this many digits.
+MAX_INT_DIGITS = 18
+
+_NUMBER_PARTS = re.compile(r"^([0-9]+)(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]+))?$")
+
+# Nouns for the terminals whose text varies, as the language reference calls them; a token of any
+# other terminal is shown as it is written (`unexpected name `x``, but `unexpected `=``).
+TERMINAL_NOUNS = {"NAME": "name", "NUMBER": "number", "INT": "whole number", "STRING": "string"}
 
 # Plain words for the regex terminals; literal terminals are shown as they are written.
 TERMINAL_WORDS = {
@@ -119,7 +135,18 @@ def _check_text(path: str, data: bytes, bag: DiagnosticBag) -> SourceFile | None
         bag.add("E0004", f"`{path}` contains a NUL byte: it looks like a binary file", src.span(offset, offset + 1),
                 hint="a .pref file is plain text; check that the right file was given")
         return None
-    return SourceFile(path, text)
+    if text.startswith("\ufeff"):
+        text = text[1:]  # a byte-order mark at the start is how some editors save UTF-8; it means nothing
+    src = SourceFile(path, text)
+    bag.sources[path] = src
+    if not BIDI_CONTROLS.isdisjoint(text):
+        for offset, ch in enumerate(text):
+            if ch in BIDI_CONTROLS:
+                bag.add("E0002", f"text-direction control character {code_point(ch)}", src.span(offset, offset + 1),
+                        label="not allowed anywhere, even in strings and comments",
+                        hint="it makes the text show in another order than it is read; delete it")
+        return None
+    return src
 
 
 def _nesting_error(src: SourceFile, bag: DiagnosticBag) -> bool:
@@ -151,9 +178,12 @@ def _syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, bag: DiagnosticBag
     if isinstance(exc, UnexpectedCharacters):
         ch = src.text[exc.pos_in_stream] if exc.pos_in_stream < len(src.text) else "?"
         expected = describe_expected(set(exc.allowed or ()))
-        bag.add("E0002", f"unexpected character `{ch}`", src.span(exc.pos_in_stream, exc.pos_in_stream + 1),
+        hint = "names are letters, digits and `_`; comments start with `#`"
+        if not ch.isascii():
+            hint = "names, numbers and operators are ASCII: letters, digits 0-9 and `_`; retype the character"
+        bag.add("E0002", f"unexpected character {describe_char(ch)}", src.span(exc.pos_in_stream, exc.pos_in_stream + 1),
                 label=f"expected {expected}" if exc.allowed else "not part of the language",
-                hint="names are letters, digits and `_`; comments start with `#`")
+                hint=hint)
         return
     if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
         expected = describe_expected(set(exc.expected if isinstance(exc, UnexpectedEOF) else exc.accepts or exc.expected))
@@ -167,10 +197,30 @@ def _syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, bag: DiagnosticBag
     expected = describe_expected(set(exc.accepts or exc.expected))
     start = tok.start_pos if tok.start_pos is not None else 0
     end = tok.end_pos if tok.end_pos is not None else start + len(str(tok))
-    what = describe_terminal(tok.type)
-    bag.add("E0001", f"unexpected {what}" if what.startswith("`") else f"unexpected {what} `{tok}`",
+    text = str(tok)
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    noun = TERMINAL_NOUNS.get(tok.type)
+    bag.add("E0001", f"unexpected {noun} `{shown}`" if noun else f"unexpected `{shown}`",
             src.span(start, end),
             label=f"expected {expected}")
+
+
+def _depth_error(src: SourceFile, tree, bag: DiagnosticBag) -> bool:
+    """Report a parse tree deeper than :data:`MAX_DEPTH` (walked without recursion)."""
+    from lark import Tree
+
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            meta = node.meta
+            start = getattr(meta, "start_pos", 0) if not getattr(meta, "empty", True) else 0
+            bag.add("E0006", f"expression nested more than {MAX_DEPTH} levels deep", src.span(start, start + 1),
+                    label="operators, brackets, `-` and `not` all count",
+                    hint="name intermediate values with `let`, or write long sums with `sum(...)`")
+            return True
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
+    return False
 
 
 def parse_source(src: SourceFile) -> ast.File:
@@ -182,7 +232,7 @@ def parse_source(src: SourceFile) -> ast.File:
     Raises:
         CompileError: with located diagnostics for any syntax error.
     """
-    bag = DiagnosticBag()
+    bag = DiagnosticBag(sources={src.path: src})
     if _nesting_error(src, bag):
         bag.raise_if_errors()
     try:
@@ -191,8 +241,12 @@ def parse_source(src: SourceFile) -> ast.File:
         _syntax_diagnostic(src, exc, bag)
         bag.raise_if_errors()
         raise  # pragma: no cover
+    if _depth_error(src, tree, bag):
+        bag.raise_if_errors()
     try:
-        return _Builder(src, bag).transform(tree)
+        result = _Builder(src, bag).transform(tree)
+        bag.raise_if_errors()
+        return result
     except VisitError as exc:
         if isinstance(exc.orig_exc, CompileError):
             raise exc.orig_exc from None
@@ -218,20 +272,24 @@ def parse_preference_app(text: str, origin: str = "--preference") -> tuple[Sourc
     Raises:
         CompileError: for a syntax error, located in ``text``.
     """
-    bag = DiagnosticBag()
     src = SourceFile(origin, text)
+    bag = DiagnosticBag(sources={origin: src})
     try:
         tree = parser().parse(text, start="pref_app")
     except UnexpectedInput as exc:
         _syntax_diagnostic(src, exc, bag)
         bag.raise_if_errors()
         raise  # pragma: no cover
+    if _depth_error(src, tree, bag):
+        bag.raise_if_errors()
     try:
-        return src, _Builder(src, bag).transform(tree)
+        result = _Builder(src, bag).transform(tree)
     except VisitError as exc:
         if isinstance(exc.orig_exc, CompileError):
             raise exc.orig_exc from None
         raise
+    bag.raise_if_errors()
+    return src, result
 
 
 def read_source(path: str) -> SourceFile:
@@ -243,12 +301,21 @@ def read_source(path: str) -> SourceFile:
     Raises:
         CompileError: E0004/E0005/E0007 when the file is unreadable or not text.
     """
+    import os
+    import stat
+
     bag = DiagnosticBag()
+    if not path.endswith(".pref"):
+        bag.add("E0007", f"`{path}` is not a .pref file", hint="prefc reads specs from files whose names end in .pref")
+        bag.raise_if_errors()
     try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+            raise OSError(0, "not a regular file")
         with open(path, "rb") as fh:
             data = fh.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        bag.add("E0007", f"cannot read `{path}`: {exc.strerror or exc}")
+    except (OSError, ValueError) as exc:
+        bag.add("E0007", f"cannot read `{path}`: {getattr(exc, 'strerror', None) or exc}")
         bag.raise_if_errors()
     src = _check_text(path, data, bag)
     bag.raise_if_errors()
@@ -274,6 +341,23 @@ def _fraction(text: str) -> Fraction:
     return Fraction(text)
 
 
+def number_problem(text: str) -> str | None:
+    """Why a number literal cannot be read exactly, or None when it can.
+
+    Args:
+        text: The literal as written (``[0-9]+(.[0-9]+)?([eE][+-]?[0-9]+)?``).
+    """
+    m = _NUMBER_PARTS.match(text)
+    if m is None:
+        return "it is not a number"
+    whole, frac, exp = m.group(1), m.group(2) or "", m.group(3)
+    if len(whole) + len(frac) > MAX_NUMBER_DIGITS:
+        return f"it has {len(whole) + len(frac):,} digits; numbers have at most {MAX_NUMBER_DIGITS}"
+    if exp is not None and (len(exp.lstrip("+-").lstrip("0")) > 3 or abs(int(exp)) > MAX_EXPONENT):
+        return f"its exponent is beyond ±{MAX_EXPONENT}"
+    return None
+
+
 @v_args(meta=True, inline=True)
 class _Builder(Transformer):
     """Builds AST nodes from the parse tree; every node gets its span from lark's positions."""
@@ -294,6 +378,28 @@ class _Builder(Transformer):
 
     def _ident(self, tok: Token) -> ast.Ident:
         return ast.Ident(span=self._tok_span(tok), name=str(tok))
+
+    def _number(self, tok: Token) -> Fraction:
+        """A number literal read exactly; one too long or too large is E0008 (and reads as 0)."""
+        problem = number_problem(str(tok))
+        if problem is None:
+            return _fraction(str(tok))
+        text = str(tok)
+        shown = text if len(text) <= 24 else text[:20] + "..."
+        self.bag.add("E0008", f"the number `{shown}` cannot be used: {problem}", self._tok_span(tok),
+                     hint=f"numbers are at most {MAX_NUMBER_DIGITS} digits with an exponent of at most "
+                          f"±{MAX_EXPONENT}, e.g. `1e-3`, `2.5e6`")
+        return Fraction(0)
+
+    def _int(self, tok: Token) -> int:
+        """A whole-number setting; one with more than :data:`MAX_INT_DIGITS` digits is E0008."""
+        text = str(tok)
+        if len(text.lstrip("0")) > MAX_INT_DIGITS:
+            shown = text if len(text) <= 24 else text[:20] + "..."
+            self.bag.add("E0008", f"the number `{shown}` cannot be used: it has {len(text):,} digits; "
+                         f"whole-number settings have at most {MAX_INT_DIGITS}", self._tok_span(tok))
+            return 0
+        return int(text)
 
     @staticmethod
     def _string(tok: Token) -> str:
@@ -413,10 +519,10 @@ class _Builder(Transformer):
         return value
 
     def signed_number(self, meta, tok):
-        return _fraction(str(tok))
+        return self._number(tok)
 
     def negative_number(self, meta, _minus, tok):
-        return -_fraction(str(tok))
+        return -self._number(tok)
 
     def then_flag(self, meta, tok):
         return "then"
@@ -547,13 +653,13 @@ class _Builder(Transformer):
         return ("games", [self._ident(n) for n in names], self._span(meta))
 
     def samples_stmt(self, meta, count, unit=None):
-        return ("samples", (int(count), None if unit is None else str(unit)), self._span(meta))
+        return ("samples", (self._int(count), None if unit is None else str(unit)), self._span(meta))
 
     def items_stmt(self, meta, count):
-        return ("items", int(count), self._span(meta))
+        return ("items", self._int(count), self._span(meta))
 
     def seed_stmt(self, meta, value):
-        return ("seed", int(value), self._span(meta))
+        return ("seed", self._int(value), self._span(meta))
 
     def split_stmt(self, meta, *parts):
         return ("split", list(parts), self._span(meta))
@@ -565,7 +671,7 @@ class _Builder(Transformer):
         return ("template", self._string(tok), self._span(meta))
 
     def paraphrases_stmt(self, meta, count):
-        return ("paraphrases", int(count), self._span(meta))
+        return ("paraphrases", self._int(count), self._span(meta))
 
     def tolerance_stmt(self, meta, value, percent=None):
         return ("tolerance", value / 100 if percent is not None else value, self._span(meta))
@@ -577,11 +683,11 @@ class _Builder(Transformer):
         return ("holdout_where", [expr], self._span(meta))
 
     def holdout_paraphrases(self, meta, *values):
-        return ("holdout_paraphrases", [int(v) for v in values], self._span(meta))
+        return ("holdout_paraphrases", [self._int(v) for v in values], self._span(meta))
 
     # expressions ------------------------------------------------------------------
     def number(self, meta, tok):
-        return ast.Number(span=self._tok_span(tok), value=_fraction(str(tok)), text=str(tok))
+        return ast.Number(span=self._tok_span(tok), value=self._number(tok), text=str(tok))
 
     def name(self, meta, tok):
         return ast.Name(span=self._tok_span(tok), id=str(tok))
