@@ -7,6 +7,7 @@ The result, a :class:`CheckedSpec`, is what later stages consume: they never loo
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable, Iterator
 from functools import cached_property
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from pathlib import Path
 from prefc.compiler import ast
 from prefc.compiler.diagnostics import CompileError, Diagnostic, DiagnosticBag, Note, did_you_mean
 from prefc.compiler.parse import parse_source, read_source
+from prefc.compiler.paths import PathRefused, SpecTree, library_files, spec_name_from_path
 from prefc.compiler.source import SourceFile, Span
 
 UNARY_FUNCS = {"abs", "exp", "log", "sqrt"}
@@ -24,6 +26,10 @@ AGGREGATES = {"sum", "mean", "min", "max"}
 GAME_FUNCS = UNARY_FUNCS | VARIADIC_FUNCS | AGGREGATES
 PREFERENCE_FUNCS = GAME_FUNCS | {"payoff", "kantian"}
 MAX_GROUP_SIZE = 64
+MAX_SWEEP_VALUES = 10_000
+# Names a build may not take: the files every build writes beside the blocks' own
+# (`manifest.json`, `solutions.jsonl`). Compared without case, as some file systems do.
+RESERVED_BUILD_NAMES = frozenset({"manifest", "solutions"})
 
 
 # ----------------------------------------------------------------------------- checked model
@@ -153,7 +159,8 @@ class CheckedSpec:
         name: The spec's name (its ``spec`` header, else the file stem).
         title: A human title.
         path: The main file's path.
-        sha256: Hash of the main file and every imported file, in import order.
+        sha256: Hash of the spec name and the content of every file read, in import order (see
+            :func:`spec_digest`); paths do not enter it.
         sources: Every source file read, by path.
         games, preferences, builds: Resolved declarations by name (games and preferences include
             those of imported files).
@@ -171,6 +178,11 @@ class CheckedSpec:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
+def _count(n: Fraction | int) -> str:
+    n = int(n)
+    return f"{n:,}" if n < 10**15 else f"about 10^{len(str(n)) - 1}"
+
+
 def _fmt(v: Fraction) -> str:
     if v.denominator == 1:
         return str(v.numerator)
@@ -184,13 +196,17 @@ def _fmt(v: Fraction) -> str:
 
 
 def _load_files(path: str, bag: DiagnosticBag) -> tuple[list[tuple[SourceFile, ast.File]], ast.File | None]:
-    """Read and parse the main file and, depth first, every file it uses."""
-    loaded: list[tuple[SourceFile, ast.File]] = []
-    seen: dict[Path, str] = {}
-    main: ast.File | None = None
+    """Read and parse the main file and, depth first, every file it uses.
 
-    def visit(file_path: str, stack: tuple[Path, ...], via: ast.Use | None) -> ast.File | None:
-        resolved = Path(file_path).resolve()
+    Every ``use`` is resolved by :class:`~prefc.compiler.paths.SpecTree` before anything is
+    opened: only regular ``.pref`` files inside the main file's directory tree or the standard
+    library are read; anything else is a located E0101/E0104 and is never read.
+    """
+    loaded: list[tuple[SourceFile, ast.File]] = []
+    seen: set[Path] = set()
+    policy = SpecTree.of(path)
+
+    def visit(file_path: str, resolved: Path, stack: tuple[Path, ...], via: ast.Use | None) -> ast.File | None:
         if resolved in stack:
             chain = " -> ".join(p.name for p in (*stack[stack.index(resolved):], resolved))
             assert via is not None
@@ -201,33 +217,77 @@ def _load_files(path: str, bag: DiagnosticBag) -> tuple[list[tuple[SourceFile, a
             return None
         try:
             src = read_source(file_path)
+            bag.sources[src.path] = src
             tree = parse_source(src)
         except CompileError as exc:
             bag.items.extend(exc.diagnostics)
+            bag.sources.update(exc.sources)
             return None
-        seen[resolved] = file_path
+        seen.add(resolved)
         for use in tree.uses:
-            target = Path(file_path).parent / use.path
-            if not target.is_file():
-                near = did_you_mean(Path(use.path).name,
-                                    [p.name for p in target.parent.glob("*.pref")] if target.parent.is_dir() else [])
-                bag.add("E0101", f"cannot find `{use.path}`", use.span,
-                        label=f"did you mean `{near}`?" if near else "no such file",
-                        hint=f"paths in `use` are relative to the file that uses them ({Path(file_path).parent or '.'})")
+            try:
+                target = policy.resolve_use(resolved, use.path)
+            except PathRefused as refused:
+                _refused_use(refused, use, resolved, policy, bag)
                 continue
-            visit(_display_path(target), (*stack, resolved), use)
+            visit(_display_path(target), target, (*stack, resolved), use)
         loaded.append((src, tree))
         return tree
 
-    main = visit(path, (), None)
+    main = visit(path, Path(os.path.realpath(Path(path).absolute())), (), None)
     return loaded, main
+
+
+def _refused_use(refused: PathRefused, use: ast.Use, importer: Path, policy: SpecTree, bag: DiagnosticBag) -> None:
+    """Report a ``use`` that names no readable file (E0101) or a file it may not read (E0104)."""
+    if refused.code != "E0101":
+        bag.add(refused.code, refused.message, use.span, label=refused.label, hint=refused.hint)
+        return
+    wanted = Path(use.path)
+    here = importer.parent / wanted.parent
+    pool: list[str] = []
+    try:
+        if here.is_dir() and policy.allowed(Path(os.path.realpath(here))):
+            pool += [p.name for p in here.glob("*.pref")]
+    except OSError:
+        pass
+    near = did_you_mean(wanted.name, pool + ([p.name for p in library_files()] if wanted.parent == Path(".") else []))
+    library = " and then in the standard library (`prefc show --library`)" if policy.library is not None else ""
+    bag.add("E0101", refused.message, use.span,
+            label=f"did you mean `{near}`?" if near else "no such file",
+            hint=f"paths in `use` are looked up relative to the file that uses them ({_display_dir(importer)})"
+                 f"{library}")
+
+
+def _display_dir(file: Path) -> str:
+    try:
+        rel = file.parent.relative_to(Path.cwd().resolve())
+        return str(rel) if str(rel) != "." else "."
+    except ValueError:
+        return str(file.parent)
 
 
 def _display_path(p: Path) -> str:
     try:
-        return str(p.resolve().relative_to(Path.cwd()))
-    except ValueError:
+        return str(p.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
         return str(p)
+
+
+def spec_digest(name: str, texts: Iterable[str]) -> str:
+    """The spec hash: the canonical spec name and the content of every file read, in import order.
+
+    Where the files lie and how their paths were typed do not enter it, so ``specs/paper.pref``,
+    ``./specs/paper.pref`` and an absolute path to the same file give the same hash.
+
+    Args:
+        name: The spec's name.
+        texts: The text of each file, dependencies first, the main file last.
+    """
+    digest = hashlib.sha256(b"prefc-spec-v2\0" + name.encode("utf-8") + b"\0")
+    for text in texts:
+        digest.update(hashlib.sha256(text.encode("utf-8")).digest())
+    return digest.hexdigest()
 
 
 # ----------------------------------------------------------------------------- constant evaluation
@@ -274,6 +334,75 @@ def eval_const(expr: ast.Expr, env: dict[str, Fraction]) -> Fraction:
         vals = [eval_const(a, env) for a in expr.args]
         return {"min": min, "max": max}[expr.func.name](vals) if expr.func.name != "abs" else abs(vals[0])
     raise NotConstant(type(expr).__name__)
+
+
+MAX_LITERAL_MAGNITUDE = 300
+
+
+def literal_magnitude(expr: ast.Expr) -> float | None:
+    """The base-10 logarithm of the size of an expression of plain numbers (``inf`` when even that
+    overflows), or None when it uses anything but numbers, ``+ - * /``, unary minus and ``^``.
+
+    Computed with logarithms, so ``2^2^2^2^2^2^2`` is measured without being computed.
+
+    Args:
+        expr: An expression.
+    """
+    import math
+
+    def log_abs(e) -> float | None:  # log10 |value|; -inf for zero
+        if isinstance(e, ast.Number):
+            v = abs(e.value)
+            return -math.inf if v == 0 else math.log10(v.numerator) - math.log10(v.denominator)
+        if isinstance(e, ast.Neg):
+            return log_abs(e.operand)
+        if isinstance(e, ast.BinOp):
+            a, b = log_abs(e.left), log_abs(e.right)
+            if a is None or b is None:
+                return None
+            if e.op in "+-":
+                return max(a, b) + math.log10(2)
+            if e.op == "*":
+                return a + b
+            if e.op == "/":
+                return a - b if b != -math.inf else None
+            if e.op == "^":
+                exponent = value(e.right)
+                if exponent is None:
+                    return None
+                if a == -math.inf:
+                    return -math.inf if exponent > 0 else None
+                try:
+                    return a * exponent
+                except OverflowError:  # pragma: no cover - float products do not raise
+                    return math.inf
+        return None
+
+    def value(e) -> float | None:  # the exponent's value, as a float (inf when too large)
+        lg = log_abs(e)
+        if lg is None:
+            return None
+        if lg == -math.inf:
+            return 0.0
+        sign = -1.0 if _negative(e) else 1.0
+        return sign * (math.inf if lg > 300 else 10 ** lg)
+
+    lg = log_abs(expr)
+    return None if lg is None else lg
+
+
+def _negative(e) -> bool:
+    if isinstance(e, ast.Number):
+        return e.value < 0
+    if isinstance(e, ast.Neg):
+        return not _negative(e.operand)
+    if isinstance(e, ast.BinOp) and e.op in "*/":
+        return _negative(e.left) != _negative(e.right)
+    return False
+
+
+def _magnitude_text(lg: float) -> str:
+    return "∞" if lg == float("inf") else f"{lg:,.0f}"
 
 
 # ----------------------------------------------------------------------------- the checker
@@ -324,21 +453,49 @@ class Checker:
         if main is None:
             return None
         sources = {src.path: src for src, _ in files}
-        digest = hashlib.sha256()
-        for src, _ in files:
-            digest.update(src.path.encode() + b"\0" + src.text.encode() + b"\0")
         for extra in main.headers[1:]:
             self.bag.add("E0103", "more than one `spec` header", extra.span,
                          notes=[Note(main.headers[0].span, "the first header")])
+        for _, tree in files:
+            self._check_literal_powers(tree)
         preferences = self._collect_preferences(files, main)
         games = self._collect_games(files, main)
         builds = self._check_builds(main, games, preferences)
         self._warn_unused(main, games, preferences, builds)
-        name = main.header.name.name if main.header else Path(path).stem
+        name = main.header.name.name if main.header else spec_name_from_path(path)
+        if name is None:
+            main_src = files[-1][0]
+            self.bag.add("E0105", f"the file name `{Path(path).name}` gives no spec name", main_src.span(0, 0),
+                         label="a spec name is a name: letters, digits and `_`",
+                         hint="add a header such as `spec my_spec \"Title\"` at the top of the file, or rename it")
+            name = "_"
         title = (main.header.title if main.header and main.header.title else name)
-        return CheckedSpec(name=name, title=title, path=path, sha256=digest.hexdigest(), sources=sources,
+        sha = spec_digest(name, (src.text for src, _ in files))
+        return CheckedSpec(name=name, title=title, path=path, sha256=sha, sources=sources,
                            games=games, preferences=preferences, builds=builds,
                            diagnostics=[d for d in self.bag.items if not d.is_error])
+
+    def _check_literal_powers(self, tree: ast.File) -> None:
+        """E0008 for a power of plain numbers too large for any later stage (``2^2^2^2^2^2^2``):
+        exact arithmetic would try to write out a number of millions of digits."""
+        stack: list = [tree]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.BinOp) and node.op == "^":
+                magnitude = literal_magnitude(node)
+                if magnitude is not None and magnitude > MAX_LITERAL_MAGNITUDE:
+                    self.bag.add("E0008", "this power of numbers is too large to compute", node.span,
+                                 label=f"about 10^{_magnitude_text(magnitude)}",
+                                 hint=f"constant values are limited to about 10^{MAX_LITERAL_MAGNITUDE}")
+                    continue
+            if isinstance(node, ast.Node):
+                for value in node.__dict__.values():
+                    if isinstance(value, ast.Node):
+                        stack.append(value)
+                    elif isinstance(value, (list, tuple)):
+                        stack.extend(v for v in value if isinstance(v, (ast.Node, tuple, list)))
+            elif isinstance(node, (list, tuple)):
+                stack.extend(v for v in node if isinstance(v, (ast.Node, tuple, list)))
 
     def _warn_unused(self, main: ast.File, games, prefs, builds) -> None:
         used = {p.name for b in builds.values() for p in b.preferences}
@@ -622,8 +779,12 @@ class Checker:
                                      p.sweep.span)
                     if p.sweep.step is not None and p.sweep.step <= 0:
                         self.bag.add("E0303", "a sweep step must be positive", p.sweep.span)
-                    elif (p.sweep.hi - p.sweep.lo) / (p.sweep.step or 1) > 10_000:
-                        self.bag.add("E0310", f"sweep of `{name}` has more than 10,000 values", p.sweep.span)
+                        continue
+                    count = (p.sweep.hi - p.sweep.lo) // (p.sweep.step or 1) + 1
+                    if count > MAX_SWEEP_VALUES:
+                        self.bag.add("E0310", f"sweep of `{name}` has {_count(count)} values; a sweep has at most "
+                                     f"{MAX_SWEEP_VALUES:,}", p.sweep.span,
+                                     hint="use a larger `step` or fewer values")
                         continue
                 points = p.sweep.points()
                 if isinstance(p.domain, ast.IntRange) and any(v.denominator != 1 for v in points):
@@ -827,10 +988,23 @@ class Checker:
     # -- builds ------------------------------------------------------------------------
     def _check_builds(self, main: ast.File, games, prefs) -> dict[str, CheckedBuild]:
         builds: dict[str, CheckedBuild] = {}
+        folded: dict[str, ast.Build] = {}
         for b in main.builds:
             if b.name.name in builds:
                 self._duplicate(b.kind, b.name, builds[b.name.name].ast.name.span)
                 continue
+            key = b.name.name.lower()
+            if key in RESERVED_BUILD_NAMES:
+                self.bag.add("E0311", f"`{b.name.name}` is a reserved name: every build writes `{key}."
+                             f"{'json' if key == 'manifest' else 'jsonl'}`", b.name.span,
+                             label="would overwrite the build's own file",
+                             hint=f"rename the {b.kind}; reserved: {', '.join(sorted(RESERVED_BUILD_NAMES))}")
+            elif key in folded:
+                self.bag.add("E0311", f"`{b.name.name}` and `{folded[key].name.name}` differ only in case",
+                             b.name.span, label="would share files where names ignore case",
+                             notes=[Note(folded[key].name.span, "the other block")],
+                             hint="give the blocks names that differ in more than case")
+            folded.setdefault(key, b)
             points: list[PreferencePoint] = []
             for app in b.preferences:
                 points.extend(self._check_pref_app(app, prefs))
@@ -922,6 +1096,13 @@ class Checker:
             if b.paraphrases is None or p >= b.paraphrases:
                 self.bag.add("E0308", f"paraphrase {p} does not exist (paraphrases are numbered from 0)",
                              spans["holdout_paraphrases"])
+        if b.template is not None and b.template != "default":
+            try:
+                SpecTree.of(b.span.file).resolve_template_dir(
+                    Path(os.path.realpath(Path(b.span.file).absolute())), b.template)
+            except PathRefused as refused:
+                self.bag.add("E0104" if refused.code == "E0104" else "E0308", refused.message,
+                             spans.get("template", b.span), label=refused.label, hint=refused.hint)
         all_params = {n for g in names if g in games for n in games[g].params}
         for cond in b.holdout_where:
             for n in _walk(cond):
@@ -1296,7 +1477,7 @@ def check_file(path: str) -> CheckedSpec:
         spec = None
     bag.items.sort(key=_order)
     if bag.has_errors or spec is None:
-        raise CompileError(bag.items)
+        raise CompileError(bag.items, bag.sources)
     spec.diagnostics = [d for d in bag.items if not d.is_error]
     return spec
 

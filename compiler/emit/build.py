@@ -19,7 +19,7 @@ from prefc.compiler.emit.openai_jsonl import openai_row
 from prefc.compiler.emit.prompts import PromptRenderer
 from prefc.compiler.emit.rubric import build_rubric
 from prefc.compiler.emit.situations import Solutions
-from prefc.compiler.emit.templates import TemplateSet, resolve_directory
+from prefc.compiler.emit.templates import TemplateDirError, TemplateSet, resolve_directory
 from prefc.compiler.emit.write import StagedBuild
 from prefc.compiler.ir import lower_spec
 from prefc.version import __version__
@@ -46,11 +46,11 @@ def _template_sets(spec: CheckedSpec) -> dict[str, TemplateSet]:
     for name, build in spec.builds.items():
         try:
             directory = resolve_directory(build.ast.template, build.ast.span.file)
-        except FileNotFoundError as exc:
+        except TemplateDirError as exc:
             span = build.ast.settings_spans.get("template", build.ast.span)
-            raise CompileError([Diagnostic("E0308", f"template directory `{build.ast.template}` not found",
-                                           span, label=f"no directory {exc}",
-                                           hint='use "default" or a directory relative to the spec file')])
+            refused = exc.refused
+            raise CompileError([Diagnostic("E0104" if refused.code == "E0104" else "E0308", refused.message,
+                                           span, label=refused.label, hint=refused.hint)], spec.sources)
         if directory not in cache:
             cache[directory] = TemplateSet(directory)
         sets[name] = cache[directory]
@@ -60,7 +60,7 @@ def _template_sets(spec: CheckedSpec) -> dict[str, TemplateSet]:
 def compile_spec(spec: CheckedSpec, out_dir: str | Path, *, fmt: str = "trl", seed: int | None = None,
                  samples: int | None = None, progress: Callable[[int], None] | None = None,
                  on_total: Callable[[int], None] | None = None,
-                 before_commit: Callable[[Path], None] | None = None) -> CompileResult:
+                 before_commit: Callable[[Path], None] | None = None, allow_large: bool = False) -> CompileResult:
     """Compile a checked spec's builds into ``out_dir/<spec>/``.
 
     Args:
@@ -73,13 +73,19 @@ def compile_spec(spec: CheckedSpec, out_dir: str | Path, *, fmt: str = "trl", se
         progress: Called with the number of rows just produced.
         on_total: Called once with the number of rows to produce.
         before_commit: Called with the staged directory just before it replaces the previous build.
+        allow_large: Compile even when the work estimate is above the limits of
+            :mod:`prefc.compiler.budget` (otherwise refused before any of it starts).
 
     Raises:
         CompileError: template directory errors (located at the ``template`` setting).
         TemplateError: a template fails to render.
         EmitError: a solver failure or more rows asked for than exist.
+        WorkRefused: the estimated work is above a limit (E0501) and ``allow_large`` is false.
     """
+    from prefc.compiler.budget import check_spec
+
     ir = lower_spec(spec)
+    check_spec(ir, samples=samples, allow_large=allow_large)
     templates = _template_sets(spec)
     solutions = Solutions(ir)
     renderers = {id(t): PromptRenderer(ir, t) for t in templates.values()}
