@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +22,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=None, help="override every block's seed")
     p.add_argument("--samples", type=int, default=None, help="override every dataset's samples per preference")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary table")
+    p.add_argument("--allow-large", action="store_true",
+                   help="compile even when the estimated work is above the limits (E0501)")
     p.set_defaults(func=cmd_compile)
+
+
+def _check_out(out: str) -> Path:
+    """The output root, refused (usage error) when it is a file or lies under one."""
+    from prefc.errors import UsageError
+
+    path = Path(out)
+    for parent in (path, *path.parents):
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                raise UsageError(f"-o {out}: `{parent}` is not a directory")
+            break
+    return path
 
 
 def cmd_compile(args) -> int:
@@ -32,12 +48,14 @@ def cmd_compile(args) -> int:
     """
     from rich.console import Console
 
-    from prefc.commands.common import load_checked, report_diagnostics, sources_for
-    from prefc.compiler.diagnostics import CompileError, render
+    from prefc.commands.common import load_checked
     from prefc.compiler.emit.build import compile_spec
     from prefc.compiler.emit.situations import EmitError
-    from prefc.compiler.emit.templates import TemplateError
+    from prefc.errors import UsageError
 
+    if args.samples is not None and args.samples < 1:
+        raise UsageError(f"--samples must be at least 1, got {args.samples}")
+    out = _check_out(args.out)
     spec = load_checked(args.file)
     if spec is None:
         return 1
@@ -45,6 +63,7 @@ def cmd_compile(args) -> int:
     progress_bar = None
     task = None
     hooks = {}
+    options = dict(fmt=args.format, seed=args.seed, samples=args.samples, allow_large=args.allow_large)
     if not args.quiet:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -63,20 +82,15 @@ def cmd_compile(args) -> int:
     try:
         if progress_bar is not None:
             with progress_bar:
-                result = compile_spec(spec, args.out, fmt=args.format, seed=args.seed, samples=args.samples, **hooks)
+                result = compile_spec(spec, out, **options, **hooks)
         else:
-            result = compile_spec(spec, args.out, fmt=args.format, seed=args.seed, samples=args.samples)
-    except CompileError as exc:
-        files = sorted({d.span.file for d in exc.diagnostics if d.span is not None})
-        report_diagnostics(exc.diagnostics, {**spec.sources, **sources_for(files)}, "text")
-        return 1
-    except TemplateError as exc:
-        diag, sources = exc.diagnostic()
-        print(render(diag, sources), file=sys.stderr)
-        return 1
+            result = compile_spec(spec, out, **options)
     except EmitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:
+        where = f" `{exc.filename}`" if getattr(exc, "filename", None) else ""
+        raise UsageError(f"cannot write the build under -o {args.out}{where}: {exc.strerror or exc}") from None
     if not args.quiet:
         from rich.table import Table
 

@@ -48,6 +48,9 @@ def cmd_simulate(args) -> int:
 
     if len(args.agent) != 2:
         return _fail(f"give exactly two agents (--agent A --agent B), got {len(args.agent)}")
+    from prefc.compiler.budget import check_rounds
+
+    check_rounds(args.rounds, allow_large=getattr(args, "allow_large", False))
     spec = load_checked(args.file)
     if spec is None:
         return 1

@@ -61,6 +61,9 @@ def cmd_solve(args) -> int:
         print(exc.text, file=sys.stderr)
         return 1
     ir = lower_spec(spec)
+    from prefc.compiler.budget import check_game
+
+    check_game(ir.games[game], values, allow_large=getattr(args, "allow_large", False), sources=spec.sources)
     solutions = []
     for point in points:
         try:
