@@ -27,6 +27,7 @@ GAME_FUNCS = UNARY_FUNCS | VARIADIC_FUNCS | AGGREGATES
 PREFERENCE_FUNCS = GAME_FUNCS | {"payoff", "kantian"}
 MAX_GROUP_SIZE = 64
 MAX_SWEEP_VALUES = 10_000
+MAX_DOMAIN_COMBOS = 4096  # swept-value combinations an action's bounds are checked at
 # Names a build may not take: the files every build writes beside the blocks' own
 # (`manifest.json`, `solutions.jsonl`). Compared without case, as some file systems do.
 RESERVED_BUILD_NAMES = frozenset({"manifest", "solutions"})
@@ -185,8 +186,11 @@ def _count(n: Fraction | int) -> str:
 
 def _fmt(v: Fraction) -> str:
     if v.denominator == 1:
-        return str(v.numerator)
-    as_float = float(v)
+        return str(v.numerator) if v.numerator.bit_length() < 200 else f"about 10^{len(str(abs(v.numerator))) - 1}"
+    try:
+        as_float = float(v)
+    except OverflowError:
+        return f"about 10^{len(str(abs(v.numerator))) - len(str(v.denominator))}"
     if Fraction(repr(as_float)) == v:
         return repr(as_float)
     return f"{v.numerator}/{v.denominator}"
@@ -297,6 +301,22 @@ class NotConstant(Exception):
     """The expression depends on something other than numbers and known parameters."""
 
 
+class ValueTooLarge(NotConstant):
+    """The expression is constant, but its exact value is too large to compute with (beyond about
+    10^300, numerator or denominator)."""
+
+
+# Exact constants are kept below this many bits (about 10^301), so a chain of powers of parameters
+# (`a = 10^50, b = a^64, c = b^64, ...`) stops at once instead of writing out a huge number.
+MAX_CONSTANT_BITS = 1000
+
+
+def _bounded(v: Fraction) -> Fraction:
+    if v.numerator.bit_length() > MAX_CONSTANT_BITS or v.denominator.bit_length() > MAX_CONSTANT_BITS:
+        raise ValueTooLarge("value too large")
+    return v
+
+
 def eval_const(expr: ast.Expr, env: dict[str, Fraction]) -> Fraction:
     """Evaluate an expression of numbers and parameters exactly (for domains, bounds and sizes).
 
@@ -318,16 +338,18 @@ def eval_const(expr: ast.Expr, env: dict[str, Fraction]) -> Fraction:
     if isinstance(expr, ast.BinOp):
         a, b = eval_const(expr.left, env), eval_const(expr.right, env)
         if expr.op == "+":
-            return a + b
+            return _bounded(a + b)
         if expr.op == "-":
-            return a - b
+            return _bounded(a - b)
         if expr.op == "*":
-            return a * b
+            return _bounded(a * b)
         if expr.op == "/":
             if b == 0:
                 raise NotConstant("division by zero")
-            return a / b
+            return _bounded(a / b)
         if expr.op == "^" and b.denominator == 1 and abs(b) <= 64 and (a != 0 or b >= 0):
+            if max(a.numerator.bit_length(), a.denominator.bit_length()) * abs(int(b)) > MAX_CONSTANT_BITS:
+                raise ValueTooLarge("power too large")
             return a ** int(b)
         raise NotConstant("power")
     if isinstance(expr, ast.Call) and expr.func.name in ("min", "max", "abs") and expr.args:
@@ -751,6 +773,10 @@ class Checker:
         for name, p in params.items():
             try:
                 value = eval_const(p.default, defaults)
+            except ValueTooLarge:
+                self.bag.add("E0008", f"the default of `{name}` is too large to compute with", p.default.span,
+                             label="beyond about 10^300", hint="rescale the parameter")
+                continue
             except NotConstant as exc:
                 self.bag.add("E0305", f"the default of `{name}` must be a number or earlier parameters",
                              p.default.span, label=f"`{exc}` is not a known parameter" if str(exc).isidentifier()
@@ -893,16 +919,61 @@ class Checker:
         if lo > hi:
             self.bag.add("E0303", f"the domain of `{move.action.name}` is empty: {_fmt(lo)} > {_fmt(hi)}",
                          dom.span, hint="write the lower bound first")
-        elif isinstance(dom, ast.IntRange):
+            return
+        if isinstance(dom, ast.IntRange):
             try:
                 step = eval_const(dom.step, defaults) if dom.step is not None else Fraction(1)
             except NotConstant:
                 return
             if step <= 0:
                 self.bag.add("E0303", "a range step must be positive", dom.step.span if dom.step else dom.span)
+                return
             elif lo.denominator != 1 or hi.denominator != 1 or step.denominator != 1:
                 self.bag.add("E0305", "an integer range needs whole-number bounds and step; use `[lo, hi]` for "
                              "a continuous action", dom.span)
+                return
+        self._check_domain_at_sweeps(move, game, defaults)
+
+    def _check_domain_at_sweeps(self, move: ast.Move, game: CheckedGame, defaults) -> None:
+        """The domain checks of the default point, at every combination of the swept values of the
+        parameters its bounds use (a build solves at each of them)."""
+        import itertools
+
+        dom = move.domain
+        bounds = [dom.lo, dom.hi] + ([dom.step] if isinstance(dom, ast.IntRange) and dom.step is not None else [])
+        used = sorted({n.id for b in bounds for n in _walk(b) if isinstance(n, ast.Name)
+                       and n.id in game.params and game.params[n.id].sweep is not None})
+        if not used:
+            return
+        values = [game.params[n].sweep.points() for n in used]  # type: ignore[union-attr]
+        combos = 1
+        for v in values:
+            combos *= max(1, len(v))
+        if combos > MAX_DOMAIN_COMBOS:
+            return  # the work estimate refuses builds this large before solving
+        for combo in itertools.product(*values):
+            env = {**defaults, **dict(zip(used, combo))}
+            at = ", ".join(f"{n} = {_fmt(v)}" for n, v in zip(used, combo))
+            try:
+                lo, hi = eval_const(dom.lo, env), eval_const(dom.hi, env)
+                step = eval_const(dom.step, env) if isinstance(dom, ast.IntRange) and dom.step is not None \
+                    else Fraction(1)
+            except NotConstant:
+                return
+            if lo > hi:
+                self.bag.add("E0303", f"the domain of `{move.action.name}` is empty at {at}: {_fmt(lo)} > {_fmt(hi)}",
+                             dom.span, label="a swept parameter value empties it",
+                             hint="narrow the sweep, or write bounds that hold at every swept value")
+                return
+            if isinstance(dom, ast.IntRange):
+                if step <= 0:
+                    self.bag.add("E0303", f"the range step of `{move.action.name}` is not positive at {at}",
+                                 dom.span, hint="narrow the sweep")
+                    return
+                if lo.denominator != 1 or hi.denominator != 1 or step.denominator != 1:
+                    self.bag.add("E0305", f"the integer range of `{move.action.name}` has a fractional bound at "
+                                 f"{at}", dom.span, hint="sweep whole numbers, or use `[lo, hi]`")
+                    return
 
     @staticmethod
     def _stage_of(move: ast.Move, game: CheckedGame) -> int:

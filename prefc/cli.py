@@ -192,6 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
+    _closed_pipe_is_an_exception()
     try:
         code = int(args.func(args) or 0)
         sys.stdout.flush()
@@ -226,6 +227,20 @@ def _print_error(text: str, code: int) -> int:
     except (BrokenPipeError, OSError):
         pass
     return code
+
+
+def _closed_pipe_is_an_exception() -> None:
+    """rich ends the process with exit 1 when its output pipe closes; raise BrokenPipeError instead,
+    so every command ends the same way (exit 141, nothing printed)."""
+    try:
+        from rich.console import Console
+    except ImportError:  # pragma: no cover - rich is a dependency
+        return
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError
+
+    Console.on_broken_pipe = on_broken_pipe  # type: ignore[method-assign]
 
 
 def _broken_pipe() -> int:

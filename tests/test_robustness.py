@@ -1,4 +1,4 @@
-"""Robustness of `prefc check`: mutated library specs never crash or hang the checker.
+"""Robustness: mutated library specs never crash or hang the checker, the solver or the compiler.
 
 Each library spec is mutated (a token deleted, duplicated or swapped with its neighbour, random
 bytes inserted, the file truncated) and checked through the real command line. Whatever the
@@ -212,3 +212,36 @@ def test_many_helpers_using_each_other_check_quickly() -> None:
     text = f"game g {{\n    players a, b symmetric\n    each player chooses x in [0, 1]\n{lets}\n    payoff a = a.x * h39\n}}\n"
     code, _, err = run_check(text.encode())  # run_check fails the test after TIME_LIMIT_S
     assert (code, err) == (0, "")
+
+
+# ----------------------------------------------------------------------------- check, solve, compile
+
+FUZZ_SEED = 20261201
+FUZZ_MUTANTS = 240
+
+# Internal errors (exit 70, located, no traceback) whose place is known, with the reason they are
+# not fixed here. Empty: no mutant of FUZZ_SEED reaches one. A mutant that crashes inside the
+# solver is listed here by its place, not silenced.
+KNOWN_INTERNAL: dict[str, str] = {}
+
+
+def test_bounded_mutation_fuzz_through_check_solve_and_compile() -> None:
+    """A few hundred seeded mutants of the light library through `prefc check`, and those that check
+    clean through `prefc solve` and `prefc compile`: no traceback, no hang, no parser-library
+    wording, and no internal error outside the known places. bench/fuzz.py runs thousands."""
+    try:
+        from mutants import Report, mutants, run_mutant
+    except ImportError:  # tests/ imported as a package
+        from tests.mutants import Report, mutants, run_mutant
+
+    report = Report()
+    for mutant in mutants(FUZZ_SEED, FUZZ_MUTANTS):
+        run_mutant(mutant, report, timeout=TIME_LIMIT_S)
+    counts = {stage: dict(c) for stage, c in report.counts.items()}
+    bad = [(m, stage, run.outcome, run.where or run.stderr[-600:]) for m, stage, run in report.failures
+           if run.outcome != "internal" or run.where not in KNOWN_INTERNAL]
+    assert not bad, f"{counts}\n" + "\n".join(map(str, bad))
+    assert not report.wording, report.wording[:5]
+    # the fuzz reaches every stage, and mutants are refused as well as accepted
+    assert counts["check"].get("ok", 0) >= FUZZ_MUTANTS // 10 and counts["check"].get("diagnostic", 0) > 0
+    assert counts["solve"].get("ok", 0) > 0 and counts["compile"].get("ok", 0) > 0

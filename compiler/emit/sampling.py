@@ -50,6 +50,8 @@ def evaluate_condition(expr: ast.Expr, env: dict[str, Fraction]) -> bool | Fract
                 raise ConditionError("division by zero")
             return a / b
         if b.denominator == 1 and abs(b) <= 64 and (a != 0 or b >= 0):
+            if max(a.numerator.bit_length(), a.denominator.bit_length()) * abs(int(b)) > 1000:
+                raise ConditionError("the power is too large to compute with")
             return a ** int(b)
         raise ConditionError("unsupported power")
     if isinstance(expr, ast.Compare):
