@@ -2,11 +2,13 @@
 preference, and reports every independent mistake as a located diagnostic.
 
 The result, a :class:`CheckedSpec`, is what later stages consume: they never look at text again.
+
+(Over 600 lines: one checker walks every kind of declaration with one shared scope and type logic;
+loading lives in :mod:`prefc.compiler.load`, constant evaluation in :mod:`prefc.compiler.constants`.)
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable, Iterator
 from functools import cached_property
@@ -16,8 +18,16 @@ from pathlib import Path
 
 from prefc.compiler import ast
 from prefc.compiler.diagnostics import CompileError, Diagnostic, DiagnosticBag, Note, did_you_mean
-from prefc.compiler.parse import parse_source, read_source
-from prefc.compiler.paths import PathRefused, SpecTree, library_files, spec_name_from_path
+from prefc.compiler.constants import (  # noqa: F401 - eval_const and NotConstant are imported from here
+    MAX_LITERAL_MAGNITUDE,
+    NotConstant,
+    ValueTooLarge,
+    eval_const,
+    literal_magnitude,
+    magnitude_text,
+)
+from prefc.compiler.load import load_files, spec_digest
+from prefc.compiler.paths import PathRefused, SpecTree, spec_name_from_path
 from prefc.compiler.source import SourceFile, Span
 
 UNARY_FUNCS = {"abs", "exp", "log", "sqrt"}
@@ -196,237 +206,6 @@ def _fmt(v: Fraction) -> str:
     return f"{v.numerator}/{v.denominator}"
 
 
-# ----------------------------------------------------------------------------- loading
-
-
-def _load_files(path: str, bag: DiagnosticBag) -> tuple[list[tuple[SourceFile, ast.File]], ast.File | None]:
-    """Read and parse the main file and, depth first, every file it uses.
-
-    Every ``use`` is resolved by :class:`~prefc.compiler.paths.SpecTree` before anything is
-    opened: only regular ``.pref`` files inside the main file's directory tree or the standard
-    library are read; anything else is a located E0101/E0104 and is never read.
-    """
-    loaded: list[tuple[SourceFile, ast.File]] = []
-    seen: set[Path] = set()
-    policy = SpecTree.of(path)
-
-    def visit(file_path: str, resolved: Path, stack: tuple[Path, ...], via: ast.Use | None) -> ast.File | None:
-        if resolved in stack:
-            chain = " -> ".join(p.name for p in (*stack[stack.index(resolved):], resolved))
-            assert via is not None
-            bag.add("E0102", f"import cycle: {chain}", via.span, label="this import closes the cycle",
-                    hint="move the shared declarations into a file that both can `use`")
-            return None
-        if resolved in seen:
-            return None
-        try:
-            src = read_source(file_path)
-            bag.sources[src.path] = src
-            tree = parse_source(src)
-        except CompileError as exc:
-            bag.items.extend(exc.diagnostics)
-            bag.sources.update(exc.sources)
-            return None
-        seen.add(resolved)
-        for use in tree.uses:
-            try:
-                target = policy.resolve_use(resolved, use.path)
-            except PathRefused as refused:
-                _refused_use(refused, use, resolved, policy, bag)
-                continue
-            visit(_display_path(target), target, (*stack, resolved), use)
-        loaded.append((src, tree))
-        return tree
-
-    main = visit(path, Path(os.path.realpath(Path(path).absolute())), (), None)
-    return loaded, main
-
-
-def _refused_use(refused: PathRefused, use: ast.Use, importer: Path, policy: SpecTree, bag: DiagnosticBag) -> None:
-    """Report a ``use`` that names no readable file (E0101) or a file it may not read (E0104)."""
-    if refused.code != "E0101":
-        bag.add(refused.code, refused.message, use.span, label=refused.label, hint=refused.hint)
-        return
-    wanted = Path(use.path)
-    here = importer.parent / wanted.parent
-    pool: list[str] = []
-    try:
-        if here.is_dir() and policy.allowed(Path(os.path.realpath(here))):
-            pool += [p.name for p in here.glob("*.pref")]
-    except OSError:
-        pass
-    near = did_you_mean(wanted.name, pool + ([p.name for p in library_files()] if wanted.parent == Path(".") else []))
-    library = " and then in the standard library (`prefc show --library`)" if policy.library is not None else ""
-    bag.add("E0101", refused.message, use.span,
-            label=f"did you mean `{near}`?" if near else "no such file",
-            hint=f"paths in `use` are looked up relative to the file that uses them ({_display_dir(importer)})"
-                 f"{library}")
-
-
-def _display_dir(file: Path) -> str:
-    try:
-        rel = file.parent.relative_to(Path.cwd().resolve())
-        return str(rel) if str(rel) != "." else "."
-    except ValueError:
-        return str(file.parent)
-
-
-def _display_path(p: Path) -> str:
-    try:
-        return str(p.resolve().relative_to(Path.cwd().resolve()))
-    except (ValueError, OSError):
-        return str(p)
-
-
-def spec_digest(name: str, texts: Iterable[str]) -> str:
-    """The spec hash: the canonical spec name and the content of every file read, in import order.
-
-    Where the files lie and how their paths were typed do not enter it, so ``specs/paper.pref``,
-    ``./specs/paper.pref`` and an absolute path to the same file give the same hash.
-
-    Args:
-        name: The spec's name.
-        texts: The text of each file, dependencies first, the main file last.
-    """
-    digest = hashlib.sha256(b"prefc-spec-v2\0" + name.encode("utf-8") + b"\0")
-    for text in texts:
-        digest.update(hashlib.sha256(text.encode("utf-8")).digest())
-    return digest.hexdigest()
-
-
-# ----------------------------------------------------------------------------- constant evaluation
-
-
-class NotConstant(Exception):
-    """The expression depends on something other than numbers and known parameters."""
-
-
-class ValueTooLarge(NotConstant):
-    """The expression is constant, but its exact value is too large to compute with (beyond about
-    10^300, numerator or denominator)."""
-
-
-# Exact constants are kept below this many bits (about 10^301), so a chain of powers of parameters
-# (`a = 10^50, b = a^64, c = b^64, ...`) stops at once instead of writing out a huge number.
-MAX_CONSTANT_BITS = 1000
-
-
-def _bounded(v: Fraction) -> Fraction:
-    if v.numerator.bit_length() > MAX_CONSTANT_BITS or v.denominator.bit_length() > MAX_CONSTANT_BITS:
-        raise ValueTooLarge("value too large")
-    return v
-
-
-def eval_const(expr: ast.Expr, env: dict[str, Fraction]) -> Fraction:
-    """Evaluate an expression of numbers and parameters exactly (for domains, bounds and sizes).
-
-    Args:
-        expr: The expression.
-        env: Parameter values.
-
-    Raises:
-        NotConstant: if the expression uses anything else (actions, functions other than min/max/abs).
-    """
-    if isinstance(expr, ast.Number):
-        return expr.value
-    if isinstance(expr, ast.Name):
-        if expr.id in env:
-            return env[expr.id]
-        raise NotConstant(expr.id)
-    if isinstance(expr, ast.Neg):
-        return -eval_const(expr.operand, env)
-    if isinstance(expr, ast.BinOp):
-        a, b = eval_const(expr.left, env), eval_const(expr.right, env)
-        if expr.op == "+":
-            return _bounded(a + b)
-        if expr.op == "-":
-            return _bounded(a - b)
-        if expr.op == "*":
-            return _bounded(a * b)
-        if expr.op == "/":
-            if b == 0:
-                raise NotConstant("division by zero")
-            return _bounded(a / b)
-        if expr.op == "^" and b.denominator == 1 and abs(b) <= 64 and (a != 0 or b >= 0):
-            if max(a.numerator.bit_length(), a.denominator.bit_length()) * abs(int(b)) > MAX_CONSTANT_BITS:
-                raise ValueTooLarge("power too large")
-            return a ** int(b)
-        raise NotConstant("power")
-    if isinstance(expr, ast.Call) and expr.func.name in ("min", "max", "abs") and expr.args:
-        vals = [eval_const(a, env) for a in expr.args]
-        return {"min": min, "max": max}[expr.func.name](vals) if expr.func.name != "abs" else abs(vals[0])
-    raise NotConstant(type(expr).__name__)
-
-
-MAX_LITERAL_MAGNITUDE = 300
-
-
-def literal_magnitude(expr: ast.Expr) -> float | None:
-    """The base-10 logarithm of the size of an expression of plain numbers (``inf`` when even that
-    overflows), or None when it uses anything but numbers, ``+ - * /``, unary minus and ``^``.
-
-    Computed with logarithms, so ``2^2^2^2^2^2^2`` is measured without being computed.
-
-    Args:
-        expr: An expression.
-    """
-    import math
-
-    def log_abs(e) -> float | None:  # log10 |value|; -inf for zero
-        if isinstance(e, ast.Number):
-            v = abs(e.value)
-            return -math.inf if v == 0 else math.log10(v.numerator) - math.log10(v.denominator)
-        if isinstance(e, ast.Neg):
-            return log_abs(e.operand)
-        if isinstance(e, ast.BinOp):
-            a, b = log_abs(e.left), log_abs(e.right)
-            if a is None or b is None:
-                return None
-            if e.op in "+-":
-                return max(a, b) + math.log10(2)
-            if e.op == "*":
-                return a + b
-            if e.op == "/":
-                return a - b if b != -math.inf else None
-            if e.op == "^":
-                exponent = value(e.right)
-                if exponent is None:
-                    return None
-                if a == -math.inf:
-                    return -math.inf if exponent > 0 else None
-                try:
-                    return a * exponent
-                except OverflowError:  # pragma: no cover - float products do not raise
-                    return math.inf
-        return None
-
-    def value(e) -> float | None:  # the exponent's value, as a float (inf when too large)
-        lg = log_abs(e)
-        if lg is None:
-            return None
-        if lg == -math.inf:
-            return 0.0
-        sign = -1.0 if _negative(e) else 1.0
-        return sign * (math.inf if lg > 300 else 10 ** lg)
-
-    lg = log_abs(expr)
-    return None if lg is None else lg
-
-
-def _negative(e) -> bool:
-    if isinstance(e, ast.Number):
-        return e.value < 0
-    if isinstance(e, ast.Neg):
-        return not _negative(e.operand)
-    if isinstance(e, ast.BinOp) and e.op in "*/":
-        return _negative(e.left) != _negative(e.right)
-    return False
-
-
-def _magnitude_text(lg: float) -> str:
-    return "∞" if lg == float("inf") else f"{lg:,.0f}"
-
-
 # ----------------------------------------------------------------------------- the checker
 
 
@@ -471,7 +250,7 @@ class Checker:
 
     # -- entry ------------------------------------------------------------------
     def check(self, path: str) -> CheckedSpec | None:
-        files, main = _load_files(path, self.bag)
+        files, main = load_files(path, self.bag)
         if main is None:
             return None
         sources = {src.path: src for src, _ in files}
@@ -507,7 +286,7 @@ class Checker:
                 magnitude = literal_magnitude(node)
                 if magnitude is not None and magnitude > MAX_LITERAL_MAGNITUDE:
                     self.bag.add("E0008", "this power of numbers is too large to compute", node.span,
-                                 label=f"about 10^{_magnitude_text(magnitude)}",
+                                 label=f"about 10^{magnitude_text(magnitude)}",
                                  hint=f"constant values are limited to about 10^{MAX_LITERAL_MAGNITUDE}")
                     continue
             if isinstance(node, ast.Node):

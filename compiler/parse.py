@@ -1,5 +1,7 @@
 """Stage 1: text -> AST. A lark LALR parser over ``grammar/pref.lark`` and a transformer that builds
 typed AST nodes straight from the tree. Syntax errors become located diagnostics in plain words.
+
+(Over 600 lines: the transformer has one short method per grammar rule.)
 """
 
 from __future__ import annotations
