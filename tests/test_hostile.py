@@ -492,3 +492,21 @@ def test_compile_error_is_a_spec_error_in_one_hierarchy():
     assert issubclass(CompileError, SpecError) and issubclass(SpecError, PrefcError)
     assert issubclass(TemplateError, SpecError) and issubclass(WorkRefused, WorkTooLarge)
     assert UsageError("x").exit_code == 2 and SpecError("x").exit_code == 1
+
+
+INDEX_AS_NUMBER = {
+    "helper-argument": "    let w(k) = k / 2\n    payoff firm[i] = firm[i].price * w(i)\n",
+    "binder-variable": "    payoff firm[i] = firm[i].price + sum(j in firm: j)\n",
+}
+
+
+@pytest.mark.xfail(strict=True, reason="known: lowering (compiler/lower.py:180 and :324) cannot use a member "
+                   "index as a number, which the checker accepts; the command reports an internal error (70)")
+@pytest.mark.parametrize("case", sorted(INDEX_AS_NUMBER))
+def test_a_member_index_used_as_a_number_is_solved(case, tmp_path, capsys):
+    text = ('use "preferences.pref"\ngame g {\n    players firm[1..2] symmetric\n'
+            "    each firm chooses price in [1, 4]\n" + INDEX_AS_NUMBER[case] + "}\n")
+    code, _, err = run(capsys, "solve", str(spec_dir(tmp_path, text) / "main.pref"), "--game", "g",
+                       "--preference", "economicus")
+    assert "Traceback" not in err
+    assert code == 0, err

@@ -15,6 +15,7 @@ import re
 import shutil
 import signal
 import tempfile
+import warnings
 from pathlib import Path
 
 import pytest
@@ -219,10 +220,15 @@ def test_many_helpers_using_each_other_check_quickly() -> None:
 FUZZ_SEED = 20261201
 FUZZ_MUTANTS = 240
 
-# Internal errors (exit 70, located, no traceback) whose place is known, with the reason they are
-# not fixed here. Empty: no mutant of FUZZ_SEED reaches one. A mutant that crashes inside the
-# solver is listed here by its place, not silenced.
-KNOWN_INTERNAL: dict[str, str] = {}
+# Internal errors (exit 70, located, no traceback) whose place is known, with the reason. They are
+# reported as warnings when a mutant reaches them, never silenced; bench/fuzz.py (5,000 mutants,
+# seed 2026) reaches both, FUZZ_SEED neither. tests/test_hostile.py holds their reproducers.
+_INDEX_AS_NUMBER = ("lowering cannot use a member index as a number (a helper argument or a `j in group` "
+                    "variable in arithmetic), which the checker accepts")
+KNOWN_INTERNAL: dict[str, str] = {
+    "at compiler/lower.py:180 in <lambda>": _INDEX_AS_NUMBER,
+    "at compiler/lower.py:324 in <listcomp>": _INDEX_AS_NUMBER,
+}
 
 
 def test_bounded_mutation_fuzz_through_check_solve_and_compile() -> None:
@@ -241,6 +247,8 @@ def test_bounded_mutation_fuzz_through_check_solve_and_compile() -> None:
     bad = [(m, stage, run.outcome, run.where or run.stderr[-600:]) for m, stage, run in report.failures
            if run.outcome != "internal" or run.where not in KNOWN_INTERNAL]
     assert not bad, f"{counts}\n" + "\n".join(map(str, bad))
+    for m, stage, run in report.failures:
+        warnings.warn(f"known internal error, mutant {m} ({stage}) {run.where}: {KNOWN_INTERNAL[run.where]}")
     assert not report.wording, report.wording[:5]
     # the fuzz reaches every stage, and mutants are refused as well as accepted
     assert counts["check"].get("ok", 0) >= FUZZ_MUTANTS // 10 and counts["check"].get("diagnostic", 0) > 0
