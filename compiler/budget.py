@@ -15,9 +15,10 @@ What is estimated, per game:
 - **solver steps** of a compile: parameter points x preference points x move sequences x stages,
   summed over the games of every build;
 - **rows**: dataset rows (samples x preference points, x games with ``per game``) plus rubric items;
-- **numeric range**: ``exp(...)`` arguments and powers bounded by interval arithmetic over the
-  parameters' values and the actions' domains; an ``exp`` beyond e^709 or a power beyond 10^300
-  leaves floating point and is refused. Interval bounds can be loose, so this errs on the side
+- **numeric range**: in a game with a continuous action, ``exp(...)`` arguments and powers bounded
+  by interval arithmetic over the parameters' values and the actions' domains; an ``exp`` beyond
+  e^709 or a power beyond 10^300 leaves floating point and is refused (a finite game is evaluated
+  exactly at finitely many profiles, and the solver refuses a non-finite payoff itself). Interval bounds can be loose, so this errs on the side
   of refusing; ``--allow-large`` overrides it too.
 
 :func:`check_rounds` bounds the rounds of a simulation.
@@ -388,6 +389,10 @@ def estimate_game(game: GameIR, values: dict[str, Fraction] | None = None) -> Es
     for name, p in game.params.items():
         points *= 1 if values and name in values else len(p.values)
     ranges.scan()
+    if all(a.finite for a in game.actions):
+        # finite games are evaluated exactly at finitely many profiles, and the solver refuses a
+        # non-finite payoff itself (a located error); only continuous actions run away with it
+        ranges.findings.clear()
     infos = {(i.owner, i.name): i for i in game.checked.actions.values()}
     per_stage: list[int] = []
     widest: tuple[str, int] | None = None

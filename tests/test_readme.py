@@ -138,6 +138,8 @@ def readme_run(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -
     shutil.copytree(SPECS, work / "specs")
     results: dict[int, Result] = {}
     previous = os.getcwd()
+    columns = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "200"  # tables as wide as the README's excerpts, cells unwrapped
     os.chdir(work)
     try:
         for i, command in enumerate(COMMANDS):
@@ -155,6 +157,10 @@ def readme_run(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -
             results[i] = Result(code, out.getvalue(), err.getvalue(), time.monotonic() - start)
     finally:
         os.chdir(previous)
+        if columns is None:
+            os.environ.pop("COLUMNS", None)
+        else:
+            os.environ["COLUMNS"] = columns
     results[-1] = Result(0, str(work), "")
     return results
 
