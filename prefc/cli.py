@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from prefc.commands.common import load_checked, report_diagnostics, sources_for, sources_of
+from prefc.commands.common import load_checked, report_diagnostics, sources_of
 from prefc.errors import (
     EXIT_BROKEN_PIPE,
     EXIT_ERRORS,

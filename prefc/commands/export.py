@@ -125,7 +125,7 @@ def cmd_export_game(args) -> int:
     Args:
         args: The parsed arguments.
     """
-    from prefc.cli import load_checked
+    from prefc.commands.common import load_checked
     from prefc.interop.game_export import export_game
     from prefc.interop.output import ExportError
 
