@@ -8,15 +8,22 @@ import re
 from fractions import Fraction
 
 from prefc.compiler import ast
-from prefc.compiler.check import Checker, CheckedSpec, PreferencePoint
-from prefc.compiler.diagnostics import CompileError, DiagnosticBag, did_you_mean, render_all
+from prefc.compiler.check import CheckedSpec, Checker, PreferencePoint
+from prefc.compiler.diagnostics import (
+    CompileError,
+    DiagnosticBag,
+    did_you_mean,
+    render_all,
+)
 from prefc.compiler.parse import parse_preference_app
 from prefc.compiler.source import SourceFile
+
+from prefc.errors import SpecError
 
 _SETTING = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(-?[0-9]+(?:\.[0-9]+)?(?:/[0-9]+)?)\s*$")
 
 
-class SelectionError(Exception):
+class SelectionError(SpecError):
     """Bad command-line names; ``text`` is the rendered diagnostics."""
 
     def __init__(self, text: str):
@@ -115,8 +122,8 @@ def _check_point(spec: CheckedSpec, game: str, values: dict[str, Fraction], span
     """The settings checked as the same values written in the spec would be: domains, group sizes,
     empty action intervals (located at the setting that causes them)."""
     from prefc.compiler.ir import lower_game
-    from prefc.compiler.solve.solver import validate_point
     from prefc.compiler.solve.concept import SolveError
+    from prefc.compiler.solve.solver import validate_point
 
     try:
         validate_point(lower_game(spec.games[game]), values)

@@ -50,8 +50,16 @@ from prefc.artefacts import (
     write_document,
 )
 from prefc.artefacts.diff import diff_model
+from prefc.errors import SpecError
 
-from .significance import TestResult, holm, json_number, mcnemar_exact, stuart_maxwell, two_proportions
+from .significance import (
+    TestResult,
+    holm,
+    json_number,
+    mcnemar_exact,
+    stuart_maxwell,
+    two_proportions,
+)
 
 __all__ = [
     "Z95",
@@ -74,7 +82,7 @@ Z95 = 1.959963984540054
 """The 97.5% quantile of the standard normal distribution."""
 
 
-class ResultsError(Exception):
+class ResultsError(SpecError):
     """A results directory that cannot be read or compared (the message names the file)."""
 
 

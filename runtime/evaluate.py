@@ -33,6 +33,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from prefc.artefacts import ResultRecord, iter_json_lines, validate_row, write_document
+from prefc.errors import SpecError
 
 from . import score as S
 from .numbers import fmt_number
@@ -54,7 +55,7 @@ __all__ = [
 RAW_LIMIT = 100_000
 """Characters of each raw output kept in ``results.jsonl``."""
 
-class EvalError(Exception):
+class EvalError(SpecError):
     """An evaluation that cannot run as asked (wrong agent for the scoring mode, bad answers count)."""
 
 
@@ -116,7 +117,13 @@ def _progress_bar(total: int, enabled: bool, label: str) -> Iterator[Any]:
     if not enabled:
         yield None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True) as bar:
         task = bar.add_task(label, total=total)

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from prefc.compiler.cache import cache_root
 
+from prefc.errors import SpecError
+
 if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -38,7 +40,7 @@ ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
 MODEL_WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
 
 
-class ModelError(Exception):
+class ModelError(SpecError):
     """A model or adapter cannot be found, converted or loaded."""
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, TypedDict, runtime_checkable
 
+from prefc.errors import SpecError
+
 __all__ = ["Agent", "AgentError", "ContinuesReplies", "Message", "Prompt", "ScoresOptions"]
 
 
-class AgentError(Exception):
+class AgentError(SpecError):
     """An agent that cannot be built or cannot answer (bad spec, unreachable endpoint, ...)."""
 
 

@@ -10,12 +10,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prefc.artefacts import RubricHeader, RubricItem, iter_json_lines, read_document, validate_row, verify_file
+from prefc.artefacts import (
+    RubricHeader,
+    RubricItem,
+    iter_json_lines,
+    read_document,
+    validate_row,
+    verify_file,
+)
+from prefc.errors import SpecError
 
 __all__ = ["Rubric", "RubricError", "load_rubric", "stratified"]
 
 
-class RubricError(Exception):
+class RubricError(SpecError):
     """A rubric file that cannot be used (the message names the file and line)."""
 
 

@@ -38,8 +38,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from prefc.errors import SpecError
+
 from .files import atomic_write_text, read_jsonl
-from .models import EMBEDDED_MODEL, ModelError, config_sha256, load_tokenizer, resolve_model
+from .models import (
+    EMBEDDED_MODEL,
+    ModelError,
+    config_sha256,
+    load_tokenizer,
+    resolve_model,
+)
 from .train_config import ConfigFile, TrainConfig
 from .train_loss import trainer_class
 
@@ -57,7 +65,7 @@ LOGS = "checkpoints/runs"  # where transformers' TensorBoard callback writes und
 CONFIG_COPY = "train_config"
 
 
-class TrainError(Exception):
+class TrainError(SpecError):
     """Training cannot start or did not finish (bad dataset, bad config, interruption)."""
 
 

@@ -34,6 +34,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from prefc.errors import SpecError
+
 __all__ = ["RUN_OPTIONS", "ConfigFile", "ConfigFileError", "TrainConfig", "load_config_file"]
 
 RUN_OPTIONS = ("dataset", "out", "backend")
@@ -42,7 +44,7 @@ RUN_OPTIONS = ("dataset", "out", "backend")
 _MAX_CONFIG_BYTES = 1_000_000
 
 
-class ConfigFileError(Exception):
+class ConfigFileError(SpecError):
     """A training config file that cannot be used (the message names the file and the key)."""
 
 

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import sympy as sp
-
 from prefc.compiler.check import PreferencePoint
 from prefc.compiler.emit.fmt import plain_number
 from prefc.compiler.ir import ActionIR, GameIR, SpecIR
 from prefc.compiler.solution import Decision, Solution
 from prefc.compiler.solve import GameSolver, SolveError
+
+from prefc.errors import SpecError
 
 Point = tuple[tuple[str, Fraction], ...]
 History = tuple[tuple[str, Fraction | int], ...]
@@ -25,7 +26,7 @@ CONTINUOUS_HISTORY_STEPS = 10
 MAX_FINITE_HISTORIES = 60
 
 
-class EmitError(Exception):
+class EmitError(SpecError):
     """A compile error that is not located in the spec text (a solver failure, too many rows)."""
 
 

@@ -28,6 +28,8 @@ from typing import Any, ClassVar
 from prefc.compiler.ir import BoundPreference, GameIR
 from prefc.compiler.solution import Decision, Equilibrium, Verification
 
+from prefc.errors import SpecError
+
 __all__ = [
     "Concept",
     "Found",
@@ -43,7 +45,7 @@ Point = dict[str, Fraction]
 """Game parameter name -> value (every parameter present)."""
 
 
-class SolveError(ValueError):
+class SolveError(SpecError, ValueError):
     """A game that cannot be solved (or a solution that failed its certificate), with the game named.
 
     Attributes:
