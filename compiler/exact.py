@@ -105,7 +105,14 @@ def compile_exact(expr: sp.Basic) -> Callable[[Env], Value | bool]:
         return lambda env: sum((p(env) for p in parts), Fraction(0))
     if isinstance(expr, sp.Mul):
         parts = [compile_exact(a) for a in expr.args]
-        return lambda env: reduce(lambda x, y: x * y, (p(env) for p in parts), Fraction(1))
+
+        def product(env):
+            values = [p(env) for p in parts]
+            if any(isinstance(v, Fraction) and v == 0 for v in values):
+                return Fraction(0)  # an exact zero weight removes its term, as in the symbolic form: 0 * log(0) = 0
+            return reduce(lambda x, y: x * y, values, Fraction(1))
+
+        return product
     if isinstance(expr, sp.Pow):
         base, exp = compile_exact(expr.base), compile_exact(expr.exp)
         return lambda env: _pow(base(env), exp(env))

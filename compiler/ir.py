@@ -290,6 +290,31 @@ class BoundPreference:
         return PreferenceLowerer(self.checked.ast.body, values)
 
     @cached_property
+    def symbols(self) -> dict[str, sp.Symbol]:
+        """A symbol for each of the preference's parameters (``moralis.kappa``), for utilities built
+        once per preference and evaluated at any of its points."""
+        return {k: sp.Symbol(f"{self.checked.name}.{k}", real=True) for k in self.checked.defaults}
+
+    @cached_property
+    def template(self) -> PreferenceLowerer:
+        """The preference with its parameters as :attr:`symbols`, shared by all its points."""
+        return PreferenceLowerer(self.checked.ast.body, dict(self.symbols))
+
+    @cached_property
+    def env(self) -> dict[sp.Symbol, Fraction]:
+        """This point's parameter values, keyed by :attr:`symbols` (defaults for the others)."""
+        values = dict(self.point.values)
+        for k, default in self.checked.defaults.items():
+            if k not in values and default is not None:
+                values[k] = default
+        return {self.symbols[k]: Fraction(v) for k, v in values.items() if k in self.symbols}
+
+    @property
+    def key(self) -> tuple:
+        """What utilities built from :attr:`template` are cached under (one per declared preference)."""
+        return (self.checked.name, self.checked.origin)
+
+    @cached_property
     def uses_kantian(self) -> bool:
         from prefc.compiler.check import walk
 

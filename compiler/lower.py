@@ -205,14 +205,17 @@ class ExprLowerer:
         if isinstance(e, ast.Name):
             return self._name(e, profile, bound)
         if isinstance(e, ast.BinOp):
-            a, b = low(e.left), low(e.right)
+            a, b = _number(low(e.left), e.left), _number(low(e.right), e.right)
             return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b,
                     "^": lambda: a ** b}[e.op]()
         if isinstance(e, ast.Neg):
-            return -low(e.operand)
+            return -_number(low(e.operand), e.operand)
         if isinstance(e, ast.Compare):
             a, b = low(e.left), low(e.right)
             if isinstance(a, Token) or isinstance(b, Token):
+                if e.op not in ("==", "!="):
+                    raise LoweringError("members of a symmetric group have no order: compare them with `==` or "
+                                        "`!=` only", e.span)
                 same = a is b
                 return sp.true if (same if e.op == "==" else not same) else sp.false
             rel = {"==": sp.Eq, "!=": sp.Ne, "<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge}[e.op]
@@ -345,7 +348,19 @@ class _GroupVector:
     action: str
 
 
+def _number(v, node):
+    """A lowered value that must be a number (a member of a symmetric group is not one)."""
+    if isinstance(v, (Token, _GroupVector)) or isinstance(v, str):
+        raise LoweringError("a member of a symmetric group is not a number: the members are interchangeable, so a "
+                            "payoff cannot depend on an index's value (use `j != i` to tell members apart)",
+                            getattr(node, "span", None))
+    return v
+
+
 def _reduce(f: str, terms: list[tuple[sp.Expr, sp.Expr]], span) -> sp.Expr:
+    if any(isinstance(v, (Token, _GroupVector)) for v, _ in terms):
+        raise LoweringError("a member of a symmetric group is not a number: sum and mean take numbers such as "
+                            "`member[j].give`", span)
     terms = [(v, m) for v, m in terms if m != 0]
     if not terms:
         return sp.Integer(0)

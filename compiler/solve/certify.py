@@ -38,6 +38,7 @@ from prefc.compiler.limits import MAX_OPTIONS
 from prefc.compiler.solution import Equilibrium, Verification
 from prefc.compiler.solve import quadratic
 from prefc.compiler.solve.derive import exact_value
+from prefc.compiler.solve.strategic import _checked, _Compiled, memo
 from prefc.compiler.solve.utility import (
     count_split,
     count_utility,
@@ -91,6 +92,12 @@ def _value(v: sp.Expr, where: str) -> Fraction | float:
     return exact_value(v, where)
 
 
+def _frac(v: Any) -> Any:
+    if isinstance(v, sp.Rational):
+        return Fraction(int(v.p), int(v.q))
+    return v
+
+
 def _code(action: ActionIR, shown: Any, options: Sequence[sp.Expr]) -> sp.Expr:
     """The option of an action that a solution shows as ``shown`` (a label, or a number)."""
     if action.kind == "labels":
@@ -124,7 +131,8 @@ class _Players:
         if game.group is not None:
             size = game.group_size.xreplace(subs)  # type: ignore[union-attr]
             self.n = int(size)
-        self._cache: dict[Any, Fraction | float] = {}
+        self._param_env = {p.symbol: point[n] for n, p in game.params.items()}
+        self._param_env.update(pref.env)
 
     def strategy_of(self, owner: str, shown: dict[str, Any]) -> int:
         """The index of the owner's strategy a solution shows as ``{action: value}``."""
@@ -142,25 +150,29 @@ class _Players:
     def _bind(self, table: dict[str, dict[str, sp.Symbol]], profile: dict[str, int]) -> dict[sp.Symbol, sp.Expr]:
         return {table[r][a]: v for r, s in profile.items() for a, v in self.strategies[r][s].items()}
 
-    def _expr(self, key: tuple, build: Callable[[], sp.Expr | None]) -> sp.Expr | None:
-        if key not in self._cache:
-            self._cache[key] = build()  # type: ignore[assignment]
-        return self._cache[key]  # type: ignore[return-value]
+    def _expr(self, key: tuple, build: Callable[[], Any]) -> Any:
+        """A symbolic utility (parameters as symbols), built once per game and preference."""
+        return memo(self.game, ("certify", self.pref.key, *key), build)
+
+    def _eval(self, expr: Any, env: dict[sp.Symbol, sp.Expr], where: str) -> Fraction | float:
+        compiled = memo(self.game, ("certify-compiled", id(expr)), lambda: _Compiled(expr))
+        full = {**self._param_env, **{k: _frac(v) for k, v in env.items()}}
+        return _checked(compiled(full), lambda: where)  # type: ignore[operator]
 
     def named(self, role: str, profile: dict[str, int]) -> Fraction | float:
         actual = self._table("a:")
         expr = self._expr(("named-expr", role), lambda: named_utility(
-            self.game, self.pref.lowerer, role=role, actual=actual, params=self.params))
-        return _value(expr.xreplace(self._bind(actual, profile)), f"`{role}`")  # type: ignore[union-attr]
+            self.game, self.pref.template, role=role, actual=actual))
+        return self._eval(expr, self._bind(actual, profile), f"`{role}`")
 
     def named_parts(self, role: str, profile: dict[str, int], universal: dict[str, int]):
         actual, uni = self._table("a:"), self._table("u:")
         split = self._expr(("named-split", role), lambda: named_split(
-            self.game, self.pref.lowerer, role=role, actual=actual, universal=uni, actions=set(), params=self.params))
+            self.game, self.pref.template, role=role, actual=actual, universal=uni, actions=set()))
         if split is None:
             raise CertificateError("the preference does not split into actual and Kantian parts")
-        return (_value(split.actual.xreplace(self._bind(actual, profile)), f"`{role}`"),  # type: ignore[union-attr]
-                _value(split.universal.xreplace(self._bind(uni, universal)), f"`{role}`"))  # type: ignore[union-attr]
+        return (self._eval(split.actual, self._bind(actual, profile), f"`{role}`"),
+                self._eval(split.universal, self._bind(uni, universal), f"`{role}`"))
 
     def plans(self) -> list[dict[str, int]]:
         return [dict(zip(self.game.roles, combo))
@@ -168,18 +180,17 @@ class _Players:
 
     def plan_value(self, p: dict[str, int], q: dict[str, int]) -> Fraction | float:
         P, Q = self._table("p:"), self._table("q:")
-        expr = self._expr(("plan-expr",), lambda: plan_utility(
-            self.game, self.pref.lowerer, plan=P, opponent=Q, params=self.params))
-        return _value(expr.xreplace({**self._bind(P, p), **self._bind(Q, q)}), "a plan")  # type: ignore[union-attr]
+        expr = self._expr(("plan-expr",), lambda: plan_utility(self.game, self.pref.template, plan=P, opponent=Q))
+        return self._eval(expr, {**self._bind(P, p), **self._bind(Q, q)}, "a plan")
 
     def plan_parts(self, p, q, up, uq):
         P, Q, UP, UQ = self._table("p:"), self._table("q:"), self._table("up:"), self._table("uq:")
         split = self._expr(("plan-split",), lambda: plan_split(
-            self.game, self.pref.lowerer, plan=P, opponent=Q, universal=(UP, UQ), actions=set(), params=self.params))
+            self.game, self.pref.template, plan=P, opponent=Q, universal=(UP, UQ), actions=set()))
         if split is None:
             raise CertificateError("the preference does not split into actual and Kantian parts")
-        return (_value(split.actual.xreplace({**self._bind(P, p), **self._bind(Q, q)}), "a plan"),  # type: ignore[union-attr]
-                _value(split.universal.xreplace({**self._bind(UP, up), **self._bind(UQ, uq)}), "a plan"))  # type: ignore[union-attr]
+        return (self._eval(split.actual, {**self._bind(P, p), **self._bind(Q, q)}, "a plan"),
+                self._eval(split.universal, {**self._bind(UP, up), **self._bind(UQ, uq)}, "a plan"))
 
     def _kinds(self, prefix: str, others: tuple[int, ...]):
         g = self.game.group
@@ -197,10 +208,11 @@ class _Players:
         g = self.game.group
         strategies = self.strategies[g]  # type: ignore[index]
         mine = {a.name: sp.Symbol(f"own.{a.name}", real=True) for a in self.acts[g]}  # type: ignore[index]
-        expr = self._expr(("member-expr", tuple(c > 0 for c in others), others), lambda: count_utility(
-            self.game, self.pref.lowerer, own=mine, others=self._kinds("k", others), params=self.params))
+        expr = self._expr(("member-expr", others), lambda: count_utility(
+            self.game, self.pref.template, own=mine, others=self._kinds("k", others), params=None,
+            universal=(mine, [(mine, sum(others))])))
         env = {**{mine[a]: v for a, v in strategies[own].items()}, **self._bind_kinds("k", others)}
-        return _value(expr.xreplace(env), f"a member of `{g}`")  # type: ignore[union-attr]
+        return self._eval(expr, env, f"a member of `{g}`")
 
     def member_parts(self, own: int, others: tuple[int, ...]):
         g = self.game.group
@@ -208,14 +220,13 @@ class _Players:
         mine = {a.name: sp.Symbol(f"own.{a.name}", real=True) for a in self.acts[g]}  # type: ignore[index]
         umine = {a.name: sp.Symbol(f"uown.{a.name}", real=True) for a in self.acts[g]}  # type: ignore[index]
         split = self._expr(("member-split", others), lambda: count_split(
-            self.game, self.pref.lowerer, own=mine, others=self._kinds("k", others),
-            universal=(umine, self._kinds("uk", others)), params=self.params, actions=set()))
+            self.game, self.pref.template, own=mine, others=self._kinds("k", others),
+            universal=(umine, self._kinds("uk", others)), params=None, actions=set()))
         if split is None:
             raise CertificateError("the preference does not split into actual and Kantian parts")
         env = {**{mine[a]: v for a, v in strategies[own].items()}, **self._bind_kinds("k", others),
                **{umine[a]: v for a, v in strategies[own].items()}, **self._bind_kinds("uk", others)}
-        return (_value(split.actual.xreplace(env), "a member"),  # type: ignore[union-attr]
-                _value(split.universal.xreplace(env), "a member (universalised)"))  # type: ignore[union-attr]
+        return (self._eval(split.actual, env, "a member"), self._eval(split.universal, env, "a member (universalised)"))
 
 
 def _mixture_of(players: _Players, owner: str, eq: Equilibrium, player: str) -> list[Fraction]:
@@ -483,12 +494,12 @@ def _universal_pair(players: _Players, a: int, b: int) -> Fraction | float:
     uown = {x.name: sp.Symbol(f"uown.{x.name}", real=True) for x in acts}
     uother = {x.name: sp.Symbol(f"uother.{x.name}", real=True) for x in acts}
     split = players._expr(("pair-split",), lambda: count_split(
-        players.game, players.pref.lowerer, own=own, others=[(other, 1)], universal=(uown, [(uother, 1)]),
-        params=players.params, actions=set()))
+        players.game, players.pref.template, own=own, others=[(other, 1)], universal=(uown, [(uother, 1)]),
+        params=None, actions=set()))
     if split is None:
         raise CertificateError("the preference does not split into actual and Kantian parts")
     env = {**{uown[n]: v for n, v in strategies[a].items()}, **{uother[n]: v for n, v in strategies[b].items()}}
-    return _value(split.universal.xreplace(env), "a member (universalised)")  # type: ignore[union-attr]
+    return players._eval(split.universal, env, "a member (universalised)")
 
 
 # ----------------------------------------------------------------------------- continuous
@@ -576,21 +587,31 @@ def symmetric_continuous(game: GameIR, pref: BoundPreference, point: dict[str, F
     """
     action = game.actions[0]
     subs = _subs(game, point)
-    params = _params(game, point)
     lo, hi = float(action.lo.xreplace(subs)), float(action.hi.xreplace(subs))  # type: ignore[union-attr]
-    x = sp.Symbol("x_dev", real=True)
+    x, y = sp.Symbol("x_dev", real=True), sp.Symbol("y_rest", real=True)
+    args = [x, y, *(p.symbol for p in game.params.values()), *pref.symbols.values()]
+
+    def build():
+        u = symmetric_utility(game, pref.template, own={action.name: x}, rest={action.name: y})
+        try:
+            du = sp.lambdify(args, sp.diff(u, x), modules="numpy")
+        except (TypeError, ValueError):
+            du = None
+        return sp.lambdify(args, u, modules="numpy"), du
+
+    U, dU = memo(game, ("certify-symmetric-continuous", pref.key), build)  # type: ignore[misc]
+    rest = [float(point[n]) for n in game.params] + [float(pref.env.get(sym, 0)) for sym in pref.symbols.values()]
     checked, worst = 0, 0.0
     for eq in equilibria:
         values = {v[action.name] for v in eq.path.values()}
         if len(values) != 1:
             raise CertificateError("a symmetric equilibrium whose players play differently")
         v = float(next(iter(values)))  # type: ignore[arg-type]
-        u = symmetric_utility(game, pref.lowerer, own={action.name: x}, rest={action.name: _rat(v)}, params=params)
-        f = _lambdify(u, x)
-        try:
-            df = _lambdify(sp.diff(u, x), x)
-        except (TypeError, ValueError):
-            df = None
+
+        def f(z, v=v):
+            return U(z, v, *rest)
+
+        df = (lambda z, v=v: dU(z, v, *rest)) if dU is not None else None
         n, gain = _check_one(f, df, lo, hi, v, f"a player of `{game.name}`")
         checked += n
         worst = max(worst, gain)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from fractions import Fraction
+from functools import lru_cache
 
 import sympy as sp
 
@@ -148,15 +149,23 @@ def regime_check(cond: sp.Basic, subs: dict) -> str | None:
     return ", ".join(f"{k} = {v}" for k, v in parts.items()) or None
 
 
+@lru_cache(maxsize=8192)
 def tidy(e: sp.Expr) -> sp.Expr:
-    """A readable form for derivations: simplified when cheap (rational functions), else rounded.
+    """A readable form for derivations: polynomials expanded, rational functions cancelled to one
+    fraction, anything with functions or floats rounded to six digits (sympy's ``simplify`` is
+    far too slow to run on every derivation).
 
     Args:
         e: The expression.
     """
     if e.has(sp.exp, sp.log, sp.Float, sp.Piecewise, sp.Max, sp.Min):
         return e.xreplace({f: sp.Float(f, 6) for f in e.atoms(sp.Float)})
-    return sp.simplify(e)
+    symbols = sorted(e.free_symbols, key=str)
+    if e.is_polynomial(*symbols):
+        return sp.expand(e)
+    if e.is_rational_function(*symbols):
+        return sp.cancel(e)
+    return e
 
 
 def argmaxes(utils: Sequence[Fraction | float]) -> list[int]:

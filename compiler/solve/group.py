@@ -29,7 +29,7 @@ from prefc.compiler.exact import NotCompilable, compile_exact
 from prefc.compiler.ir import BoundPreference, GameIR
 from prefc.compiler.limits import MAX_PROFILES, GameTooLarge
 from prefc.compiler.solve.derive import exact_value
-from prefc.compiler.solve.strategic import StrategicForm, Strategy, _strategies
+from prefc.compiler.solve.strategic import StrategicForm, Strategy, _strategies, memo
 from prefc.compiler.solve.utility import count_split, count_utility
 
 __all__ = ["GroupForm", "MixedSymmetric", "compositions"]
@@ -95,22 +95,46 @@ class GroupForm:
     def _actions(self, s: int) -> dict[str, sp.Expr]:
         return dict(self.strategies[s].values[self.game.group])  # type: ignore[index]
 
-    def _compile_pure(self) -> list[Callable] | None:
-        """One compiled utility per own strategy over symbolic counts, where that is exact (no
-        min/max, whose value would depend on which kinds are present)."""
-        ms = [sp.Symbol(f"m{b}", integer=True, nonnegative=True) for b in range(self.k)]
-        self._m = ms
-        out = []
-        for a in range(self.k):
-            expr = count_utility(self.game, self.pref.lowerer, own=self._actions(a),
-                                 others=[(self._actions(b), ms[b]) for b in range(self.k)], params=self.params)
+    def _compile_pure(self) -> Callable | None:
+        """The utility over symbolic own actions, kinds' actions and counts, compiled once per game,
+        preference and number of strategies, where that is exact (no min/max, whose value would
+        depend on which kinds are present)."""
+        names = [a.name for a in self.game.actions]
+
+        def build() -> tuple[Callable, dict, list, list] | None:
+            own = {n: sp.Symbol(f"own.{n}", real=True) for n in names}
+            kinds = [{n: sp.Symbol(f"k{b}.{n}", real=True) for n in names} for b in range(self.k)]
+            ms = [sp.Symbol(f"m{b}", integer=True, nonnegative=True) for b in range(self.k)]
+            n = self.game.group_size
+            expr = count_utility(self.game, self.pref.template, own=own, others=list(zip(kinds, ms)), params=None,
+                                 universal=(own, [(own, n - 1)]))  # type: ignore[operator]
             if expr.has(sp.Min, sp.Max):
                 return None
             try:
-                out.append(compile_exact(expr))
+                return compile_exact(expr), own, kinds, ms
             except NotCompilable:
                 return None
-        return out
+
+        compiled = memo(self.game, ("group-pure", self.pref.key, self.k), build)
+        if compiled is None:
+            return None
+        fn, own, kinds, ms = compiled  # type: ignore[misc]
+        base = {p.symbol: self.point[n] for n, p in self.game.params.items()}
+        base.update(self.pref.env)
+        for b, s in enumerate(self.strategies):
+            for n, v in s.values[self.game.group].items():  # type: ignore[index]
+                base[kinds[b][n]] = Fraction(int(v.p), int(v.q))
+        self._m = ms
+        self._own_syms = own
+
+        def evaluate(a: int, others: Counts) -> object:
+            env = dict(base)
+            for n, v in self.strategies[a].values[self.game.group].items():  # type: ignore[index]
+                env[own[n]] = Fraction(int(v.p), int(v.q))
+            env.update({m: Fraction(c) for m, c in zip(ms, others)})
+            return fn(env)
+
+        return evaluate
 
     def describe(self, own: int, others: Counts) -> str:
         """``volunteer, others: 2 volunteer, 1 shirk``.
@@ -136,10 +160,8 @@ class GroupForm:
         where = f"a member of `{self.game.group}` at ({self.describe(own, others)})"
         value: object = None
         if self._fast is not None:
-            env = {p.symbol: self.point[n] for n, p in self.game.params.items()}
-            env.update({m: Fraction(c) for m, c in zip(self._m, others)})
             try:
-                value = self._fast[own](env)
+                value = self._fast(own, others)
             except (ZeroDivisionError, OverflowError, ValueError):
                 value = None
         if value is None or isinstance(value, bool):

@@ -14,6 +14,7 @@ mixed strategies can be evaluated at the strategy level (:mod:`.quadratic`).
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -145,7 +146,27 @@ class _Compiled:
                                    else sp.Float(v) for k, v in env.items()})
 
 
-def _checked(value: object, where: str) -> Fraction | float:
+def memo(game: GameIR, key: tuple, build: Callable[[], object]) -> object:
+    """A value derived from a game once and kept with it (symbolic utilities and their compiled forms
+    depend on the game and the preference, not on the parameter point).
+
+    Args:
+        game: The game.
+        key: What is kept (include the preference's label).
+        build: Builds it.
+    """
+    store = game.__dict__.setdefault("_solver_memo", {})
+    if key not in store:
+        store[key] = build()
+    return store[key]
+
+
+def _checked(value: object, where: str | Callable[[], str]) -> Fraction | float:
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    where = where() if callable(where) else where
     if isinstance(value, bool):
         raise NonFinite(f"the utility of {where} is a condition, not a number")
     if isinstance(value, (Fraction, float)):
@@ -173,6 +194,7 @@ def strategic_form(game: GameIR, pref: BoundPreference, point: dict[str, Fractio
     """
     subs = {p.symbol: sp.Rational(point[n].numerator, point[n].denominator) for n, p in game.params.items()}
     env: Env = {p.symbol: point[n] for n, p in game.params.items()}
+    env.update(pref.env)  # utilities are compiled once per preference, its parameters as symbols
     if pref.uses_kantian and game.kantian_mode == "roles":
         return _plan_form(game, pref, subs, env)
     return _role_form(game, pref, subs, env)
@@ -195,7 +217,9 @@ def _role_form(game: GameIR, pref: BoundPreference, subs, env: Env) -> Strategic
         if len({tuple(v) for v in names.values()}) != 1:
             listed = "; ".join(f"{r}: " + ", ".join(v) for r, v in names.items())
             raise LoweringError(f"`kantian substitute` needs every role to choose the same actions ({listed})")
-    pure = [_Compiled(named_utility(game, pref.lowerer, role=r, actual=syms)) for r in roles]
+    pure = [memo(game, ("named", pref.key, r), lambda r=r: _Compiled(named_utility(game, pref.template, role=r,
+                                                                                 actual=syms)))
+            for r in roles]
 
     def bind(e: Env, table, role: str, strategy: Strategy, source: str | None = None) -> None:
         for a, v in strategy.values[source or role].items():
@@ -212,8 +236,8 @@ def _role_form(game: GameIR, pref: BoundPreference, subs, env: Env) -> Strategic
     def pure_utility(i: int, profile: tuple[int, ...]) -> Fraction | float:
         key = (i, profile)
         if key not in cache:
-            where = f"`{roles[i]}` at {_profile_text(strategies, profile)}"
-            cache[key] = _checked(pure[i](env_of(profile)), where)
+            cache[key] = _checked(pure[i](env_of(profile)),  # type: ignore[operator]
+                                  lambda: f"`{roles[i]}` at {_profile_text(strategies, profile)}")
         return cache[key]
 
     split_cache: dict[int, object] = {}
@@ -224,14 +248,19 @@ def _role_form(game: GameIR, pref: BoundPreference, subs, env: Env) -> Strategic
         result = None
         if pref.uses_kantian and len(roles) == 2:
             j = 1 - i
-            parts = named_split(game, pref.lowerer, role=roles[i], actual=syms,
-                                universal={roles[i]: usyms[roles[i]], roles[j]: usyms[roles[j]]},
-                                actions=everything)
-            if parts is not None:
-                actual, universal = _Compiled(parts.actual), _Compiled(parts.universal)
+            def build():
+                parts = named_split(game, pref.template, role=roles[i], actual=syms,
+                                    universal={roles[i]: usyms[roles[i]], roles[j]: usyms[roles[j]]},
+                                    actions=everything)
+                return None if parts is None else (_Compiled(parts.actual), _Compiled(parts.universal))
+
+            compiled = memo(game, ("named-split", pref.key, roles[i]), build)
+            if compiled is not None:
+                actual, universal = compiled  # type: ignore[misc]
 
                 def actual_at(profile: tuple[int, ...]) -> Fraction | float:
-                    return _checked(actual(env_of(profile)), f"`{roles[i]}` at {_profile_text(strategies, profile)}")
+                    return _checked(actual(env_of(profile)),
+                                    lambda: f"`{roles[i]}` at {_profile_text(strategies, profile)}")
 
                 def universal_at(own: int, other: int) -> Fraction | float:
                     # both draws come from the evaluator's own strategy set (the roles choose alike)
@@ -239,8 +268,8 @@ def _role_form(game: GameIR, pref: BoundPreference, subs, env: Env) -> Strategic
                     bind(e, usyms, roles[i], strategies[i][own], roles[i])
                     for a, v in strategies[i][other].values[roles[i]].items():
                         e[usyms[roles[j]][a]] = Fraction(int(v.p), int(v.q))
-                    return _checked(universal(e), f"`{roles[i]}` universalised at ({strategies[i][own].text}, "
-                                    f"{strategies[i][other].text})")
+                    return _checked(universal(e), lambda: f"`{roles[i]}` universalised at "
+                                    f"({strategies[i][own].text}, {strategies[i][other].text})")
 
                 result = (actual_at, universal_at)
         split_cache[i] = result
@@ -278,11 +307,15 @@ def _plan_form(game: GameIR, pref: BoundPreference, subs, env: Env) -> Strategic
     up_syms = _action_symbols(game, "up:")
     uq_syms = _action_symbols(game, "uq:")
     everything = {s for table in (p_syms, q_syms, up_syms, uq_syms) for acts in table.values() for s in acts.values()}
-    pure_expr = _Compiled(plan_utility(game, pref.lowerer, plan=p_syms, opponent=q_syms))
-    parts = plan_split(game, pref.lowerer, plan=p_syms, opponent=q_syms, universal=(up_syms, uq_syms),
-                       actions=everything)
-    actual = _Compiled(parts.actual) if parts is not None else None
-    universal = _Compiled(parts.universal) if parts is not None else None
+    pure_expr = memo(game, ("plan", pref.key), lambda: _Compiled(plan_utility(game, pref.template, plan=p_syms,
+                                                                                 opponent=q_syms)))
+
+    def build_split():
+        parts = plan_split(game, pref.template, plan=p_syms, opponent=q_syms, universal=(up_syms, uq_syms),
+                           actions=everything)
+        return (None, None) if parts is None else (_Compiled(parts.actual), _Compiled(parts.universal))
+
+    actual, universal = memo(game, ("plan-split", pref.key), build_split)  # type: ignore[misc]
 
     def bind(e: Env, table, plan: Strategy) -> None:
         for r in roles:

@@ -166,7 +166,7 @@ def _count_contexts(game: GameIR, *, own: Actions, others: Sequence[tuple[Action
     low = game.lowerer(params)
     n = _group_size(game, low.params)
     prof, me = count_profile(group, n, own, list(others))  # type: ignore[arg-type]
-    uown, uothers = universal if universal is not None else (own, [(own, int(n) - 1)])
+    uown, uothers = universal if universal is not None else (own, [(own, n - 1)])
 
     def universe() -> PreferenceContext:
         uprof, ume = count_profile(group, n, uown, list(uothers))  # type: ignore[arg-type]

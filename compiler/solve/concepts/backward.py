@@ -230,6 +230,8 @@ class Backward(Concept):
                 value = None
         if value is None or isinstance(value, bool):
             value = self.utilities[role].xreplace({k: _num(v) for k, v in local.items()})
+        if isinstance(value, Fraction) or (isinstance(value, float) and math.isfinite(value)):
+            return value
         return exact_value(value, f"`{role}` at {self._path_text(assignment)}")
 
     def _path_text(self, assignment: dict[str, Any]) -> str:
@@ -449,7 +451,11 @@ class Backward(Concept):
                     for a in self.stages[1:]} if derive else {}
         eq = Equilibrium(path=self._shown_path(path), strategy=strategy or None, utilities=utilities)
         exact = all(isinstance(actions[a.key](env), Fraction) for a in self.stages)
-        return Found([eq], derivation, 0, "closed form", exact, witness=None)
+        keys = [a.key for a in self.stages]
+        witness = {a.key: sp.lambdify([self._symbols[key] for key in keys[:j]], replies[a.key].xreplace(subs),
+                                      modules="numpy")
+                   for j, a in enumerate(self.stages) if j > 0}
+        return Found([eq], derivation, 0, "closed form", exact, witness=witness)
 
     @classmethod
     def closed_form(cls, game: GameIR, lowerer, *, free, consts, ranges, sign_of, pref=None) -> ClosedForm | None:
@@ -488,13 +494,27 @@ class Backward(Concept):
             # the utility lowered with symbols (so terms with a zero weight vanish, as they do in
             # the game's definition) and the reported values put in by substitution
             v = self.utilities[role].xreplace(subs).xreplace({self._symbols[k]: _num(x) for k, x in full.items()})
+            if isinstance(v, sp.Rational):
+                return Fraction(int(v.p), int(v.q))
             return exact_value(v, f"`{role}` at {self._path_text(full)}")
+
+        reported = {a.key: found.equilibria[0].path[a.owner][a.name] for a in self.stages}
+
+        def prescribed_here(k: int, history: dict[str, Any]) -> float:
+            """The solution's choice at stage k after ``history`` (the reported play at the root)."""
+            act = self.stages[k]
+            if k == 0:
+                return float(reported[act.key])  # type: ignore[arg-type]
+            reply = replies.get(act.key)
+            if reply is not None:
+                return float(reply(*[float(history[a.key]) for a in self.stages[:k]]))
+            return float(solver.decide(k, history)[0])
 
         def node(k: int, history: dict[str, Any]) -> None:
             act = self.stages[k]
-            prescribed = solver.play(k, history)
-            mine = direct(act.owner, prescribed)
             if act.finite:
+                prescribed = solver.play(k, history)
+                mine = direct(act.owner, prescribed)
                 alternatives = self._options(act, subs, history)
                 for o in alternatives:
                     full = solver.play(k + 1, {**history, act.key: o})
@@ -510,10 +530,13 @@ class Backward(Concept):
                         node(k + 1, {**history, act.key: o})
                 return
             lo, hi = self._bounds(act, subs, history)
-            x_star = float(prescribed[act.key])
+            x_star = prescribed_here(k, history)
             grid_n = certify.CONTINUOUS_GRID if k == len(self.stages) - 1 else CONTINUOUS_SEARCH
 
             def f(z: np.ndarray) -> np.ndarray:
+                fast = vector_value(act.owner, k, history, z)
+                if fast is not None:
+                    return fast
                 zs = np.atleast_1d(z)
                 out = []
                 for v in zs:
@@ -528,11 +551,12 @@ class Backward(Concept):
 
             flo, fhi = float(lo), float(hi)
             grid = np.linspace(flo, fhi, grid_n) if fhi > flo else np.array([flo])
-            vals = f(grid)
-            base = float(f(np.asarray(x_star)))
+            with np.errstate(all="ignore"):
+                vals = np.where(np.isnan(f(grid)), -np.inf, f(grid))
+                base = float(f(np.asarray(x_star)))
             gain = float(np.max(vals)) - base
             checked[0] += len(grid)
-            if gain > certify.CONTINUOUS_TOL * max(1.0, abs(base)):
+            if not math.isfinite(base) or gain > certify.CONTINUOUS_TOL * max(1.0, abs(base)):
                 where = float(grid[int(np.argmax(vals))])
                 raise certify.CertificateError(f"`{act.owner}` gains {gain:.3g} by choosing {act.name} = {where:.6g} "
                                                f"instead of {x_star:.6g} after {self._path_text(history)}")
@@ -540,6 +564,26 @@ class Backward(Concept):
             if k + 1 < len(self.stages):
                 for v in np.linspace(flo, fhi, CERTIFY_HISTORIES) if fhi > flo else [flo]:
                     node(k + 1, {**history, act.key: sp.Float(float(v))})
+
+        # vectorised evaluation where every later move has a closed-form reply (the solution's own
+        # replies, each put in as a function of the history) or there is no later move
+        keys = [a.key for a in self.stages]
+        vector = {r: sp.lambdify([self._symbols[key] for key in keys], self.utilities[r].xreplace(subs), modules="numpy")
+                  for r in g.roles}
+        replies = found.witness if isinstance(found.witness, dict) else {}
+
+        def vector_value(role: str, k: int, history: dict[str, Any], z: np.ndarray) -> np.ndarray | None:
+            full: dict[str, Any] = {key: float(v) for key, v in history.items()}
+            full[self.stages[k].key] = np.asarray(z, dtype=float)
+            for j in range(k + 1, len(self.stages)):
+                reply = replies.get(self.stages[j].key)
+                if reply is None:
+                    return None
+                full[self.stages[j].key] = reply(*[full[key] for key in keys[:j]])
+            with np.errstate(all="ignore"):
+                out = vector[role](*[np.asarray(full[key], dtype=float) for key in keys])
+            return np.broadcast_to(np.asarray(out, dtype=float), np.shape(z)).copy() if np.ndim(z) else \
+                np.asarray(out, dtype=float)
 
         def run() -> tuple[int, float]:
             node(0, {})
