@@ -67,6 +67,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "E0311": (Severity.ERROR, "reserved name"),
     # limits on the work a spec asks for
     "E0501": (Severity.ERROR, "too much work"),
+    "E0601": (Severity.ERROR, "the game cannot be solved"),
     # warnings
     "W0401": (Severity.WARNING, "unused parameter"),
     "W0402": (Severity.WARNING, "unused preference"),
@@ -148,6 +149,33 @@ class CompileError(SpecError):
     def render(self) -> str:
         """Every diagnostic in the compiler's text format, with the count line."""
         return render_all(self.diagnostics, self.sources)
+
+
+class LocatedError(SpecError):
+    """A stage's refusal that points at the spec text it is about (E0601 unless told otherwise).
+
+    The command line renders it as a located diagnostic with the offending line; without a span it
+    is printed as a plain ``error:`` line.
+
+    Args:
+        message: What went wrong.
+        span: Where in the spec (None when nothing is known).
+        code: The diagnostic code.
+    """
+
+    code: str = "E0601"
+
+    def __init__(self, message: str, *, span: Span | None = None, code: str | None = None):
+        super().__init__(message)
+        self.span = span
+        if code is not None:
+            self.code = code
+        self.sources: dict[str, SourceFile] = {}
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        """The error as diagnostics (empty when it has no location)."""
+        return [Diagnostic(self.code, self.message, self.span)] if self.span is not None else []
 
 
 @dataclass

@@ -211,9 +211,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _is_diagnostics(exc: PrefcError) -> bool:
-    from prefc.compiler.diagnostics import CompileError
+    from prefc.compiler.diagnostics import CompileError, LocatedError
 
-    return isinstance(exc, CompileError)
+    return isinstance(exc, CompileError) or (isinstance(exc, LocatedError) and bool(exc.diagnostics))
 
 
 def _print_diagnostics(exc) -> int:

@@ -36,9 +36,9 @@ def test_golden_diagnostic(case: Path, capsys, monkeypatch):
 
 
 def test_every_code_has_a_golden_or_a_generated_case():
-    # E0105 needs a file name that is not `main.pref`, E0501 a compile: tests/test_hostile.py runs
-    # their documented examples
-    covered = {c.name.split("-")[0] for c in GOLDEN_CASES} | {"E0004", "E0005", "E0007", "E0105", "E0501"}
+    # E0105 needs a file name that is not `main.pref`, E0501 a compile, E0601 a solve:
+    # tests/test_hostile.py runs their documented examples
+    covered = {c.name.split("-")[0] for c in GOLDEN_CASES} | {"E0004", "E0005", "E0007", "E0105", "E0501", "E0601"}
     assert covered == set(CODES)
 
 

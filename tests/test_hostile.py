@@ -464,7 +464,7 @@ def test_a_closed_pipe_ends_quietly(argv):
 
 
 def test_documented_examples_of_generated_codes_are_real(tmp_path, capsys, monkeypatch):
-    """E0105 and E0501 need a file name or a compile; docs/diagnostics.md shows their real output."""
+    """E0105, E0501 and E0601 need a file name, a compile or a solve; docs/diagnostics.md shows their real output."""
     try:
         from test_docs import DIAGNOSTICS, diagnostic_sections, fenced
     except ImportError:  # tests/ imported as a package
@@ -482,6 +482,11 @@ def test_documented_examples_of_generated_codes_are_real(tmp_path, capsys, monke
     assert main(["compile", "big.pref", "-o", "build", "--quiet"]) == 1
     err = capsys.readouterr().err.rstrip("\n")
     assert err in blocks and err in sections["E0501"]
+    example = next(b for b in fenced(DIAGNOSTICS, "pref") if "payoff firm[i] = firm[i].price * i" in b)
+    Path("index.pref").write_text(example)
+    assert main(["solve", "index.pref", "--game", "g", "--preference", "economicus"]) == 1
+    err = capsys.readouterr().err.rstrip("\n")
+    assert err in blocks and err in sections["E0601"]
 
 
 def test_compile_error_is_a_spec_error_in_one_hierarchy():
@@ -500,13 +505,12 @@ INDEX_AS_NUMBER = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="known: lowering (compiler/lower.py:180 and :324) cannot use a member "
-                   "index as a number, which the checker accepts; the command reports an internal error (70)")
 @pytest.mark.parametrize("case", sorted(INDEX_AS_NUMBER))
-def test_a_member_index_used_as_a_number_is_solved(case, tmp_path, capsys):
+def test_a_member_index_used_as_a_number_is_refused_where_it_is_written(case, tmp_path, capsys):
     text = ('use "preferences.pref"\ngame g {\n    players firm[1..2] symmetric\n'
             "    each firm chooses price in [1, 4]\n" + INDEX_AS_NUMBER[case] + "}\n")
     code, _, err = run(capsys, "solve", str(spec_dir(tmp_path, text) / "main.pref"), "--game", "g",
                        "--preference", "economicus")
-    assert "Traceback" not in err
-    assert code == 0, err
+    assert code == 1 and "Traceback" not in err and "internal error" not in err
+    assert "error[E0601]" in err and "not a number" in err
+    assert "--> main.pref:" in err  # located at the expression, with its line quoted

@@ -110,7 +110,8 @@ def build_dataset(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions:
                 quota = sampling.quotas(per_pref, sizes)
         except EmitError as exc:
             raise EmitError(f"dataset `{build.name}`, preference `{pref.label}`: {exc}; lower `samples` "
-                            "or add parameter values, games or paraphrases") from exc
+                            "or add parameter values, games or paraphrases",
+                            span=exc.span or build.ast.settings_spans.get("samples", build.ast.name.span)) from exc
         keys: list[sampling.PromptKey] = []
         for game in build.games:
             rng = random.Random(f"{seed}:{build.name}:{pref.label}:{game}")

@@ -139,7 +139,8 @@ def build_rubric(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions: 
         quota = sampling.quotas(wanted, {g: len(order) for g, order in orders.items()})
     except EmitError as exc:
         raise EmitError(f"rubric `{build.name}`: {exc} (prompts of the spec's datasets excluded); lower `items` "
-                        "or add parameter values, games or paraphrases") from exc
+                        "or add parameter values, games or paraphrases",
+                        span=exc.span or build.ast.settings_spans.get("items", build.ast.name.span)) from exc
     keys: list[sampling.PromptKey] = []
     for game in build.games:
         keys.extend(orders[game][: quota[game]])

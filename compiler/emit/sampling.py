@@ -105,8 +105,8 @@ def held_out(build: ast.Build, key: PromptKey) -> bool:
             if _bool(evaluate_condition(cond, env)):
                 return True
         except ConditionError as exc:
-            raise EmitError(f"{cond.span}: hold-out condition cannot be evaluated at "
-                            f"{dict((k, str(v)) for k, v in situation.point)}: {exc}") from exc
+            raise EmitError("hold-out condition cannot be evaluated at "
+                            f"{dict((k, str(v)) for k, v in situation.point)}: {exc}", span=cond.span) from exc
     return False
 
 

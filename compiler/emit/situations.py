@@ -18,7 +18,7 @@ from prefc.compiler.ir import ActionIR, GameIR, SpecIR
 from prefc.compiler.solution import Decision, Solution
 from prefc.compiler.solve import GameSolver, SolveError
 
-from prefc.errors import SpecError
+from prefc.compiler.diagnostics import LocatedError
 
 Point = tuple[tuple[str, Fraction], ...]
 History = tuple[tuple[str, Fraction | int], ...]
@@ -26,8 +26,9 @@ CONTINUOUS_HISTORY_STEPS = 10
 MAX_FINITE_HISTORIES = 60
 
 
-class EmitError(SpecError):
-    """A compile error that is not located in the spec text (a solver failure, too many rows)."""
+class EmitError(LocatedError):
+    """A compile error of the emission stage (a solver failure, too many rows), located where the
+    spec says where (a solver failure keeps the solver's span)."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,8 @@ class Solutions:
             try:
                 self._solvers[key] = GameSolver(self.ir.games[game], self.ir.preference(pref))
             except SolveError as exc:
-                raise EmitError(f"cannot solve game `{game}` for preference `{pref.label}`: {exc}") from exc
+                raise EmitError(f"cannot solve game `{game}` for preference `{pref.label}`: {exc}",
+                                span=exc.span) from exc
         return self._solvers[key]
 
     def solve(self, game: str, pref: PreferencePoint, point: Point) -> Solution:
@@ -123,7 +125,7 @@ class Solutions:
                 self._solutions[key] = self.solver(game, pref).solve(dict(point))
             except SolveError as exc:
                 raise EmitError(f"cannot solve game `{game}` for preference `{pref.label}` "
-                                f"at {_point_text(point)}: {exc}") from exc
+                                f"at {_point_text(point)}: {exc}", span=exc.span) from exc
         return self._solutions[key]
 
     def all_solutions(self) -> list[Solution]:

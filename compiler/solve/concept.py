@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 from prefc.compiler.ir import BoundPreference, GameIR
 from prefc.compiler.solution import Decision, Equilibrium, Verification
 
-from prefc.errors import SpecError
+from prefc.compiler.diagnostics import LocatedError
 
 __all__ = [
     "Concept",
@@ -45,7 +45,7 @@ Point = dict[str, Fraction]
 """Game parameter name -> value (every parameter present)."""
 
 
-class SolveError(SpecError, ValueError):
+class SolveError(LocatedError, ValueError):
     """A game that cannot be solved (or a solution that failed its certificate), with the game named.
 
     Attributes:
@@ -54,9 +54,8 @@ class SolveError(SpecError, ValueError):
     """
 
     def __init__(self, message: str, *, game: GameIR | None = None, span: Any = None):
-        super().__init__(message)
+        super().__init__(message, span=span if span is not None else (game.checked.ast.name.span if game is not None else None))
         self.game = game.name if game is not None else None
-        self.span = span if span is not None else (game.checked.ast.name.span if game is not None else None)
 
 
 @dataclass

@@ -139,7 +139,7 @@ class GameSolver:
         except CertificateError as exc:
             raise SolveError(f"{where}: the solution failed its independent check: {exc}", game=self.game) from exc
         except (LoweringError, GameTooLarge, NonFinite, NoConvergence) as exc:
-            raise SolveError(f"{where}: {exc}", game=self.game) from exc
+            raise SolveError(f"{where}: {exc}", game=self.game, span=getattr(exc, "span", None)) from exc
         except (ZeroDivisionError, OverflowError, RecursionError) as exc:
             raise SolveError(f"{where}: the utilities cannot be evaluated ({type(exc).__name__}: {exc})",
                              game=self.game) from exc
@@ -183,7 +183,8 @@ class GameSolver:
         try:
             return self.concept.judge(point, role=role, action=action, history=history, found=found)
         except (LoweringError, GameTooLarge, NonFinite, NoConvergence) as exc:
-            raise SolveError(f"game `{self.game.name}` at {point_text(point)}: {exc}", game=self.game) from exc
+            raise SolveError(f"game `{self.game.name}` at {point_text(point)}: {exc}", game=self.game,
+                             span=getattr(exc, "span", None)) from exc
 
     def utilities_against_mix(self, values: dict[str, Any]) -> list[float] | None:
         """The representative player's utility of each option against the others' equilibrium

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from prefc.commands.common import report_error
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``compile`` subcommand.
@@ -86,8 +88,7 @@ def cmd_compile(args) -> int:
         else:
             result = compile_spec(spec, out, **options)
     except EmitError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return report_error(exc)
     except OSError as exc:
         where = f" `{exc.filename}`" if getattr(exc, "filename", None) else ""
         raise UsageError(f"cannot write the build under -o {args.out}{where}: {exc.strerror or exc}") from None

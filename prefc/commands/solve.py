@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from prefc.commands.common import report_error
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``solve`` and ``explain`` subcommands.
@@ -69,8 +71,7 @@ def cmd_solve(args) -> int:
         try:
             solutions.append(GameSolver(ir.games[game], ir.preference(point)).solve(values))
         except SolveError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
+            return report_error(exc)
     if args.json:
         data = [s.model_dump(mode="json") for s in solutions]
         print(json.dumps(data[0] if len(data) == 1 else data, indent=2))
@@ -103,8 +104,7 @@ def cmd_explain(args) -> int:
     try:
         exp = explain(lower_spec(spec).games[game], pref, fixed=fixed)
     except SolveError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return report_error(exc)
     if args.json:
         print(json.dumps(exp.to_json(), indent=2))
         return 0
