@@ -513,4 +513,4 @@ def test_a_member_index_used_as_a_number_is_refused_where_it_is_written(case, tm
                        "--preference", "economicus")
     assert code == 1 and "Traceback" not in err and "internal error" not in err
     assert "error[E0601]" in err and "not a number" in err
-    assert "--> main.pref:" in err  # located at the expression, with its line quoted
+    assert "main.pref:5:" in err and "\n5 | " in err  # located at the expression, its line quoted
