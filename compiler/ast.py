@@ -326,3 +326,9 @@ class File(Node):
     preferences: list[Preference] = []
     games: list[Game] = []
     builds: list[Build] = []
+
+
+class Comment(Node):
+    """A ``# ...`` comment: not part of the tree the parser builds, collected on request for tools."""
+
+    text: str

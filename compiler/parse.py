@@ -7,6 +7,7 @@ typed AST nodes straight from the tree. Syntax errors become located diagnostics
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from fractions import Fraction
 from functools import lru_cache
 
@@ -60,7 +61,20 @@ def parser() -> Lark:
     before using the cache and rebuilds on any mismatch or read error.
     """
     return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False,
-                start=["start", "pref_app"], cache=_parser_cache_path() or False)
+                start=["start", "pref_app"], cache=_parser_cache_path() or False,
+                lexer_callbacks={"COMMENT": _collect_comment})
+
+
+# Comments are ignored by the grammar; while a caller of parse_source asks for them, the lexer
+# callback below collects them here (the parse tree and the AST are the same either way).
+_COMMENT_SINK: ContextVar[list[Token] | None] = ContextVar("prefc_comment_sink", default=None)
+
+
+def _collect_comment(tok: Token) -> Token:
+    sink = _COMMENT_SINK.get()
+    if sink is not None:
+        sink.append(tok)
+    return tok
 
 
 def _parser_cache_path() -> str | None:
@@ -225,11 +239,12 @@ def _depth_error(src: SourceFile, tree, bag: DiagnosticBag) -> bool:
     return False
 
 
-def parse_source(src: SourceFile) -> ast.File:
+def parse_source(src: SourceFile, *, comments: list[ast.Comment] | None = None) -> ast.File:
     """Parse one source file into an AST.
 
     Args:
         src: The source text.
+        comments: When given, every comment of the file is appended to it, in file order.
 
     Raises:
         CompileError: with located diagnostics for any syntax error.
@@ -237,12 +252,18 @@ def parse_source(src: SourceFile) -> ast.File:
     bag = DiagnosticBag(sources={src.path: src})
     if _nesting_error(src, bag):
         bag.raise_if_errors()
+    sink: list[Token] = []
+    reset = _COMMENT_SINK.set(sink if comments is not None else None)
     try:
         tree = parser().parse(src.text, start="start")
     except UnexpectedInput as exc:
         _syntax_diagnostic(src, exc, bag)
         bag.raise_if_errors()
         raise  # pragma: no cover
+    finally:
+        _COMMENT_SINK.reset(reset)
+    if comments is not None:
+        comments.extend(ast.Comment(span=src.span(t.start_pos, t.end_pos), text=str(t)) for t in sink)
     if _depth_error(src, tree, bag):
         bag.raise_if_errors()
     try:
@@ -325,18 +346,19 @@ def read_source(path: str) -> SourceFile:
     return src
 
 
-def parse_text(text: str, path: str = "<input>") -> ast.File:
+def parse_text(text: str, path: str = "<input>", *, comments: list[ast.Comment] | None = None) -> ast.File:
     """Parse .pref text given as a string (for tests and tools).
 
     Args:
         text: The source text.
         path: The name to use in messages.
+        comments: When given, every comment of the text is appended to it, in order.
     """
     bag = DiagnosticBag()
     src = _check_text(path, text.encode("utf-8", "surrogatepass"), bag)
     bag.raise_if_errors()
     assert src is not None
-    return parse_source(src)
+    return parse_source(src, comments=comments)
 
 
 def _fraction(text: str) -> Fraction:
