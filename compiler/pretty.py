@@ -1,6 +1,9 @@
-"""Print AST nodes back as canonical .pref text (used by ``prefc show`` and ``prefc fmt``).
+"""Print AST nodes back as canonical .pref text (used by ``prefc show``, the emitters and ``prefc fmt``).
 
 The printer is the parser's inverse up to layout: parsing its output gives the same AST, spans aside.
+Single-line forms (:func:`expr`, :func:`domain`, one function per statement) are what prompts and
+summaries show; :func:`layout` and :func:`params_lines` lay a statement out over several lines
+when it does not fit :data:`WIDTH` (tables as aligned rows, long sums one term per line).
 """
 
 from __future__ import annotations
@@ -9,28 +12,49 @@ from fractions import Fraction
 
 from prefc.compiler import ast
 
+__all__ = [
+    "INDENT", "WIDTH", "action_ref", "belief", "build", "build_header", "build_settings", "chain", "domain", "expr",
+    "file", "game", "game_header", "kantian", "layout", "let_head", "move", "number", "param",
+    "params_lines", "payoff_target", "players", "preference", "preference_app", "preference_head",
+    "repeat", "samples", "solve", "spec_header", "string", "sweep", "table_rows", "tolerance", "use",
+]
+
+INDENT = "    "
+WIDTH = 100
+
 # Binding strength of each construct: higher binds tighter.
 _PREC = {"if": 0, "or": 1, "and": 2, "not": 3, "compare": 4, "+": 5, "-": 5, "*": 6, "/": 6, "neg": 7, "^": 8,
          "atom": 9}
 
 
 def number(v: Fraction) -> str:
-    """Write an exact number as a .pref literal (decimal where exact, else a quotient).
+    """Write an exact number as a .pref literal: an exact decimal where there is one, else a quotient.
 
     Args:
         v: The value.
     """
     if v.denominator == 1:
         return str(v.numerator)
-    den = v.denominator
+    den, twos, fives = v.denominator, 0, 0
     while den % 2 == 0:
-        den //= 2
+        den, twos = den // 2, twos + 1
     while den % 5 == 0:
-        den //= 5
-    if den == 1:
-        text = f"{float(v):.12f}".rstrip("0")
-        return text
-    return f"{v.numerator}/{v.denominator}"
+        den, fives = den // 5, fives + 1
+    if den != 1:
+        return f"{v.numerator}/{v.denominator}"
+    places = max(twos, fives)
+    digits = str(abs(v.numerator) * 10 ** places // v.denominator).rjust(places + 1, "0")
+    sign = "-" if v < 0 else ""
+    return f"{sign}{digits[:-places]}.{digits[-places:]}".rstrip("0")
+
+
+def string(text: str) -> str:
+    """Write a string literal, escaping ``\\`` and ``"``.
+
+    Args:
+        text: The string's value.
+    """
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _prec(e) -> int:
@@ -53,22 +77,23 @@ def _prec(e) -> int:
     return _PREC["atom"]
 
 
+def _wrap(sub, minimum: int) -> str:
+    text = expr(sub)
+    return f"({text})" if _prec(sub) < minimum else text
+
+
 def expr(e) -> str:
-    """Write an expression with the fewest parentheses that keep its meaning.
+    """Write an expression on one line with the fewest parentheses that keep its meaning.
 
     Args:
         e: An expression node.
     """
-    def wrap(sub, minimum: int) -> str:
-        text = expr(sub)
-        return f"({text})" if _prec(sub) < minimum else text
-
     if isinstance(e, ast.Number):
         return number(e.value)
     if isinstance(e, ast.Name):
         return e.id
     if isinstance(e, ast.Attr):
-        return f"{wrap(e.base, _PREC['atom'])}.{e.attr.name}"
+        return f"{_wrap(e.base, _PREC['atom'])}.{e.attr.name}"
     if isinstance(e, ast.Index):
         return f"{e.base.name}[{expr(e.index)}]"
     if isinstance(e, ast.Binder):
@@ -79,23 +104,137 @@ def expr(e) -> str:
     if isinstance(e, ast.BinOp):
         p = _PREC[e.op]
         if e.op == "^":
-            return f"{wrap(e.left, p + 1)} ^ {wrap(e.right, _PREC['neg'])}"
-        return f"{wrap(e.left, p)} {e.op} {wrap(e.right, p + 1)}"
+            return f"{_wrap(e.left, p + 1)} ^ {_wrap(e.right, _PREC['neg'])}"
+        return f"{_wrap(e.left, p)} {e.op} {_wrap(e.right, p + 1)}"
     if isinstance(e, ast.Neg):
-        return f"-{wrap(e.operand, _PREC['neg'])}"
+        return f"-{_wrap(e.operand, _PREC['neg'])}"
     if isinstance(e, ast.Compare):
-        return f"{wrap(e.left, _PREC['+'])} {e.op} {wrap(e.right, _PREC['+'])}"
+        return f"{_wrap(e.left, _PREC['+'])} {e.op} {_wrap(e.right, _PREC['+'])}"
     if isinstance(e, ast.BoolOp):
         p = _PREC[e.op]
-        return f"{wrap(e.left, p)} {e.op} {wrap(e.right, p + 1)}"
+        return f"{_wrap(e.left, p)} {e.op} {_wrap(e.right, p + 1)}"
     if isinstance(e, ast.Not):
-        return f"not {wrap(e.operand, _PREC['not'])}"
+        return f"not {_wrap(e.operand, _PREC['not'])}"
     if isinstance(e, ast.IfExpr):
         return f"if {expr(e.cond)} then {expr(e.then)} else {expr(e.orelse)}"
     if isinstance(e, ast.Table):
-        rows = "; ".join(f"{', '.join(l.name for l in r.labels)}: {expr(r.value)}" for r in e.rows)
-        return f"table({', '.join(expr(k) for k in e.keys)}) {{ {rows} }}"
+        rows = "; ".join(_row(r) for r in e.rows)
+        return f"{_table_head(e)} {{ {rows} }}"
     raise TypeError(type(e))
+
+
+def _row(r: ast.TableRow) -> str:
+    return f"{', '.join(label.name for label in r.labels)}: {expr(r.value)}"
+
+
+def _table_head(t: ast.Table) -> str:
+    return f"table({', '.join(expr(k) for k in t.keys)})"
+
+
+# ----------------------------------------------------------------------------- multi-line layout
+
+
+def table_rows(t: ast.Table) -> list[str]:
+    """The rows of a table, one string each, labels padded so that the columns line up.
+
+    Args:
+        t: The table.
+    """
+    width = [0] * max((len(r.labels) for r in t.rows), default=0)
+    for r in t.rows:
+        for i, label in enumerate(r.labels[:-1]):
+            width[i] = max(width[i], len(label.name) + 1)
+    out = []
+    for r in t.rows:
+        labels = [f"{label.name},".ljust(width[i]) for i, label in enumerate(r.labels[:-1])]
+        out.append(" ".join([*labels, f"{r.labels[-1].name}: {expr(r.value)}"]))
+    return out
+
+
+def _table_lines(t: ast.Table, indent: str, width: int) -> list[str]:
+    """Rows sharing their first label share a line (a grid for two-key tables), cells aligned in columns."""
+    cells = table_rows(t)
+    lines: list[list[str]] = []
+    for i, r in enumerate(t.rows):
+        same = i > 0 and len(t.keys) > 1 and r.labels[0].name == t.rows[i - 1].labels[0].name
+        if same:
+            lines[-1].append(cells[i])
+        else:
+            lines.append([cells[i]])
+    columns = max(len(line) for line in lines) if lines else 0
+    cell_width = [max((len(line[c]) for line in lines if c < len(line)), default=0) for c in range(columns)]
+    text = [";  ".join(cell.ljust(cell_width[c]) if c < len(line) - 1 else cell for c, cell in enumerate(line))
+            for line in lines]
+    if any(len(indent) + len(line) > width for line in text) and columns > 1:
+        text = cells
+    return [indent + line for line in text]
+
+
+def chain(e) -> list[tuple[str, object]]:
+    """The terms of a top-level sum (or else of an ``or``, then an ``and`` chain), in order.
+
+    Args:
+        e: An expression.
+
+    Returns:
+        (operator, operand) pairs, the first with operator ``""``; one pair if ``e`` is no such chain.
+    """
+    for ops, kind in ((("+", "-"), ast.BinOp), (("or",), ast.BoolOp), (("and",), ast.BoolOp)):
+        parts: list[tuple[str, object]] = []
+        node = e
+        while isinstance(node, kind) and node.op in ops:
+            parts.append((node.op, node.right))
+            node = node.left
+        if parts:
+            return [("", node), *parts[::-1]]
+    return [("", e)]
+
+
+def _term_texts(terms: list[tuple[str, object]]) -> list[str]:
+    if len(terms) == 1:
+        return [expr(terms[0][1])]
+    p = _PREC[terms[1][0]]
+    return [_wrap(terms[0][1], p), *(f"{op} {_wrap(node, p + 1)}" for op, node in terms[1:])]
+
+
+def layout(head: str, e, *, indent: str = INDENT, width: int = WIDTH, body_on_next_line: bool = False,
+           grid: bool = True, break_terms: bool = False) -> list[str]:
+    """Lay out ``head`` followed by an expression, over several lines where it does not fit.
+
+    A table gets one line per row (rows that share their first label share a line when ``grid``);
+    a sum (or an ``and``/``or`` chain, see :func:`chain`) that is too long gets one term per line,
+    each continuation line starting with its operator. Anything else stays on one line, however long.
+
+    Args:
+        head: The text before the expression (``payoff row = ``), without the indentation.
+        e: The expression.
+        indent: The indentation of the first line.
+        width: The line width to fit.
+        body_on_next_line: Break after ``head`` (a preference's ``=``) before breaking the expression;
+            the terms of a broken sum then all start at the same column.
+        grid: Whether a table may put several rows on one line.
+        break_terms: Put every term of a chain on its own line even where the whole fits.
+    """
+    if isinstance(e, ast.Table):
+        rows = _table_lines(e, indent + INDENT, width) if grid else [indent + INDENT + r for r in table_rows(e)]
+        return [f"{indent}{head}{_table_head(e)} {{", *rows, f"{indent}}}"]
+    terms = chain(e)
+    one = f"{indent}{head}{expr(e)}"
+    if len(one) <= width and not (break_terms and len(terms) > 1):
+        return [one]
+    lines: list[str] = []
+    first_indent, rest_indent = indent, indent + INDENT
+    if body_on_next_line:
+        lines.append(f"{indent}{head}".rstrip())
+        head, first_indent = "", indent + INDENT
+        rest_indent = first_indent
+        if len(first_indent) + len(expr(e)) <= width and not (break_terms and len(terms) > 1):
+            return [*lines, first_indent + expr(e)]
+    texts = _term_texts(terms)
+    return [*lines, f"{first_indent}{head}{texts[0]}", *(rest_indent + t for t in texts[1:])]
+
+
+# ----------------------------------------------------------------------------- declarations
 
 
 def domain(d) -> str:
@@ -131,16 +270,42 @@ def sweep(s: ast.Sweep) -> str:
 
 
 def _title(t: str | None) -> str:
-    return f' "{t}"' if t else ""
+    return f" {string(t)}" if t is not None else ""
 
 
 def param(p: ast.Param) -> str:
+    """Write one parameter declaration (``n in 2..20 = 4 vary 2..8``).
+
+    Args:
+        p: The parameter.
+    """
     dom = f" in {domain(p.domain)}" if p.domain is not None else ""
     sw = f" {sweep(p.sweep)}" if p.sweep is not None else ""
     return f"{p.name.name}{dom} = {expr(p.default)}{sw}"
 
 
+def params_lines(params: list[ast.Param], *, indent: str = INDENT, width: int = WIDTH) -> list[str]:
+    """A ``param`` statement: one line, or one parameter per line aligned under the first.
+
+    Args:
+        params: The parameters of the statement.
+        indent: The indentation of the statement.
+        width: The line width to fit.
+    """
+    texts = [param(p) for p in params]
+    one = f"{indent}param {', '.join(texts)}"
+    if len(one) <= width or len(texts) == 1:
+        return [one]
+    pad = indent + " " * len("param ")
+    return [f"{indent}param {texts[0]},", *(f"{pad}{t}," for t in texts[1:-1]), f"{pad}{texts[-1]}"]
+
+
 def preference_app(app: ast.PrefApp) -> str:
+    """Write a preference applied to values (``moralis(kappa = 0.25, 0.5)``).
+
+    Args:
+        app: The application.
+    """
     if not app.args:
         return app.name.name
     args = ", ".join(f"{a.name.name} = {', '.join(number(v) for v in a.values)}" for a in app.args)
@@ -148,6 +313,11 @@ def preference_app(app: ast.PrefApp) -> str:
 
 
 def action_ref(r: ast.ActionRef) -> str:
+    """Write a reference to an action (``offer``, ``row.move``, ``member[i].give``).
+
+    Args:
+        r: The reference.
+    """
     if r.player is None:
         return r.action.name
     if r.index is not None:
@@ -155,44 +325,139 @@ def action_ref(r: ast.ActionRef) -> str:
     return f"{r.player.name}.{r.action.name}"
 
 
-def game(g: ast.Game) -> str:
-    """Write a game block.
+def spec_header(h: ast.SpecHeader) -> str:
+    """Write a ``spec`` header.
+
+    Args:
+        h: The header.
+    """
+    return f"spec {h.name.name}{_title(h.title)}"
+
+
+def use(u: ast.Use) -> str:
+    """Write a ``use`` import.
+
+    Args:
+        u: The import.
+    """
+    return f"use {string(u.path)}"
+
+
+def players(decls: list[ast.Player], symmetric: bool) -> str:
+    """Write a ``players`` statement.
+
+    Args:
+        decls: The declared roles or group.
+        symmetric: Whether the statement says ``symmetric``.
+    """
+    names = ", ".join(p.name.name if not p.is_group else f"{p.name.name}[{_range_end(p.lo)}..{_range_end(p.hi)}]"
+                      for p in decls)
+    return f"players {names}{' symmetric' if symmetric else ''}"
+
+
+def move(m: ast.Move) -> str:
+    """Write a move statement (``then responder sees offer and chooses accept in {yes, no}``).
+
+    Args:
+        m: The move.
+    """
+    sees = f" sees {', '.join(action_ref(r) for r in m.observes)} and" if m.observes else ""
+    then = "then " if m.then else ""
+    each = "each " if m.each else ""
+    return f"{then}{each}{m.mover.name}{sees} chooses {m.action.name} in {domain(m.domain)}"
+
+
+def let_head(let: ast.Let) -> str:
+    """The text of a ``let`` statement before its value (``let share(i) = ``).
+
+    Args:
+        let: The helper.
+    """
+    params = f"({', '.join(p.name for p in let.params)})" if let.params else ""
+    return f"let {let.name.name}{params} = "
+
+
+def payoff_target(pay: ast.Payoff) -> str:
+    """The text of a ``payoff`` statement before its ``=`` (``payoff member[i]``).
+
+    Args:
+        pay: The payoff.
+    """
+    idx = f"[{pay.index_var.name}]" if pay.index_var is not None else ""
+    return f"payoff {pay.player.name}{idx}"
+
+
+def belief(b: ast.Belief) -> str:
+    """Write a ``belief`` statement.
+
+    Args:
+        b: The belief.
+    """
+    return f"belief {action_ref(b.ref)} = {expr(b.value)}"
+
+
+def kantian(k: ast.KantianSetting) -> str:
+    """Write a ``kantian`` statement.
+
+    Args:
+        k: The setting.
+    """
+    weights = ", ".join(f"{n.name}: {expr(w)}" for n, w in k.weights)
+    return f"kantian {k.mode}{' ' + weights if weights else ''}"
+
+
+def solve(concept: ast.Ident) -> str:
+    """Write a ``solve`` statement.
+
+    Args:
+        concept: The concept's name.
+    """
+    return f"solve {concept.name}"
+
+
+def repeat(rounds) -> str:
+    """Write a ``repeat N rounds`` statement.
+
+    Args:
+        rounds: The number of rounds (an expression).
+    """
+    return f"repeat {expr(rounds)} rounds"
+
+
+def game_header(g: ast.Game) -> str:
+    """The first line of a game block, with its ``{``.
 
     Args:
         g: The game.
     """
-    out = [f"game {g.name.name}{_title(g.title)} {{"]
-    players = ", ".join(p.name.name if not p.is_group else f"{p.name.name}[{_range_end(p.lo)}..{_range_end(p.hi)}]"
-                        for p in g.players)
-    out.append(f"    players {players}{' symmetric' if g.symmetric else ''}")
+    return f"game {g.name.name}{_title(g.title)} {{"
+
+
+def game(g: ast.Game) -> str:
+    """Write a game block, statements grouped by kind.
+
+    Args:
+        g: The game.
+    """
+    out = [game_header(g), INDENT + players(g.players, g.symmetric)]
     if g.params:
-        out.append("    param " + ", ".join(param(p) for p in g.params))
-    for m in g.moves:
-        sees = f" sees {', '.join(action_ref(r) for r in m.observes)} and" if m.observes else ""
-        then = "then " if m.then else ""
-        each = "each " if m.each else ""
-        out.append(f"    {then}{each}{m.mover.name}{sees} chooses {m.action.name} in {domain(m.domain)}")
-    for let in g.lets:
-        params = f"({', '.join(p.name for p in let.params)})" if let.params else ""
-        out.append(f"    let {let.name.name}{params} = {expr(let.value)}")
-    for pay in g.payoffs:
-        idx = f"[{pay.index_var.name}]" if pay.index_var is not None else ""
-        out.append(f"    payoff {pay.player.name}{idx} = {expr(pay.value)}")
-    for b in g.beliefs:
-        out.append(f"    belief {action_ref(b.ref)} = {expr(b.value)}")
+        out.append(INDENT + "param " + ", ".join(param(p) for p in g.params))
+    out.extend(INDENT + move(m) for m in g.moves)
+    out.extend(INDENT + let_head(let) + expr(let.value) for let in g.lets)
+    out.extend(f"{INDENT}{payoff_target(pay)} = {expr(pay.value)}" for pay in g.payoffs)
+    out.extend(INDENT + belief(b) for b in g.beliefs)
     if g.kantian is not None:
-        weights = ", ".join(f"{n.name}: {expr(w)}" for n, w in g.kantian.weights)
-        out.append(f"    kantian {g.kantian.mode}{' ' + weights if weights else ''}")
+        out.append(INDENT + kantian(g.kantian))
     if g.concept is not None:
-        out.append(f"    solve {g.concept.name}")
+        out.append(INDENT + solve(g.concept))
     if g.repeat is not None:
-        out.append(f"    repeat {expr(g.repeat)} rounds")
+        out.append(INDENT + repeat(g.repeat))
     out.append("}")
     return "\n".join(out)
 
 
-def preference(p: ast.Preference) -> str:
-    """Write a preference declaration.
+def preference_head(p: ast.Preference) -> str:
+    """The text of a preference declaration before its body, ending with ``= ``.
 
     Args:
         p: The preference.
@@ -205,7 +470,76 @@ def preference(p: ast.Preference) -> str:
             default = f" = {expr(q.default)}" if q.default is not None else ""
             parts.append(f"{q.name.name}{dom}{default}")
         params = f"({', '.join(parts)})"
-    return f"preference {p.name.name}{params}{_title(p.title)} =\n    {expr(p.body)}"
+    return f"preference {p.name.name}{params}{_title(p.title)} = "
+
+
+def preference(p: ast.Preference) -> str:
+    """Write a preference declaration, the body on its own line.
+
+    Args:
+        p: The preference.
+    """
+    return f"{preference_head(p).rstrip()}\n{INDENT}{expr(p.body)}"
+
+
+def build_header(b: ast.Build) -> str:
+    """The first line of a dataset or rubric block, with its ``{``.
+
+    Args:
+        b: The build.
+    """
+    return f"{b.kind} {b.name.name} for {', '.join(preference_app(a) for a in b.preferences)} {{"
+
+
+def build_settings(b: ast.Build) -> list[str]:
+    """The settings of a build, one line each, in canonical order.
+
+    Args:
+        b: The build.
+    """
+    out = []
+    if b.games:
+        out.append(f"games {', '.join(g.name for g in b.games)}")
+    if b.samples is not None:
+        out.append(samples(b.samples, b.samples_per))
+    if b.items is not None:
+        out.append(f"items {b.items}")
+    if b.seed is not None:
+        out.append(f"seed {b.seed}")
+    if b.split:
+        out.append("split " + ", ".join(f"{n.name} {number(v)}" for n, v in b.split))
+    if b.paraphrases is not None:
+        out.append(f"paraphrases {b.paraphrases}")
+    if b.template is not None:
+        out.append(f"template {string(b.template)}")
+    if b.tolerance is not None:
+        out.append(tolerance(b.tolerance))
+    if b.holdout_games:
+        out.append(f"holdout games {', '.join(g.name for g in b.holdout_games)}")
+    out.extend(f"holdout where {expr(cond)}" for cond in b.holdout_where)
+    if b.holdout_paraphrases:
+        out.append(f"holdout paraphrases {', '.join(str(p) for p in b.holdout_paraphrases)}")
+    return out
+
+
+def samples(count: int, per: str | None) -> str:
+    """Write a ``samples`` setting.
+
+    Args:
+        count: The number of rows.
+        per: ``preference``, ``game``, or None to leave the unit (``preference``) unsaid.
+    """
+    return f"samples {count}" + (f" per {per}" if per is not None else "")
+
+
+def tolerance(value: Fraction, *, percent: bool = True) -> str:
+    """Write a ``tolerance`` setting.
+
+    Args:
+        value: The tolerance as a fraction of the action's range.
+        percent: Write it as a percentage (``5%``) rather than a fraction (``0.05``).
+    """
+    return f"tolerance {number(value * 100)}%" if percent else f"tolerance {number(value)}"
 
 
 def build(b: ast.Build) -> str:
@@ -214,43 +548,20 @@ def build(b: ast.Build) -> str:
     Args:
         b: The build.
     """
-    out = [f"{b.kind} {b.name.name} for {', '.join(preference_app(a) for a in b.preferences)} {{"]
-    if b.games:
-        out.append(f"    games {', '.join(g.name for g in b.games)}")
-    if b.samples is not None:
-        out.append(f"    samples {b.samples} per {b.samples_per}")
-    if b.items is not None:
-        out.append(f"    items {b.items}")
-    if b.seed is not None:
-        out.append(f"    seed {b.seed}")
-    if b.split:
-        out.append("    split " + ", ".join(f"{n.name} {number(v)}" for n, v in b.split))
-    if b.paraphrases is not None:
-        out.append(f"    paraphrases {b.paraphrases}")
-    if b.template is not None:
-        out.append(f'    template "{b.template}"')
-    if b.tolerance is not None:
-        out.append(f"    tolerance {number(b.tolerance * 100)}%")
-    if b.holdout_games:
-        out.append(f"    holdout games {', '.join(g.name for g in b.holdout_games)}")
-    for cond in b.holdout_where:
-        out.append(f"    holdout where {expr(cond)}")
-    if b.holdout_paraphrases:
-        out.append(f"    holdout paraphrases {', '.join(str(p) for p in b.holdout_paraphrases)}")
-    out.append("}")
-    return "\n".join(out)
+    return "\n".join([build_header(b), *(INDENT + s for s in build_settings(b)), "}"])
 
 
 def file(f: ast.File) -> str:
-    """Write a whole file in canonical layout.
+    """Write a whole file in canonical layout, declarations grouped by kind (``prefc fmt`` keeps
+    the file's own order and its comments instead).
 
     Args:
         f: The parsed file.
     """
     parts: list[str] = []
     if f.header is not None:
-        parts.append(f"spec {f.header.name.name}{_title(f.header.title)}")
-    parts.extend(f'use "{u.path}"' for u in f.uses)
+        parts.append(spec_header(f.header))
+    parts.extend(use(u) for u in f.uses)
     parts.extend(preference(p) for p in f.preferences)
     parts.extend(game(g) for g in f.games)
     parts.extend(build(b) for b in f.builds)
