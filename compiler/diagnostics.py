@@ -236,15 +236,17 @@ WINDOW_AFTER = 60
 MAX_SHOWN_WIDTH = 80
 
 
-def render(diag: Diagnostic, sources: dict[str, SourceFile]) -> str:
+def render(diag: Diagnostic, sources: dict[str, SourceFile], *, color: bool = False) -> str:
     """Render a diagnostic in the compiler's plain-text format (caret under the span).
 
     Args:
         diag: The diagnostic.
         sources: Source files by path, to show the offending line.
+        color: Add ANSI colours (the excerpt highlighted as .pref); without, the text is plain.
     """
     label = visible(diag.label)
     lines = [f"{diag.severity.value}[{diag.code}]: {visible(diag.message)}"]
+    excerpt = None
     if diag.span is not None:
         span = diag.span
         lines.append(f"  --> {visible(span.file)}:{span.line}:{span.column}")
@@ -264,6 +266,7 @@ def render(diag: Diagnostic, sources: dict[str, SourceFile]) -> str:
             before = head + visible(text[lo:start])
             marked = visible(text[start: start + width])
             lines.append(f"{gutter} |")
+            excerpt = len(lines)
             lines.append(f"{span.line} | {head}{visible(text[lo:hi])}{tail}")
             caret = " " * len(before) + "^" * max(1, len(marked))
             lines.append(f"{gutter} | {caret}" + (f" {label}" if label else ""))
@@ -275,17 +278,22 @@ def render(diag: Diagnostic, sources: dict[str, SourceFile]) -> str:
                      f"{note.span.column}")
     if diag.hint:
         lines.append(f"{pad}= hint: {visible(diag.hint)}")
+    if color:
+        from prefc.compiler.highlight import paint_diagnostic
+
+        return paint_diagnostic(lines, severity=diag.severity.value, excerpt=excerpt)
     return "\n".join(lines)
 
 
-def render_all(diags: Sequence[Diagnostic], sources: dict[str, SourceFile]) -> str:
+def render_all(diags: Sequence[Diagnostic], sources: dict[str, SourceFile], *, color: bool = False) -> str:
     """Render several diagnostics separated by blank lines, followed by a count line.
 
     Args:
         diags: The diagnostics, in report order.
         sources: Source files by path.
+        color: Add ANSI colours (see :func:`render`).
     """
-    parts = [render(d, sources) for d in diags]
+    parts = [render(d, sources, color=color) for d in diags]
     errors = sum(d.is_error for d in diags)
     warnings = len(diags) - errors
     if diags:

@@ -30,7 +30,9 @@ def report_diagnostics(diags: Sequence[Diagnostic], sources: Mapping[str, str], 
     if fmt == "json":
         print(to_json(list(diags)))
     elif diags:
-        print(render_all(list(diags), dict(sources)), file=sys.stderr)
+        from prefc.compiler.highlight import color_enabled
+
+        print(render_all(list(diags), dict(sources), color=color_enabled(sys.stderr)), file=sys.stderr)
 
 
 def sources_for(paths: Sequence[str]) -> dict[str, str]:
