@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import TextIO
 
-from pygments.lexer import RegexLexer, bygroups, words
+from pygments.lexer import RegexLexer, bygroups, default, words
 from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation, String, Whitespace
 
 __all__ = ["BUILTINS", "KEYWORDS", "PrefLexer", "color_enabled", "paint_diagnostic", "terminal"]
@@ -49,13 +49,13 @@ class PrefLexer(RegexLexer):
             (r"#[^\n]*", Comment.Single),
             (r'"', String.Double, "string"),
             # `per preference` / `per game`: a unit, not a declaration
-            (r"(per)(\s+)(preference|game)" + _WORD_END, bygroups(Keyword, Whitespace, Keyword)),
+            (r"per" + _WORD_END, Keyword, "unit"),
             (rf"(spec)(\s+)({_NAME})", bygroups(Keyword.Declaration, Whitespace, Name.Namespace)),
             (rf"(game)(\s+)({_NAME})", bygroups(Keyword.Declaration, Whitespace, Name.Class)),
             (rf"(preference|let)(\s+)({_NAME})", bygroups(Keyword.Declaration, Whitespace, Name.Function)),
             (rf"(dataset|rubric)(\s+)({_NAME})", bygroups(Keyword.Declaration, Whitespace, Name.Variable)),
             (r"use" + _WORD_END, Keyword.Namespace),
-            (r"(payoff|kantian)(?=\s*\()", Name.Builtin),
+            (r"(payoff|kantian)(?=(?:\s|#[^\n]*)*\()", Name.Builtin),
             (words(BUILTINS, suffix=_WORD_END), Name.Builtin),
             (words(PSEUDO, suffix=_WORD_END), Name.Builtin.Pseudo),
             (words(("and", "or", "not"), suffix=_WORD_END), Operator.Word),
@@ -67,6 +67,12 @@ class PrefLexer(RegexLexer):
             (r"[0-9]+", Number.Integer),
             (r"\.\.|==|!=|<=|>=|[<>=+\-*/^%]", Operator),
             (r"[()\[\]{},;:.]", Punctuation),
+        ],
+        "unit": [
+            (r"\s+", Whitespace),
+            (r"#[^\n]*", Comment.Single),
+            (r"(preference|game)" + _WORD_END, Keyword, "#pop"),
+            default("#pop"),
         ],
         "string": [
             (r"\\.", String.Escape),
