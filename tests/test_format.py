@@ -156,6 +156,15 @@ dataset sft for a, b {
 """
 
 
+def test_the_authoring_docs_example_is_formatted_and_checks(tmp_path: Path) -> None:
+    docs = (SPECS[0].parent.parent / "docs" / "authoring.md").read_text(encoding="utf-8")
+    (example,) = re.findall(r"^```pref\n(.*?)^```", docs, re.S | re.M)
+    assert format_text(example) == example
+    (tmp_path / "commented.pref").write_text(example)
+    (tmp_path / "preferences.pref").write_text((SPECS[0].parent / "preferences.pref").read_text())
+    assert check_file(str(tmp_path / "commented.pref")).name == "commented"
+
+
 def test_comments_stay_with_what_they_annotate() -> None:
     assert format_text(COMMENTED) == COMMENTED_FORMATTED
     assert format_text(COMMENTED_FORMATTED) == COMMENTED_FORMATTED
