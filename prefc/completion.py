@@ -142,8 +142,9 @@ def _sh_quote(text: str) -> str:
 def _bash(cmds: list[Command], top_flags: list[str]) -> str:
     cases = []
     for c in cmds:
-        values = "\n".join(f"                {'|'.join(o.flags)}) _prefc_values {o.kind} {_sh_quote(' '.join(o.words))}; return ;;"
-                           for o in c.options if o.takes_value)
+        values = "\n".join(
+            f"                {'|'.join(o.flags)}) _prefc_values {o.kind} {_sh_quote(' '.join(o.words))}; return ;;"
+            for o in c.options if o.takes_value)
         value_flags = " ".join(f for o in c.options if o.takes_value for f in o.flags)
         flags = " ".join(f for o in c.options for f in o.flags)
         pos = " ".join(f"{p.kind}:{','.join(p.words)}{'+' if p.many else ''}" for p in c.positionals)

@@ -168,7 +168,8 @@ def create_starter(target: str | os.PathLike[str]) -> Starter:
             copied = True
             problems = _check(spec)
         if any(d.is_error for d in problems):
-            raise RuntimeError("the starter spec does not check: " + "; ".join(f"{d.code} {d.message}" for d in problems))
+            found = "; ".join(f"{d.code} {d.message}" for d in problems)
+            raise RuntimeError(f"the starter spec does not check: {found}")
         try:
             os.replace(stage, target)  # onto a missing or empty directory only
         except OSError as exc:

@@ -62,7 +62,9 @@ def _respell(tok: Token, rng: random.Random) -> str:
         return text
     if "." in text:
         return text + "0" * rng.randint(1, 2)
-    return rng.choice([f"0{text}", text if tok.type == "INT" else f"{text}.0", f"{text}e0" if tok.type == "NUMBER" else text])
+    if tok.type == "INT":
+        return f"0{text}"
+    return rng.choice([f"0{text}", f"{text}.0", f"{text}e0"])
 
 
 def _expressions(node, out: list) -> None:

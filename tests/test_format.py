@@ -377,6 +377,21 @@ def test_fmt_json(tmp_path: Path, capsys) -> None:
     assert records[1]["diagnostics"][0]["code"] == "E0001"
 
 
+def test_fmt_reports_a_file_it_cannot_write_and_leaves_no_temporary(tmp_path: Path, capsys, monkeypatch) -> None:
+    """The rename that replaces the file fails (as it would on a read-only directory, which root
+    here does not have): the error is reported, the file and its directory stay as they were."""
+    path = tmp_path / "g.pref"
+    path.write_text(UGLY)
+
+    def refuse(src, dst):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("prefc.commands.authoring.os.replace", refuse)
+    assert main(["fmt", str(path)]) == 1
+    assert f"cannot write {path}: Permission denied" in capsys.readouterr().err
+    assert path.read_text() == UGLY and [p.name for p in tmp_path.iterdir()] == ["g.pref"]
+
+
 def test_fmt_follows_a_symlink_and_keeps_it(tmp_path: Path) -> None:
     real = tmp_path / "real.pref"
     real.write_text(UGLY)

@@ -4,6 +4,7 @@ found by `pygmentize -l pref`; diagnostics are coloured on a terminal only."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -142,14 +143,14 @@ def test_colour_is_on_for_terminals_only(monkeypatch) -> None:
 
     for var in ("NO_COLOR", "FORCE_COLOR", "TERM"):
         monkeypatch.delenv(var, raising=False)
-    assert color_enabled(Tty()) and not color_enabled(open(__file__))
+    assert color_enabled(Tty()) and not color_enabled(io.StringIO())
     monkeypatch.setenv("NO_COLOR", "1")
     assert not color_enabled(Tty())
     monkeypatch.delenv("NO_COLOR")
     monkeypatch.setenv("TERM", "dumb")
     assert not color_enabled(Tty())
     monkeypatch.setenv("FORCE_COLOR", "1")
-    assert color_enabled(open(__file__))
+    assert color_enabled(io.StringIO())
 
 
 def test_prefc_check_in_a_pipe_prints_plain_text(tmp_path: Path) -> None:

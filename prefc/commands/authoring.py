@@ -144,7 +144,14 @@ def cmd_fmt(args) -> int:
             if not args.json:
                 print(f"would reformat {record['file']}", file=sys.stderr)
         if changed and write:
-            _write_atomically(path, record["formatted"])
+            try:
+                _write_atomically(path, record["formatted"])
+            except OSError as exc:
+                record.update(status="error", diagnostics=[], message=f"cannot write {path}: {exc.strerror or exc}")
+                status = max(status, 1)
+                if not args.json:
+                    print(f"error: {record['message']}; left as it was", file=sys.stderr)
+                continue
             if not args.json:
                 print(f"reformatted {record['file']}", file=sys.stderr)
     if args.json:
@@ -153,6 +160,8 @@ def cmd_fmt(args) -> int:
             item = {"file": r["file"], "status": r["status"]}
             if r["status"] == "error":
                 item["diagnostics"] = [d.to_json() for d in r["diagnostics"]]
+                if "message" in r:
+                    item["message"] = r["message"]
             elif r["status"] == "internal":
                 item["message"] = r["message"]
             elif r["file"] == "<stdin>" and write:
@@ -189,6 +198,9 @@ def cmd_new(args) -> int:
     except StarterError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except RuntimeError as exc:  # the shipped starter does not check: a bug, and nothing was written
+        print(f"internal error: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
     if args.json:
         print(json.dumps({"directory": str(made.directory), "spec": str(made.spec), "files": list(made.files),
                           "library_copied": made.library_copied}, indent=2))
