@@ -68,7 +68,10 @@ def format_text(text: str, *, path: str = "<input>", width: int = pretty.WIDTH) 
     comments: list[ast.Comment] = []
     original = parse_text(text, path, comments=comments)
     tree = parser().parse(text, start="start")
-    out = _Formatter(SourceFile(path, text), original, comments, width).file(tree)
+    try:
+        out = _Formatter(SourceFile(path, text), original, comments, width).file(tree)
+    except Exception as exc:  # noqa: BLE001 - a construct the layout does not know is a formatter bug
+        raise FormatError(f"{path}: cannot lay out the file ({type(exc).__name__}: {exc})") from exc
     _verify(original, comments, out, path)
     return out
 
