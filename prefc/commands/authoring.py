@@ -113,7 +113,7 @@ def cmd_fmt(args) -> int:
     Args:
         args: The parsed arguments.
     """
-    from prefc.cli import _report
+    from prefc.commands.common import report_diagnostics as _report
 
     write = not (args.check or args.diff)
     status = 0
@@ -222,7 +222,8 @@ def cmd_completion(args) -> int:
     Args:
         args: The parsed arguments.
     """
-    from prefc.cli import UsageError, build_parser
+    from prefc.cli import build_parser
+    from prefc.errors import UsageError
     from prefc.completion import script, spec_names
 
     if args.names:

@@ -119,7 +119,7 @@ def cmd_train(args) -> int:
 
     from pydantic import ValidationError
 
-    from prefc.cli import UsageError
+    from prefc.errors import UsageError
     from prefc.runtime.train_config import ConfigFileError, TrainConfig
 
     try:
