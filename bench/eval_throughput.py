@@ -1,14 +1,19 @@
 """Evaluation throughput: items per second by generation versus by log-probability scoring.
 
 Builds a prisoner's dilemma rubric in a temporary directory (homo moralis utilities from the closed
-form ``u(a) = (1 - kappa) * A[a, b] + kappa * A[a, a]``), then evaluates the same local model on it
-twice with :func:`prefc.runtime.evaluate.evaluate`: ``scoring="generate"`` (greedy text, parsed) and
-``scoring="logprob"`` (one forward pass over each option's canonical answer text). Prints items/s
-for both and their ratio.
+form ``u(a) = (1 - kappa) * A[a, b] + kappa * A[a, a]``), or takes the choice items of a compiled
+rubric (``--rubric``), then evaluates the same local model on them three times with
+:func:`prefc.runtime.evaluate.evaluate`: ``scoring="generate"`` (greedy text, parsed; the
+baseline), ``scoring="logprob"`` through the agent (every option of an item in the item's own
+forward pass, :mod:`prefc.runtime.option_scoring`), and ``scoring="logprob"`` with the
+straightforward computation (one sequence per option, the head over every position). Prints items/s
+of each, their ratios to generation, and the largest difference between the two log-probability
+computations.
 
     python bench/eval_throughput.py                # the embedded SmolLM2-135M-Instruct
     python bench/eval_throughput.py --tiny         # a tiny random model (seconds)
     python bench/eval_throughput.py --items 64 --max-new-tokens 96 --batch-size 16
+    python bench/eval_throughput.py --rubric build/paper/eval.jsonl --items 48
 """
 
 from __future__ import annotations
@@ -103,10 +108,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--items", type=int, default=32)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--max-new-tokens", type=int, default=64)
+    ap.add_argument("--rubric", default=None, help="a compiled rubric (.jsonl): its first --items choice items")
     args = ap.parse_args(argv)
 
     from prefc.runtime.evaluate import evaluate
     from prefc.runtime.generate import LocalAgent
+    from prefc.runtime.generate import option_logprobs as per_option
 
     with tempfile.TemporaryDirectory(prefix="prefc-bench-") as tmp:
         root = Path(tmp)
@@ -119,14 +126,18 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         agent = LocalAgent(model, batch_size=args.batch_size)
         load_s = time.perf_counter() - t0
-        rubric = build_rubric(root, args.items)
+        rubric = choice_items(Path(args.rubric), root, args.items) if args.rubric else build_rubric(root, args.items)
+        baseline = PerOptionAgent(agent, per_option)
         rates: dict[str, float] = {}
-        for scoring in ("generate", "logprob"):
+        logps: dict[str, list[list[float]]] = {}
+        runs = (("generate", "generate", agent), ("logprob", "logprob", agent),
+                ("logprob, one sequence per option", "logprob", baseline))
+        for label, scoring, who in runs:
             t0 = time.perf_counter()
             result = evaluate(
                 rubric,
-                agent,
-                root / scoring,
+                who,
+                root / f"run{len(rates)}",
                 scoring=scoring,  # type: ignore[arg-type]
                 batch_size=args.batch_size,
                 max_new_tokens=args.max_new_tokens,
@@ -134,15 +145,55 @@ def main(argv: list[str] | None = None) -> int:
                 plots=False,
             )
             elapsed = time.perf_counter() - t0
-            rates[scoring] = args.items / elapsed
+            rates[label] = args.items / elapsed
             s = result.summary
             print(
-                f"{scoring:9s} {rates[scoring]:8.2f} items/s  ({args.items} items in {elapsed:.1f} s; "
+                f"{label:32s} {rates[label]:8.2f} items/s  ({args.items} items in {elapsed:.1f} s; "
                 f"parse rate {s.parse_rate:.2f})"
             )
+            if scoring == "logprob":
+                lines = result.results_path.read_text(encoding="utf-8").splitlines()
+                logps[label] = [json.loads(line)["option_logprobs"] for line in lines]
         print(f"model {agent.name} loaded in {load_s:.1f} s; batch {args.batch_size}, max_new_tokens {args.max_new_tokens}")
-        print(f"logprob / generate speed ratio: {rates['logprob'] / rates['generate']:.1f}x")
+        gap = max(abs(a - b) for ra, rb in zip(*logps.values(), strict=True) for a, b in zip(ra, rb, strict=True))
+        print(f"largest log-probability difference between the two computations: {gap:.2e}")
+        for label, _, _ in runs[1:]:
+            print(f"{label} / generate speed ratio: {rates[label] / rates['generate']:.1f}x")
     return 0
+
+
+class PerOptionAgent:
+    """The agent with the straightforward option scoring (one sequence per option), for comparison."""
+
+    def __init__(self, agent: Any, per_option: Any) -> None:
+        self.agent, self.per_option, self.name = agent, per_option, agent.name
+
+    def respond(self, prompts: Any, *, max_new_tokens: int = 256) -> list[str]:
+        return self.agent.respond(prompts, max_new_tokens=max_new_tokens)
+
+    def option_logprobs(self, prompts: Any, options: Any) -> list[list[float]]:
+        return self.per_option(self.agent.model, self.agent.tokenizer, prompts, options,
+                               batch_size=2 * self.agent.batch_size)
+
+
+def choice_items(rubric: Path, directory: Path, n_items: int) -> Path:
+    """Copy the first ``n_items`` choice items of a compiled rubric (and its header) to ``directory``.
+
+    Args:
+        rubric: The rubric's ``.jsonl`` file.
+        directory: Where to write ``eval.jsonl`` and ``eval.json``.
+        n_items: How many items to keep.
+
+    Returns:
+        The items file.
+    """
+    items = [json.loads(line) for line in rubric.read_text(encoding="utf-8").splitlines() if line.strip()]
+    chosen = [it for it in items if all(s.get("kind") == "choice" for s in it["schema"].values())][:n_items]
+    if len(chosen) < n_items:
+        raise SystemExit(f"{rubric} has only {len(chosen)} choice items")
+    (directory / "eval.jsonl").write_text("".join(json.dumps(it) + "\n" for it in chosen), encoding="utf-8")
+    (directory / "eval.json").write_text(rubric.with_suffix(".json").read_text(encoding="utf-8"), encoding="utf-8")
+    return directory / "eval.jsonl"
 
 
 if __name__ == "__main__":

@@ -321,7 +321,11 @@ class LocalAgent:
         Returns:
             ``scores[i][j]`` for option ``j`` of prompt ``i``.
         """
-        return option_logprobs(self.model, self.tokenizer, prompts, options, batch_size=2 * self.batch_size)
+        from .option_scoring import option_logprobs as shared_prefix_logprobs
+
+        # Every option of a prompt in the prompt's own forward pass (the straightforward
+        # ``option_logprobs`` above runs the prompt once per option).
+        return shared_prefix_logprobs(self.model, self.tokenizer, prompts, options, batch_size=self.batch_size)
 
 
 class PrefixCachedLocal:
