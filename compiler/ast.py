@@ -304,6 +304,7 @@ class Build(Node):
     holdout_games: list[Ident] = []
     holdout_where: list[Expr] = []
     holdout_paraphrases: list[int] = []
+    select: Ident | None = None
     settings_spans: dict[str, Span] = {}
 
 

@@ -41,6 +41,7 @@ MAX_DOMAIN_COMBOS = 4096  # swept-value combinations an action's bounds are chec
 # Names a build may not take: the files every build writes beside the blocks' own
 # (`manifest.json`, `solutions.jsonl`). Compared without case, as some file systems do.
 RESERVED_BUILD_NAMES = frozenset({"manifest", "solutions"})
+RUBRIC_SELECTIONS = ("all", "discriminating")
 
 
 # ----------------------------------------------------------------------------- checked model
@@ -878,6 +879,9 @@ class Checker:
                 elif g.name not in names:
                     names.append(g.name)
             self._check_build_settings(b, games, names)
+            if b.kind == "rubric" and b.select is not None and b.select.name == "discriminating" and len(points) < 2:
+                self.bag.add("E0308", "`select discriminating` needs at least two preferences to tell apart",
+                             b.settings_spans["select"], hint="list two or more preferences after `for`")
             builds[b.name.name] = CheckedBuild(b, points, names)
         return builds
 
@@ -938,6 +942,11 @@ class Checker:
                     self.bag.add("E0308", f"split fraction {_fmt(value)} is not between 0 and 1", ident.span)
             if total != 1:
                 self.bag.add("E0308", f"split fractions add up to {_fmt(total)}, not 1", spans["split"])
+        if b.select is not None:
+            if b.kind == "dataset":
+                self.bag.add("E0308", "`select` belongs to rubrics", spans["select"])
+            elif b.select.name not in RUBRIC_SELECTIONS:
+                self._unknown("E0308", "selection", b.select, RUBRIC_SELECTIONS)
         if b.tolerance is not None and not 0 <= b.tolerance < 1:
             self.bag.add("E0308", "tolerance must be between 0 and 100%", spans["tolerance"])
         if b.paraphrases is not None and not 1 <= b.paraphrases <= 50:

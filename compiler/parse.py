@@ -700,6 +700,9 @@ class _Builder(Transformer):
     def tolerance_stmt(self, meta, value, percent=None):
         return ("tolerance", value / 100 if percent is not None else value, self._span(meta))
 
+    def select_stmt(self, meta, name):
+        return ("select", self._ident(name), self._span(meta))
+
     def holdout_games(self, meta, *names):
         return ("holdout_games", [self._ident(n) for n in names], self._span(meta))
 

@@ -519,6 +519,8 @@ def build_settings(b: ast.Build) -> list[str]:
     out.extend(f"holdout where {expr(cond)}" for cond in b.holdout_where)
     if b.holdout_paraphrases:
         out.append(f"holdout paraphrases {', '.join(str(p) for p in b.holdout_paraphrases)}")
+    if b.select is not None:
+        out.append(f"select {b.select.name}")
     return out
 
 

@@ -92,6 +92,8 @@ def render_spec(spec: CheckedSpec) -> Group:
                 settings.append("holdout games " + ", ".join(g.name for g in a.holdout_games))
             for cond in a.holdout_where:
                 settings.append(f"holdout where {pretty.expr(cond)}")
+            if a.select is not None:
+                settings.append(f"select {a.select.name}")
             builds.add_row(b.kind, b.name, "\n".join(p.label for p in b.preferences), "\n".join(b.games), size,
                            "\n".join(settings))
         parts.append(builds)

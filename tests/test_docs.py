@@ -70,7 +70,7 @@ def test_language_examples_cover_the_grammar() -> None:
                    " vary 2..8", "each ", "then ", " sees ", " chooses ", "payoff ", "let ", "repeat ",
                    "kantian roles", "belief ", "solve ", "table(", " where ", "mean(j in others",
                    "dataset ", "rubric ", "games ", "samples ", "items ", "seed ", "split ", "template ",
-                   "paraphrases ", "tolerance ", "holdout games", "holdout where", "holdout paraphrases"]:
+                   "paraphrases ", "tolerance ", "holdout games", "holdout where", "holdout paraphrases", "select "]:
         assert needle in text, needle
 
 

@@ -97,6 +97,104 @@ def family_utilities(solutions: Solutions, family: Family, situation: Situation,
     return [solutions.option_utilities(situation, family.point(value), options) for value in family.grid]
 
 
+class Selection:
+    """Which situations a rubric's items may ask (``select all`` or ``select discriminating``), and
+    how many of them tell the rubric's preferences apart.
+
+    Two preferences' targets *differ* in a situation when no answer is correct for both: their
+    accepted answers (target and alternatives) share no choice label, and numeric answers lie more
+    than twice the tolerance apart (an answer within the tolerance of both would count for both).
+    A situation is *discriminating* when the targets of at least two compared preferences differ.
+
+    Args:
+        build: The rubric block.
+        solutions: The solution cache.
+        renderer: The prompt renderer (answer schemas).
+        tolerance: The rubric's tolerance, as a fraction of a numeric action's range.
+    """
+
+    def __init__(self, build: CheckedBuild, solutions: Solutions, renderer: PromptRenderer,
+                 tolerance: Fraction) -> None:
+        self.build, self.solutions, self.renderer, self.tolerance = build, solutions, renderer, tolerance
+        self.rule = build.ast.select.name if build.ast.select is not None else "all"
+        prefs = build.preferences
+        self.pairs = [(a, b) for i, a in enumerate(prefs) for b in prefs[i + 1:]]
+        self._differing: dict[Situation, tuple[int, ...]] = {}
+        self.candidates = self.discriminating = 0
+        self.emitted = [0] * len(self.pairs)
+
+    def differing(self, situation: Situation) -> tuple[int, ...]:
+        """Indices (into :attr:`pairs`) of the preference pairs whose targets differ in a situation.
+
+        Args:
+            situation: The situation.
+        """
+        if situation not in self._differing:
+            schema = self.renderer.schema(situation)
+            decided = {p.label: self.solutions.decide(situation, p) for p in self.build.preferences}
+            self._differing[situation] = tuple(
+                i for i, (a, b) in enumerate(self.pairs)
+                if decided[a.label] is not None and decided[b.label] is not None
+                and not _share_an_answer(decided[a.label], decided[b.label], schema, self.tolerance))
+        return self._differing[situation]
+
+    def apply(self, orders: dict[str, list[sampling.PromptKey]]) -> dict[str, list[sampling.PromptKey]]:
+        """Count the candidate prompts and keep those the rule selects (order unchanged).
+
+        Args:
+            orders: Game -> candidate prompt keys in sampling order.
+
+        Raises:
+            EmitError: Under ``select discriminating``, a game of the rubric has no situation that
+                tells its preferences apart.
+        """
+        out: dict[str, list[sampling.PromptKey]] = {}
+        for game, keys in orders.items():
+            telling = [k for k in keys if self.differing(k[0])]
+            self.candidates += len(keys)
+            self.discriminating += len(telling)
+            if self.rule == "discriminating":
+                if keys and not telling:
+                    raise EmitError(f"rubric `{self.build.name}`: no situation of game `{game}` tells "
+                                    f"{', '.join(p.label for p in self.build.preferences)} apart "
+                                    "(`select discriminating`); remove the game or vary its parameters")
+                out[game] = telling
+            else:
+                out[game] = keys
+        return out
+
+    def count(self, situation: Situation) -> None:
+        """Record an emitted item's situation for the per-pair counts.
+
+        Args:
+            situation: The item's situation.
+        """
+        for i in self.differing(situation):
+            self.emitted[i] += 1
+
+    def header(self) -> dict[str, Any]:
+        """The ``selection`` entry of the rubric header: the rule, the candidate prompts, how many
+        of them are discriminating (and their share), and per preference pair the items whose
+        targets differ."""
+        share = self.discriminating / self.candidates if self.candidates else 0.0
+        return {"rule": self.rule, "candidates": self.candidates, "discriminating": self.discriminating,
+                "share": round(share, 4),
+                "pairs": [{"preferences": [a.label, b.label], "differ": n}
+                          for (a, b), n in zip(self.pairs, self.emitted, strict=True)]}
+
+
+def _share_an_answer(a: Any, b: Any, schema: dict[str, Any], tolerance: Fraction) -> bool:
+    """Whether some answer is correct for both decisions (see :class:`Selection`)."""
+    def close(spec: dict[str, Any], x: Any, y: Any) -> bool:
+        if spec["kind"] == "number":
+            width = Fraction(str(spec["max"])) - Fraction(str(spec["min"]))
+            return abs(Fraction(str(x)) - Fraction(str(y))) <= 2 * tolerance * width
+        return x == y
+
+    return any(all(k in x and k in y and close(spec, x[k], y[k]) for k, spec in schema.items())
+               for x in [a.answer, *a.alternatives] for y in [b.answer, *b.alternatives])
+
+
 def build_rubric(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions: Solutions,
                  renderer: PromptRenderer, *, seed: int, progress=None,
                  exclude: frozenset | set = frozenset()) -> tuple[list[str], dict[str, Any]]:
@@ -135,6 +233,8 @@ def build_rubric(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions: 
     wanted = build.ast.items or 100
     orders = {game: [k for k in sampling.balanced_order(pools[game], paras, random.Random(f"{seed}:{build.name}:{game}"))
                      if k not in exclude] for game in build.games}
+    selection = Selection(build, solutions, renderer, tolerance)
+    orders = selection.apply(orders)
     try:
         quota = sampling.quotas(wanted, {g: len(order) for g, order in orders.items()})
     except EmitError as exc:
@@ -180,11 +280,12 @@ def build_rubric(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions: 
                     "utilities": family_utilities(solutions, family, situation, options)}
             item["family"] = family_cache[situation]
         lines.append(dumps(canonical(item)))
+        selection.count(situation)
         if progress is not None:
             progress(1)
     header = {"spec": spec.name, "spec_sha256": spec.sha256, "rubric": build.name,
               "preferences": [p.label for p in build.preferences], "tolerance": plain_number(tolerance),
               "games": list(build.games), "items": len(lines), "seed": seed,
-              "excluded_dataset_prompts": len(exclude),
+              "excluded_dataset_prompts": len(exclude), "selection": selection.header(),
               "family": family.header() if family is not None else None}
     return lines, canonical(header)
