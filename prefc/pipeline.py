@@ -4,15 +4,18 @@ and every adapter on the rubric, and show how behaviour moved (the closed loop o
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from prefc.runtime.numbers import DASH, fmt_number
+
+if TYPE_CHECKING:  # rich is imported when a run prints, not when the command line starts
+    from rich.console import Console
+    from rich.table import Table
 
 
 @dataclass
@@ -25,6 +28,7 @@ class AgentReport:
         results: Its evaluation directory.
         summary: Its ``summary.json``.
         label: ``base`` or the preference its adapter was trained on.
+        verdicts: Its nearest type and margins with bootstrap intervals (:func:`agent_verdicts`).
     """
 
     agent: str
@@ -32,6 +36,7 @@ class AgentReport:
     results: Path
     summary: dict[str, Any]
     label: str = "base"
+    verdicts: dict[str, Any] | None = None
 
 
 @dataclass
@@ -44,8 +49,8 @@ class RunResult:
         adapters: Adapter directory per trained preference label.
         reports: The evaluated agents, base model first.
         report: The HTML report.
-        seconds: Wall time of each stage (``compile``, ``train LABEL``, ``eval LABEL``); reused
-            adapters have no training entry.
+        seconds: Wall time of each stage (``compile``, ``train LABEL``, ``eval LABEL``, ``report``)
+            and the ``total``; reused adapters have no training entry.
     """
 
     directory: Path
@@ -56,10 +61,21 @@ class RunResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None, max_steps: int = 60,
-             learning_rate: float = 5e-4, train_batch_size: int = 4,
-             eval_items: int | None = 48, max_new_tokens: int | None = None, batch_size: int = 16,
-             scoring: str = "generate", retrain: bool = False, console: Console | None = None) -> RunResult:
+MAIN_JOB: dict[str, Any] = {
+    "max_steps": 60, "learning_rate": 5e-4, "train_batch_size": 4, "full": False, "completion": "as-written",
+    "eval_items": 48, "scoring": "generate", "numeric": "generate",
+}
+"""The main job's settings (``prefc run``'s defaults); ``docs/runtime.md`` says how they were chosen."""
+
+
+def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None,
+             max_steps: int = MAIN_JOB["max_steps"], learning_rate: float = MAIN_JOB["learning_rate"],
+             train_batch_size: int = MAIN_JOB["train_batch_size"], full: bool = MAIN_JOB["full"],
+             completion: str = MAIN_JOB["completion"], seed: int = 0,
+             eval_items: int | None = MAIN_JOB["eval_items"], max_new_tokens: int | None = None,
+             batch_size: int = 16, scoring: str = MAIN_JOB["scoring"], numeric: str = MAIN_JOB["numeric"],
+             retrain: bool = False, rubric_seed: int | None = None, threads: int | None = None,
+             console: Console | None = None) -> RunResult:
     """Compile ``path``, train an adapter per preference of its first dataset, and evaluate the base
     model and each adapter on its first rubric.
 
@@ -68,14 +84,24 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None, m
         out: Root directory for the run (``out/<spec>/``: build, adapters, results, run.json).
         model: Base model (default: the embedded SmolLM2-135M-Instruct).
         max_steps: Optimizer steps per adapter.
-        learning_rate: Peak learning rate of the LoRA training.
+        learning_rate: Peak learning rate.
         train_batch_size: Rows per optimizer step.
+        full: Fine-tune every weight instead of a LoRA adapter.
+        completion: What the adapters learn to write: ``as-written``, ``answer-first`` or ``answer``
+            (see :class:`prefc.runtime.train.TrainConfig`).
+        seed: Training seed (adapter initialisation, row order, dropout).
         eval_items: Rubric items evaluated per agent (stratified across games); None for all.
         max_new_tokens: Generation budget per answer (default: a quarter more than the longest
             completion of the dataset, so a fine-tuned agent can finish the reasoning it learned).
         batch_size: Prompts per generation batch.
         scoring: ``generate`` or ``logprob``.
+        numeric: Under ``logprob`` scoring, ``generate`` or ``options`` for items with numeric
+            actions (see :func:`prefc.runtime.evaluate.evaluate`).
         retrain: Train again even when an adapter from the same dataset and settings exists.
+        rubric_seed: Evaluate on a development rubric instead of the reported one: the spec's
+            rubric drawn with this seed, without any prompt of the reported rubric or of a dataset
+            (see :func:`development_rubric`). Settings are chosen there, never on the reported items.
+        threads: CPU threads for training and evaluation (default: :func:`free_cores`).
         console: Where to print (default: stdout).
     """
     from prefc.artefacts import ArtefactError, RunAgent, RunRecord, TrainRecord, read_document, write_document
@@ -86,11 +112,17 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None, m
     from prefc.runtime.generate import LocalAgent
     from prefc.runtime.train import TrainConfig
 
+    from rich.console import Console
+
+    started = time.perf_counter()
+    threads = use_threads(threads)
     console = console or Console(highlight=False)
     spec = check_file(path)
     root = Path(out) / spec.name
     root.mkdir(parents=True, exist_ok=True)
     console.rule(f"[bold]prefc run[/bold] {spec.name}")
+    console.print(f"   {threads} CPU thread{'s' if threads > 1 else ''}"
+                  + (f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)" if hasattr(os, "getloadavg") else ""))
     console.print("1/3 compiling", path)
     clock = time.perf_counter()
     built = compile_spec(spec, root / "build")
@@ -102,11 +134,14 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None, m
     dataset, rubric_block = datasets[0], rubrics[0]
     result = RunResult(root, built.directory, seconds=result_seconds)
 
-    console.print(f"2/3 training one adapter per preference of dataset `{dataset.name}` ({max_steps} steps each)")
+    kind = "fully fine-tuned model" if full else "adapter"
+    console.print(f"2/3 training one {kind} per preference of dataset `{dataset.name}` ({max_steps} steps each)")
+    configs: dict[str, TrainConfig] = {}
     for point in dataset.preferences:
         adapter_dir = root / "adapters" / point.label.replace("(", "_").replace(")", "").replace("=", "").replace(",", "_")
         config = TrainConfig(model=model, preference=point.label, max_steps=max_steps, learning_rate=learning_rate,
-                             batch_size=train_batch_size)
+                             batch_size=train_batch_size, full=full, completion=completion, seed=seed)
+        configs[point.label] = config
         meta = adapter_dir / "prefc_train.json"
         saved = None
         if meta.exists() and not retrain:
@@ -125,39 +160,224 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None, m
         result.seconds[f"train {point.label}"] = round(time.perf_counter() - clock, 2)
         result.adapters[point.label] = adapter_dir
 
-    console.print(f"3/3 evaluating on rubric `{rubric_block.name}`")
     rubric = load_rubric(built.directory / f"{rubric_block.name}.jsonl", expect_sha256=spec.sha256)
+    if rubric_seed is None:
+        console.print(f"3/3 evaluating on rubric `{rubric_block.name}`")
+    else:
+        clock = time.perf_counter()
+        rubric = development_rubric(spec, rubric_block.name, built.directory, seed=rubric_seed,
+                                    out=root / "dev-build")
+        result.seconds["development rubric"] = round(time.perf_counter() - clock, 2)
+        console.print(f"3/3 evaluating on a development rubric: `{rubric_block.name}` drawn with seed "
+                      f"{rubric_seed}, {len(rubric.items)} items none of which the reported rubric or a dataset asks")
     subset = rubric.subset(eval_items)
     summaries = []
     agents: list[tuple[str, str | None]] = [("base", None)] + [(label, str(p)) for label, p in result.adapters.items()]
     for label, adapter in agents:
-        agent = LocalAgent(model, adapter=adapter, batch_size=batch_size)
+        if adapter is not None and configs[label].full:  # a fully fine-tuned model is a model directory
+            agent = LocalAgent(adapter, batch_size=batch_size)
+        else:
+            agent = LocalAgent(model, adapter=adapter, batch_size=batch_size)
         if max_new_tokens is None:
             max_new_tokens = answer_budget(agent.tokenizer, built.directory / dataset.name)
-            console.print(f"   answers may take up to {max_new_tokens} new tokens")
-        agent.name = f"{agent.name}" if adapter is None else f"{agent.name} [{label}]"
+            if scoring == "generate" or numeric == "generate":
+                console.print(f"   answers may take up to {max_new_tokens} new tokens")
+        agent.name = f"{agent.name}" if adapter is None else f"{model_label(model)} [{label}]"
         results_dir = root / "results" / (label if adapter is None else Path(adapter).name)
         clock = time.perf_counter()
         evaluated = evaluate(subset, agent, results_dir, scoring=scoring, batch_size=batch_size,
-                             max_new_tokens=max_new_tokens, progress=True)
+                             max_new_tokens=max_new_tokens, progress=True, numeric=numeric)
         result.seconds[f"eval {label}"] = round(time.perf_counter() - clock, 2)
-        result.reports.append(AgentReport(agent.name, adapter, results_dir, evaluated.summary.to_data(), label))
+        report = AgentReport(agent.name, adapter, results_dir, evaluated.summary.to_data(), label)
+        report.verdicts = agent_verdicts(report, rubric.preferences, list(result.adapters))
+        result.reports.append(report)
         summaries.append(evaluated.summary)
     console.print(shift_table(result, rubric.preferences))
-    record = RunRecord(
-        spec=spec.name, spec_sha256=spec.sha256, build=str(built.directory),
-        adapters={k: str(v) for k, v in result.adapters.items()}, seconds=result.seconds,
-        agents=[RunAgent(agent=r.agent, adapter=r.adapter, results=str(r.results), parse_rate=s.parse_rate,
-                         accuracy={p.label: p.accuracy for p in s.preferences},
-                         nearest=s.nearest.label if s.nearest else None, kappa=s.kappa, evaluated=s.evaluated)
-                for r, s in zip(result.reports, summaries, strict=True)],
-    )
-    write_document(root / "run.json", record)
+    for r in result.reports:
+        console.print(verdict_lines(r))
+    settings = {
+        "max_steps": max_steps, "learning_rate": learning_rate, "train_batch_size": train_batch_size, "full": full,
+        "completion": completion, "seed": seed, "eval_items": eval_items, "items": len(subset.items),
+        "scoring": scoring, "numeric": numeric, "max_new_tokens": max_new_tokens, "batch_size": batch_size,
+        "model": model, "rubric_seed": rubric_seed, "threads": threads}
     from prefc.runtime.report import write_report
 
+    def record() -> RunRecord:
+        return RunRecord(
+            spec=spec.name, spec_sha256=spec.sha256, build=str(built.directory), settings=settings,
+            rubric={"name": rubric.header.get("rubric"), "selection": rubric.header.get("selection")},
+            adapters={k: str(v) for k, v in result.adapters.items()}, seconds=result.seconds,
+            agents=[RunAgent(agent=r.agent, adapter=r.adapter, label=r.label, results=str(r.results),
+                             parse_rate=s.parse_rate, accuracy={p.label: p.accuracy for p in s.preferences},
+                             accuracy_by_game={p.label: p.accuracy_by_game for p in s.preferences},
+                             nearest=s.nearest.label if s.nearest else None, verdict=r.verdicts, kappa=s.kappa,
+                             evaluated=s.evaluated)
+                    for r, s in zip(result.reports, summaries, strict=True)],
+        )
+
+    write_document(root / "run.json", record())
+    clock = time.perf_counter()
     result.report = write_report([root], root / "report.html")
-    console.print(f"run written to {root}; open {result.report} in a browser for the report")
+    result.seconds["report"] = round(time.perf_counter() - clock, 2)
+    result.seconds["total"] = round(time.perf_counter() - started, 2)
+    write_document(root / "run.json", record())  # again, with the report's time and the total
+    console.print(f"run written to {root} in {result.seconds['total']:.0f} s; open {result.report} in a browser "
+                  "for the report")
     return result
+
+
+def free_cores() -> int:
+    """CPU cores not busy when the run starts: the cores this process may use, less the one-minute
+    load average (rounded), at least 1.
+
+    On a shared CPU, threads that wait for a core another job holds make every step of a small model
+    many times slower than fewer threads would (measured: a training step of SmolLM2-135M took 7 s on
+    one thread and 95 s on two, with other jobs holding the cores).
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    return max(1, min(cores, cores - int(load + 0.5)))
+
+
+def use_threads(threads: int | None) -> int:
+    """Set the threads torch uses (and make idle OpenMP threads sleep rather than spin, unless the
+    environment says otherwise), before the ML stack starts.
+
+    Args:
+        threads: Threads to use; None for :func:`free_cores`.
+
+    Returns:
+        The number set.
+
+    Raises:
+        ValueError: ``threads`` is below 1.
+    """
+    if threads is not None and threads < 1:
+        raise ValueError("threads must be at least 1")
+    n = threads if threads is not None else free_cores()
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import torch
+
+    torch.set_num_threads(n)
+    return n
+
+
+def development_rubric(spec, name: str, build_dir: Path, *, seed: int, out: Path):
+    """A rubric for choosing settings without looking at the reported one: the spec's rubric ``name``
+    drawn with another seed (asking for up to three times as many items), keeping only items whose
+    prompt neither the reported rubric nor any dataset split in ``build_dir`` asks.
+
+    Args:
+        spec: The checked spec.
+        name: The rubric block's name.
+        build_dir: The run's compiled build (the reported rubric and the datasets).
+        seed: The development seed (any other than the rubric's own).
+        out: Where to compile the development build.
+
+    Returns:
+        The development :class:`prefc.runtime.evaluate.Rubric` (its header is the development one).
+
+    Raises:
+        ValueError: ``seed`` is the rubric's own seed, or no item is left.
+    """
+    import dataclasses
+
+    from prefc.compiler.check import CheckedBuild
+    from prefc.compiler.emit.build import compile_spec
+    from prefc.compiler.emit.situations import EmitError
+    from prefc.runtime.evaluate import Rubric, load_rubric
+    from prefc.runtime.files import read_jsonl
+
+    block = spec.builds[name]
+    if seed == (block.ast.seed or 0):
+        raise ValueError(f"the development seed {seed} is rubric `{name}`'s own seed")
+    reported = load_rubric(build_dir / f"{name}.jsonl")
+    seen = {json.dumps(it["prompt"], sort_keys=True) for it in reported.items}
+    for path in sorted(build_dir.glob("*/*.jsonl")):
+        seen.update(json.dumps(row["prompt"], sort_keys=True) for _, _, row in read_jsonl(path, error=ValueError)
+                    if isinstance(row, dict) and "prompt" in row)
+    selection = reported.header.get("selection") or {}
+    pool = selection.get("discriminating" if selection.get("rule") == "discriminating" else "candidates")
+    wanted = min(3 * len(reported.items), int(0.9 * pool) if pool else 3 * len(reported.items))
+    while True:
+        ast = block.ast.model_copy(update={"items": max(wanted, 1)})
+        builds = {**spec.builds, name: CheckedBuild(ast, block.preferences, block.games)}
+        try:
+            compile_spec(dataclasses.replace(spec, builds=builds), out, seed=seed)
+            break
+        except EmitError:  # another seed's datasets leave out other prompts: ask for fewer
+            if wanted <= len(reported.items):
+                raise
+            wanted = max(len(reported.items), wanted * 3 // 4)
+    dev = load_rubric(out / spec.name / f"{name}.jsonl", expect_sha256=spec.sha256)
+    items = [it for it in dev.items if json.dumps(it["prompt"], sort_keys=True) not in seen]
+    if not items:
+        raise ValueError(f"rubric `{name}` drawn with seed {seed} has no item the reported rubric lacks")
+    return Rubric(dev.path, dev.header, items)
+
+
+def model_label(model: str | None) -> str:
+    """The base model's short name (the embedded model's name when ``model`` is None).
+
+    Args:
+        model: The ``--model`` value.
+    """
+    from prefc.runtime.models import model_label as label
+
+    return label(model)
+
+
+def agent_verdicts(report: AgentReport, preferences: list[str], trained: list[str]) -> dict[str, Any]:
+    """An evaluated agent's nearest type with its margin over the runner-up, and (for an adapter) its
+    margin over every other trained preference, each with a bootstrap interval over items.
+
+    Args:
+        report: The evaluated agent.
+        preferences: The rubric's compared preference labels.
+        trained: The labels the run trained on.
+    """
+    from prefc.runtime.files import read_jsonl
+    from prefc.runtime.verdict import margin
+
+    records = [rec for _, _, rec in read_jsonl(report.results / "results.jsonl", error=ValueError)
+               if isinstance(rec, dict)]
+    nearest = report.summary.get("nearest") or {}
+    out: dict[str, Any] = {"nearest": nearest.get("label"), "runner_up": nearest.get("runner_up"), "lead": None,
+                           "against": {}}
+    if records and nearest.get("label") and nearest.get("runner_up"):
+        out["lead"] = margin(records, nearest["label"], nearest["runner_up"]).to_json()
+    own = report.label.replace(" ", "")
+    if records and report.adapter is not None and own in preferences:
+        for other in trained:
+            if other != report.label and other.replace(" ", "") in preferences:
+                out["against"][other] = margin(records, own, other.replace(" ", "")).to_json()
+    return out
+
+
+def verdict_lines(report: AgentReport) -> str:
+    """What the run says about one agent: its nearest type and how far it leads, or that the
+    leading preferences are not distinguishable on these items.
+
+    Args:
+        report: An evaluated agent with its verdicts.
+    """
+    from prefc.runtime.verdict import Margin
+
+    v = report.verdicts or {}
+    name = "base model" if report.adapter is None else f"{report.label} adapter"
+    if not v.get("nearest"):
+        return f"{name}: no nearest type (no answer matched any preference)"
+    lines = []
+    lead = v.get("lead")
+    if lead is None:
+        lines.append(f"{name}: nearest {v['nearest']}")
+    else:
+        m = Margin(**{k: lead[k] for k in ("a", "b", "margin", "low", "high", "level", "items", "telling")})
+        lines.append(f"{name}: nearest {v['nearest']}, margin {m.text()} (95% bootstrap interval, {m.items} items)")
+    for other, data in (v.get("against") or {}).items():
+        m = Margin(**{k: data[k] for k in ("a", "b", "margin", "low", "high", "level", "items", "telling")})
+        lines.append(f"   own preference against {other}: {m.text()}")
+    return "\n".join(lines)
 
 
 def _train_into(dataset_dir: Path, adapter_dir: Path, config) -> None:
@@ -187,13 +407,15 @@ def shift_table(result: RunResult, preferences: list[str]) -> Table:
         result: The run.
         preferences: The rubric's compared preference labels.
     """
+    from rich.table import Table
+
     table = Table(title="behaviour shift: accuracy against each preference", title_justify="left")
     table.add_column("", no_wrap=True)
     for r in result.reports:
         table.add_column(r.label, justify="right", no_wrap=True)
     rows: dict[str, list[str]] = {"parsed": []}
     rows.update({p: [] for p in preferences})
-    rows.update({"nearest type": [], "kappa (95% CI)": []})
+    rows.update({"nearest type": [], "lead over runner-up": [], "  95% interval": [], "kappa (95% CI)": []})
     for r in result.reports:
         s = r.summary
         acc = {p["label"]: p["accuracy"] for p in s.get("preferences", [])}
@@ -203,6 +425,10 @@ def shift_table(result: RunResult, preferences: list[str]) -> Table:
         for p in preferences:
             rows[p].append(fmt_number(acc.get(p), digits=2))
         rows["nearest type"].append((s.get("nearest") or {}).get("label") or DASH)
+        lead = (r.verdicts or {}).get("lead")
+        rows["lead over runner-up"].append(f"{lead['margin']:+.2f}" if lead else DASH)
+        rows["  95% interval"].append((DASH if not lead else f"[{lead['low']:+.2f}, {lead['high']:+.2f}]"
+                                       + ("" if lead["distinguishable"] else " not distinguishable")))
         rows["kappa (95% CI)"].append(f"{fmt_number(k['estimate'], digits=2)} [{fmt_number(k['ci_low'], digits=2)}, "
                                       f"{fmt_number(k['ci_high'], digits=2)}]" if k else DASH)
     for name, cells in rows.items():

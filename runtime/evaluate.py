@@ -16,7 +16,8 @@ Scoring modes: ``generate`` asks the agent for text (``respond_items(items)`` wh
 it, else ``respond(prompts)``) and parses the ``ANSWER:`` line; ``logprob`` (agents with
 ``option_logprobs``) scores every choice item's options from the model's log-probabilities of their
 canonical answer texts (``format_answer``), giving a full choice distribution per item; items with
-numeric actions are still answered by generation in that mode.
+numeric actions are answered by generation in that mode, or (``numeric="options"``) scored over
+the rubric's option grid for them.
 """
 
 from __future__ import annotations
@@ -86,9 +87,15 @@ def _softmax(logps: Sequence[float]) -> list[float]:
     return [x / z for x in e]
 
 
-def _is_choice_item(item: Mapping[str, Any]) -> bool:
+def _is_choice_item(item: Mapping[str, Any], numeric: str = "generate") -> bool:
+    """Whether ``logprob`` scoring scores an item over options: choice items, and with
+    ``numeric="options"`` also numeric items that carry the rubric's option grid (``family``)."""
     schema = item.get("schema") or {}
-    return bool(schema) and all(s.get("kind") == "choice" for s in schema.values()) and bool(S.choice_options(item))
+    if not schema or not S.choice_options(item):
+        return False
+    if all(s.get("kind") == "choice" for s in schema.values()):
+        return True
+    return numeric == "options" and bool((item.get("family") or {}).get("options"))
 
 
 def _respond(agent: Any, items: list[dict[str, Any]], *, max_new_tokens: int, grid: Any) -> list[str]:
@@ -165,6 +172,7 @@ def evaluate(
     limit: int | None = None,
     progress: bool = True,
     plots: bool = True,
+    numeric: Literal["generate", "options"] = "generate",
 ) -> EvalResult:
     """Run an agent on every rubric item, keep every raw output, parse, score and report.
 
@@ -181,6 +189,10 @@ def evaluate(
             order (:func:`stratified`), so every game and role of the rubric is in the subset.
         progress: Show a progress bar and print the result table.
         plots: Write the PNG plots.
+        numeric: Under ``logprob`` scoring, how items with numeric actions are answered:
+            ``generate`` (parse generated text) or ``options`` (log-probabilities over the item's
+            option grid, ``family.options``: 11 values over a continuous range, every value of a
+            short integer range). Ignored under ``generate`` scoring.
 
     Raises:
         EvalError: For ``logprob`` scoring with an agent that cannot score options, or an agent
@@ -194,6 +206,8 @@ def evaluate(
         raise EvalError(f"unknown scoring {scoring!r}; use 'generate' or 'logprob'")
     if batch_size < 1:
         raise EvalError("batch_size must be at least 1")
+    if numeric not in ("generate", "options"):
+        raise EvalError(f"unknown numeric mode {numeric!r}; use 'generate' or 'options'")
     if scoring == "logprob" and not callable(getattr(agent, "option_logprobs", None)):
         raise EvalError(f"agent {getattr(agent, 'name', agent)!r} cannot score options; use scoring='generate'")
     if limit is not None and limit < 1:
@@ -209,8 +223,8 @@ def evaluate(
     with results_path.open("w", encoding="utf-8") as fh, _progress_bar(len(items), progress, f"eval {name}") as advance:
         for batch in _batches(len(items), batch_size):
             chunk = [items[i] for i in batch]
-            soft = [it for it in chunk if scoring == "logprob" and _is_choice_item(it)]
-            hard = [it for it in chunk if not (scoring == "logprob" and _is_choice_item(it))]
+            soft = [it for it in chunk if scoring == "logprob" and _is_choice_item(it, numeric)]
+            hard = [it for it in chunk if not (scoring == "logprob" and _is_choice_item(it, numeric))]
             done: dict[str, tuple[S.ItemOutcome, str, dict[str, Any]]] = {}
             if hard:
                 texts = _respond(agent, hard, max_new_tokens=max_new_tokens, grid=grid)

@@ -49,6 +49,7 @@ from .models import (
     resolve_model,
 )
 from .train_config import ConfigFile, TrainConfig
+from .train_formats import reformat_rows
 from .train_loss import trainer_class
 
 if TYPE_CHECKING:
@@ -356,9 +357,11 @@ def prepare(dataset_dir: Path, out_dir: Path, *, config: TrainConfig, progress: 
 
     train_path, val_path, home = dataset_files(Path(dataset_dir))
     train_rows = filter_rows(read_rows(train_path), config.preference, source=train_path)
+    train_rows = reformat_rows(train_rows, config.completion, train_path)
     val_rows: list[dict[str, Any]] = []
     if val_path is not None:
         val_rows = filter_rows(read_rows(val_path), config.preference, source=val_path, empty_ok=True)
+        val_rows = reformat_rows(val_rows, config.completion, val_path)
     info = _dataset_info(home, train_rows)
     trackers = _check_trackers(config.report_to)
 

@@ -30,7 +30,7 @@ import difflib
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -88,6 +88,11 @@ class TrainConfig(BaseModel):
     save_total_limit: int = Field(default=2, ge=1, description="Checkpoints kept in out_dir/checkpoints.")
     logging_steps: int = Field(default=10, ge=1, description="Optimizer steps between logged training losses.")
     resume: bool = Field(default=False, description="Continue from the last checkpoint in out_dir/checkpoints.")
+    completion: Literal["as-written", "answer-first", "answer"] = Field(
+        default="as-written",
+        description="What the model learns to write: the dataset's completion as written (reasoning, then the "
+        "ANSWER line), the ANSWER line first, or the ANSWER line alone (prefc.runtime.train_formats).",
+    )
     report_to: list[str] = Field(
         default_factory=list,
         description="Experiment trackers that receive the training logs (trl/transformers names: 'tensorboard', "

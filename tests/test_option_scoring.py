@@ -123,3 +123,39 @@ def test_bad_arguments_are_refused(tiny) -> None:
         option_logprobs(model, tok, PROMPTS[:1], [[]])
     with pytest.raises(ValueError, match="batch_size"):
         option_logprobs(model, tok, PROMPTS[:1], OPTIONS[:1], batch_size=0)
+
+
+def test_numeric_items_are_scored_over_the_option_grid(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """Under ``numeric="options"`` every item with an option grid gets a distribution, numeric ones too."""
+    import json
+    import math
+
+    from test_evaluate import write_rubric
+    from test_score import build_items
+
+    from prefc.runtime.evaluate import evaluate
+    from prefc.runtime.parse import parse_answer
+
+    items = build_items(24, seed=5)
+    numeric = [it for it in items if any(s["kind"] != "choice" for s in it["schema"].values())]
+    assert numeric and len(numeric) < len(items)
+    agent = LocalAgent(str(tiny_model_dir), device="cpu", batch_size=8)
+    (tmp_path / "rubric").mkdir()
+    path = write_rubric(tmp_path / "rubric", items)
+    both = evaluate(path, agent, tmp_path / "options", scoring="logprob", numeric="options", progress=False,
+                    plots=False)
+    records = [json.loads(line) for line in both.results_path.read_text().splitlines()]
+    assert all(r["scoring"] == "logprob" for r in records)
+    for r, it in zip(records, items, strict=True):
+        options = it["family"]["options"]
+        assert len(r["option_texts"]) == len(options) == len(r["option_probs"])
+        assert sum(r["option_probs"]) == pytest.approx(1.0, abs=1e-9)
+        assert r["parsed"] == options[r["option_index"]]
+        assert parse_answer(r["option_texts"][r["option_index"]], it["schema"]).value == r["parsed"]
+        assert r["option_index"] == max(range(len(options)), key=lambda j: r["option_logprobs"][j])
+        assert all(math.isfinite(x) and x < 0 for x in r["option_logprobs"])
+    assert both.summary.kappa is not None and both.summary.kappa.n_soft == len(items)
+    plain = evaluate(path, agent, tmp_path / "plain", scoring="logprob", max_new_tokens=4, progress=False,
+                     plots=False)  # the default: numeric items still generated
+    kinds = [json.loads(line)["scoring"] for line in plain.results_path.read_text().splitlines()]
+    assert kinds.count("generate") == len(numeric)

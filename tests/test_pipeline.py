@@ -66,7 +66,7 @@ def spec_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_run_compiles_trains_evaluates_and_reports(spec_path: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "runs"
-    result = run_spec(str(spec_path), out=out, model=str(tiny_model_dir), max_steps=2, eval_items=4,
+    result = run_spec(str(spec_path), threads=1, out=out, model=str(tiny_model_dir), max_steps=2, eval_items=4,
                       max_new_tokens=8, batch_size=4)
     root = out / "mini"
     assert result.directory == root
@@ -92,20 +92,22 @@ def test_run_compiles_trains_evaluates_and_reports(spec_path: Path, tiny_model_d
 
     # a second run with the same settings reuses both adapters (their files are left untouched)
     stamps = {k: (p / "adapter_model.safetensors").stat().st_mtime_ns for k, p in result.adapters.items()}
-    again = run_spec(str(spec_path), out=out, model=str(tiny_model_dir), max_steps=2, eval_items=4,
+    again = run_spec(str(spec_path), threads=1, out=out, model=str(tiny_model_dir), max_steps=2, eval_items=4,
                      max_new_tokens=8, batch_size=4)
     assert {k: (p / "adapter_model.safetensors").stat().st_mtime_ns for k, p in again.adapters.items()} == stamps
     assert not any(k.startswith("train") for k in again.seconds) and "eval base" in again.seconds
 
     # other settings train again, replacing the adapters (the old checkpoints do not get in the way)
-    third = run_spec(str(spec_path), out=out, model=str(tiny_model_dir), max_steps=3, eval_items=4,
+    third = run_spec(str(spec_path), threads=1, out=out, model=str(tiny_model_dir), max_steps=3, eval_items=4,
                      max_new_tokens=8, batch_size=4)
     for adapter in third.adapters.values():
         assert json.loads((adapter / "prefc_train.json").read_text())["steps"] == 3
     assert sorted(p.name for p in (root / "adapters").iterdir()) == ["economicus", "moralis_kappa0.5"]
-    assert set(json.loads((root / "run.json").read_text())["seconds"]) == {
+    seconds = json.loads((root / "run.json").read_text())["seconds"]
+    assert set(seconds) == {
         "compile", "train economicus", "train moralis(kappa=0.5)", "eval base", "eval economicus",
-        "eval moralis(kappa=0.5)"}
+        "eval moralis(kappa=0.5)", "report", "total"}
+    assert seconds["total"] >= sum(v for k, v in seconds.items() if k != "total")
 
 
 def test_python_api_loop(spec_path: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
@@ -141,3 +143,75 @@ def test_answer_budget_covers_the_longest_training_completion(spec_path: Path, t
     budget = answer_budget(tok, dataset, floor=1)
     assert budget >= 1.25 * max(lengths) > budget - 1
     assert answer_budget(tok, dataset, floor=10_000) == 10_000
+
+
+def test_run_says_how_sure_each_verdict_is(spec_path: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
+    """Option scoring, answer-only training, margins with bootstrap intervals in run.json and on screen."""
+    import io
+
+    from rich.console import Console
+
+    from prefc.runtime.verdict import margin
+
+    buffer = io.StringIO()
+    result = run_spec(str(spec_path), threads=1, out=tmp_path / "runs", model=str(tiny_model_dir), max_steps=2, eval_items=6,
+                      batch_size=4, scoring="logprob", numeric="options", completion="answer", seed=3,
+                      console=Console(file=buffer, width=200))
+    run = json.loads((result.directory / "run.json").read_text())
+    assert run["settings"]["completion"] == "answer" and run["settings"]["seed"] == 3
+    assert run["settings"]["items"] == 6 and run["rubric"]["selection"]["rule"] == "all"
+    for adapter in result.adapters.values():
+        config = json.loads((adapter / "prefc_train.json").read_text())["config"]
+        assert config["completion"] == "answer" and config["seed"] == 3
+    text = buffer.getvalue()
+    for agent in run["agents"]:
+        records = [json.loads(line) for line in (Path(agent["results"]) / "results.jsonl").read_text().splitlines()]
+        assert all(r["scoring"] == "logprob" for r in records)  # every PD item scored from its options
+        v = agent["verdict"]
+        assert v["nearest"] == agent["nearest"]
+        if v["lead"] is not None:  # the same interval recomputed from the results
+            again = margin(records, v["nearest"], v["runner_up"])
+            assert v["lead"] == again.to_json()
+            assert (v["lead"]["low"] > 0) == v["lead"]["distinguishable"]
+            assert ("not distinguishable" in text) or v["lead"]["distinguishable"]
+        if agent["adapter"] is None:
+            assert v["against"] == {}
+    moralis = next(a for a in run["agents"] if a["label"] == "moralis(kappa=0.5)")
+    assert moralis["verdict"]["against"] == {}  # its own preference is not among the rubric's
+    assert "margin" in text and "95% bootstrap interval" in text
+
+
+def test_development_rubric_never_asks_a_reported_or_trained_prompt(spec_path: Path, tmp_path: Path) -> None:
+    from prefc.compiler.check import check_file
+    from prefc.compiler.emit.build import compile_spec
+    from prefc.pipeline import development_rubric
+
+    spec = check_file(str(spec_path))
+    built = compile_spec(spec, tmp_path / "build").directory
+    dev = development_rubric(spec, "eval", built, seed=9, out=tmp_path / "dev")
+    asked = {json.dumps(json.loads(line)["prompt"], sort_keys=True)
+             for path in [built / "eval.jsonl", *built.glob("sft/*.jsonl")] for line in path.read_text().splitlines()}
+    assert dev.items and not asked & {json.dumps(it["prompt"], sort_keys=True) for it in dev.items}
+    assert dev.header["seed"] == 9 and dev.header["spec_sha256"] == spec.sha256
+    assert len(dev.items) <= 3 * 8
+    with pytest.raises(ValueError, match="own seed"):
+        development_rubric(spec, "eval", built, seed=4, out=tmp_path / "dev4")
+
+
+def test_threads_follow_the_free_cores_or_the_request() -> None:
+    import os
+
+    import torch
+
+    from prefc.pipeline import free_cores, use_threads
+
+    cores = len(os.sched_getaffinity(0))
+    assert 1 <= free_cores() <= cores
+    before = torch.get_num_threads()
+    try:
+        assert use_threads(1) == 1 and torch.get_num_threads() == 1
+        assert os.environ["OMP_WAIT_POLICY"]  # set for the OpenMP runtime unless the user chose one
+        with pytest.raises(ValueError, match="at least 1"):
+            use_threads(0)
+    finally:
+        torch.set_num_threads(before)

@@ -15,7 +15,8 @@ from pydantic import Field, field_validator, model_validator
 from .base import ActionValue, Document, Number, Part, Row
 from .dataset import Message
 
-__all__ = ["AnswerSpec", "FamilyHeader", "ItemFamily", "ItemMeta", "RubricHeader", "RubricItem"]
+__all__ = ["AnswerSpec", "FamilyHeader", "ItemFamily", "ItemMeta", "PairCount", "RubricHeader", "RubricItem",
+           "RubricSelection"]
 
 
 class AnswerSpec(Part):
@@ -124,6 +125,30 @@ class FamilyHeader(Part):
     """Its values, ascending (the domain in 20 steps), one utility row per value in every item."""
 
 
+class PairCount(Part):
+    """How many of a rubric's items tell two compared preferences apart."""
+
+    preferences: list[str] = Field(min_length=2, max_length=2)
+    """The two preference labels."""
+    differ: int
+    """Items where their targets differ (no answer is correct for both)."""
+
+
+class RubricSelection(Part):
+    """The ``select`` rule of a rubric and the share of candidate prompts that discriminate."""
+
+    rule: Literal["all", "discriminating"]
+    """``all``: any situation; ``discriminating``: only where two compared preferences' targets differ."""
+    candidates: int
+    """Prompts the rubric could ask (dataset prompts excluded)."""
+    discriminating: int
+    """Of them, those where the targets of at least two compared preferences differ."""
+    share: float
+    """``discriminating / candidates``."""
+    pairs: list[PairCount] = Field(default_factory=list)
+    """Per pair of compared preferences, the rubric's items that tell them apart."""
+
+
 class RubricHeader(Document):
     """``<rubric>.json``: the compared preferences and how items are scored."""
 
@@ -148,5 +173,7 @@ class RubricHeader(Document):
     """The seed of every random draw."""
     excluded_dataset_prompts: int | None = None
     """Prompts of the spec's datasets that items were kept from asking."""
+    selection: RubricSelection | None = None
+    """Which situations items may ask, and how many of them tell the preferences apart."""
     family: FamilyHeader | None = None
     """The family the kappa estimate runs over (none: no estimate)."""

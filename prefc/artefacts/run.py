@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -31,6 +31,13 @@ class RunAgent(Part):
     """The kappa estimate."""
     evaluated: str | None = None
     """What was evaluated (``48 of 200 items``)."""
+    label: str | None = None
+    """``base`` or the preference the model was trained on."""
+    accuracy_by_game: dict[str, dict[str, float]] | None = None
+    """Preference label -> game -> accuracy."""
+    verdict: dict[str, Any] | None = None
+    """The nearest type, the runner-up, the lead over it and (a trained model) the margin over every
+    other trained preference, each with its bootstrap interval (``prefc.runtime.verdict``)."""
 
 
 class RunRecord(Document):
@@ -51,3 +58,7 @@ class RunRecord(Document):
     training entry."""
     agents: list[RunAgent]
     """The evaluated agents, base model first."""
+    settings: dict[str, Any] | None = None
+    """The run's settings (steps, learning rate, format, seed, items, scoring, threads, ...)."""
+    rubric: dict[str, Any] | None = None
+    """The rubric evaluated on: its name and its header's ``selection``."""

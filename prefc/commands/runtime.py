@@ -38,6 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--report-to", default=None, metavar="TRACKERS",
                    help="comma-separated experiment trackers (tensorboard, wandb, mlflow, trackio, ...)")
     p.add_argument("--full", action="store_true", default=None, help="full fine-tuning instead of LoRA")
+    p.add_argument("--completion", choices=["as-written", "answer-first", "answer"], default=None,
+                   help="what the model learns to write: the dataset's completion, its ANSWER line first, or "
+                   "that line alone (default as-written)")
     p.add_argument("--resume", action="store_true", default=None, help="continue from the last checkpoint in "
                    "ADAPTER_DIR (--backend openai: follow the job recorded there)")
     p.add_argument("--seed", type=int, default=None)
@@ -55,6 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "openai:URL?model=NAME")
     p.add_argument("-o", "--out", required=True, metavar="RESULTS_DIR")
     p.add_argument("--scoring", choices=["generate", "logprob"], default="generate")
+    p.add_argument("--numeric", choices=["generate", "options"], default="generate",
+                   help="under --scoring logprob: numeric items generated, or scored over the rubric's option grid")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--max-new-tokens", type=int, default=256)
     p.add_argument("--limit", type=int, default=None, help="evaluate N items, taken round-robin over game and role (every game and role of the rubric is in)")
@@ -102,6 +107,7 @@ def _train_options(args) -> tuple[dict, object | None]:
         "lora_r": args.lora_r, "lora_alpha": args.lora_alpha, "learning_rate": args.learning_rate,
         "batch_size": args.batch_size, "grad_accum": args.grad_accum, "max_length": args.max_length,
         "seed": args.seed, "full": args.full, "resume": args.resume, "report_to": args.report_to,
+        "completion": args.completion,
         "target_modules": (args.target_modules if args.target_modules in (None, "all-linear")
                            else [m.strip() for m in args.target_modules.split(",") if m.strip()]),
     }
@@ -176,7 +182,7 @@ def cmd_eval(args) -> int:
         rubric = load_rubric(args.rubric, expect_sha256=expect)
         agent = make_agent(args.agent)
         evaluate(rubric, agent, args.out, scoring=args.scoring, batch_size=args.batch_size,
-                 max_new_tokens=args.max_new_tokens, limit=args.limit)
+                 max_new_tokens=args.max_new_tokens, limit=args.limit, numeric=args.numeric)
     except (RubricError, AgentError, EvalError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
