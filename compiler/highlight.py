@@ -22,8 +22,8 @@ __all__ = ["BUILTINS", "KEYWORDS", "PrefLexer", "color_enabled", "paint_diagnost
 KEYWORDS = (
     "and", "argmax", "backward", "belief", "chooses", "dataset", "each", "else", "for", "game", "games",
     "holdout", "if", "in", "items", "kantian", "let", "nash", "not", "or", "param", "paraphrases", "payoff",
-    "per", "players", "preference", "repeat", "roles", "rounds", "rubric", "samples", "seed", "sees", "solve",
-    "spec", "split", "step", "substitute", "symmetric", "table", "template", "then", "tolerance", "use",
+    "per", "players", "preference", "repeat", "roles", "rounds", "rubric", "samples", "seed", "sees", "select",
+    "solve", "spec", "split", "step", "substitute", "symmetric", "table", "template", "then", "tolerance", "use",
     "vary", "where",
 )
 # Functions an expression may call, and the players a preference speaks of.
