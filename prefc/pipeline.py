@@ -366,7 +366,8 @@ def verdict_lines(report: AgentReport) -> str:
     v = report.verdicts or {}
     name = "base model" if report.adapter is None else f"{report.label} adapter"
     if not v.get("nearest"):
-        return f"{name}: no nearest type (no answer matched any preference)"
+        note = report.summary.get("nearest_note") or "no answer matched any preference"
+        return f"{name}: no nearest type ({note})"
     lines = []
     lead = v.get("lead")
     if lead is None:

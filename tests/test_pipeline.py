@@ -178,7 +178,11 @@ def test_run_says_how_sure_each_verdict_is(spec_path: Path, tiny_model_dir: Path
             assert v["against"] == {}
     moralis = next(a for a in run["agents"] if a["label"] == "moralis(kappa=0.5)")
     assert moralis["verdict"]["against"] == {}  # its own preference is not among the rubric's
-    assert "margin" in text and "95% bootstrap interval" in text
+    for agent in run["agents"]:  # every verdict on screen: a margin with its interval, or why there is none
+        if agent["verdict"]["lead"] is not None:
+            assert "margin" in text and "95% bootstrap interval" in text
+        elif agent["verdict"]["nearest"] is None:
+            assert "no nearest type (" in text
 
 
 def test_development_rubric_never_asks_a_reported_or_trained_prompt(spec_path: Path, tmp_path: Path) -> None:
