@@ -572,13 +572,15 @@ def check_game(game: GameIR, values: dict[str, Fraction] | None = None, *, allow
     return est
 
 
-def check_rounds(rounds: int | None, *, allow_large: bool = False, limits: Limits = LIMITS) -> None:
+def check_rounds(rounds: int | None, *, allow_large: bool = False, limits: Limits = LIMITS,
+                 source: str | None = None) -> None:
     """Refuse a simulation of more rounds than the limit.
 
     Args:
         rounds: The rounds asked for (None: the default, always allowed).
         allow_large: Do not refuse.
         limits: The limits.
+        source: Who asked for them, when not the caller (e.g. a game's ``repeat`` setting).
 
     Raises:
         WorkTooLarge: Above the limit.
@@ -586,5 +588,7 @@ def check_rounds(rounds: int | None, *, allow_large: bool = False, limits: Limit
     if rounds is None or allow_large:
         return
     if rounds > limits.rounds:
-        raise WorkTooLarge(f"{_n(rounds)} rounds asked for; the limit is {limits.rounds:,}: "
-                           "pass --allow-large to play them anyway")
+        by = f" (by {source})" if source else ""
+        raise WorkTooLarge(f"{_n(rounds)} rounds asked for{by}; the limit is {limits.rounds:,}: "
+                           "pass --allow-large (allow_large=True in Python) to play them anyway, "
+                           "or fewer with --rounds")

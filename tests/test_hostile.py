@@ -407,6 +407,21 @@ def test_simulate_refuses_a_billion_rounds_at_once(tmp_path, capsys):
     assert time.monotonic() - start < 5 and not (tmp_path / "sims").exists()
 
 
+def test_simulate_refuses_a_billion_rounds_asked_for_by_the_spec(tmp_path, capsys):
+    spec = tmp_path / "pricing.pref"
+    spec.write_text((SPECS / "pricing.pref").read_text().replace("repeat 300 rounds", "repeat 1000000000 rounds"))
+    start = time.monotonic()
+    code, _, err = run(capsys, "simulate", str(spec), "--agent", "theory:economicus",
+                       "--agent", "theory:economicus", "-o", str(tmp_path / "sims"))
+    assert_clean_failure(code, err)
+    assert "1,000,000,000 rounds asked for (by game `bertrand`'s `repeat` setting)" in err and "--allow-large" in err
+    assert time.monotonic() - start < 5 and not (tmp_path / "sims").exists()
+    # an explicit --rounds wins over the spec's setting
+    code, _, err = run(capsys, "simulate", str(spec), "--agent", "theory:economicus",
+                       "--agent", "theory:economicus", "--rounds", "3", "-o", str(tmp_path / "sims"), "--no-plot")
+    assert code == 0, err
+
+
 def test_the_shipped_specs_are_well_below_every_limit():
     from prefc.compiler import budget
     from prefc.compiler.ir import lower_spec

@@ -69,7 +69,8 @@ def cmd_simulate(args) -> int:
     try:
         simulate(spec, args.agent, out_dir=args.out, rounds=args.rounds, game=game, params=values,
                  history=args.history, last=args.last, max_new_tokens=args.max_new_tokens, initial=args.initial,
-                 seed=args.seed, paraphrase=args.paraphrase, plot=not args.no_plot, reply=args.reply)
+                 seed=args.seed, paraphrase=args.paraphrase, plot=not args.no_plot, reply=args.reply,
+                 allow_large=getattr(args, "allow_large", False))
     except (SimulationError, TemplateError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:

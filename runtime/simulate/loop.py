@@ -155,6 +155,7 @@ def simulate(
     plot: bool = True,
     prefix_cache: bool = True,
     reply: str = "direct",
+    allow_large: bool = False,
 ) -> SimulationResult:
     """Play a symmetric two-player pricing game repeatedly between two agents.
 
@@ -182,6 +183,8 @@ def simulate(
             shared by every round (:class:`prefc.runtime.generate.PrefixCachedLocal`; same answers,
             less prompt work).
         reply: ``direct`` or ``free`` (see :data:`REPLY_MODES`).
+        allow_large: Play more rounds than :data:`prefc.compiler.budget.LIMITS` allows (whether
+            asked for here or by the game's ``repeat N rounds``).
 
     Returns:
         The :class:`SimulationResult`.
@@ -215,6 +218,10 @@ def simulate(
     n_rounds = rounds if rounds is not None else (market.game.rounds or DEFAULT_ROUNDS)
     if not isinstance(n_rounds, int) or n_rounds < 1:
         raise SimulationError(f"rounds must be an integer >= 1, got {n_rounds!r}")
+    from prefc.compiler.budget import check_rounds
+
+    check_rounds(n_rounds, allow_large=allow_large,
+                 source=None if rounds is not None else f"game `{market.game.name}`'s `repeat` setting")
     players: list[Player] = []
     built: dict[str, Player] = {}
     for a in agents:
