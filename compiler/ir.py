@@ -85,6 +85,13 @@ class ActionIR:
     def finite(self) -> bool:
         return self.kind != "interval"
 
+    @cached_property
+    def _compiled_bounds(self) -> tuple:
+        """The bounds and step compiled to exact closures, once per action (kept on the action
+        itself: a table keyed by ``id()`` would hand a later action, built where a collected one
+        lived, the old action's bounds)."""
+        return tuple(compile_exact(e) if e is not None else None for e in (self.lo, self.hi, self.step))
+
     def options(self, values: dict[sp.Symbol, sp.Expr], earlier: dict[str, sp.Expr] | None = None,
                 *, limit: int = 10_000) -> list[sp.Expr]:
         """The options at a parameter point (label codes for labels), for finite actions.
@@ -96,10 +103,7 @@ class ActionIR:
         """
         if self.kind == "labels":
             return [sp.Integer(i) for i in range(len(self.labels))]
-        compiled = _BOUNDS.get(id(self))
-        if compiled is None:
-            compiled = tuple(compile_exact(e) if e is not None else None for e in (self.lo, self.hi, self.step))
-            _BOUNDS[id(self)] = compiled
+        compiled = self._compiled_bounds
         env = {k: _fraction(v) for k, v in values.items()}
         env.update({sp.Symbol(k, real=True): _fraction(v) for k, v in (earlier or {}).items()})
         # earlier actions are named by key (``owner.name``) in bounds
@@ -118,9 +122,6 @@ class ActionIR:
         if self.kind == "labels":
             return self.labels[int(value)]
         return to_plain(value)
-
-
-_BOUNDS: dict[int, tuple] = {}
 
 
 def _fraction(v) -> Fraction:

@@ -359,3 +359,26 @@ game g {
 """, "bad.pref")
     code, out, err = cli(["check", bad], capsys)
     assert code == 1 and "E0208" in err and "position" in err
+
+
+
+def test_an_action_enumerates_its_own_options_where_a_dropped_one_lived():
+    """An action built where a dropped action lived (Python hands the freed memory, and so the same
+    ``id()``, to the next object of its size) enumerates its own options, not the dropped one's:
+    games built and dropped one after another (a differential run, a server, a notebook) must
+    never share bounds."""
+    import sympy as sp
+
+    from prefc.compiler.ir import ActionIR
+
+    def action(hi: int) -> ActionIR:
+        return ActionIR("follower", "m", "integers", (), sp.Integer(0), sp.Integer(hi), sp.Integer(1), 1, ())
+
+    for _ in range(20):
+        dropped = action(2)
+        assert len(dropped.options({})) == 3
+        del dropped
+        fresh = action(1)
+        assert fresh.options({}) == [0, 1]
+        del fresh
+

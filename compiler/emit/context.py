@@ -57,16 +57,13 @@ def answer_format(schema: dict[str, dict[str, Any]]) -> str:
     return "ANSWER: {" + ", ".join(parts) + "}"
 
 
-_STATIC: dict[int, tuple[GameIR, dict[str, Any]]] = {}
-
-
 def _static(game: GameIR) -> dict[str, Any]:
-    hit = _STATIC.get(id(game))
-    if hit is not None and hit[0] is game:
-        return hit[1]
-    value = freeze(_static_uncached(game))
-    _STATIC[id(game)] = (game, value)
-    return value
+    """The game's part of every prompt context, built once per game and kept on the game (a
+    module-level table would keep every game ever rendered alive)."""
+    hit = game.__dict__.get("_prompt_static")
+    if hit is None:
+        hit = game.__dict__["_prompt_static"] = freeze(_static_uncached(game))
+    return hit
 
 
 def _static_uncached(game: GameIR) -> dict[str, Any]:
