@@ -18,6 +18,7 @@ turns (preference, player) pairs into utility expressions. Two Kantian conventio
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
@@ -407,10 +408,13 @@ class SpecIR:
         return BoundPreference(point, self.spec.preferences[point.name])
 
 
-def lower_spec(spec: CheckedSpec) -> SpecIR:
-    """Lower every game of a checked spec.
+def lower_spec(spec: CheckedSpec, *, games: Iterable[str] | None = None) -> SpecIR:
+    """Lower the games of a checked spec.
 
     Args:
         spec: The checked spec.
+        games: Lower only these games (a command about one game need not lower the others);
+            every game when None.
     """
-    return SpecIR(spec, {name: lower_game(g) for name, g in spec.games.items()})
+    names = spec.games if games is None else list(games)
+    return SpecIR(spec, {name: lower_game(spec.games[name]) for name in names})

@@ -56,13 +56,19 @@ TERMINAL_WORDS = {
 def parser() -> Lark:
     """The LALR parser for .pref files (built once per process).
 
-    Building the LALR tables takes about half a second, so lark caches them in the user's cache
-    directory (:func:`prefc.compiler.cache.cache_root`); lark checks the grammar's hash
-    before using the cache and rebuilds on any mismatch or read error.
+    Building the LALR tables takes a fraction of a second, so they are cached in the user's cache
+    directory (:func:`prefc.compiler.cache.cache_root`) as JSON, never as a pickle; see
+    :mod:`prefc.compiler.parser_cache` for what makes an entry trusted.
     """
-    return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False,
-                start=["start", "pref_app"], cache=_parser_cache_path() or False,
-                lexer_callbacks={"COMMENT": _collect_comment})
+    from prefc.compiler.parser_cache import cached_parser
+
+    text = grammar_text()
+    callbacks = {"COMMENT": _collect_comment}
+    return cached_parser(
+        text,
+        build=lambda: Lark(text, parser="lalr", propagate_positions=True, maybe_placeholders=False,
+                           start=["start", "pref_app"], lexer_callbacks=callbacks),
+        load_options={"propagate_positions": True, "lexer_callbacks": callbacks})
 
 
 # Comments are ignored by the grammar; while a caller of parse_source asks for them, the lexer
@@ -75,27 +81,6 @@ def _collect_comment(tok: Token) -> Token:
     if sink is not None:
         sink.append(tok)
     return tok
-
-
-def _parser_cache_path() -> str | None:
-    """A private file for lark's parser cache, or None when no cache directory can be made."""
-    import hashlib
-    import os
-    import sys
-
-    import lark
-
-    from prefc.compiler.cache import cache_root
-
-    directory = cache_root()
-    try:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError:
-        return None
-    if not os.access(directory, os.W_OK):
-        return None
-    digest = hashlib.sha256(grammar_text().encode("utf-8")).hexdigest()[:16]
-    return str(directory / f"pref-parser-{digest}-lark{lark.__version__}-py{sys.version_info[0]}{sys.version_info[1]}.cache")
 
 
 def describe_terminal(name: str) -> str:

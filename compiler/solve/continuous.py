@@ -41,7 +41,6 @@ from typing import Any, Union
 
 import numpy as np
 import sympy
-from scipy import optimize
 
 __all__ = [
     "NoConvergence",
@@ -57,6 +56,16 @@ __all__ = [
 ]
 
 Number = Union[float, int, Fraction]
+
+
+def _optimize():
+    """scipy.optimize, imported on first use: finite games never need it, and it costs a cold
+    command a third of a second."""
+    from scipy import optimize
+
+    return optimize
+
+
 Value = Union[Number, np.ndarray, sympy.Basic]
 Domain = Mapping[sympy.Symbol, tuple[Number, Number]]
 
@@ -817,7 +826,7 @@ def _deviation_gain(f: Callable[[np.ndarray], np.ndarray], a: float, b: float, x
         left, right = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
         if right > left:
             with np.errstate(all="ignore"):
-                res = optimize.minimize_scalar(lambda z: -float(f(np.asarray(z))),
+                res = _optimize().minimize_scalar(lambda z: -float(f(np.asarray(z))),
                                                bounds=(left, right), method="bounded",
                                                options={"xatol": 1e-13 * max(1.0, abs(b - a))})
             if res.success and math.isfinite(res.fun) and -res.fun > best:
@@ -967,7 +976,7 @@ def _polish(u: sympy.Expr, own: sympy.Symbol, params: tuple[sympy.Symbol, ...],
             gl, gr = float(g(left, *vals)), float(g(right, *vals))
             if not (math.isfinite(gl) and math.isfinite(gr) and gl > 0 > gr):
                 return where
-            root = optimize.brentq(lambda z: float(g(z, *vals)), left, right, xtol=1e-15,
+            root = _optimize().brentq(lambda z: float(g(z, *vals)), left, right, xtol=1e-15,
                                    rtol=4 * np.finfo(float).eps, maxiter=200)
             value = float(_lambdify(u, (own, *params))(root, *vals))
     except (TypeError, ValueError, NameError, RuntimeError, NotImplementedError):
@@ -1042,7 +1051,7 @@ def solve_symmetric_numeric(
         for i in range(len(xs) - 1):
             if finite[i] and finite[i + 1] and gs[i] * gs[i + 1] < 0:
                 try:
-                    root = optimize.brentq(lambda z: float(g_of(z)), xs[i], xs[i + 1],
+                    root = _optimize().brentq(lambda z: float(g_of(z)), xs[i], xs[i + 1],
                                            xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=200)
                 except (ValueError, RuntimeError):
                     continue

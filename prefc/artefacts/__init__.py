@@ -24,55 +24,99 @@ artefact                           model
 =================================  ==========================================================
 """
 
-from .base import ActionValue, Document, Number, Part, Row
-from .dataset import DatasetHeader, DatasetMeta, DatasetRow, Holdout, Message, OpenAIRow
-from .diff import (
-    DiffGame,
-    DiffInput,
-    DiffPoint,
-    DiffSide,
-    DiffSummary,
-    GroupDiffRecord,
-    ResultsDiffDocument,
-    ResultsInput,
-    RubricIdentity,
-    SpecDiffDocument,
-    TestRecord,
-    diff_model,
-)
-from .io import (
-    ArtefactError,
-    atomic_write_bytes,
-    atomic_write_text,
-    atomic_write_with,
-    describe_error,
-    iter_json_lines,
-    read_document,
-    read_json,
-    read_rows,
-    sha256_bytes,
-    sha256_file,
-    validate_document,
-    validate_row,
-    write_document,
-)
-from .manifest import MANIFEST, BlockEntry, FileEntry, Manifest, verify_file
-from .results import (
-    BinPoint,
-    IncentiveSlope,
-    KappaEstimate,
-    NearestType,
-    PreferenceScore,
-    ProfilePoint,
-    ResultRecord,
-    SlopeSE,
-    Summary,
-)
-from .rubric import AnswerSpec, FamilyHeader, ItemFamily, ItemMeta, RubricHeader, RubricItem
-from .run import RunAgent, RunRecord
-from .simulation import AgentMove, AgentSummary, Benchmarks, CollusionIndex, RoundRecord, SimulationSummary
-from .solution import Decision, Equilibrium, OptionValue, Provenance, Solution, SolutionRow
-from .train import BaseModelInfo, TrainRecord, TrainRows
+# Each name is imported from its module on first use (PEP 562): `prefc solve` needs the solution
+# models only, and building every artefact model costs a cold command a quarter of a second.
+_WHERE = {
+    "ActionValue": "base",
+    "Document": "base",
+    "Number": "base",
+    "Part": "base",
+    "Row": "base",
+    "DatasetHeader": "dataset",
+    "DatasetMeta": "dataset",
+    "DatasetRow": "dataset",
+    "Holdout": "dataset",
+    "Message": "dataset",
+    "OpenAIRow": "dataset",
+    "DiffGame": "diff",
+    "DiffInput": "diff",
+    "DiffPoint": "diff",
+    "DiffSide": "diff",
+    "DiffSummary": "diff",
+    "GroupDiffRecord": "diff",
+    "ResultsDiffDocument": "diff",
+    "ResultsInput": "diff",
+    "RubricIdentity": "diff",
+    "SpecDiffDocument": "diff",
+    "TestRecord": "diff",
+    "diff_model": "diff",
+    "ArtefactError": "io",
+    "atomic_write_bytes": "io",
+    "atomic_write_text": "io",
+    "atomic_write_with": "io",
+    "describe_error": "io",
+    "iter_json_lines": "io",
+    "read_document": "io",
+    "read_json": "io",
+    "read_rows": "io",
+    "sha256_bytes": "io",
+    "sha256_file": "io",
+    "validate_document": "io",
+    "validate_row": "io",
+    "write_document": "io",
+    "MANIFEST": "manifest",
+    "BlockEntry": "manifest",
+    "FileEntry": "manifest",
+    "Manifest": "manifest",
+    "verify_file": "manifest",
+    "BinPoint": "results",
+    "IncentiveSlope": "results",
+    "KappaEstimate": "results",
+    "NearestType": "results",
+    "PreferenceScore": "results",
+    "ProfilePoint": "results",
+    "ResultRecord": "results",
+    "SlopeSE": "results",
+    "Summary": "results",
+    "AnswerSpec": "rubric",
+    "FamilyHeader": "rubric",
+    "ItemFamily": "rubric",
+    "ItemMeta": "rubric",
+    "RubricHeader": "rubric",
+    "RubricItem": "rubric",
+    "RunAgent": "run",
+    "RunRecord": "run",
+    "AgentMove": "simulation",
+    "AgentSummary": "simulation",
+    "Benchmarks": "simulation",
+    "CollusionIndex": "simulation",
+    "RoundRecord": "simulation",
+    "SimulationSummary": "simulation",
+    "Decision": "solution",
+    "Equilibrium": "solution",
+    "OptionValue": "solution",
+    "Provenance": "solution",
+    "Solution": "solution",
+    "SolutionRow": "solution",
+    "BaseModelInfo": "train",
+    "TrainRecord": "train",
+    "TrainRows": "train",
+}
+
+
+def __getattr__(name: str):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
 
 __all__ = [
     "MANIFEST",

@@ -62,7 +62,7 @@ def cmd_solve(args) -> int:
     except SelectionError as exc:
         print(exc.text, file=sys.stderr)
         return 1
-    ir = lower_spec(spec)
+    ir = lower_spec(spec, games=[game])
     from prefc.compiler.budget import check_game
 
     check_game(ir.games[game], values, allow_large=getattr(args, "allow_large", False), sources=spec.sources)
@@ -102,7 +102,7 @@ def cmd_explain(args) -> int:
     if "(" in args.preference:
         fixed = {k: Fraction(v) for k, v in points[0].values}
     try:
-        exp = explain(lower_spec(spec).games[game], pref, fixed=fixed)
+        exp = explain(lower_spec(spec, games=[game]).games[game], pref, fixed=fixed)
     except SolveError as exc:
         return report_error(exc)
     if args.json:
