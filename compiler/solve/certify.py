@@ -30,7 +30,6 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
 
-import numpy as np
 import sympy as sp
 
 from prefc.compiler.ir import ActionIR, BoundPreference, GameIR
@@ -48,6 +47,9 @@ from prefc.compiler.solve.utility import (
     plan_utility,
     symmetric_utility,
 )
+from prefc.compiler.lazy import lazy_module
+
+np = lazy_module("numpy", globals(), "np")
 
 __all__ = [
     "CONTINUOUS_GRID",

@@ -39,8 +39,10 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any, Union
 
-import numpy as np
 import sympy
+from prefc.compiler.lazy import lazy_module
+
+np = lazy_module("numpy", globals(), "np")
 
 __all__ = [
     "NoConvergence",
@@ -66,7 +68,7 @@ def _optimize():
     return optimize
 
 
-Value = Union[Number, np.ndarray, sympy.Basic]
+Value = Union[Number, "np.ndarray", sympy.Basic]
 Domain = Mapping[sympy.Symbol, tuple[Number, Number]]
 
 DEFAULT_BRACKET_GRID = 401

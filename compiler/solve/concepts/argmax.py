@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-import numpy as np
 import sympy as sp
 
 from prefc.compiler.ir import ActionIR, GameIR, to_plain
@@ -15,6 +14,9 @@ from prefc.compiler.solve import certify, univariate
 from prefc.compiler.solve.concept import Concept, Found, Judged, Point, SolveError, concept
 from prefc.compiler.solve.derive import argmaxes, exact_value, fmt_num, pretty, shown, tidy
 from prefc.compiler.solve.utility import named_utility, role_utility
+from prefc.compiler.lazy import lazy_module
+
+np = lazy_module("numpy", globals(), "np")
 
 __all__ = ["Argmax"]
 

@@ -24,7 +24,6 @@ from fractions import Fraction
 from functools import cached_property
 from typing import Any
 
-import numpy as np
 import sympy as sp
 
 from prefc.compiler.exact import NotCompilable, compile_exact
@@ -37,6 +36,9 @@ from prefc.compiler.solve.closed import ClosedForm, isolate_all
 from prefc.compiler.solve.concept import Concept, Found, Judged, Point, SolveError, concept
 from prefc.compiler.solve.derive import NonFinite, argmaxes, exact_value, fmt_num, pretty, regime_check, shown, tidy
 from prefc.compiler.solve.utility import role_utility
+from prefc.compiler.lazy import lazy_module
+
+np = lazy_module("numpy", globals(), "np")
 
 __all__ = ["Backward", "symbolic_backward"]
 

@@ -20,7 +20,6 @@ import itertools
 import math
 from functools import cached_property
 
-import numpy as np
 import sympy as sp
 
 from prefc.compiler.ir import ActionIR, GameIR, to_plain
@@ -29,6 +28,9 @@ from prefc.compiler.solve import certify, continuous
 from prefc.compiler.solve.concept import Concept, Found, Point, SolveError, concept
 from prefc.compiler.solve.derive import pretty, select, tidy
 from prefc.compiler.solve.utility import named_utility, plan_utility
+from prefc.compiler.lazy import lazy_module
+
+np = lazy_module("numpy", globals(), "np")
 
 __all__ = ["RoleContinuous"]
 
