@@ -24,7 +24,7 @@ from typing import Any
 
 import sympy as sp
 
-__all__ = ["ClosedForm", "MixedRegime", "SignOracle", "isolate", "isolate_all", "text"]
+__all__ = ["ClosedForm", "MixedRegime", "SignOracle", "isolate", "isolate_all", "simplify", "text"]
 
 SignOracle = Callable[[sp.Expr], int | None]
 """The sign (+1 / -1) of an expression over the parameters considered, or None when it is not fixed."""
@@ -79,6 +79,20 @@ class ClosedForm:
     notes: list[str] = field(default_factory=list)
 
 
+def simplify(e: sp.Basic) -> sp.Basic:
+    """``sympy.simplify``, except that a rational function (the usual case: payoffs polynomial in
+    the parameters) is put in lowest terms by ``sympy.cancel``, a fraction of the cost. Callers
+    factor or isolate the result, so the closed forms they print are the same either way (checked
+    on every finite game of the library).
+
+    Args:
+        e: An expression or relation.
+    """
+    if isinstance(e, sp.Expr) and e.is_rational_function():
+        return sp.cancel(e)
+    return sp.simplify(e)
+
+
 def isolate(rel: sp.Basic, free: Sequence[sp.Symbol], sign_of: SignOracle, assumptions: list[sp.Basic]) -> sp.Basic:
     """``lhs op rhs`` rewritten as a bound on a free preference parameter it is linear in, when the
     sign of that parameter's coefficient is known (the sign is recorded as an assumption unless it
@@ -105,7 +119,7 @@ def isolate(rel: sp.Basic, free: Sequence[sp.Symbol], sign_of: SignOracle, assum
             continue
         if not c1.is_number:
             assumptions.append(sp.simplify(c1 > 0) if sign > 0 else sp.simplify(c1 < 0))
-        threshold = sp.factor(sp.simplify(-c0 / c1))
+        threshold = sp.factor(simplify(-c0 / c1))
         return sp.Rel(k, threshold, rel.rel_op if sign > 0 else _FLIP[rel.rel_op])
     return rel
 

@@ -23,7 +23,7 @@ import sympy as sp
 from prefc.compiler.ir import GameIR, to_plain
 from prefc.compiler.solution import Decision, Equilibrium, OptionValue, Verification
 from prefc.compiler.solve import certify
-from prefc.compiler.solve.closed import ClosedForm, MixedRegime, isolate, isolate_all
+from prefc.compiler.solve.closed import ClosedForm, MixedRegime, isolate, isolate_all, simplify
 from prefc.compiler.solve.concept import Concept, Found, Point, concept
 from prefc.compiler.solve.derive import argmaxes, fmt_num, select
 from prefc.compiler.solve.group import GroupForm
@@ -212,13 +212,13 @@ def closed_form(game: GameIR, lowerer, *, free, consts, ranges, sign_of) -> Clos
         for dev in options:
             if dev == opt:
                 continue
-            gain = sp.simplify(u.xreplace({a: opt, b: opt}) - u.xreplace({a: dev, b: opt}))
+            gain = simplify(u.xreplace({a: opt, b: opt}) - u.xreplace({a: dev, b: opt}))
             conds.append(isolate(sp.Ge(gain, 0), free, sign_of, assumptions))
         conditions[action.display(opt)] = sp.And(*conds) if conds else sp.true
     form = ClosedForm("conditions", "closed form (every pure deviation from a symmetric profile weakly loses)",
                       conditions=conditions, assumptions=assumptions,
                       utility="; ".join(f"u({action.display(o1)}, {action.display(o2)}) = "
-                                        f"{_text(sp.factor(sp.simplify(u.xreplace({a: o1, b: o2}))))}"
+                                        f"{_text(sp.factor(simplify(u.xreplace({a: o1, b: o2}))))}"
                                         for o1 in options for o2 in options)
                       + f"  (own {action.name} first, the others' second)")
     if len(options) == 2 and _two_players(game, subs):
@@ -242,15 +242,15 @@ def _mixed_2x2(game, lowerer, action, options, subs, free, sign_of, form: Closed
     if split is None:
         return
     o0, o1 = options
-    M = [[sp.simplify(split.actual.xreplace({a: x, b: y}).xreplace(subs)) for y in options] for x in options]
-    G = [[sp.simplify(split.universal.xreplace({ua: x, ub: y}).xreplace(subs)) for y in options] for x in options]
+    M = [[simplify(split.actual.xreplace({a: x, b: y}).xreplace(subs)) for y in options] for x in options]
+    G = [[simplify(split.universal.xreplace({ua: x, ub: y}).xreplace(subs)) for y in options] for x in options]
     kantian = any(g != 0 for row in G for g in row)
     H = [[M[i][j] + G[i][j] + G[j][i] for j in range(2)] for i in range(2)]
-    den = sp.simplify(H[0][0] - H[0][1] - H[1][0] + H[1][1])
+    den = simplify(H[0][0] - H[0][1] - H[1][0] + H[1][1])
     assumptions = form.assumptions
     if den != 0:
-        p = sp.factor(sp.simplify((H[1][1] - H[0][1]) / den))
-        curvature = sp.simplify(G[0][0] - G[0][1] - G[1][0] + G[1][1])
+        p = sp.factor(simplify((H[1][1] - H[0][1]) / den))
+        curvature = simplify(G[0][0] - G[0][1] - G[1][0] + G[1][1])
         parts = [sp.Gt(p, 0), sp.Lt(p, 1)]
         if kantian and curvature != 0:
             parts.append(sp.Le(curvature, 0))
@@ -262,11 +262,11 @@ def _mixed_2x2(game, lowerer, action, options, subs, free, sign_of, form: Closed
                         "everyone draws from the evaluator's mixture)")
         # option 0 against every mixture (q = weight on option 0, others at option 0): the best q is 1
         # iff u(1) >= u(0) and u'(1) >= 0; option 1 likewise at q = 0
-        first = sp.And(isolate(sp.Ge(sp.simplify(M[0][0] + G[0][0] - M[1][0] - G[1][1]), 0), free, sign_of, assumptions),
-                       isolate(sp.Ge(sp.simplify(M[0][0] - M[1][0] + 2 * G[0][0] - G[0][1] - G[1][0]), 0), free,
+        first = sp.And(isolate(sp.Ge(simplify(M[0][0] + G[0][0] - M[1][0] - G[1][1]), 0), free, sign_of, assumptions),
+                       isolate(sp.Ge(simplify(M[0][0] - M[1][0] + 2 * G[0][0] - G[0][1] - G[1][0]), 0), free,
                                sign_of, assumptions))
-        second = sp.And(isolate(sp.Ge(sp.simplify(M[1][1] + G[1][1] - M[0][1] - G[0][0]), 0), free, sign_of, assumptions),
-                        isolate(sp.Le(sp.simplify(M[0][1] - M[1][1] + G[0][1] + G[1][0] - 2 * G[1][1]), 0), free,
+        second = sp.And(isolate(sp.Ge(simplify(M[1][1] + G[1][1] - M[0][1] - G[0][0]), 0), free, sign_of, assumptions),
+                        isolate(sp.Le(simplify(M[0][1] - M[1][1] + G[0][1] + G[1][0] - 2 * G[1][1]), 0), free,
                                 sign_of, assumptions))
         form.against_mixtures = {action.display(o0): first, action.display(o1): second}
 
