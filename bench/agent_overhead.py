@@ -1,9 +1,8 @@
 """The `openai:` agent's own cost: requests a second it sustains against a loopback `prefc serve`.
 
 The server serves the `theory:economicus` agent for the paper spec's rubric, so answering costs
-next to nothing and what is measured is the client (the `openai` package, JSON, retries and the
-agent's thread pool) plus the server's HTTP and batching, the same path a vLLM server is reached
-by. Every rubric prompt is sent once per concurrency setting, after one untimed warm-up pass; the
+next to nothing and what is measured is the client (the agent's HTTP requests, JSON, retries and
+its thread pool) plus the server's HTTP and batching, the same path a vLLM server is reached by. Every rubric prompt is sent once per concurrency setting, after one untimed warm-up pass; the
 answers are checked against the theory agent's own (the path is lossless). Printed: requests/s per
 concurrency, the time per request, and the direct theory agent's items/s as the floor.
 
@@ -55,7 +54,6 @@ def main() -> None:
     ap.add_argument("--concurrency", default="1,8,32", help="comma-separated concurrency settings")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = ap.parse_args()
-    os.environ.setdefault("OPENAI_API_KEY", "unused-on-loopback")
 
     from prefc.runtime.agents import make_agent
 
