@@ -8,7 +8,7 @@ import re
 from fractions import Fraction
 
 from prefc.compiler import ast
-from prefc.compiler.check import CheckedSpec, Checker, PreferencePoint
+from prefc.compiler.check import CheckedSpec, PreferencePoint, check_preference_application
 from prefc.compiler.diagnostics import (
     CompileError,
     DiagnosticBag,
@@ -66,7 +66,7 @@ def select_preferences(spec: CheckedSpec, text: str) -> list[PreferencePoint]:
     except CompileError as exc:
         raise SelectionError(render_all(exc.diagnostics, {"--preference": SourceFile("--preference", text)})) from None
     bag = DiagnosticBag()
-    points = Checker(bag)._check_pref_app(app, spec.preferences)
+    points = check_preference_application(app, spec.preferences, bag=bag)
     if bag.has_errors:
         _fail(bag, {"--preference": src})
     return points

@@ -13,75 +13,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from prefc.compiler import ast
+from prefc.compiler.check.constants import NotConstant, evaluate_condition
 from prefc.compiler.emit.situations import EmitError, Point, Situation
 
 PromptKey = tuple[Situation, int]
-
-
-class ConditionError(Exception):
-    """A ``holdout where`` condition that cannot be evaluated at a point."""
-
-
-def evaluate_condition(expr: ast.Expr, env: dict[str, Fraction]) -> bool | Fraction:
-    """Evaluate a ``holdout where`` condition exactly on a point (never through ``eval``).
-
-    Args:
-        expr: The condition (comparisons, ``and``/``or``/``not``, arithmetic on parameters).
-        env: Parameter values.
-    """
-    if isinstance(expr, ast.Number):
-        return expr.value
-    if isinstance(expr, ast.Name):
-        if expr.id not in env:
-            raise ConditionError(f"`{expr.id}` has no value here")
-        return env[expr.id]
-    if isinstance(expr, ast.Neg):
-        return -_num(evaluate_condition(expr.operand, env))
-    if isinstance(expr, ast.BinOp):
-        a, b = _num(evaluate_condition(expr.left, env)), _num(evaluate_condition(expr.right, env))
-        if expr.op == "+":
-            return a + b
-        if expr.op == "-":
-            return a - b
-        if expr.op == "*":
-            return a * b
-        if expr.op == "/":
-            if b == 0:
-                raise ConditionError("division by zero")
-            return a / b
-        if b.denominator == 1 and abs(b) <= 64 and (a != 0 or b >= 0):
-            if max(a.numerator.bit_length(), a.denominator.bit_length()) * abs(int(b)) > 1000:
-                raise ConditionError("the power is too large to compute with")
-            return a ** int(b)
-        raise ConditionError("unsupported power")
-    if isinstance(expr, ast.Compare):
-        a, b = _num(evaluate_condition(expr.left, env)), _num(evaluate_condition(expr.right, env))
-        return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[expr.op]
-    if isinstance(expr, ast.BoolOp):
-        left = _bool(evaluate_condition(expr.left, env))
-        if expr.op == "and":
-            return left and _bool(evaluate_condition(expr.right, env))
-        return left or _bool(evaluate_condition(expr.right, env))
-    if isinstance(expr, ast.Not):
-        return not _bool(evaluate_condition(expr.operand, env))
-    if isinstance(expr, ast.Call) and expr.func.name in ("min", "max", "abs") and expr.args:
-        vals = [_num(evaluate_condition(a, env)) for a in expr.args]
-        if expr.func.name == "abs":
-            return abs(vals[0])
-        return min(vals) if expr.func.name == "min" else max(vals)
-    raise ConditionError(f"`{type(expr).__name__}` is not allowed in a hold-out condition")
-
-
-def _num(v) -> Fraction:
-    if isinstance(v, bool):
-        raise ConditionError("a truth value is used as a number")
-    return v
-
-
-def _bool(v) -> bool:
-    if not isinstance(v, bool):
-        raise ConditionError("a number is used as a condition")
-    return v
 
 
 def held_out(build: ast.Build, key: PromptKey) -> bool:
@@ -102,11 +37,11 @@ def held_out(build: ast.Build, key: PromptKey) -> bool:
         if not names <= set(env):
             continue  # the condition is about another game's parameters
         try:
-            if _bool(evaluate_condition(cond, env)):
+            if evaluate_condition(cond, env):
                 return True
-        except ConditionError as exc:
+        except NotConstant as exc:
             raise EmitError("hold-out condition cannot be evaluated at "
-                            f"{dict((k, str(v)) for k, v in situation.point)}: {exc}", span=cond.span) from exc
+                            f"{dict((k, str(v)) for k, v in situation.point)}: {exc.message}", span=cond.span) from exc
     return False
 
 

@@ -65,7 +65,7 @@ Player = TheoryPricer | Agent
 
 
 def _theory_point(ir: SpecIR, spec: str, label: str) -> PreferencePoint:
-    from prefc.compiler.check import Checker
+    from prefc.compiler.check import check_preference_application
     from prefc.compiler.diagnostics import CompileError, DiagnosticBag
     from prefc.compiler.parse import parse_preference_app
 
@@ -84,7 +84,7 @@ def _theory_point(ir: SpecIR, spec: str, label: str) -> PreferencePoint:
     except CompileError as exc:
         raise fail(exc.diagnostics) from None
     bag = DiagnosticBag()
-    points = Checker(bag)._check_pref_app(app, ir.spec.preferences)
+    points = check_preference_application(app, ir.spec.preferences, bag=bag)
     if bag.has_errors:
         raise fail(bag.items)
     if len(points) != 1:

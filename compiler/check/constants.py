@@ -1,6 +1,6 @@
-"""Constant expressions: exact evaluation of numbers and parameters (domains, bounds, sizes), with
-a bound on how large an exact value may grow, and the size of powers of plain numbers measured
-without computing them.
+"""Constant expressions: exact evaluation of numbers and parameters (domains, bounds, sizes) and of
+conditions on them (hold-outs), one evaluator for both, with a bound on how large an exact value may
+grow; and the size of powers of plain numbers, measured without computing them.
 """
 
 from __future__ import annotations
@@ -9,12 +9,19 @@ from fractions import Fraction
 
 from prefc.compiler import ast
 
-__all__ = ["NotConstant", "ValueTooLarge", "MAX_CONSTANT_BITS", "MAX_LITERAL_MAGNITUDE", "eval_const",
-           "literal_magnitude", "magnitude_text"]
+__all__ = ["MAX_CONSTANT_BITS", "MAX_LITERAL_MAGNITUDE", "NotConstant", "ValueTooLarge", "eval_const",
+           "evaluate_condition", "literal_magnitude", "magnitude_text"]
 
 
 class NotConstant(Exception):
-    """The expression depends on something other than numbers and known parameters."""
+    """The expression depends on something other than numbers and known parameters.
+
+    ``str()`` of it is short (a name, or what is unsupported); :attr:`message` says it in a sentence.
+    """
+
+    def __init__(self, what: str, message: str = ""):
+        super().__init__(what)
+        self.message = message or what
 
 
 class ValueTooLarge(NotConstant):
@@ -29,7 +36,7 @@ MAX_CONSTANT_BITS = 1000
 
 def _bounded(v: Fraction) -> Fraction:
     if v.numerator.bit_length() > MAX_CONSTANT_BITS or v.denominator.bit_length() > MAX_CONSTANT_BITS:
-        raise ValueTooLarge("value too large")
+        raise ValueTooLarge("value too large", "the value is too large to compute with")
     return v
 
 
@@ -43,16 +50,52 @@ def eval_const(expr: ast.Expr, env: dict[str, Fraction]) -> Fraction:
     Raises:
         NotConstant: if the expression uses anything else (actions, functions other than min/max/abs).
     """
+    return _number(_evaluate(expr, env, conditions=False))
+
+
+def evaluate_condition(expr: ast.Expr, env: dict[str, Fraction]) -> bool:
+    """Evaluate a condition (``holdout where``) exactly on a point, never through ``eval``: comparisons,
+    ``and``/``or``/``not`` over the arithmetic of :func:`eval_const`.
+
+    Args:
+        expr: The condition.
+        env: Parameter values.
+
+    Raises:
+        NotConstant: if it cannot be evaluated there (its :attr:`~NotConstant.message` says why).
+    """
+    return _truth(_evaluate(expr, env, conditions=True))
+
+
+def _number(v: Fraction | bool) -> Fraction:
+    if isinstance(v, bool):
+        raise NotConstant("condition", "a truth value is used as a number")
+    return v
+
+
+def _truth(v: Fraction | bool) -> bool:
+    if not isinstance(v, bool):
+        raise NotConstant("number", "a number is used as a condition")
+    return v
+
+
+_COMPARE = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+            "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+
+
+def _evaluate(expr: ast.Expr, env: dict[str, Fraction], *, conditions: bool) -> Fraction | bool:
+    """The one exact evaluator: arithmetic always, truth values only where ``conditions``."""
     if isinstance(expr, ast.Number):
         return expr.value
     if isinstance(expr, ast.Name):
         if expr.id in env:
             return env[expr.id]
-        raise NotConstant(expr.id)
+        raise NotConstant(expr.id, f"`{expr.id}` has no value here")
     if isinstance(expr, ast.Neg):
-        return -eval_const(expr.operand, env)
+        return -_number(_evaluate(expr.operand, env, conditions=conditions))
     if isinstance(expr, ast.BinOp):
-        a, b = eval_const(expr.left, env), eval_const(expr.right, env)
+        a = _number(_evaluate(expr.left, env, conditions=conditions))
+        b = _number(_evaluate(expr.right, env, conditions=conditions))
         if expr.op == "+":
             return _bounded(a + b)
         if expr.op == "-":
@@ -65,13 +108,27 @@ def eval_const(expr: ast.Expr, env: dict[str, Fraction]) -> Fraction:
             return _bounded(a / b)
         if expr.op == "^" and b.denominator == 1 and abs(b) <= 64 and (a != 0 or b >= 0):
             if max(a.numerator.bit_length(), a.denominator.bit_length()) * abs(int(b)) > MAX_CONSTANT_BITS:
-                raise ValueTooLarge("power too large")
+                raise ValueTooLarge("power too large", "the power is too large to compute with")
             return a ** int(b)
-        raise NotConstant("power")
+        raise NotConstant("power", "unsupported power")
+    if conditions and isinstance(expr, ast.Compare):
+        a = _number(_evaluate(expr.left, env, conditions=True))
+        b = _number(_evaluate(expr.right, env, conditions=True))
+        return _COMPARE[expr.op](a, b)
+    if conditions and isinstance(expr, ast.BoolOp):
+        left = _truth(_evaluate(expr.left, env, conditions=True))
+        if expr.op == "and":
+            return left and _truth(_evaluate(expr.right, env, conditions=True))
+        return left or _truth(_evaluate(expr.right, env, conditions=True))
+    if conditions and isinstance(expr, ast.Not):
+        return not _truth(_evaluate(expr.operand, env, conditions=True))
     if isinstance(expr, ast.Call) and expr.func.name in ("min", "max", "abs") and expr.args:
-        vals = [eval_const(a, env) for a in expr.args]
-        return {"min": min, "max": max}[expr.func.name](vals) if expr.func.name != "abs" else abs(vals[0])
-    raise NotConstant(type(expr).__name__)
+        vals = [_number(_evaluate(a, env, conditions=conditions)) for a in expr.args]
+        if expr.func.name == "abs":
+            return abs(vals[0])
+        return min(vals) if expr.func.name == "min" else max(vals)
+    kind = type(expr).__name__
+    raise NotConstant(kind, f"`{kind}` is not allowed in a hold-out condition" if conditions else "")
 
 
 MAX_LITERAL_MAGNITUDE = 300
