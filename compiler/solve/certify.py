@@ -20,6 +20,8 @@ action *values* in the solution, mapped back to options here), never from the so
 
 A failed check raises :class:`CertificateError` with the equilibrium, the player, the deviation and
 its gain; it is never written as a solution.
+
+(Over 600 lines: every certificate in one place, apart from the solvers whose answers it checks.)
 """
 
 from __future__ import annotations

@@ -28,6 +28,8 @@ before it is returned, and rejected (``None``) if any check fails.
 
 Closed forms are evaluated through :func:`sympy.lambdify` (numpy), compiled once per expression
 and cached, so a sweep over arrays of parameter values is a handful of vectorised calls.
+
+(Over 600 lines: the symbolic and numeric paths share the sign oracle, compiled regimes and checks.)
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ path with every later reply as the equilibrium prescribes (everyone uses the sam
 
 Every solution is certified by the one-shot deviation principle at every subgame of a finite game,
 and at a grid of histories of a continuous one (:meth:`Backward.certify`).
+
+(Over 600 lines: one solution concept, with its symbolic path, its numeric path and its certificate.)
 """
 
 from __future__ import annotations
