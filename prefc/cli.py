@@ -165,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name in COMMAND_MODULES:
         importlib.import_module(f"prefc.commands.{name}").register(sub)
+    # `prefc completion` describes this whole parser; it gets it here, as commands never import the CLI
+    sub.choices["completion"].set_defaults(parser=parser)
     for name in ALLOW_LARGE:
         command = sub.choices.get(name)
         if command is not None and not any("--allow-large" in a.option_strings for a in command._actions):

@@ -322,7 +322,10 @@ class LocalAgent:
             ``scores[i][j]`` for option ``j`` of prompt ``i``.
         """
         from .option_scoring import option_logprobs as shared_prefix_logprobs
+        from .option_scoring import shared_prefix_supported
 
+        if not shared_prefix_supported(self.model):
+            return option_logprobs(self.model, self.tokenizer, prompts, options, batch_size=self.batch_size)
         # Every option of a prompt in the prompt's own forward pass (the straightforward
         # ``option_logprobs`` above runs the prompt once per option).
         return shared_prefix_logprobs(self.model, self.tokenizer, prompts, options, batch_size=self.batch_size)

@@ -12,9 +12,9 @@ run once and its key/value cache is reused by every row.
 
 The tokens scored are those of the straightforward computation: the option is tokenised together
 with the rendered prompt, and on its own where its first token would merge with the prompt's last.
-:func:`prefc.runtime.generate.option_logprobs` is that straightforward computation; models whose
-attention cannot take a custom mask (or whose forward cannot limit the head's positions) are scored
-with it.
+:func:`prefc.runtime.generate.option_logprobs` is that straightforward computation; a local agent
+scores models whose attention cannot take a custom mask (or whose forward cannot limit the head's
+positions) with it.
 """
 
 from __future__ import annotations
@@ -223,7 +223,7 @@ def option_logprobs(
 
     Raises:
         ValueError: Prompts and option lists differ in number, a prompt has no options or an option
-            is empty, or ``batch_size`` is below 1.
+            is empty, ``batch_size`` is below 1, or the model is not :func:`shared_prefix_supported`.
     """
     import torch
 
@@ -234,9 +234,8 @@ def option_logprobs(
     if any(len(o) == 0 for o in options):
         raise ValueError("every prompt needs at least one option")
     if not shared_prefix_supported(model):
-        from .generate import option_logprobs as per_option
-
-        return per_option(model, tokenizer, prompts, options, batch_size=batch_size, end_turn=end_turn)
+        raise ValueError("this model's attention takes no custom mask: score it with "
+                         "prefc.runtime.generate.option_logprobs")
     end = None
     if end_turn:
         end = END_OF_TURN if END_OF_TURN in tokenizer.get_vocab() else tokenizer.eos_token

@@ -50,7 +50,7 @@ from .models import (
     load_tokenizer,
     resolve_model,
 )
-from .train_config import ConfigFile, TrainConfig
+from .train_config import ConfigFile, TrainConfig, TrainError, TrainInterrupted
 from .train_formats import reformat_rows
 from .train_loss import trainer_class
 
@@ -66,14 +66,6 @@ METADATA_FILE = "prefc_train.json"
 CHECKPOINTS = "checkpoints"
 LOGS = "checkpoints/runs"  # where transformers' TensorBoard callback writes under output_dir
 CONFIG_COPY = "train_config"
-
-
-class TrainError(SpecError):
-    """Training cannot start or did not finish (bad dataset, bad config, interruption)."""
-
-
-class TrainInterrupted(TrainError):
-    """Training was interrupted; a checkpoint was saved and ``resume=True`` continues from it."""
 
 
 @dataclass

@@ -36,7 +36,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from prefc.errors import SpecError
 
-__all__ = ["RUN_OPTIONS", "ConfigFile", "ConfigFileError", "TrainConfig", "load_config_file"]
+__all__ = ["RUN_OPTIONS", "ConfigFile", "ConfigFileError", "TrainConfig", "TrainError", "TrainInterrupted",
+           "load_config_file"]
+
+class TrainError(SpecError):
+    """Training cannot start or did not finish (bad dataset, bad config, interruption)."""
+
+
+class TrainInterrupted(TrainError):
+    """Training was interrupted; a checkpoint was saved and ``resume=True`` continues from it."""
+
 
 RUN_OPTIONS = ("dataset", "out", "backend")
 """Keys of a config file that are not :class:`TrainConfig` fields."""

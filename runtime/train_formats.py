@@ -29,7 +29,7 @@ def reorder_completion(text: str, mode: str, *, where: str = "") -> str:
         TrainError: The completion has no line starting with ``ANSWER:``.
         ValueError: ``mode`` is unknown.
     """
-    from .train import TrainError
+    from .train_config import TrainError
 
     if mode not in COMPLETIONS:
         raise ValueError(f"unknown completion format {mode!r}; use one of {', '.join(COMPLETIONS)}")

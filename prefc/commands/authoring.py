@@ -222,7 +222,6 @@ def cmd_completion(args) -> int:
     Args:
         args: The parsed arguments.
     """
-    from prefc.cli import build_parser
     from prefc.errors import UsageError
     from prefc.completion import script, spec_names
 
@@ -233,5 +232,5 @@ def cmd_completion(args) -> int:
         return 0
     if args.shell is None:
         raise UsageError("name a shell: prefc completion bash | zsh | fish")
-    sys.stdout.write(script(args.shell, build_parser()))
+    sys.stdout.write(script(args.shell, args.parser))
     return 0
