@@ -29,15 +29,15 @@ ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "specs").glob("*.pref"))
 HEAVY = ("torch", "transformers", "trl", "peft", "matplotlib", "sympy")
 
-MODULES_PROBE = """
+MODULES_PROBE = f"""
 import json, sys
 from prefc.cli import main
 import contextlib, io
 with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
     code = main(["check", *sys.argv[1:]])
-heavy = {name: name in sys.modules for name in %r}
-print(json.dumps({"exit": code, "heavy": heavy, "modules": len(sys.modules)}))
-""" % (HEAVY,)
+heavy = {{name: name in sys.modules for name in {HEAVY!r}}}
+print(json.dumps({{"exit": code, "heavy": heavy, "modules": len(sys.modules)}}))
+"""
 
 
 def _env() -> dict[str, str]:

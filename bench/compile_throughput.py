@@ -88,7 +88,9 @@ def main() -> None:
     print(f"rows: {n}")
     print(f"first build (solving {len(solutions.all_solutions())} points + emitting): {t_solve:.1f} s")
     print(f"emission with cached solutions: {t_emit:.2f} s = {n / t_emit:,.0f} rows/s")
-    print(f"json.dumps floor: {t_floor:.2f} s = {n / t_floor:,.0f} rows/s; ratio emit/floor time = {t_emit / t_floor:.1f}")
+    print(
+        f"json.dumps floor: {t_floor:.2f} s = {n / t_floor:,.0f} rows/s; ratio emit/floor time = {t_emit / t_floor:.1f}"
+    )
 
 
 if __name__ == "__main__":

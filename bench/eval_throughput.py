@@ -77,7 +77,10 @@ def build_rubric(directory: Path, n_items: int) -> Path:
                 "schema": {"move": {"kind": "choice", "options": MOVES}},
                 "targets": targets,
                 "tolerance": 0.05,
-                "family": {"options": [{"move": m} for m in MOVES], "utilities": [_utilities(k, t, s, opp) for k in GRID]},
+                "family": {
+                    "options": [{"move": m} for m in MOVES],
+                    "utilities": [_utilities(k, t, s, opp) for k in GRID],
+                },
                 "meta": {"spec_sha256": "0" * 64, "rubric": "eval", "varied": ["T", "S"]},
             }
         )
@@ -154,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
             if scoring == "logprob":
                 lines = result.results_path.read_text(encoding="utf-8").splitlines()
                 logps[label] = [json.loads(line)["option_logprobs"] for line in lines]
-        print(f"model {agent.name} loaded in {load_s:.1f} s; batch {args.batch_size}, max_new_tokens {args.max_new_tokens}")
+        print(f"model {agent.name} loaded in {load_s:.1f} s; batch {args.batch_size}, "
+              f"max_new_tokens {args.max_new_tokens}")
         gap = max(abs(a - b) for ra, rb in zip(*logps.values(), strict=True) for a, b in zip(ra, rb, strict=True))
         print(f"largest log-probability difference between the two computations: {gap:.2e}")
         for label, _, _ in runs[1:]:

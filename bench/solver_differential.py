@@ -29,7 +29,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import numpy as np  # noqa: E402
-
 import randgames  # noqa: E402
 import test_solver_differential as T  # noqa: E402
 
@@ -99,7 +98,9 @@ def _duopoly(rng, where):
     sol = T.solve(ir, g)
     ref = T._duopoly_reference(d)
     eq = sol.equilibria[0]
-    return len(sol.equilibria) == 1 and abs(eq.path["f1"]["q"] - ref[0]) < 1e-7 and abs(eq.path["f2"]["q"] - ref[1]) < 1e-7
+    return (
+        len(sol.equilibria) == 1 and abs(eq.path["f1"]["q"] - ref[0]) < 1e-7 and abs(eq.path["f2"]["q"] - ref[1]) < 1e-7
+    )
 
 
 def _two_stage(rng, where):

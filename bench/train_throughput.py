@@ -42,7 +42,9 @@ def toy_dataset(root: Path, *, rows: int = 64) -> Path:
             for i in range(n):
                 e = offset + i
                 user = f"You are the dictator. You have {e} coins. How many do you give to the other player?"
-                reply = f"Giving x leaves me {e} - x; if everyone did as I do, half is fair.\nANSWER: {{\"give\": {e // 2}}}"
+                reply = (
+                    f'Giving x leaves me {e} - x; if everyone did as I do, half is fair.\nANSWER: {{"give": {e // 2}}}'
+                )
                 row = {
                     "prompt": [{"role": "system", "content": system}, {"role": "user", "content": user}],
                     "completion": [{"role": "assistant", "content": reply}],

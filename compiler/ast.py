@@ -7,7 +7,7 @@ Every node keeps the :class:`~prefc.compiler.source.Span` it came from. Numbers 
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,7 +46,7 @@ class Attr(Node):
     """``base.name``: an action of a player (``row.move``, ``member[i].give``, ``member.give``)."""
 
     kind: Literal["attr"] = "attr"
-    base: "Expr"
+    base: Expr
     attr: Ident
 
 
@@ -55,7 +55,7 @@ class Index(Node):
 
     kind: Literal["index"] = "index"
     base: Ident
-    index: "Expr"
+    index: Expr
 
 
 class Binder(Node):
@@ -64,69 +64,69 @@ class Binder(Node):
     kind: Literal["binder"] = "binder"
     var: Ident
     group: Ident
-    where: "Expr | None" = None
-    body: "Expr"
+    where: Expr | None = None
+    body: Expr
 
 
 class Call(Node):
     kind: Literal["call"] = "call"
     func: Ident
-    args: list["Expr"]
+    args: list[Expr]
 
 
 class BinOp(Node):
     kind: Literal["binop"] = "binop"
     op: Literal["+", "-", "*", "/", "^"]
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
 
 
 class Neg(Node):
     kind: Literal["neg"] = "neg"
-    operand: "Expr"
+    operand: Expr
 
 
 class Compare(Node):
     kind: Literal["compare"] = "compare"
     op: Literal["==", "!=", "<", "<=", ">", ">="]
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
 
 
 class BoolOp(Node):
     kind: Literal["boolop"] = "boolop"
     op: Literal["and", "or"]
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
 
 
 class Not(Node):
     kind: Literal["not"] = "not"
-    operand: "Expr"
+    operand: Expr
 
 
 class IfExpr(Node):
     kind: Literal["if"] = "if"
-    cond: "Expr"
-    then: "Expr"
-    orelse: "Expr"
+    cond: Expr
+    then: Expr
+    orelse: Expr
 
 
 class TableRow(Node):
     labels: list[Ident]
-    value: "Expr"
+    value: Expr
 
 
 class Table(Node):
     """``table(k1, k2) { l1, l2: value; ... }``: a payoff looked up by the keys' labels."""
 
     kind: Literal["table"] = "table"
-    keys: list["Expr"]
+    keys: list[Expr]
     rows: list[TableRow]
 
 
 Expr = Annotated[
-    Union[Number, Name, Attr, Index, Binder, Call, BinOp, Neg, Compare, BoolOp, Not, IfExpr, Table],
+    Number | Name | Attr | Index | Binder | Call | BinOp | Neg | Compare | BoolOp | Not | IfExpr | Table,
     Field(discriminator="kind"),
 ]
 
@@ -161,7 +161,7 @@ class LabelSet(Node):
     labels: list[Ident]
 
 
-Domain = Annotated[Union[Interval, IntRange, LabelSet], Field(discriminator="kind")]
+Domain = Annotated[Interval | IntRange | LabelSet, Field(discriminator="kind")]
 
 
 class Sweep(Node):

@@ -18,8 +18,8 @@ What is estimated, per game:
 - **numeric range**: in a game with a continuous action, ``exp(...)`` arguments and powers bounded
   by interval arithmetic over the parameters' values and the actions' domains; an ``exp`` beyond
   e^709 or a power beyond 10^300 leaves floating point and is refused (a finite game is evaluated
-  exactly at finitely many profiles, and the solver refuses a non-finite payoff itself). Interval bounds can be loose, so this errs on the side
-  of refusing; ``--allow-large`` overrides it too.
+  exactly at finitely many profiles, and the solver refuses a non-finite payoff itself). Interval
+  bounds can be loose, so this errs on the side of refusing; ``--allow-large`` overrides it too.
 
 :func:`check_rounds` bounds the rounds of a simulation.
 """

@@ -18,7 +18,7 @@ from prefc.compiler.source import SourceFile, Span, visible
 from prefc.errors import SpecError
 
 
-class Severity(str, Enum):
+class Severity(str, Enum):  # noqa: UP042 - StrEnum would change str() of a member
     """How bad a diagnostic is: errors fail the command, warnings do not."""
 
     ERROR = "error"

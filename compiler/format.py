@@ -182,8 +182,8 @@ class _Formatter:
             return self._expression_unit(start, end, kind, pretty.preference_head(node), node.body, "",
                                          body_on_next_line=True)
         is_head = [not isinstance(c, Tree) or c.data in ("title", "pref_apps") for c in item.children]
-        children = [c for c, head in zip(item.children, is_head) if not head]
-        last_head = [c for c, head in zip(item.children, is_head) if head][-1]
+        children = [c for c, head in zip(item.children, is_head, strict=False) if not head]
+        last_head = [c for c, head in zip(item.children, is_head, strict=False) if head][-1]
         brace = self._open_brace(self._bounds(last_head)[1])
         header = pretty.game_header(node) if kind == "game_decl" else pretty.build_header(node)
         statements = [self._statement(stmt, kind) for stmt in children]

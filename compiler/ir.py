@@ -26,9 +26,9 @@ from functools import cached_property
 import sympy as sp
 
 from prefc.compiler import ast
+from prefc.compiler.check import CheckedGame, CheckedPreference, CheckedSpec, PreferencePoint, eval_const
 from prefc.compiler.exact import compile_exact
 from prefc.compiler.limits import GameTooLarge
-from prefc.compiler.check import CheckedGame, CheckedPreference, CheckedSpec, PreferencePoint, eval_const
 from prefc.compiler.lower import ExprLowerer, PreferenceLowerer, named_profile, rational
 
 

@@ -129,7 +129,9 @@ def count_profile(group: str, n: sp.Expr, own: dict[str, sp.Expr],
     return prof, focal
 
 
-def group_profile(group: str, n: sp.Expr, own: dict[str, sp.Expr], rest: dict[str, sp.Expr]) -> tuple[Profile, Token, Token]:
+def group_profile(
+    group: str, n: sp.Expr, own: dict[str, sp.Expr], rest: dict[str, sp.Expr]
+) -> tuple[Profile, Token, Token]:
     """A profile of a symmetric group game seen from one member: the focal member plays ``own`` and
     the n - 1 others all play ``rest``.
 
@@ -236,7 +238,7 @@ class ExprLowerer:
             keys = [low(k) for k in e.keys]
             pieces = []
             for row in e.rows:
-                conds = [sp.Eq(k, self.label_code[l.name]) for k, l in zip(keys, row.labels)]
+                conds = [sp.Eq(k, self.label_code[lab.name]) for k, lab in zip(keys, row.labels, strict=False)]
                 cond = sp.And(*conds)
                 if cond is sp.true:
                     return low(row.value)
@@ -304,7 +306,9 @@ class ExprLowerer:
         if f in self.game.lets:
             let = self.game.lets[f]
             args = [self.expr(a, profile, bound) for a in e.args]
-            return self.expr(let.value, profile, {**bound, **{p.name: v for p, v in zip(let.params, args)}})
+            return self.expr(
+                let.value, profile, {**bound, **{p.name: v for p, v in zip(let.params, args, strict=False)}}
+            )
         if len(e.args) == 1 and isinstance(e.args[0], ast.Binder):
             return self._aggregate(f, e.args[0], profile, bound)
         args = [self.expr(a, profile, bound) for a in e.args]
@@ -350,7 +354,7 @@ class _GroupVector:
 
 def _number(v, node):
     """A lowered value that must be a number (a member of a symmetric group is not one)."""
-    if isinstance(v, (Token, _GroupVector)) or isinstance(v, str):
+    if isinstance(v, (Token, _GroupVector, str)):
         raise LoweringError("a member of a symmetric group is not a number: the members are interchangeable, so a "
                             "payoff cannot depend on an index's value (use `j != i` to tell members apart)",
                             getattr(node, "span", None))
@@ -403,7 +407,7 @@ class PreferenceContext:
     payoff: Callable[[Token], sp.Expr]
     me: Token
     others: list[tuple[Token, sp.Expr]]
-    kantian: Callable[[Callable[["PreferenceContext"], sp.Expr]], sp.Expr] | None = None
+    kantian: Callable[[Callable[[PreferenceContext], sp.Expr]], sp.Expr] | None = None
     frozen: sp.Expr | None = None
     inside_kantian: bool = False
 

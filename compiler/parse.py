@@ -182,12 +182,18 @@ def _syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, bag: DiagnosticBag
         hint = "names are letters, digits and `_`; comments start with `#`"
         if not ch.isascii():
             hint = "names, numbers and operators are ASCII: letters, digits 0-9 and `_`; retype the character"
-        bag.add("E0002", f"unexpected character {describe_char(ch)}", src.span(exc.pos_in_stream, exc.pos_in_stream + 1),
-                label=f"expected {expected}" if exc.allowed else "not part of the language",
-                hint=hint)
+        bag.add(
+            "E0002",
+            f"unexpected character {describe_char(ch)}",
+            src.span(exc.pos_in_stream, exc.pos_in_stream + 1),
+            label=f"expected {expected}" if exc.allowed else "not part of the language",
+            hint=hint,
+        )
         return
     if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
-        expected = describe_expected(set(exc.expected if isinstance(exc, UnexpectedEOF) else exc.accepts or exc.expected))
+        expected = describe_expected(
+            set(exc.expected if isinstance(exc, UnexpectedEOF) else exc.accepts or exc.expected)
+        )
         end = len(src.text.rstrip())
         bag.add("E0003", "unexpected end of file", src.span(max(0, end - 1), end),
                 label=f"expected {expected} after this",

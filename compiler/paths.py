@@ -100,7 +100,8 @@ def _resolve(path: Path) -> Path:
     try:
         return Path(os.path.realpath(path))
     except (OSError, ValueError) as exc:
-        raise PathRefused("E0104", f"`{path.name}` cannot be resolved: {getattr(exc, 'strerror', None) or exc}")
+        reason = getattr(exc, "strerror", None) or exc
+        raise PathRefused("E0104", f"`{path.name}` cannot be resolved: {reason}") from None
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ class SpecTree:
     library: Path | None
 
     @classmethod
-    def of(cls, main: str) -> "SpecTree":
+    def of(cls, main: str) -> SpecTree:
         """The tree of a main spec file.
 
         Args:
@@ -200,8 +201,12 @@ class SpecTree:
                               label="templates are read from the spec's directory or below it",
                               hint='use "default" or a directory next to the spec file')
         if not os.path.lexists(local):
-            raise PathRefused("E0101", f"template directory `{written}` not found", label=f"no directory {_shown(local)}",
-                              hint='use "default" or a directory relative to the spec file')
+            raise PathRefused(
+                "E0101",
+                f"template directory `{written}` not found",
+                label=f"no directory {_shown(local)}",
+                hint='use "default" or a directory relative to the spec file',
+            )
         resolved = _resolve(local)
         if not _within(resolved, self.root):
             raise PathRefused("E0104", f"template directory `{written}` is a link out of the spec's directory",

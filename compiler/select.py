@@ -17,7 +17,6 @@ from prefc.compiler.diagnostics import (
 )
 from prefc.compiler.parse import parse_preference_app
 from prefc.compiler.source import SourceFile
-
 from prefc.errors import SpecError
 
 _SETTING = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(-?[0-9]+(?:\.[0-9]+)?(?:/[0-9]+)?)\s*$")

@@ -65,8 +65,8 @@ class Spec:
             preference: A preference application such as ``moralis(kappa=0.5)``.
             **params: Game parameter values (numbers or strings like ``"1/3"``).
         """
-        from prefc.compiler.select import select_preferences
         from prefc.compiler.ir import lower_spec
+        from prefc.compiler.select import select_preferences
         from prefc.compiler.solve import GameSolver
 
         ir = lower_spec(self.checked)

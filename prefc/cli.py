@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -224,10 +225,8 @@ def _print_diagnostics(exc) -> int:
 
 
 def _print_error(text: str, code: int) -> int:
-    try:
+    with contextlib.suppress(BrokenPipeError, OSError):
         print(text, file=sys.stderr)
-    except (BrokenPipeError, OSError):
-        pass
     return code
 
 

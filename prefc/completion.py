@@ -118,7 +118,7 @@ def spec_names(kind: str, spec: str) -> list[str]:
     """
     from prefc.compiler.check import check_file
     from prefc.compiler.diagnostics import CompileError
-    from prefc.compiler.parse import read_source, parse_source
+    from prefc.compiler.parse import parse_source, read_source
 
     try:
         checked = check_file(spec)

@@ -104,6 +104,8 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None,
         threads: CPU threads for training and evaluation (default: :func:`free_cores`).
         console: Where to print (default: stdout).
     """
+    from rich.console import Console
+
     from prefc.artefacts import ArtefactError, RunAgent, RunRecord, TrainRecord, read_document, write_document
     from prefc.compiler.check import check_file
     from prefc.compiler.emit.build import compile_spec
@@ -112,8 +114,6 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None,
     from prefc.runtime.generate import LocalAgent
     from prefc.runtime.train import TrainConfig
 
-    from rich.console import Console
-
     started = time.perf_counter()
     threads = use_threads(threads)
     console = console or Console(highlight=False)
@@ -121,8 +121,10 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None,
     root = Path(out) / spec.name
     root.mkdir(parents=True, exist_ok=True)
     console.rule(f"[bold]prefc run[/bold] {spec.name}")
-    console.print(f"   {threads} CPU thread{'s' if threads > 1 else ''}"
-                  + (f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)" if hasattr(os, "getloadavg") else ""))
+    console.print(
+        f"   {threads} CPU thread{'s' if threads > 1 else ''}"
+        + (f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)" if hasattr(os, "getloadavg") else "")
+    )
     console.print("1/3 compiling", path)
     clock = time.perf_counter()
     built = compile_spec(spec, root / "build")
@@ -138,7 +140,9 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None,
     console.print(f"2/3 training one {kind} per preference of dataset `{dataset.name}` ({max_steps} steps each)")
     configs: dict[str, TrainConfig] = {}
     for point in dataset.preferences:
-        adapter_dir = root / "adapters" / point.label.replace("(", "_").replace(")", "").replace("=", "").replace(",", "_")
+        adapter_dir = (
+            root / "adapters" / point.label.replace("(", "_").replace(")", "").replace("=", "").replace(",", "_")
+        )
         config = TrainConfig(model=model, preference=point.label, max_steps=max_steps, learning_rate=learning_rate,
                              batch_size=train_batch_size, full=full, completion=completion, seed=seed)
         configs[point.label] = config
@@ -428,8 +432,8 @@ def shift_table(result: RunResult, preferences: list[str]) -> Table:
         rows["nearest type"].append((s.get("nearest") or {}).get("label") or DASH)
         lead = (r.verdicts or {}).get("lead")
         rows["lead over runner-up"].append(f"{lead['margin']:+.2f}" if lead else DASH)
-        rows["  95% interval"].append((DASH if not lead else f"[{lead['low']:+.2f}, {lead['high']:+.2f}]"
-                                       + ("" if lead["distinguishable"] else " not distinguishable")))
+        rows["  95% interval"].append(DASH if not lead else f"[{lead['low']:+.2f}, {lead['high']:+.2f}]"
+                                       + ("" if lead["distinguishable"] else " not distinguishable"))
         rows["kappa (95% CI)"].append(f"{fmt_number(k['estimate'], digits=2)} [{fmt_number(k['ci_low'], digits=2)}, "
                                       f"{fmt_number(k['ci_high'], digits=2)}]" if k else DASH)
     for name, cells in rows.items():

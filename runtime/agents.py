@@ -307,7 +307,9 @@ class TheoryAgent:
                 )
             target = {k: v for k, v in targets[label].items() if k != "alternatives"}
             shown = ", ".join(f"{k} = {v}" for k, v in target.items())
-            out.append(f"Under {label}, the optimal choice is {shown}.\n{format_answer(target, schema=_schema_order(item))}")
+            out.append(
+                f"Under {label}, the optimal choice is {shown}.\n{format_answer(target, schema=_schema_order(item))}"
+            )
         return out
 
     def respond(self, prompts: Sequence[Prompt], *, max_new_tokens: int = 256) -> list[str]:

@@ -406,8 +406,9 @@ def _discrete_test(pa: dict[str, Any], pb: dict[str, Any], options: list[str], p
     if len(cols) == 2:
         table = [[ca[i] for i in cols], [cb[i] for i in cols]]
         res = fisher_exact(table)
-        return TestResult("choice", scope, "Fisher's exact", float(res.pvalue), statistic=json_number(float(res.statistic)),
-                          n=n)
+        return TestResult(
+            "choice", scope, "Fisher's exact", float(res.pvalue), statistic=json_number(float(res.statistic)), n=n
+        )
     table = [[ca[i] for i in cols], [cb[i] for i in cols]]
     stat, p, dof, _ = chi2_contingency(table)
     return TestResult("choice", scope, "chi-square", float(p), statistic=float(stat), n=n, note=f"{dof} df")

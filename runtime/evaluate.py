@@ -132,7 +132,9 @@ def _progress_bar(total: int, enabled: bool, label: str) -> Iterator[Any]:
         TimeRemainingColumn,
     )
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True
+    ) as bar:
         task = bar.add_task(label, total=total)
         yield lambda n: bar.advance(task, n)
 
@@ -241,7 +243,11 @@ def evaluate(
                     probs = _softmax([float(x) for x in lp])
                     oc = S.score_item(it, value=None, option_probs=probs, tolerance=rub.tolerance, scoring="logprob")
                     raw = texts_i[oc.option_index or 0]
-                    done[str(it["id"])] = (oc, raw, {"option_texts": texts_i, "option_logprobs": [float(x) for x in lp]})
+                    done[str(it["id"])] = (
+                        oc,
+                        raw,
+                        {"option_texts": texts_i, "option_logprobs": [float(x) for x in lp]},
+                    )
             lines = []
             for it in chunk:
                 oc, raw, extra = done[str(it["id"])]

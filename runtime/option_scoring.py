@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 from .protocol import Prompt
 
 if TYPE_CHECKING:
-    import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 __all__ = ["option_logprobs", "shared_prefix_supported"]

@@ -132,9 +132,19 @@ def plot_incentives(summary: Summary, path: Path, *, max_panels: int = 12) -> Pa
             ax.plot(xs, ys, linestyle="--", marker=".", color=f"C{j + 1}", label=lab)
         agent = [(p.x, p.agent) for p in s.points if p.agent is not None]
         if agent:
-            ax.plot([a for a, _ in agent], [b for _, b in agent], "o-", color="C0", linewidth=2, label=summary.agent or "agent")
+            ax.plot(
+                [a for a, _ in agent],
+                [b for _, b in agent],
+                "o-",
+                color="C0",
+                linewidth=2,
+                label=summary.agent or "agent",
+            )
         slope = s.agent.slope
-        ax.set_title(f"{s.game}/{s.role}: {s.action} vs {s.param}" + (f" (slope {slope:.3g})" if slope is not None else ""), fontsize="small")
+        ax.set_title(
+            f"{s.game}/{s.role}: {s.action} vs {s.param}" + (f" (slope {slope:.3g})" if slope is not None else ""),
+            fontsize="small",
+        )
         ax.set_xlabel(s.param)
         ax.set_ylabel(f"P({s.action} = first option)" if s.kind == "choice" else s.action)
     axes[0].legend(fontsize="x-small")

@@ -40,8 +40,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from prefc.errors import SpecError
-
 from .files import atomic_write_text, read_jsonl
 from .models import (
     EMBEDDED_MODEL,

@@ -91,7 +91,8 @@ class TrainConfig(BaseModel):
     seed: int = Field(default=0, description="Seed for adapter initialisation, shuffling and dropout.")
     bf16: bool | None = Field(
         default=None,
-        description="bfloat16 mixed precision; None turns it on where supported (CUDA with bf16, CPUs with AVX512-BF16/AMX).",
+        description="bfloat16 mixed precision; None turns it on where supported (CUDA with bf16, CPUs with "
+        "AVX512-BF16/AMX).",
     )
     save_steps: int = Field(default=50, ge=1, description="Optimizer steps between checkpoints.")
     save_total_limit: int = Field(default=2, ge=1, description="Checkpoints kept in out_dir/checkpoints.")

@@ -37,7 +37,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 LIBRARY = SPECS / "preferences.pref"
 
-TOKEN = re.compile(rb'"[^"\n]*"|#[^\n]*|[A-Za-z_][A-Za-z0-9_]*|[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|\.\.|==|!=|<=|>=|\S')
+TOKEN = re.compile(
+    rb'"[^"\n]*"|#[^\n]*|[A-Za-z_][A-Za-z0-9_]*|[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|\.\.|==|!=|<=|>=|\S'
+)
 NUMBER = re.compile(rb"(?<![A-Za-z_0-9.])[0-9]+(?:\.[0-9]+)?(?![A-Za-z_0-9])")
 HOSTILE_NUMBERS = [b"0", b"-1", b"1e5000", b"9" * 5000, b"1e400", b"1e-400", b"10000", b"1000000000", b"0.5",
                    b"2^2^2^2^2^2^2", b"1e999999999", b"3.5", b"100"]

@@ -52,7 +52,7 @@ def finite_game(rng: random.Random, *, players: int = 2, shared: bool = False, s
     else:
         for i, r in enumerate(roles):
             lines.append(f"    {r} chooses {actions[i]} in {{{', '.join(labels[i])}}}")
-    keys = ", ".join(f"{r}.{a}" for r, a in zip(roles, actions))
+    keys = ", ".join(f"{r}.{a}" for r, a in zip(roles, actions, strict=False))
     payoffs: list[dict[tuple[int, ...], int]] = [{} for _ in roles]
     profiles = [()]
     for s in sizes:

@@ -81,9 +81,15 @@ class _FlakyHandler(BaseHTTPRequestHandler):
             self.server.seen.append({"auth": self.headers.get("Authorization"), "body": body})
             count = len(self.server.seen)
         if count <= self.server.failures:
-            status, payload = self.server.fail_status, {"error": {"message": f"echo {self.headers.get('Authorization')}"}}
+            status, payload = (
+                self.server.fail_status,
+                {"error": {"message": f"echo {self.headers.get('Authorization')}"}},
+            )
         else:
-            status, payload = 200, {"choices": [{"message": {"role": "assistant", "content": "ok " + body["messages"][-1]["content"]}}]}
+            status, payload = (
+                200,
+                {"choices": [{"message": {"role": "assistant", "content": "ok " + body["messages"][-1]["content"]}}]},
+            )
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -256,7 +262,10 @@ def _give_item(item_id: str) -> dict:
         "schema": {"give": {"kind": "integer", "min": 0, "max": 10, "step": 1}},
         "targets": {"economicus": {"give": 0}},
         "tolerance": 0.05,
-        "family": {"options": [{"give": g} for g in gives], "utilities": [[(10 - g) + k * 1.2 * g for g in gives] for k in GRID]},
+        "family": {
+            "options": [{"give": g} for g in gives],
+            "utilities": [[(10 - g) + k * 1.2 * g for g in gives] for k in GRID],
+        },
     }
 
 
@@ -329,7 +338,10 @@ def test_logit_agent_uses_an_uneven_grid() -> None:
 def test_theory_agent_answers_the_targets() -> None:
     items = [_pd_item("a"), _give_item("b")]
     econ = TheoryAgent("theory:economicus", preference_label="economicus").respond_items(items)
-    assert [parse_answer(t, i["schema"]).value for t, i in zip(econ, items, strict=True)] == [{"move": "defect"}, {"give": 0}]
+    assert [parse_answer(t, i["schema"]).value for t, i in zip(econ, items, strict=True)] == [
+        {"move": "defect"},
+        {"give": 0},
+    ]
     assert all(t.count("\n") == 1 and t.splitlines()[0] for t in econ)  # one reasoning line, then the answer
     moralis = TheoryAgent("m", preference_label="moralis( kappa = .75 )").respond_items(items[:1])
     assert parse_answer(moralis[0], items[0]["schema"]).value == {"move": "cooperate"}
@@ -359,7 +371,9 @@ def test_scripted_and_fixed_agents() -> None:
 def test_make_agent_theory_and_logit() -> None:
     theory = make_agent("theory:moralis(kappa=0.75)")
     assert isinstance(theory, TheoryAgent) and theory.name == "theory:moralis(kappa=0.75)"
-    assert parse_answer(theory.respond_items([_pd_item("a")])[0], _pd_item("a")["schema"]).value == {"move": "cooperate"}
+    assert parse_answer(theory.respond_items([_pd_item("a")])[0], _pd_item("a")["schema"]).value == {
+        "move": "cooperate"
+    }
     logit = make_agent("logit:kappa=0.3,temperature=0.1,seed=1")
     assert isinstance(logit, LogitAgent)
     assert (logit.kappa, logit.temperature, logit.seed) == (0.3, 0.1, 1)

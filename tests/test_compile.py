@@ -160,7 +160,9 @@ def test_paraphrases_differ(built: Path):
 def test_rubric_targets_schema_and_family(built: Path):
     header = json.loads((built / "eval.json").read_text())
     assert header["preferences"] == ["economicus", "moralis(kappa=0.25)", "moralis(kappa=0.75)"]
-    assert header["family"]["grid"][0] == 0 and header["family"]["grid"][-1] == 1 and len(header["family"]["grid"]) == 21
+    assert (
+        header["family"]["grid"][0] == 0 and header["family"]["grid"][-1] == 1 and len(header["family"]["grid"]) == 21
+    )
     items = rows(built / "eval.jsonl")
     assert len(items) == 12
     for it in items:
@@ -401,8 +403,12 @@ def test_samples_per_game_beyond_a_game_s_rows_names_it(tmp_path: Path, capsys):
 
 
 def test_rubric_items_never_ask_a_dataset_prompt(built: Path):
-    asked = {json.dumps(r["prompt"]) for split in ("train", "val", "test") if (built / "sft" / f"{split}.jsonl").exists()
-             for r in rows(built / "sft" / f"{split}.jsonl")}
+    asked = {
+        json.dumps(r["prompt"])
+        for split in ("train", "val", "test")
+        if (built / "sft" / f"{split}.jsonl").exists()
+        for r in rows(built / "sft" / f"{split}.jsonl")
+    }
     items = rows(built / "eval.jsonl")
     assert asked and items
     assert not asked & {json.dumps(it["prompt"]) for it in items}

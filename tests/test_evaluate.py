@@ -21,7 +21,9 @@ from prefc.runtime.score import Summary
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def write_rubric(tmp: Path, items: list[dict[str, Any]], *, name: str = "eval", head: dict[str, Any] | None = None) -> Path:
+def write_rubric(
+    tmp: Path, items: list[dict[str, Any]], *, name: str = "eval", head: dict[str, Any] | None = None
+) -> Path:
     """Write ``<name>.jsonl`` and its ``<name>.json`` header as the compiler does."""
     path = tmp / f"{name}.jsonl"
     path.write_text("".join(json.dumps(it) + "\n" for it in items), encoding="utf-8")
@@ -140,7 +142,14 @@ def test_logit_agent_kappa_is_recovered(tmp_path: Path, kappa: float, seed: int)
 
 
 def test_garbage_outputs_are_recorded_as_unparsable(rubric_path: Path, tmp_path: Path) -> None:
-    junk = ["", "I would rather not say.", "ANSWER: {\"move\": ", "x" * 1_000_000, "ANSWER: " + "[" * 10_000, "\x00\ud800?"]
+    junk = [
+        "",
+        "I would rather not say.",
+        'ANSWER: {"move": ',
+        "x" * 1_000_000,
+        "ANSWER: " + "[" * 10_000,
+        "\x00\ud800?",
+    ]
 
     def reply(prompt: Prompt) -> str:
         text = prompt[-1]["content"]
@@ -309,7 +318,9 @@ def test_logprob_scoring_through_a_local_model(rubric_path: Path, tmp_path: Path
     from prefc.runtime.generate import LocalAgent
 
     agent = LocalAgent(tiny_model_dir, name="tiny", batch_size=8)
-    result = E.evaluate(rubric_path, agent, tmp_path, scoring="logprob", limit=24, max_new_tokens=8, progress=False, plots=False)
+    result = E.evaluate(
+        rubric_path, agent, tmp_path, scoring="logprob", limit=24, max_new_tokens=8, progress=False, plots=False
+    )
     records = [json.loads(line) for line in result.results_path.read_text().splitlines()]
     assert len(records) == 24
     soft = [r for r in records if r["scoring"] == "logprob"]
@@ -323,7 +334,9 @@ def test_logprob_scoring_through_a_local_model(rubric_path: Path, tmp_path: Path
         assert all(x < 0 for x in lp)
         assert probs[0] == pytest.approx(1 / (1 + math.exp(lp[1] - lp[0])))
         assert r["parsed"] == {"move": ["cooperate", "defect"][r["option_index"]]}
-        assert parse_answer(r["option_texts"][r["option_index"]], {"move": {"kind": "choice", "options": ["cooperate", "defect"]}}).ok
+        assert parse_answer(
+            r["option_texts"][r["option_index"]], {"move": {"kind": "choice", "options": ["cooperate", "defect"]}}
+        ).ok
     for r in hard:  # generated answers: kept raw, parsed or not, without a distribution
         assert "option_probs" not in r and isinstance(r["raw"], str)
         assert (r["parsed"] is None) == (r["parse_error"] is not None)

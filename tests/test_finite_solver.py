@@ -14,12 +14,12 @@ from fractions import Fraction
 from itertools import combinations
 
 import nashpy
-from nashpy.polytope import build_halfspaces, labels
 import numpy as np
 import pytest
 import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from nashpy.polytope import build_halfspaces, labels
 from scipy.spatial import HalfspaceIntersection
 
 from prefc.compiler.solve.finite import (
@@ -152,7 +152,7 @@ def moralis(A: np.ndarray, kappa: Fraction) -> list[list[Fraction]]:
 
 
 def transpose(M):
-    return [list(r) for r in zip(*M)]
+    return [list(r) for r in zip(*M, strict=False)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -359,7 +359,7 @@ def test_public_goods_full_contribution_threshold(n, m):
         assert (1 in symmetric) == (kappa >= threshold), (n, m, kappa)
         if n <= 5:  # the full n-player game agrees on the symmetric profiles
 
-            def utility(i: int, profile: tuple[int, ...]) -> Fraction:
+            def utility(i: int, profile: tuple[int, ...], util=util) -> Fraction:
                 return util(profile[i], profile[:i] + profile[i + 1 :])
 
             pure = pure_equilibria(utility, [2] * n)
@@ -382,7 +382,7 @@ def test_pure_equilibria_volunteers_dilemma():
 def test_pure_equilibria_agree_with_nashpy_on_two_player_games():
     games, _ = random_nondegenerate_games(seed=99, count=40, low=-9, high=9)
     for A, B in games:
-        pure = pure_equilibria(lambda i, p: int((A, B)[i][p]), list(A.shape))
+        pure = pure_equilibria(lambda i, p, A=A, B=B: int((A, B)[i][p]), list(A.shape))
         ref = [
             (int(np.argmax(x)), int(np.argmax(y)))
             for x, y in nashpy_vertex(A, B)

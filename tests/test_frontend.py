@@ -97,9 +97,11 @@ def test_library_checks_clean(capsys):
 
 def test_paper_misspelt_preference_is_located(tmp_path, capsys, monkeypatch):
     text = (ROOT / "specs" / "paper.pref").read_text()
-    line = next(i for i, l in enumerate(text.splitlines(), 1) if l.startswith("dataset sft for"))
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if ln.startswith("dataset sft for"))
     col = text.splitlines()[line - 1].index("moralis") + 1
-    (tmp_path / "paper.pref").write_text(text.replace("economicus, moralis(kappa = 0.5) {", "economicus, moralsi(kappa = 0.5) {"))
+    (tmp_path / "paper.pref").write_text(
+        text.replace("economicus, moralis(kappa = 0.5) {", "economicus, moralsi(kappa = 0.5) {")
+    )
     (tmp_path / "preferences.pref").write_text((ROOT / "specs" / "preferences.pref").read_text())
     monkeypatch.chdir(tmp_path)
     code, _, err = run_check(capsys, "paper.pref")

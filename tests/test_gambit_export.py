@@ -89,7 +89,7 @@ def test_openspiel_loads_the_exported_tree_with_the_same_payoffs_and_solution(tm
     def walk(node, history):
         if node.kind == "t":
             ours[history] = tuple(float(v) for v in node.payoffs)
-        for label, child in zip(node.actions, node.children):
+        for label, child in zip(node.actions, node.children, strict=False):
             walk(child, history + (label,))
 
     walk(tree.root, ())

@@ -183,7 +183,9 @@ def test_imported_specs_compile_into_a_dataset_and_a_rubric(tmp_path: Path):
 def _random_strategic(rng: random.Random, shape: tuple[int, ...]) -> StrategicGame:
     players = [f"P{i + 1}" for i in range(len(shape))]
     strategies = [[f"s{i + 1}{k}" for k in range(n)] for i, n in enumerate(shape)]
-    values = {i: rng.sample(range(-40, 40), len(list(itertools.product(*map(range, shape))))) for i in range(len(shape))}
+    values = {
+        i: rng.sample(range(-40, 40), len(list(itertools.product(*map(range, shape))))) for i in range(len(shape))
+    }
     profiles = list(itertools.product(*map(range, shape)))
     payoffs = {p: tuple(Fraction(values[i][j]) for i in range(len(shape))) for j, p in enumerate(profiles)}
     return StrategicGame("random", players, strategies, payoffs)
@@ -227,7 +229,7 @@ def test_random_game_trees_agree_with_backward_induction(tmp_path: Path):
         values = iter(rng.sample(range(-50, 50), 2 * 27))
         infoset = itertools.count(1)
 
-        def build(depth: int) -> Node:
+        def build(depth: int, movers=movers, width=width, values=values, infoset=infoset) -> Node:
             if depth == len(movers):
                 return Node(kind="t", payoffs=(Fraction(next(values)), Fraction(next(values))), outcome_name="o")
             return Node(kind="p", player=movers[depth], infoset=next(infoset),

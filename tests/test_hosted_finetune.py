@@ -57,8 +57,14 @@ def test_a_hosted_job_runs_to_a_model_that_prefc_eval_evaluates(build: Path, tmp
         assert main(["export", "openai", str(build / "sft"), "-o", str(tmp_path / "exp"), "--preference",
                      "moralis(kappa=0.5)"]) == 0
         job = server.jobs[record["job_id"]]
-        assert server.files[job["training_file"]]["data"] == (tmp_path / "exp" / "moralis_kappa0.5.train.jsonl").read_bytes()
-        assert server.files[job["validation_file"]]["data"] == (tmp_path / "exp" / "moralis_kappa0.5.val.jsonl").read_bytes()
+        assert (
+            server.files[job["training_file"]]["data"]
+            == (tmp_path / "exp" / "moralis_kappa0.5.train.jsonl").read_bytes()
+        )
+        assert (
+            server.files[job["validation_file"]]["data"]
+            == (tmp_path / "exp" / "moralis_kappa0.5.val.jsonl").read_bytes()
+        )
         assert job["hyperparameters"]["n_epochs"] == 2 and job["seed"] == 4
         # the recorded agent evaluates the fine-tuned model on the rubric
         assert main(["eval", str(build / "eval.jsonl"), "--agent", record["agent"], "-o", str(tmp_path / "res")]) == 0

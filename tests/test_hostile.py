@@ -77,7 +77,10 @@ def test_a_file_name_that_gives_no_spec_name_is_refused_and_touches_no_build(fil
     code, _, err = run(capsys, "compile", file_name, "-o", "build", "--quiet")
     assert_clean_failure(code, err, "E0105")
     assert f"the file name `{file_name}` gives no spec name" in err
-    assert sorted(p.relative_to("build").as_posix() for p in Path("build").rglob("*")) == ["other", "other/manifest.json"]
+    assert sorted(p.relative_to("build").as_posix() for p in Path("build").rglob("*")) == [
+        "other",
+        "other/manifest.json",
+    ]
 
 
 def test_a_file_name_is_cleaned_into_a_spec_name(tmp_path):

@@ -16,9 +16,9 @@ import pytest
 from prefc.cli import main
 
 try:
-    from interop_fixtures import theory_answers, theory_agent, write_spec
+    from interop_fixtures import theory_agent, theory_answers, write_spec
 except ImportError:  # tests/ is a package: import it by path
-    from tests.interop_fixtures import theory_answers, theory_agent, write_spec
+    from tests.interop_fixtures import theory_agent, theory_answers, write_spec
 
 inspect_ai = pytest.importorskip("inspect_ai")
 
@@ -122,7 +122,9 @@ def test_inspect_cli_runs_the_rubric_on_a_loopback_endpoint(rubric_path: Path, t
     assert done.returncode == 0, done.stderr[-3000:]
     (log_file,) = (tmp_path / "logs").glob("*.json")
     log = json.loads(log_file.read_text())
-    metrics = {(m.get("group") or "") + "/" + m["name"]: m["value"] for m in log["results"]["scores"][0]["metrics"].values()}
+    metrics = {
+        (m.get("group") or "") + "/" + m["name"]: m["value"] for m in log["results"]["scores"][0]["metrics"].values()
+    }
     assert metrics[f"accuracy/{label}"] == 1.0 and metrics["accuracy/parsed"] == 1.0
     summary = prefc_numbers(rubric_path, label)
     assert summary.nearest is not None and summary.nearest.label == label

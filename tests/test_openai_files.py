@@ -131,7 +131,10 @@ def test_export_openai_from_a_trl_build_matches_compile(built: Path, tmp_path: P
     report = json.loads(capsys.readouterr().out)
     assert sorted(Path(f["path"]).name for f in report["files"]) == sorted(p.name for p in (built / "openai").iterdir())
     for f in report["files"]:
-        assert f["ok"] and (out / Path(f["path"]).name).read_bytes() == (built / "openai" / Path(f["path"]).name).read_bytes()
+        assert (
+            f["ok"]
+            and (out / Path(f["path"]).name).read_bytes() == (built / "openai" / Path(f["path"]).name).read_bytes()
+        )
     one = tmp_path / "one"
     assert main(["export", "openai", str(tmp_path / "trl" / "small" / "sft"), "-o", str(one),
                  "--preference", "moralis(kappa=0.5)"]) == 0

@@ -30,7 +30,14 @@ REASONING = (
 CASES = [
     ("plain", 'ANSWER: {"move": "defect"}', PD, True, {"move": "defect"}, None),
     ("reasoning before", REASONING + 'ANSWER: {"move": "cooperate"}', PD, True, {"move": "cooperate"}, None),
-    ("chatter after", REASONING + 'ANSWER: {"move": "cooperate"}\nHope this helps!\n', PD, True, {"move": "cooperate"}, None),
+    (
+        "chatter after",
+        REASONING + 'ANSWER: {"move": "cooperate"}\nHope this helps!\n',
+        PD,
+        True,
+        {"move": "cooperate"},
+        None,
+    ),
     ("code fence", 'Reasoning...\n```\nANSWER: {"give": 3}\n```', DICTATOR, True, {"give": 3}, None),
     ("json fence after colon", 'Answer:\n```json\n{"give": 4}\n```', DICTATOR, True, {"give": 4}, None),
     ("lower case", 'answer: {"give": 0}', DICTATOR, True, {"give": 0}, None),
@@ -45,9 +52,30 @@ CASES = [
     ("number", 'ANSWER: {"price": 1.4729}', PRICE, True, {"price": 1.4729}, None),
     ("number at bound", 'ANSWER: {"price": 2.5}', PRICE, True, {"price": 2.5}, None),
     ("on step", 'ANSWER: {"n": 14}', EVEN, True, {"n": 14}, None),
-    ("two actions, other order", 'ANSWER: {"accept": "YES", "send": 10}', TRUST, True, {"send": 10, "accept": "yes"}, None),
-    ("last answer line wins", 'ANSWER: {"move": "defect"}\nOn reflection:\nANSWER: {"move": "cooperate"}', PD, True, {"move": "cooperate"}, None),
-    ("last answer line wins even if bad", 'ANSWER: {"move": "defect"}\nANSWER: {"move": "maybe"}', PD, False, None, "must be one of"),
+    (
+        "two actions, other order",
+        'ANSWER: {"accept": "YES", "send": 10}',
+        TRUST,
+        True,
+        {"send": 10, "accept": "yes"},
+        None,
+    ),
+    (
+        "last answer line wins",
+        'ANSWER: {"move": "defect"}\nOn reflection:\nANSWER: {"move": "cooperate"}',
+        PD,
+        True,
+        {"move": "cooperate"},
+        None,
+    ),
+    (
+        "last answer line wins even if bad",
+        'ANSWER: {"move": "defect"}\nANSWER: {"move": "maybe"}',
+        PD,
+        False,
+        None,
+        "must be one of",
+    ),
     ("wrong key", 'ANSWER: {"action": "defect"}', PD, False, None, "keys must be exactly"),
     ("extra key", 'ANSWER: {"move": "defect", "why": "money"}', PD, False, None, "unexpected"),
     ("missing key", 'ANSWER: {"send": 3}', TRUST, False, None, "missing"),
@@ -152,8 +180,14 @@ def test_non_string_input() -> None:
 
 @pytest.mark.parametrize(
     "schema",
-    [{}, {"a": {"kind": "vote"}}, {"a": {"kind": "choice", "options": []}}, {"a": {"kind": "number", "min": 2, "max": 1}},
-     {"a": {"kind": "integer", "min": 0, "max": 3, "step": 0}}, {"a": {"kind": "number", "min": 0, "max": float("nan")}}],
+    [
+        {},
+        {"a": {"kind": "vote"}},
+        {"a": {"kind": "choice", "options": []}},
+        {"a": {"kind": "number", "min": 2, "max": 1}},
+        {"a": {"kind": "integer", "min": 0, "max": 3, "step": 0}},
+        {"a": {"kind": "number", "min": 0, "max": float("nan")}},
+    ],
 )
 def test_malformed_schema_raises(schema: dict) -> None:
     with pytest.raises(SchemaError):
@@ -170,7 +204,9 @@ def test_format_answer_is_the_documented_line() -> None:
 
 # ---- properties -------------------------------------------------------------------------------
 
-_labels = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1, max_size=12)
+_labels = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1, max_size=12
+)
 
 
 @st.composite
@@ -182,7 +218,9 @@ def schema_and_value(draw: st.DrawFn) -> tuple[dict, dict]:
         kind = draw(st.sampled_from(["choice", "integer", "number"]))
         if kind == "choice":
             options = draw(
-                st.lists(_labels.filter(lambda s: s.strip() == s), min_size=1, max_size=5, unique_by=lambda s: s.casefold())
+                st.lists(
+                    _labels.filter(lambda s: s.strip() == s), min_size=1, max_size=5, unique_by=lambda s: s.casefold()
+                )
             )
             schema[name] = {"kind": "choice", "options": options}
             value[name] = draw(st.sampled_from(options))
@@ -235,7 +273,10 @@ _json_values = st.recursive(
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.dictionaries(st.sampled_from(["give", "move", "price", "x"]), _json_values, max_size=3), st.sampled_from(["ANSWER: ", "answer:\n", "**Answer:** "]))
+@given(
+    st.dictionaries(st.sampled_from(["give", "move", "price", "x"]), _json_values, max_size=3),
+    st.sampled_from(["ANSWER: ", "answer:\n", "**Answer:** "]),
+)
 def test_arbitrary_json_answers_never_raise(obj: dict, prefix: str) -> None:
     text = prefix + json.dumps(obj)
     for schema in (PD, DICTATOR, PRICE):

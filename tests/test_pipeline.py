@@ -154,9 +154,20 @@ def test_run_says_how_sure_each_verdict_is(spec_path: Path, tiny_model_dir: Path
     from prefc.runtime.verdict import margin
 
     buffer = io.StringIO()
-    result = run_spec(str(spec_path), threads=1, out=tmp_path / "runs", model=str(tiny_model_dir), max_steps=2, eval_items=6,
-                      batch_size=4, scoring="logprob", numeric="options", completion="answer", seed=3,
-                      console=Console(file=buffer, width=200))
+    result = run_spec(
+        str(spec_path),
+        threads=1,
+        out=tmp_path / "runs",
+        model=str(tiny_model_dir),
+        max_steps=2,
+        eval_items=6,
+        batch_size=4,
+        scoring="logprob",
+        numeric="options",
+        completion="answer",
+        seed=3,
+        console=Console(file=buffer, width=200),
+    )
     run = json.loads((result.directory / "run.json").read_text())
     assert run["settings"]["completion"] == "answer" and run["settings"]["seed"] == 3
     assert run["settings"]["items"] == 6 and run["rubric"]["selection"]["rule"] == "all"

@@ -321,15 +321,37 @@ def test_simulation_and_diff_directories(made: dict[str, Path], tmp_path: Path) 
     shutil.copy(plot, diff / "diff_trust.png")
     side = {"name": "a", "spec": "a", "preference": "moralis", "free": []}
     points = [{"params": {"k": k}, "free": {}, "status": "differ", "a": "send 0", "b": "send 10"} for k in (2, 3)]
-    (diff / "diff.json").write_text(json.dumps({
-        "kind": "specs",
-        "inputs": [{"path": "a.pref", "spec": "a", "sha256": "cd" * 32}, {"path": "b.pref", "spec": "b", "sha256": "ef" * 32}],
-        "summary": {"compared": 1, "differ": 1, "agree": True}, "skipped": [],
-        "games": [{"game": "trust", "a": side, "b": {**side, "name": "b", "spec": "b"}, "error": None,
-                   "grid": {"params": {"k": [2, 3]}}, "counts": {"same": 0, "overlap": 0, "differ": 2, "error": 0},
-                   "share_differ": 1.0, "status": "differ", "example": points[0], "closed_form": None,
-                   "closed_form_note": "", "agreement": {}, "points": points}],
-    }), encoding="utf-8")
+    (diff / "diff.json").write_text(
+        json.dumps(
+            {
+                "kind": "specs",
+                "inputs": [
+                    {"path": "a.pref", "spec": "a", "sha256": "cd" * 32},
+                    {"path": "b.pref", "spec": "b", "sha256": "ef" * 32},
+                ],
+                "summary": {"compared": 1, "differ": 1, "agree": True},
+                "skipped": [],
+                "games": [
+                    {
+                        "game": "trust",
+                        "a": side,
+                        "b": {**side, "name": "b", "spec": "b"},
+                        "error": None,
+                        "grid": {"params": {"k": [2, 3]}},
+                        "counts": {"same": 0, "overlap": 0, "differ": 2, "error": 0},
+                        "share_differ": 1.0,
+                        "status": "differ",
+                        "example": points[0],
+                        "closed_form": None,
+                        "closed_form_note": "",
+                        "agreement": {},
+                        "points": points,
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
     html = write_report([sim, diff], tmp_path / "r.html").read_text(encoding="utf-8")
     c = check(html)
     assert c.problems == [] and len(c.imgs) == 2 and c.seen["script"] == 0
@@ -371,8 +393,8 @@ def test_a_build_file_that_differs_from_its_manifest_is_noted(made: dict[str, Pa
 def test_run_directory(made: dict[str, Path], tiny_model_dir: Path, tmp_path: Path) -> None:
     """A run directory laid out as ``prefc run`` writes it: the build, one real adapter per dataset
     preference (2 steps on the tiny model) and real evaluations of the base model and each adapter."""
-    from prefc.runtime.rubric import stratified
     from prefc.runtime.generate import LocalAgent
+    from prefc.runtime.rubric import stratified
     from prefc.runtime.train import TrainConfig, train
 
     run = tmp_path / "runs" / "paper"
@@ -414,7 +436,7 @@ def test_run_directory(made: dict[str, Path], tiny_model_dir: Path, tmp_path: Pa
         s = json.loads((moved / "results" / Path(a["results"]).name / "summary.json").read_text())
         n_parsed, n = s["n_parsed"], s["n_items"]
         assert f"{s['parse_rate']:.3f} ({n_parsed}/{n})" in text
-    for label, adapter in adapters.items():
+    for adapter in adapters.values():
         meta = json.loads((moved / "adapters" / adapter.name / "prefc_train.json").read_text())
         assert meta["steps"] == 2
         assert f"{meta['tokens_per_second']:.1f}" in text and str(meta["tokens"]) in text

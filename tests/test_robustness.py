@@ -210,7 +210,8 @@ def test_indexed_group_must_be_symmetric() -> None:
 def test_many_helpers_using_each_other_check_quickly() -> None:
     """The recursion check visits each helper once per start, not every path (2^40 here)."""
     lets = "\n".join(f"    let h{i} = " + " + ".join(["1", *(f"h{j}" for j in range(i))]) for i in range(40))
-    text = f"game g {{\n    players a, b symmetric\n    each player chooses x in [0, 1]\n{lets}\n    payoff a = a.x * h39\n}}\n"
+    text = (f"game g {{\n    players a, b symmetric\n    each player chooses x in [0, 1]\n{lets}\n"
+            "    payoff a = a.x * h39\n}\n")
     code, _, err = run_check(text.encode())  # run_check fails the test after TIME_LIMIT_S
     assert (code, err) == (0, "")
 
@@ -248,7 +249,8 @@ def test_bounded_mutation_fuzz_through_check_solve_and_compile() -> None:
            if run.outcome != "internal" or run.where not in KNOWN_INTERNAL]
     assert not bad, f"{counts}\n" + "\n".join(map(str, bad))
     for m, stage, run in report.failures:
-        warnings.warn(f"known internal error, mutant {m} ({stage}) {run.where}: {KNOWN_INTERNAL[run.where]}")
+        warnings.warn(f"known internal error, mutant {m} ({stage}) {run.where}: {KNOWN_INTERNAL[run.where]}",
+                      stacklevel=1)
     assert not report.wording, report.wording[:5]
     # the fuzz reaches every stage, and mutants are refused as well as accepted
     assert counts["check"].get("ok", 0) >= FUZZ_MUTANTS // 10 and counts["check"].get("diagnostic", 0) > 0

@@ -172,7 +172,9 @@ def test_item_correctness_choice_integer_number_and_alternatives() -> None:
     assert score.answer_distance({"give": 4}, {"give": 5}, integer) == pytest.approx(0.1)
     assert score.answer_distance({"move": "defect"}, {"move": "defect"}, schema) is None
     two = {"send": {"kind": "integer", "min": 0, "max": 10}, "move": {"kind": "choice", "options": PD_MOVES}}
-    assert not score.answer_matches({"send": 3, "move": "defect"}, {"send": 3, "move": "cooperate"}, two, tolerance=0.05)
+    assert not score.answer_matches(
+        {"send": 3, "move": "defect"}, {"send": 3, "move": "cooperate"}, two, tolerance=0.05
+    )
     assert not score.answer_matches({"send": True}, {"send": 1}, integer, tolerance=0.05)
 
 
@@ -240,7 +242,10 @@ def test_soft_counts_equal_the_expected_log_likelihood() -> None:
     items = build_items(60, seed=5, pg_share=0.0)
     rng = np.random.default_rng(0)
     probs = [float(rng.uniform(0.05, 0.95)) for _ in items]
-    soft = [score.score_item(it, value=None, option_probs=[p, 1 - p], scoring="logprob") for it, p in zip(items, probs, strict=True)]
+    soft = [
+        score.score_item(it, value=None, option_probs=[p, 1 - p], scoring="logprob")
+        for it, p in zip(items, probs, strict=True)
+    ]
     est_soft = score.estimate_kappa(items, soft, grid=GRID)
     # Replicate each item 20 times with hard answers in proportion p (rounded): close to the soft fit.
     rep_items, rep_out = [], []
@@ -326,9 +331,15 @@ def test_summary_serialises_to_json_and_back() -> None:
 
 
 def test_a_tie_declares_no_nearest_type() -> None:
-    a = score.PreferenceScore(label="a", n=10, accuracy=0.5, expected_accuracy=0.5, accuracy_by_game={}, mean_distance=0.3, n_numeric=10)
-    b = score.PreferenceScore(label="b", n=10, accuracy=0.5, expected_accuracy=0.5, accuracy_by_game={}, mean_distance=0.1, n_numeric=10)
-    c = score.PreferenceScore(label="c", n=10, accuracy=0.2, expected_accuracy=0.2, accuracy_by_game={}, mean_distance=0.0, n_numeric=10)
+    a = score.PreferenceScore(
+        label="a", n=10, accuracy=0.5, expected_accuracy=0.5, accuracy_by_game={}, mean_distance=0.3, n_numeric=10
+    )
+    b = score.PreferenceScore(
+        label="b", n=10, accuracy=0.5, expected_accuracy=0.5, accuracy_by_game={}, mean_distance=0.1, n_numeric=10
+    )
+    c = score.PreferenceScore(
+        label="c", n=10, accuracy=0.2, expected_accuracy=0.2, accuracy_by_game={}, mean_distance=0.0, n_numeric=10
+    )
     # a 0.000 margin is no evidence for either type, whatever the distances or the declaration order
     assert score.nearest_type([a, b, c]) is None and score.nearest_type([b, a, c]) is None
     assert score.nearest_note([a, b, c]) == "a tie: b, a at accuracy 0.500"

@@ -118,7 +118,9 @@ def _read_response(s: socket.socket) -> bytes:
         assert chunk, data
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
-    length = int(next(line.split(b":", 1)[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+    length = int(
+        next(line.split(b":", 1)[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+    )
     while len(body) < length:
         chunk = s.recv(65536)
         assert chunk, data
@@ -174,12 +176,21 @@ def test_completion_shape(served_echo: str) -> None:
     assert status == 200
     assert data["object"] == "chat.completion" and data["model"] == "echo" and data["id"].startswith("chatcmpl-")
     assert data["choices"] == [
-        {"index": 0, "message": {"role": "assistant", "content": _echo([{"role": "user", "content": "hi"}])}, "finish_reason": "stop"}
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": _echo([{"role": "user", "content": "hi"}])},
+            "finish_reason": "stop",
+        }
     ]
-    prompt_tokens, completion_tokens = _estimate([{"role": "user", "content": "hi"}], data["choices"][0]["message"]["content"])
+    prompt_tokens, completion_tokens = _estimate(
+        [{"role": "user", "content": "hi"}], data["choices"][0]["message"]["content"]
+    )
     assert data["usage"] == {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                              "total_tokens": prompt_tokens + completion_tokens}
-    parts = {"model": "echo", "messages": [{"role": "user", "content": [{"type": "text", "text": "h"}, {"type": "text", "text": "i"}]}]}
+    parts = {
+        "model": "echo",
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "h"}, {"type": "text", "text": "i"}]}],
+    }
     status, data = _post(served_echo + "/chat/completions", json.dumps(parts).encode())
     assert status == 200 and data["choices"][0]["message"]["content"].startswith("You said: hi")
 
@@ -198,14 +209,24 @@ GOOD = {"model": "echo", "messages": [{"role": "user", "content": "hi"}]}
         (json.dumps({**GOOD, "messages": [{"role": "wizard", "content": "x"}]}).encode(), 400, "role"),
         (json.dumps({**GOOD, "messages": [{"role": ["user"], "content": "x"}]}).encode(), 400, "role"),
         (json.dumps({**GOOD, "messages": [{"role": "user", "content": 5}]}).encode(), 400, "content"),
-        (json.dumps({**GOOD, "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}).encode(), 400, "last message"),
+        (
+            json.dumps(
+                {**GOOD, "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}
+            ).encode(),
+            400,
+            "last message",
+        ),
         (json.dumps({**GOOD, "stream": "yes"}).encode(), 400, "stream"),
         (json.dumps({**GOOD, "n": 2}).encode(), 400, "n = 1"),
         (json.dumps({**GOOD, "max_tokens": 0}).encode(), 400, "max_tokens"),
         (json.dumps({**GOOD, "max_tokens": "many"}).encode(), 400, "max_tokens"),
         (json.dumps({**GOOD, "max_tokens": True}).encode(), 400, "max_tokens"),
         (json.dumps({**GOOD, "tools": [{"type": "function"}]}).encode(), 400, "tools"),
-        (b'{"model": "echo", "messages": [{"role": "user", "content": "x"}], "temperature": NaN}', 400, "not valid JSON"),
+        (
+            b'{"model": "echo", "messages": [{"role": "user", "content": "x"}], "temperature": NaN}',
+            400,
+            "not valid JSON",
+        ),
         (b"", 400, "empty"),
         (b"\xff\xfe\x00garbage", 400, "not valid JSON"),
         (b"[" * 100000 + b"]" * 100000, 400, "not valid JSON"),
@@ -232,7 +253,10 @@ def test_agent_failure_is_a_500_that_names_no_internals(no_key: None, caplog: py
     def broken(prompt: Prompt) -> str:
         raise RuntimeError("model exploded at /secret/path/model.bin")
 
-    with caplog.at_level(logging.WARNING, logger="prefc.serve"), start_server(ScriptedAgent("broken", broken)) as handle:
+    with (
+        caplog.at_level(logging.WARNING, logger="prefc.serve"),
+        start_server(ScriptedAgent("broken", broken)) as handle,
+    ):
         status, data = _post(handle.url + "/chat/completions", json.dumps({**GOOD, "model": "broken"}).encode())
         assert status == 500 and data["error"]["type"] == "server_error" and data["error"]["code"] == "agent_error"
         assert "exploded" not in data["error"]["message"] and "/secret" not in data["error"]["message"]
@@ -301,7 +325,9 @@ def test_openai_key_fallback_and_served_key_check(monkeypatch: pytest.MonkeyPatc
         # the official client too; a key of another length, another scheme, no key; /health needs none
         with pytest.raises(openai.AuthenticationError):
             _client(url, api_key=SECRET + "x").chat.completions.create(model="echo", messages=GOOD["messages"])
-        assert _post(url + "/chat/completions", json.dumps(GOOD).encode(), {"Authorization": f"Basic {SECRET}"})[0] == 401
+        assert (
+            _post(url + "/chat/completions", json.dumps(GOOD).encode(), {"Authorization": f"Basic {SECRET}"})[0] == 401
+        )
         assert _get(url + "/models")[0] == 401
         assert _get(url + "/models", {"Authorization": f"Bearer {SECRET}"})[0] == 200
         assert _get(url.removesuffix("/v1") + "/health")[0] == 200
@@ -369,7 +395,9 @@ def test_official_client_errors_are_typed(served_echo: str) -> None:
     with pytest.raises(openai.NotFoundError):
         client.chat.completions.create(model="gpt-9", messages=GOOD["messages"])
     with pytest.raises(openai.BadRequestError) as info:
-        client.chat.completions.create(model="echo", messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}])
+        client.chat.completions.create(
+            model="echo", messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]
+        )
     assert "only text parts" in str(info.value)
     with pytest.raises(openai.BadRequestError):
         client.chat.completions.create(model="echo", messages=GOOD["messages"], logprobs=True)
@@ -506,7 +534,9 @@ def test_every_field_of_the_wrong_type_is_a_located_400(served_echo: str) -> Non
                 status, raw, kind = conn.post(json.dumps(_with(path, value)).encode())
                 error = json.loads(raw)["error"]
                 assert status == 400, (path, value, error)
-                assert error["param"] == _param(path) or (path[0] == "messages" and error["param"].startswith("messages")), (path, value, error)
+                assert error["param"] == _param(path) or (
+                    path[0] == "messages" and error["param"].startswith("messages")
+                ), (path, value, error)
                 assert error["type"] == "invalid_request_error" and error["message"]
                 checked += 1
         assert checked > 120
@@ -612,7 +642,9 @@ def test_oversized_bodies_are_answered_413(strict_server: Any) -> None:
     # chunked, no length: cut at the limit
     chunk = b" " * 65536
     body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(20)) + b"0\r\n\r\n"
-    seconds, reply = _raw(port, b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + body)
+    seconds, reply = _raw(
+        port, b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + body
+    )
     assert _status(reply) == 413
 
 
@@ -694,7 +726,7 @@ async def _burst(port: int, n: int) -> tuple[list[Any], float]:
             writer.close()
             return _status(data), _json_body(data)["choices"][0]["message"]["content"] == _echo(
                 [{"role": "user", "content": f"q{i}"}])
-        except (OSError, asyncio.TimeoutError, IndexError, ValueError) as exc:
+        except (TimeoutError, OSError, IndexError, ValueError) as exc:
             return repr(exc), False
 
     tasks = [asyncio.create_task(one(i)) for i in range(n)]
@@ -792,7 +824,9 @@ def test_a_request_whose_client_left_is_not_answered(no_key: None) -> None:
         first.start()
         time.sleep(0.3)  # the agent is busy with "first"
         s = socket.create_connection(("127.0.0.1", handle.port), timeout=5)
-        s.sendall(_request(json.dumps({"model": "recorder", "messages": [{"role": "user", "content": "gone"}]}).encode()))
+        s.sendall(
+            _request(json.dumps({"model": "recorder", "messages": [{"role": "user", "content": "gone"}]}).encode())
+        )
         time.sleep(0.2)
         s.close()  # the client leaves while its request waits
         first.join(timeout=10)
@@ -904,7 +938,9 @@ def test_a_served_theory_agent_scores_as_the_agent_itself(rubric_path: Path, tmp
     assert isinstance(served, RubricChatAgent) and served.prompts == len(rubric.items)
     with start_server(served, refusal=served.refusal) as handle:
         direct = evaluate(rubric, theory, tmp_path / "direct", progress=False, plots=False)
-        http = evaluate(rubric, OpenAIChatAgent(handle.url, theory.name), tmp_path / "http", progress=False, plots=False)
+        http = evaluate(
+            rubric, OpenAIChatAgent(handle.url, theory.name), tmp_path / "http", progress=False, plots=False
+        )
         assert [r["raw"] for r in _results(tmp_path / "http")] == [r["raw"] for r in _results(tmp_path / "direct")]
         assert http.summary.model_dump()["preferences"] == direct.summary.model_dump()["preferences"]
         with pytest.raises(openai.UnprocessableEntityError) as info:
@@ -965,7 +1001,9 @@ def test_cli_serves_prints_its_url_and_stops_gracefully(rubric_path: Path, sig: 
         assert info["event"] == "listening" and info["url"] == f"http://127.0.0.1:{info['port']}/v1"
         assert info["model"] == "theory:economicus" and info["api_key"] is True and info["usage"] == "estimate"
         item = load_rubric(rubric_path).items[0]
-        reply = _client(info["url"], api_key=SECRET).chat.completions.create(model=info["model"], messages=item["prompt"])
+        reply = _client(info["url"], api_key=SECRET).chat.completions.create(
+            model=info["model"], messages=item["prompt"]
+        )
         assert parse_answer(reply.choices[0].message.content, item["schema"]).value == item["targets"]["economicus"]
         with pytest.raises(openai.AuthenticationError):
             _client(info["url"], api_key="nope").models.list()

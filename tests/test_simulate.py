@@ -275,7 +275,7 @@ def test_local_model_plays_and_failures_are_recorded(tiny_model_dir, ir, tmp_pat
     assert [[m.raw for m in r.agents] for r in plain.rounds] == [[m.raw for m in r.agents] for r in res.rounds]
     # direct replies (the default) continue the answer line's opening
     assert s.params["reply"] == "direct"
-    opening = 'ANSWER: {"%s": ' % s.params["action"]
+    opening = 'ANSWER: {{"{}": '.format(s.params["action"])
     assert all(m.raw.startswith(opening) for r in res.rounds for m in r.agents)
     free = run(ir, [agent, agent], tmp_path / "free", rounds=2, max_new_tokens=6, initial="mid", reply="free")
     assert free.summary.params["reply"] == "free"

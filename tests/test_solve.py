@@ -69,8 +69,11 @@ def test_pd_equilibria_agree_with_nashpy(paper):
         sol = solve(paper, "prisoners_dilemma", "moralis", k)
         kf = float(k)
         A = np.array([[3, kf * 3], [(1 - kf) * 5 + kf * 1, 1]], dtype=float)
-        pure_expected = {(tuple(np.round(x, 9)), tuple(np.round(y, 9))) for x, y in nashpy.Game(A, A.T).vertex_enumeration()
-                         if max(x) == 1 and max(y) == 1}
+        pure_expected = {
+            (tuple(np.round(x, 9)), tuple(np.round(y, 9)))
+            for x, y in nashpy.Game(A, A.T).vertex_enumeration()
+            if max(x) == 1 and max(y) == 1
+        }
         pure = {tuple(1.0 if eq.path[r]["move"] == o else 0.0 for r in ("row", "col") for o in ("cooperate", "defect"))
                 for eq in sol.equilibria if eq.is_pure}
         assert pure == {x + y for x, y in pure_expected}
@@ -89,7 +92,9 @@ def test_pd_equilibria_agree_with_nashpy(paper):
         # a best reply to itself over every mixture (brute force on a fine grid)
         y = np.array([p, 1 - p])
         qs = np.linspace(0, 1, 10001)
-        u = [(1 - kf) * np.array([q, 1 - q]) @ A0 @ y + kf * np.array([q, 1 - q]) @ A0 @ np.array([q, 1 - q]) for q in qs]
+        u = [
+            (1 - kf) * np.array([q, 1 - q]) @ A0 @ y + kf * np.array([q, 1 - q]) @ A0 @ np.array([q, 1 - q]) for q in qs
+        ]
         mine = (1 - kf) * y @ A0 @ y + kf * y @ A0 @ y
         assert max(u) <= mine + 1e-12
 
@@ -190,7 +195,10 @@ def test_swerve_threshold(av, passengers, pedestrians):
     for k, car in [(threshold - F(1, 100), "stay"), (threshold + F(1, 100), "swerve")]:
         sol = solve(av, "swerve", "moralis", k, passengers=passengers, pedestrians=pedestrians)
         assert sol.answer.path["rider"]["car"] == car
-    assert solve(av, "swerve", "economicus", passengers=passengers, pedestrians=pedestrians).answer.path["rider"]["car"] == "stay"
+    assert (
+        solve(av, "swerve", "economicus", passengers=passengers, pedestrians=pedestrians).answer.path["rider"]["car"]
+        == "stay"
+    )
 
 
 # --- the command line -------------------------------------------------------------------------------

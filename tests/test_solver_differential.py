@@ -14,10 +14,10 @@ from pathlib import Path
 import nashpy
 import numpy as np
 import pytest
+import randgames
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import randgames
 from prefc.compiler.check import PreferencePoint, check_file
 from prefc.compiler.ir import lower_spec
 from prefc.compiler.solve import GameSolver
@@ -41,7 +41,7 @@ def solve(ir, game, pref="economicus", **values):
 def as_profile(eq, roles, actions, labels):
     """An equilibrium as one probability vector per role, from its path or probabilities."""
     out = []
-    for r, a, labs in zip(roles, actions, labels):
+    for r, a, labs in zip(roles, actions, labels, strict=False):
         if eq.probabilities:
             probs = eq.probabilities[r][a]
             out.append(tuple(round(probs.get(lab, 0.0), 8) for lab in labs))
@@ -53,7 +53,9 @@ def as_profile(eq, roles, actions, labels):
 def nashpy_set(game: randgames.FiniteGame):
     A = np.array([[game.payoffs[0][(i, j)] for j in range(game.sizes[1])] for i in range(game.sizes[0])], dtype=float)
     B = np.array([[game.payoffs[1][(i, j)] for j in range(game.sizes[1])] for i in range(game.sizes[0])], dtype=float)
-    return {(tuple(np.round(x, 8) + 0.0), tuple(np.round(y, 8) + 0.0)) for x, y in nashpy.Game(A, B).vertex_enumeration()}
+    return {
+        (tuple(np.round(x, 8) + 0.0), tuple(np.round(y, 8) + 0.0)) for x, y in nashpy.Game(A, B).vertex_enumeration()
+    }
 
 
 def assert_nash(game: randgames.FiniteGame, x: np.ndarray, y: np.ndarray) -> None:

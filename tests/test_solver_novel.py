@@ -179,7 +179,9 @@ def test_pure_equilibria_a_mixture_beats_are_marked(tmp_path: Path):
     """PD (5, 3, 1, 0) at kappa = 1/2: mutual cooperation is an equilibrium of the game in actions,
     but the mixture cooperating with probability 1/2 gains 1/8 under the strategy-level term."""
     sol = solve(SPECS / "paper.pref", "prisoners_dilemma", "moralis", kappa="1/2")
-    coop = next(e for e in sol.equilibria if e.is_pure and e.path["row"]["move"] == "cooperate" == e.path["col"]["move"])
+    coop = next(
+        e for e in sol.equilibria if e.is_pure and e.path["row"]["move"] == "cooperate" == e.path["col"]["move"]
+    )
     assert coop.mixture_gain == pytest.approx(1 / 8)
     # and the explanation gives the thresholds against mixtures: 2/3 and 1/4
     ir = lower_spec(check_file(str(SPECS / "paper.pref")))

@@ -116,7 +116,9 @@ def test_train_from_a_config_file_records_it_next_to_the_adapter(tmp_path: Path,
 
     assert meta["config_file"]["sha256"] == hashlib.sha256(cfg.read_bytes()).hexdigest()
     adapter = json.loads((out / "adapter_config.json").read_text())  # what peft really built
-    assert adapter["lora_alpha"] == 12 and adapter["r"] == 4 and sorted(adapter["target_modules"]) == ["q_proj", "v_proj"]
+    assert (
+        adapter["lora_alpha"] == 12 and adapter["r"] == 4 and sorted(adapter["target_modules"]) == ["q_proj", "v_proj"]
+    )
 
 
 def _scalar_tags(event_file: Path) -> set[str]:

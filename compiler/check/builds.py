@@ -49,7 +49,7 @@ class BuildChecker(ExpressionChecker):
             for app in b.preferences:
                 points.extend(check_preference_application(app, prefs, bag=self.bag))
             seen_points: set[str] = set()
-            for pt, app in zip(points, b.preferences):
+            for pt, app in zip(points, b.preferences, strict=False):
                 if pt.label in seen_points:
                     self.bag.add("E0208", f"preference `{pt.label}` is listed twice", app.span)
                 seen_points.add(pt.label)

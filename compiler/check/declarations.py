@@ -9,7 +9,13 @@ from pathlib import Path
 
 from prefc.compiler import ast
 from prefc.compiler.check.builds import BuildChecker
-from prefc.compiler.check.constants import MAX_LITERAL_MAGNITUDE, NotConstant, eval_const, literal_magnitude, magnitude_text
+from prefc.compiler.check.constants import (
+    MAX_LITERAL_MAGNITUDE,
+    NotConstant,
+    eval_const,
+    literal_magnitude,
+    magnitude_text,
+)
 from prefc.compiler.check.expressions import Scope
 from prefc.compiler.check.games import GameChecker
 from prefc.compiler.check.model import CheckedGame, CheckedPreference, CheckedSpec, _fmt
@@ -143,7 +149,7 @@ class Checker(GameChecker, BuildChecker):
 
     def _collect_games(self, files, main) -> dict[str, CheckedGame]:
         games: dict[str, CheckedGame] = {}
-        for src, tree in files:
+        for _src, tree in files:
             for game in tree.games:
                 if game.name.name in games:
                     self._duplicate("game", game.name, games[game.name.name].ast.name.span)

@@ -49,7 +49,7 @@ class Scope:
     let_params: set[str] = field(default_factory=set)
     in_kantian: bool = False
 
-    def child(self, **changes) -> "Scope":
+    def child(self, **changes) -> Scope:
         new = Scope(self.kind, self.game, set(self.pref_params), set(self.index_vars), set(self.player_vars),
                     set(self.let_params), self.in_kantian)
         for k, v in changes.items():
@@ -299,7 +299,7 @@ class ExpressionChecker:
             if len(row.labels) != len(e.keys):
                 self.bag.add("E0209", f"table row has {len(row.labels)} labels for {len(e.keys)} keys", row.span)
                 continue
-            for lab, labels in zip(row.labels, key_labels):
+            for lab, labels in zip(row.labels, key_labels, strict=False):
                 if labels is not None and lab.name not in labels:
                     self._unknown("E0206", "option", lab, labels)
             combo = tuple(lab.name for lab in row.labels)
@@ -364,10 +364,9 @@ class ExpressionChecker:
             t = self._expr(e.args[0], scope)
             if t == ExprType.GROUP and scope.kind == "preference":
                 self.bag.add("E0305", f"write `{f}(j in others: payoff(j))`", e.args[0].span)
-            elif t not in (ExprType.VECTOR, ExprType.ANY):
-                if f in ("sum", "mean"):
-                    self.bag.add("E0305", f"`{f}` needs a group's action (e.g. `{f}(member.give)`) or "
-                                 "`j in group: ...`", e.args[0].span)
+            elif t not in (ExprType.VECTOR, ExprType.ANY) and f in ("sum", "mean"):
+                self.bag.add("E0305", f"`{f}` needs a group's action (e.g. `{f}(member.give)`) or "
+                             "`j in group: ...`", e.args[0].span)
             return ExprType.NUM
         if f in ("sum", "mean"):
             self.bag.add("E0209", f"`{f}` takes one argument, got {len(e.args)}", e.span)

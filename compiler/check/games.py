@@ -374,8 +374,8 @@ class GameChecker(ExpressionChecker):
         if combos > MAX_DOMAIN_COMBOS:
             return  # the work estimate refuses builds this large before solving
         for combo in itertools.product(*values):
-            env = {**defaults, **dict(zip(used, combo))}
-            at = ", ".join(f"{n} = {_fmt(v)}" for n, v in zip(used, combo))
+            env = {**defaults, **dict(zip(used, combo, strict=False))}
+            at = ", ".join(f"{n} = {_fmt(v)}" for n, v in zip(used, combo, strict=False))
             try:
                 lo, hi = eval_const(dom.lo, env), eval_const(dom.hi, env)
                 step = eval_const(dom.step, env) if isinstance(dom, ast.IntRange) and dom.step is not None \

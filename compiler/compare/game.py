@@ -11,14 +11,14 @@ from typing import Any
 import sympy as sp
 
 from prefc.compiler.check import PreferencePoint
+from prefc.compiler.compare.closed_forms import closed_form
+from prefc.compiler.compare.outcomes import Outcome, num_key, outcome_of, status_of
+from prefc.compiler.compare.regions import Part, Space, interval_text, intervals, region_parts, simplify_on_grid
+from prefc.compiler.compare.sides import DEFAULT_STEPS, Grid, Side, build_grid, fmt_fraction
 from prefc.compiler.exact import NotCompilable, compile_exact
 from prefc.compiler.ir import BoundPreference, to_plain
 from prefc.compiler.lower import LoweringError
 from prefc.compiler.solve import GameSolver, SolveError
-from prefc.compiler.compare.closed_forms import closed_form
-from prefc.compiler.compare.outcomes import Outcome, num_key, outcome_of, status_of
-from prefc.compiler.compare.regions import Part, Space, interval_text, intervals, region_parts, simplify_on_grid
-from prefc.compiler.compare.sides import DEFAULT_STEPS, Grid, Side, fmt_fraction, build_grid
 from prefc.compiler.solve.closed import ClosedForm, text
 
 # ----------------------------------------------------------------------------- the comparison
@@ -205,8 +205,11 @@ def _closed_form(diff: GameDiff, outcomes: list[tuple[Outcome, Outcome]]) -> Non
         ranges[s] = (float(min(vals)), float(max(vals)))
     for k, (lo, hi) in grid.domains.items():
         ranges[sp.Symbol(k, real=True)] = (float(lo), float(hi))
-    forms = [closed_form(side, consts=own, ranges=ranges, sign_of=sign_of) for side, own in zip((a, b), grid.own)]
-    missing = [side.name for side, f in zip((a, b), forms) if f is None]
+    forms = [
+        closed_form(side, consts=own, ranges=ranges, sign_of=sign_of)
+        for side, own in zip((a, b), grid.own, strict=False)
+    ]
+    missing = [side.name for side, f in zip((a, b), forms, strict=False) if f is None]
     if missing:
         diff.closed_form_note = f"no closed form for {' and '.join(missing)}; the grid is the answer"
         return
@@ -296,7 +299,7 @@ def _agreement(diff: GameDiff, fa: ClosedForm, fb: ClosedForm, space: Space,
     for i in range(len(space.points)):
         for fp in space.free_points:
             env = space.env_at(i, fp)
-            for s, (f, comp) in enumerate(zip((fa, fb), compiled)):
+            for s, (f, comp) in enumerate(zip((fa, fb), compiled, strict=False)):
                 found = outcomes[idx][s]
                 if found.error:
                     continue

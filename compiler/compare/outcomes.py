@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-
 from prefc.compiler.ir import GameIR
 from prefc.compiler.solution import Equilibrium, Solution
 
@@ -15,7 +14,7 @@ _ROUND = 9
 
 
 def num_key(v: Any) -> Any:
-    if isinstance(v, bool) or isinstance(v, str):
+    if isinstance(v, (bool, str)):
         return v
     if isinstance(v, (int, float)):
         return round(float(v), _ROUND) + 0.0

@@ -8,8 +8,8 @@ from typing import Any
 
 import sympy as sp
 
-from prefc.compiler.exact import NotCompilable, compile_exact
 from prefc.compiler.compare.sides import Grid
+from prefc.compiler.exact import NotCompilable, compile_exact
 from prefc.compiler.solve.closed import ClosedForm, text
 
 _MAX_ATOMS = 24  # regions with more distinct atoms are reported unsimplified

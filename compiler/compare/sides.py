@@ -1,4 +1,5 @@
-"""The two sides of a comparison (a game played by a preference, some parameters free) and the grid they are compared on."""
+"""The two sides of a comparison (a game played by a preference, some parameters free) and the grid
+they are compared on."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-
 
 from prefc.compiler.check import CheckedPreference, PreferencePoint
 from prefc.compiler.ir import GameIR
@@ -130,12 +130,12 @@ class Grid:
     def game_points(self) -> list[dict[str, Fraction]]:
         """Every combination of the swept game parameters."""
         names = list(self.axes)
-        return [dict(zip(names, combo)) for combo in itertools.product(*(self.axes[n] for n in names))]
+        return [dict(zip(names, combo, strict=False)) for combo in itertools.product(*(self.axes[n] for n in names))]
 
     def free_points(self) -> list[dict[str, Fraction]]:
         """Every combination of the free preference parameters (one empty point when none)."""
         names = list(self.free)
-        return [dict(zip(names, combo)) for combo in itertools.product(*(self.free[n] for n in names))]
+        return [dict(zip(names, combo, strict=False)) for combo in itertools.product(*(self.free[n] for n in names))]
 
 
 def fmt_fraction(v: Fraction) -> str:
@@ -179,7 +179,8 @@ def build_grid(a: Side, b: Side, *, steps: int = DEFAULT_STEPS) -> Grid:
             if in_b:
                 own[1][name] = pb[name].default
             if in_a and in_b:
-                notes.append(f"{name} = {fmt_fraction(pa[name].default)} for {a.name}, {fmt_fraction(pb[name].default)} for {b.name}")
+                notes.append(f"{name} = {fmt_fraction(pa[name].default)} for {a.name}, "
+                             f"{fmt_fraction(pb[name].default)} for {b.name}")
             else:
                 notes.append(f"{name} exists only for {a.name if in_a else b.name} "
                              f"(= {fmt_fraction((pa if in_a else pb)[name].default)})")
@@ -191,8 +192,10 @@ def build_grid(a: Side, b: Side, *, steps: int = DEFAULT_STEPS) -> Grid:
             assert dom is not None
             lo, hi = Fraction(dom[0]), Fraction(dom[1])
             if k in domains and domains[k] != (lo, hi):
-                raise DiffError(f"free parameter `{k}` has domain [{fmt_fraction(domains[k][0])}, {fmt_fraction(domains[k][1])}] "
-                                f"on one side and [{fmt_fraction(lo)}, {fmt_fraction(hi)}] on the other")
+                raise DiffError(
+                    f"free parameter `{k}` has domain [{fmt_fraction(domains[k][0])}, {fmt_fraction(domains[k][1])}] "
+                    f"on one side and [{fmt_fraction(lo)}, {fmt_fraction(hi)}] on the other"
+                )
             domains[k] = (lo, hi)
             free[k] = [lo + (hi - lo) * i / steps for i in range(steps + 1)] if hi > lo else [lo]
     clash = set(free) & (set(pa) | set(pb))

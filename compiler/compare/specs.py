@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-
 from prefc.compiler.check import PreferencePoint
-from prefc.compiler.ir import BoundPreference
-from prefc.compiler.compare.game import GameDiff, overall_status, compare
+from prefc.compiler.compare.game import GameDiff, compare, overall_status
 from prefc.compiler.compare.sides import DEFAULT_STEPS, DiffError, Side, build_grid, make_side
+from prefc.compiler.ir import BoundPreference
 from prefc.compiler.solve import GameSolver, SolveError
 
 # ----------------------------------------------------------------------------- whole specs

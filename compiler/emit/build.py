@@ -50,7 +50,7 @@ def _template_sets(spec: CheckedSpec) -> dict[str, TemplateSet]:
             span = build.ast.settings_spans.get("template", build.ast.span)
             refused = exc.refused
             raise CompileError([Diagnostic("E0104" if refused.code == "E0104" else "E0308", refused.message,
-                                           span, label=refused.label, hint=refused.hint)], spec.sources)
+                                           span, label=refused.label, hint=refused.hint)], spec.sources) from None
         if directory not in cache:
             cache[directory] = TemplateSet(directory)
         sets[name] = cache[directory]
@@ -92,7 +92,9 @@ def compile_spec(spec: CheckedSpec, out_dir: str | Path, *, fmt: str = "trl", se
     if on_total is not None:
         total = 0
         for b in spec.builds.values():
-            total += (samples or b.ast.samples or 100) * len(b.preferences) if b.kind == "dataset" else (b.ast.items or 100)
+            total += (
+                (samples or b.ast.samples or 100) * len(b.preferences) if b.kind == "dataset" else (b.ast.items or 100)
+            )
         on_total(total)
     staged = StagedBuild(Path(out_dir) / spec.name)
     try:

@@ -109,27 +109,39 @@ def dataset_card(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, counts: Cou
     first = build.preferences[0].label
     config = preference_slug(first)
     messages = header.get("format") in ("messages", "openai")
-    out += ["", "## Loading", "",
-            f"The header above makes this directory a Hugging Face dataset: one config per preference "
-            f"({', '.join(f'`{preference_slug(p.label)}`' for p in build.preferences)})"
-            + (", and `all` (the default) with every preference mixed" if len(build.preferences) > 1 else "")
-            + ". Each config's splits are "
-            + ", ".join(f"`{HUB_SPLIT_NAMES[s]}` (`{s}.jsonl`)" for s in splits)
-            + ". Train on one preference at a time: rows of different preferences answer the same prompts differently.", "",
-            "```python", "from datasets import load_dataset", "from trl import SFTConfig, SFTTrainer", "",
-            f'DATASET_DIR = "build/{spec.name}/{build.name}"  # this directory',
-            'MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"  # any causal LM directory or hub id',
-            f'ds = load_dataset(DATASET_DIR, "{config}")  # the rows of {first} only',
-            'ds = ds.remove_columns("meta")  # trl reads ' + ("messages" if messages else "prompt/completion") + " only",
-            "trainer = SFTTrainer(",
-            "    model=MODEL,",
-            '    train_dataset=ds["train"],',
-            '    eval_dataset=ds["validation"] if "validation" in ds else None,',
-            f'    args=SFTConfig(output_dir="sft-{config}", max_steps=60'
-            + (")," if messages else ", completion_only_loss=True),"),
-            ")", "trainer.train()", "```", "",
-            "The same from the command line, with LoRA: `prefc train DATASET_DIR -o ADAPTER_DIR --preference "
-            f"'{first}'`.", "",
-            "`meta` holds the provenance of every row: spec hash, game, role, preference and its parameters, "
-            "parameter point, split, paraphrase number and the answer.", ""]
+    out += [
+        "",
+        "## Loading",
+        "",
+        f"The header above makes this directory a Hugging Face dataset: one config per preference "
+        f"({', '.join(f'`{preference_slug(p.label)}`' for p in build.preferences)})"
+        + (", and `all` (the default) with every preference mixed" if len(build.preferences) > 1 else "")
+        + ". Each config's splits are "
+        + ", ".join(f"`{HUB_SPLIT_NAMES[s]}` (`{s}.jsonl`)" for s in splits)
+        + ". Train on one preference at a time: rows of different preferences answer the same prompts differently.",
+        "",
+        "```python",
+        "from datasets import load_dataset",
+        "from trl import SFTConfig, SFTTrainer",
+        "",
+        f'DATASET_DIR = "build/{spec.name}/{build.name}"  # this directory',
+        'MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"  # any causal LM directory or hub id',
+        f'ds = load_dataset(DATASET_DIR, "{config}")  # the rows of {first} only',
+        'ds = ds.remove_columns("meta")  # trl reads ' + ("messages" if messages else "prompt/completion") + " only",
+        "trainer = SFTTrainer(",
+        "    model=MODEL,",
+        '    train_dataset=ds["train"],',
+        '    eval_dataset=ds["validation"] if "validation" in ds else None,',
+        f'    args=SFTConfig(output_dir="sft-{config}", max_steps=60'
+        + (")," if messages else ", completion_only_loss=True),"),
+        ")",
+        "trainer.train()",
+        "```",
+        "",
+        f"The same from the command line, with LoRA: `prefc train DATASET_DIR -o ADAPTER_DIR --preference '{first}'`.",
+        "",
+        "`meta` holds the provenance of every row: spec hash, game, role, preference and its parameters, "
+        "parameter point, split, paraphrase number and the answer.",
+        "",
+    ]
     return "\n".join(out)

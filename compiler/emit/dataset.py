@@ -52,7 +52,7 @@ def parameter_points(ir: SpecIR, game: str) -> list[tuple[tuple[str, Fraction], 
 
     params = ir.games[game].params
     names = list(params)
-    return [tuple(zip(names, combo)) for combo in itertools.product(*(params[n].values for n in names))]
+    return [tuple(zip(names, combo, strict=False)) for combo in itertools.product(*(params[n].values for n in names))]
 
 
 def paraphrase_numbers(build: CheckedBuild) -> list[int]:

@@ -13,7 +13,7 @@ def plain_number(value: Any) -> Any:
     Args:
         value: An int, float, Fraction or sympy number; anything else is returned unchanged.
     """
-    if isinstance(value, bool) or isinstance(value, str) or value is None:
+    if isinstance(value, (bool, str)) or value is None:
         return value
     if isinstance(value, int):
         return value

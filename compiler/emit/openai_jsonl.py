@@ -147,8 +147,9 @@ def openai_row(row: Mapping[str, Any]) -> dict[str, Any]:
     return {"messages": out}
 
 
-def validate_openai_row(row: object, *, line: int = 0, strict: bool = False,
-                        max_tokens: int = DEFAULT_MAX_TOKENS) -> tuple[list[OpenAIFileProblem], list[OpenAIFileProblem]]:
+def validate_openai_row(
+    row: object, *, line: int = 0, strict: bool = False, max_tokens: int = DEFAULT_MAX_TOKENS
+) -> tuple[list[OpenAIFileProblem], list[OpenAIFileProblem]]:
     """Check one example against the published format rules.
 
     Args:
@@ -193,9 +194,10 @@ def validate_openai_row(row: object, *, line: int = 0, strict: bool = False,
         if "role" in message and role not in _ROLES:
             err("unrecognized_role", f"{where} has role {role!r}; roles are {', '.join(sorted(_ROLES))}")
         content = message.get("content")
-        if "content" in message and (not isinstance(content, str) or not content.strip()):
-            if not (role == "assistant" and content is None and ("tool_calls" in message or "function_call" in message)):
-                err("missing_content", f"{where} has no text content")
+        if "content" in message and (not isinstance(content, str) or not content.strip()) and not (
+            role == "assistant" and content is None and ("tool_calls" in message or "function_call" in message)
+        ):
+            err("missing_content", f"{where} has no text content")
         if "weight" in message:
             if message["weight"] not in (0, 1) or isinstance(message["weight"], bool):
                 err("invalid_weight", f"{where} has weight {message['weight']!r}; a weight is 0 or 1")
@@ -259,6 +261,9 @@ def validate_openai_file(path: str | os.PathLike[str], *, strict: bool = False, 
         report.errors.extend(errors)
         report.warnings.extend(warnings)
     if training and report.examples < MIN_EXAMPLES:
-        report.errors.append(OpenAIFileProblem(0, "too_few_examples",
-                                               f"{report.examples} example(s); fine-tuning needs at least {MIN_EXAMPLES}"))
+        report.errors.append(
+            OpenAIFileProblem(
+                0, "too_few_examples", f"{report.examples} example(s); fine-tuning needs at least {MIN_EXAMPLES}"
+            )
+        )
     return report

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from prefc.compiler.emit.context import (answer_format, answer_schema, prompt_context, situation_context,
-                                        system_context)
+from prefc.compiler.emit.context import answer_format, answer_schema, prompt_context, situation_context, system_context
 from prefc.compiler.emit.fmt import dumps
 from prefc.compiler.emit.situations import Situation
 from prefc.compiler.emit.templates import TemplateSet

@@ -54,7 +54,7 @@ def _steady(opts) -> tuple[float, float] | None:
         return None
     dv = float(opts[1].value) - float(opts[0].value)
     du = opts[1].utility - opts[0].utility
-    for a, b in zip(opts, opts[1:]):
+    for a, b in zip(opts, opts[1:], strict=False):
         if abs(float(b.value) - float(a.value) - dv) > 1e-9 or abs(b.utility - a.utility - du) > 1e-9:
             return None
     return dv, du
@@ -108,7 +108,9 @@ def _continuous(decision: Decision) -> str:
     if decision.marginal is not None:
         text = f"The marginal utility is {decision.marginal}"
         if slope is not None and constant is None:
-            text += f"; at {name} = {number_text(decision.chosen)} it is {number_text(0 if abs(slope) <= FLAT else slope)}"
+            text += (
+                f"; at {name} = {number_text(decision.chosen)} it is {number_text(0 if abs(slope) <= FLAT else slope)}"
+            )
         lines.append(text + ".")
     if slope is None:
         slope = constant

@@ -231,8 +231,14 @@ def build_rubric(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions: 
                 by_role.setdefault(s.role, {}).setdefault(point, []).append(s)
         pools[game] = sampling.Pool(game, by_role)
     wanted = build.ast.items or 100
-    orders = {game: [k for k in sampling.balanced_order(pools[game], paras, random.Random(f"{seed}:{build.name}:{game}"))
-                     if k not in exclude] for game in build.games}
+    orders = {
+        game: [
+            k
+            for k in sampling.balanced_order(pools[game], paras, random.Random(f"{seed}:{build.name}:{game}"))
+            if k not in exclude
+        ]
+        for game in build.games
+    }
     selection = Selection(build, solutions, renderer, tolerance)
     orders = selection.apply(orders)
     try:

@@ -157,7 +157,7 @@ def assign_splits(keys: Sequence[PromptKey], fractions: dict[str, Fraction], bui
     for i in remainders[: len(rest) - sum(counts)]:
         counts[i] += 1
     pos = 0
-    for name, count in zip(names, counts):
+    for name, count in zip(names, counts, strict=False):
         for k in rest[pos:pos + count]:
             out[k] = name
         pos += count

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import sympy as sp
+
 from prefc.compiler.check import PreferencePoint
+from prefc.compiler.diagnostics import LocatedError
 from prefc.compiler.emit.fmt import plain_number
 from prefc.compiler.ir import ActionIR, GameIR, SpecIR
 from prefc.compiler.solution import Decision, Solution
 from prefc.compiler.solve import GameSolver, SolveError
-
-from prefc.compiler.diagnostics import LocatedError
 
 Point = tuple[tuple[str, Fraction], ...]
 History = tuple[tuple[str, Fraction | int], ...]

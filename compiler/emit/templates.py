@@ -60,7 +60,7 @@ class TemplateError(SpecError):
             return Diagnostic("E0308", f"template error: {self.message}"), {}
         src = SourceFile(self.path, text)
         line_text = src.line_text(self.line)
-        start = sum(len(l) + 1 for l in text.split("\n")[: self.line - 1])
+        start = sum(len(ln) + 1 for ln in text.split("\n")[: self.line - 1])
         span = Span(file=self.path, start=start, end=start + len(line_text), line=self.line, column=1,
                     end_line=self.line, end_column=max(2, len(line_text) + 1))
         return Diagnostic("E0308", f"template error: {self.message}", span), {self.path: src}
@@ -132,10 +132,7 @@ class _Sandbox(SandboxedEnvironment):
                 if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and len(seq) * n > MAX_RENDERED_CHARS:
                     raise jinja2.exceptions.SecurityError(f"a sequence of more than {MAX_RENDERED_CHARS:,} items")
             return left * right
-        if operator_name == "%":
-            out = left % right
-        else:
-            out = left + right
+        out = left % right if operator_name == "%" else left + right
         if isinstance(out, (str, list, tuple)) and len(out) > MAX_RENDERED_CHARS:
             raise jinja2.exceptions.SecurityError(f"a sequence of more than {MAX_RENDERED_CHARS:,} items")
         return out

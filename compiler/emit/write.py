@@ -97,7 +97,9 @@ class StagedBuild:
             shutil.rmtree(self.tmp)
         self.tmp.mkdir()
 
-    def write_text(self, rel: str, text: str, *, rows: int = 0, model: type[Document] | type[Row] | None = None) -> FileEntry:
+    def write_text(
+        self, rel: str, text: str, *, rows: int = 0, model: type[Document] | type[Row] | None = None
+    ) -> FileEntry:
         """Write one file (UTF-8, ``\\n`` line ends).
 
         Args:

@@ -129,7 +129,7 @@ class _Players:
         self.acts = {o: [a for a in game.actions if a.owner == o] for o in owners}
         self.options = {a.key: a.options(subs, limit=MAX_OPTIONS) for a in game.actions}
         # a strategy of an owner: action name -> code
-        self.strategies = {o: [dict(zip([a.name for a in acts], combo))
+        self.strategies = {o: [dict(zip([a.name for a in acts], combo, strict=False))
                                for combo in itertools.product(*(self.options[a.key] for a in acts))]
                            for o, acts in self.acts.items()}
         if game.group is not None:
@@ -179,7 +179,7 @@ class _Players:
                 self._eval(split.universal, self._bind(uni, universal), f"`{role}`"))
 
     def plans(self) -> list[dict[str, int]]:
-        return [dict(zip(self.game.roles, combo))
+        return [dict(zip(self.game.roles, combo, strict=False))
                 for combo in itertools.product(*(range(len(self.strategies[r])) for r in self.game.roles))]
 
     def plan_value(self, p: dict[str, int], q: dict[str, int]) -> Fraction | float:
@@ -319,7 +319,7 @@ def _check_named(players: _Players, eq: Equilibrium, strategy_level: bool) -> tu
     count, worst = 0, -math.inf
 
     def utility(i: int) -> Callable[[tuple[int, ...]], Fraction | float]:
-        return lambda prof: players.named(roles[i], dict(zip(roles, prof)))
+        return lambda prof: players.named(roles[i], dict(zip(roles, prof, strict=False)))
 
     mixed = eq.probabilities is not None
     if strategy_level and (mixed or eq.mixture_gain is not None) and len(roles) == 2:
@@ -388,7 +388,7 @@ def _check_plan(players: _Players, eq: Equilibrium, strategy_level: bool) -> tup
     mine_v = sum((x[a] * x[b] * players.plan_value(plans[a], plans[b]) for a in range(len(plans)) if x[a]
                   for b in range(len(plans)) if x[b]), Fraction(0))
     worst: Fraction | float = -math.inf  # type: ignore[assignment]
-    for d, p in enumerate(plans):
+    for _d, p in enumerate(plans):
         dev = sum((x[b] * players.plan_value(p, plans[b]) for b in range(len(plans)) if x[b]), Fraction(0))
         gain = dev - mine_v
         if gain > _slack(gain):
@@ -403,7 +403,11 @@ def _plan_text(players: _Players, plan: dict[str, int]) -> str:
         strategy = players.strategies[r][plan[r]]
         acts = {a.name: a for a in players.acts[r]}
         shown = [acts[n].labels[int(v)] if acts[n].kind == "labels" else _plain_number(v) for n, v in strategy.items()]
-        text = str(shown[0]) if len(shown) == 1 else "(" + ", ".join(f"{n} = {s}" for n, s in zip(strategy, shown)) + ")"
+        text = (
+            str(shown[0])
+            if len(shown) == 1
+            else "(" + ", ".join(f"{n} = {s}" for n, s in zip(strategy, shown, strict=False)) + ")"
+        )
         parts.append(f"{r}: {text}")
     return "(" + ", ".join(parts) + ")"
 
@@ -419,7 +423,7 @@ def _check_group(players: _Players, eq: Equilibrium, strategy_level: bool) -> tu
     n = players.n
     if eq.probabilities is None:
         counts = [0] * k
-        for member, shown in eq.path.items():
+        for _member, shown in eq.path.items():
             counts[players.strategy_of(g, shown)] += 1
         if sum(counts) != n:
             raise CertificateError(f"the equilibrium lists {sum(counts)} members of a group of {n}")

@@ -124,7 +124,9 @@ def isolate(rel: sp.Basic, free: Sequence[sp.Symbol], sign_of: SignOracle, assum
     return rel
 
 
-def isolate_all(cond: sp.Basic, free: Sequence[sp.Symbol], sign_of: SignOracle, assumptions: list[sp.Basic]) -> sp.Basic:
+def isolate_all(
+    cond: sp.Basic, free: Sequence[sp.Symbol], sign_of: SignOracle, assumptions: list[sp.Basic]
+) -> sp.Basic:
     """:func:`isolate` applied to every relation of an and/or/not of relations.
 
     Args:

@@ -25,10 +25,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, ClassVar
 
+from prefc.compiler.diagnostics import LocatedError
 from prefc.compiler.ir import BoundPreference, GameIR
 from prefc.compiler.solution import Decision, Equilibrium, Verification
-
-from prefc.compiler.diagnostics import LocatedError
 
 __all__ = [
     "Concept",
@@ -54,7 +53,9 @@ class SolveError(LocatedError, ValueError):
     """
 
     def __init__(self, message: str, *, game: GameIR | None = None, span: Any = None):
-        super().__init__(message, span=span if span is not None else (game.checked.ast.name.span if game is not None else None))
+        super().__init__(
+            message, span=span if span is not None else (game.checked.ast.name.span if game is not None else None)
+        )
         self.game = game.name if game is not None else None
 
 

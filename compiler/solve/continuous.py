@@ -39,12 +39,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import sympy
+
 from prefc.compiler.lazy import lazy_module
 
-np = lazy_module("numpy", globals(), "np")
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy_module("numpy", globals(), "np")
 
 __all__ = [
     "NoConvergence",
@@ -59,7 +63,7 @@ __all__ = [
     "verify_symmetric",
 ]
 
-Number = Union[float, int, Fraction]
+Number = float | int | Fraction
 
 
 def _optimize():
@@ -70,7 +74,7 @@ def _optimize():
     return optimize
 
 
-Value = Union[Number, "np.ndarray", sympy.Basic]
+Value = Union[Number, "np.ndarray", sympy.Basic]  # noqa: UP007 - numpy is named, not loaded, here
 Domain = Mapping[sympy.Symbol, tuple[Number, Number]]
 
 DEFAULT_BRACKET_GRID = 401
@@ -143,7 +147,7 @@ class SymbolicSolution:
         scalars = _scalar_args(comp.args, values)
         if scalars is not None:
             with np.errstate(all="ignore"):
-                for cond, act in zip(comp.conditions, comp.actions):
+                for cond, act in zip(comp.conditions, comp.actions, strict=False):
                     if bool(cond(*scalars)):
                         return float(act(*scalars))
             return math.nan
@@ -177,7 +181,7 @@ class SymbolicSolution:
         index = np.full(shape, -1, dtype=int)
         actions = []
         with np.errstate(all="ignore"):
-            for k, (cond, act) in enumerate(zip(comp.conditions, comp.actions)):
+            for k, (cond, act) in enumerate(zip(comp.conditions, comp.actions, strict=False)):
                 hit = np.broadcast_to(np.asarray(cond(*arrays), dtype=bool), shape)
                 index[(index < 0) & hit] = k
                 actions.append(np.broadcast_to(np.asarray(act(*arrays), dtype=float), shape))
@@ -438,9 +442,7 @@ def _decided(cond: sympy.Basic, box: Mapping[sympy.Symbol, tuple[float, float]] 
         return sign > 0
     if op in ("<", "<="):
         return sign < 0
-    if op == "==":
-        return False
-    return True
+    return op != "=="
 
 
 _FLIP = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "==", "!=": "!="}
@@ -570,7 +572,7 @@ def _clip_regimes(root: sympy.Expr, lo: sympy.Expr, hi: sympy.Expr, requirement:
         verdicts = [_decided(c, box) for c in conds]
         if any(v is False for v in verdicts):
             continue
-        conds = [c for c, v in zip(conds, verdicts) if v is not True]
+        conds = [c for c, v in zip(conds, verdicts, strict=False) if v is not True]
         if requirement is not sympy.true:
             conds.insert(0, requirement)
         cond = _conjunction(conds)
@@ -1066,7 +1068,7 @@ def solve_symmetric_numeric(
         if any(abs(x - e.action) <= 1e-9 * max(1.0, abs(b - a)) for e in found):
             continue
         fixed = [x] * len(others)
-        base, best, where = _deviation_gain(lambda z: full(z, *fixed, *vals), a, b, x,
+        base, best, where = _deviation_gain(lambda z, fixed=fixed: full(z, *fixed, *vals), a, b, x,
                                             grid_points)
         gain = best - base if math.isfinite(base) else math.inf
         if _gain_ok(base, best, tol):

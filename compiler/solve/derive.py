@@ -3,6 +3,7 @@ print numbers and formulas."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Sequence
 from fractions import Fraction
@@ -96,10 +97,8 @@ def pretty(e: sp.Basic) -> str:
         e: The expression.
     """
     if isinstance(e, sp.Expr) and e.is_number and not e.is_Rational:
-        try:
+        with contextlib.suppress(TypeError, ValueError):
             e = sp.nsimplify(e)
-        except (TypeError, ValueError):
-            pass
     return sp.sstr(e).replace("**", "^")
 
 
@@ -200,7 +199,10 @@ def select(equilibria: list[Equilibrium], *, require_symmetric: bool = True) -> 
     """
     pure = [i for i, e in enumerate(equilibria) if e.is_pure and (e.symmetric or not require_symmetric)]
     if not pure:
-        return None, "no pure equilibrium to teach" if not require_symmetric else "no symmetric pure equilibrium to teach"
+        return (
+            None,
+            "no pure equilibrium to teach" if not require_symmetric else "no symmetric pure equilibrium to teach",
+        )
     if len(pure) == 1:
         n_pure = len([e for e in equilibria if e.is_pure])
         return pure[0], "unique pure equilibrium" if n_pure == 1 else \

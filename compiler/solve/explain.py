@@ -19,9 +19,9 @@ import sympy as sp
 from prefc.compiler.check import CheckedPreference, PreferencePoint
 from prefc.compiler.ir import BoundPreference, GameIR
 from prefc.compiler.solve.closed import ClosedForm, _fewest_minus
-from prefc.compiler.solve.derive import pretty
 from prefc.compiler.solve.concept import SolveError, concept_for
 from prefc.compiler.solve.concepts.symmetric_continuous import declared_domains
+from prefc.compiler.solve.derive import pretty
 from prefc.compiler.solve.nash import STRATEGY_LEVEL
 from prefc.compiler.solve.solver import GameSolver
 from prefc.compiler.solve.utility import symbolic_preference
@@ -207,7 +207,7 @@ def _by_sweep(game: GameIR, pref: CheckedPreference, free, concept: str, label: 
     outcomes = [outcome_at(v) for v in grid]
     changes = sum(outcomes[i] != outcomes[i - 1] for i in range(1, len(grid)))
     if changes > 4:  # the outcome moves continuously: show it as a table, not as regimes
-        rows = [Regime(f"{k.name} = {_fmt(v)}", o) for v, o in zip(grid, outcomes)]
+        rows = [Regime(f"{k.name} = {_fmt(v)}", o) for v, o in zip(grid, outcomes, strict=False)]
         return Explanation(game.name, label, concept, kantian, "",
                            f"solved at {k.name} = {_fmt(lo)}, ..., {_fmt(hi)} at {params or 'no parameters'} "
                            "(the outcome varies continuously; no closed form found)", rows)

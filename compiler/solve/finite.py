@@ -254,7 +254,7 @@ def _solve_integer(system: list[list[int]]) -> tuple[int, list[int]] | None:
                 row = system[i]
                 factor = row[k]
                 system[i] = [
-                    (pivot * v - factor * w) // previous for v, w in zip(row, pivot_row)
+                    (pivot * v - factor * w) // previous for v, w in zip(row, pivot_row, strict=False)
                 ]
         previous = pivot
     return previous, [system[i][n] for i in range(n)]
@@ -289,7 +289,7 @@ def _vertices(payoff_of_response: list[list[int]]) -> list[_Vertex]:
                     continue
                 tight = 0
                 for r, col in enumerate(restricted):
-                    value = sum(c * v for c, v in zip(col, nums))
+                    value = sum(c * v for c, v in zip(col, nums, strict=False))
                     if value > det:
                         break
                     if value == det:
@@ -300,7 +300,7 @@ def _vertices(payoff_of_response: list[list[int]]) -> list[_Vertex]:
                     key = (*support, *(v // common for v in nums))
                     if key not in found:
                         probs = [Fraction(0)] * own
-                        for s, v in zip(support, nums):
+                        for s, v in zip(support, nums, strict=False):
                             probs[s] = Fraction(v, total)
                         mask = sum(1 << s for s in support)
                         found[key] = _Vertex(tuple(probs), mask, tight)
@@ -539,7 +539,7 @@ def pure_equilibria(
             indices = [base + a * stride for a in range(count)]
             values = [to_fraction(utility(player, profiles[k])) for k in indices]
             best = max(values)
-            for k, v in zip(indices, values):
+            for k, v in zip(indices, values, strict=False):
                 if v != best:
                     stable[k] = False
     return [profiles[k] for k in range(size) if stable[k]]

@@ -106,8 +106,14 @@ class GroupForm:
             kinds = [{n: sp.Symbol(f"k{b}.{n}", real=True) for n in names} for b in range(self.k)]
             ms = [sp.Symbol(f"m{b}", integer=True, nonnegative=True) for b in range(self.k)]
             n = self.game.group_size
-            expr = count_utility(self.game, self.pref.template, own=own, others=list(zip(kinds, ms)), params=None,
-                                 universal=(own, [(own, n - 1)]))  # type: ignore[operator]
+            expr = count_utility(
+                self.game,
+                self.pref.template,
+                own=own,
+                others=list(zip(kinds, ms, strict=False)),
+                params=None,
+                universal=(own, [(own, n - 1)]),  # type: ignore[operator]
+            )
             if expr.has(sp.Min, sp.Max):
                 return None
             try:
@@ -131,7 +137,7 @@ class GroupForm:
             env = dict(base)
             for n, v in self.strategies[a].values[self.game.group].items():  # type: ignore[index]
                 env[own[n]] = Fraction(int(v.p), int(v.q))
-            env.update({m: Fraction(c) for m, c in zip(ms, others)})
+            env.update({m: Fraction(c) for m, c in zip(ms, others, strict=False)})
             return fn(env)
 
         return evaluate
@@ -214,7 +220,10 @@ class GroupForm:
                 if split is None:
                     raise _NoSplit()
                 where = f"a member of `{group}`"
-                cache[key] = (exact_value(split.actual, where), exact_value(split.universal, where + " (universalised)"))
+                cache[key] = (
+                    exact_value(split.actual, where),
+                    exact_value(split.universal, where + " (universalised)"),
+                )
             return cache[key]
 
         def split(i: int):

@@ -163,9 +163,12 @@ def to_models(form: StrategicForm, result: NashResult) -> list[Equilibrium]:
         if form.plan_game:
             out.append(_plan_model(form, eq, prof, gain))
             continue
-        utilities = {name: to_plain(v) for name, v in zip(form.names, eq.payoffs)}
+        utilities = {name: to_plain(v) for name, v in zip(form.names, eq.payoffs, strict=False)}
         if prof is not None:
-            path = {name: dict(form.strategies[i][s].shown[name]) for i, (name, s) in enumerate(zip(form.names, prof))}
+            path = {
+                name: dict(form.strategies[i][s].shown[name])
+                for i, (name, s) in enumerate(zip(form.names, prof, strict=False))
+            }
             sym = form.symmetric and len({form.strategies[i][s].text for i, s in enumerate(prof)}) == 1
             out.append(Equilibrium(path=path, utilities=utilities, symmetric=sym,
                                    mixture_gain=float(gain) if gain is not None else None))
@@ -183,8 +186,8 @@ def _mixture(form: StrategicForm, i: int, probs) -> dict[str, dict[str, float]]:
     actions = list(strategies[0].shown[name])
     if len(actions) == 1:
         a = actions[0]
-        return {a: {str(s.shown[name][a]): float(p) for s, p in zip(strategies, probs)}}
-    return {"strategy": {s.text: float(p) for s, p in zip(strategies, probs)}}
+        return {a: {str(s.shown[name][a]): float(p) for s, p in zip(strategies, probs, strict=False)}}
+    return {"strategy": {s.text: float(p) for s, p in zip(strategies, probs, strict=False)}}
 
 
 def _plan_model(form: StrategicForm, eq: MixedEquilibrium, prof, gain: Fraction | None) -> Equilibrium:
@@ -194,5 +197,5 @@ def _plan_model(form: StrategicForm, eq: MixedEquilibrium, prof, gain: Fraction 
         strategy = {"plan": {f"{role}.{a}": v for role, acts in plan.shown.items() for a, v in acts.items()}}
         return Equilibrium(path=path, strategy=strategy, utilities={"ex-ante": to_plain(eq.payoffs[0])},
                            symmetric=True, mixture_gain=float(gain) if gain is not None else None)
-    probs = {"plan": {"plan": {s.text: float(p) for s, p in zip(form.strategies[0], eq.strategies[0])}}}
+    probs = {"plan": {"plan": {s.text: float(p) for s, p in zip(form.strategies[0], eq.strategies[0], strict=False)}}}
     return Equilibrium(probabilities=probs, utilities={"ex-ante": to_plain(eq.payoffs[0])}, symmetric=True)

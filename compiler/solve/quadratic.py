@@ -52,7 +52,7 @@ def solve_linear(a: list[list[Fraction]], b: list[Fraction]) -> list[Fraction] |
         b: The right-hand side.
     """
     system = []
-    for row, rhs in zip(a, b):
+    for row, rhs in zip(a, b, strict=False):
         entries = [Fraction(v) for v in row] + [Fraction(rhs)]
         scale = lcm(*(v.denominator for v in entries))
         system.append([int(v * scale) for v in entries])
@@ -101,7 +101,7 @@ def simplex_max(c: Sequence[Fraction], Q: Matrix) -> tuple[Fraction, tuple[Fract
                 if sol is None or any(v <= 0 for v in sol[:size]):
                     continue
                 x = [Fraction(0)] * k
-                for i, v in zip(face, sol[:size]):
+                for i, v in zip(face, sol[:size], strict=False):
                     x[i] = v
             val = sum((c[i] * x[i] for i in range(k)), Fraction(0)) + \
                 sum((x[i] * Q[i][j] * x[j] for i in range(k) if x[i] for j in range(k) if x[j]), Fraction(0))
@@ -127,7 +127,7 @@ class QuadraticSolution:
 
 def _mix(support: tuple[int, ...], values: Sequence[Fraction], size: int) -> tuple[Fraction, ...]:
     x = [Fraction(0)] * size
-    for i, v in zip(support, values):
+    for i, v in zip(support, values, strict=False):
         x[i] = v
     return tuple(x)
 

@@ -110,8 +110,8 @@ def _strategies(game: GameIR, role: str, subs: dict[sp.Symbol, sp.Expr], owner: 
     per_action = [_options(a, subs) for a in acts]
     out = []
     for combo in itertools.product(*per_action):
-        values = {role: {a.name: v for a, v in zip(acts, combo)}}
-        shows = {role: {a.name: shown(a, v) for a, v in zip(acts, combo)}}
+        values = {role: {a.name: v for a, v in zip(acts, combo, strict=False)}}
+        shows = {role: {a.name: shown(a, v) for a, v in zip(acts, combo, strict=False)}}
         if not acts:
             text = "(no move)"
         elif len(acts) == 1:
@@ -298,9 +298,9 @@ def _plan_form(game: GameIR, pref: BoundPreference, subs, env: Env) -> Strategic
         raise GameTooLarge(f"the plan game of `{game.name}` has {count:,} plans; it is limited to {MAX_PLANS:,}")
     plans: list[Strategy] = []
     for combo in itertools.product(*per_role):
-        values = {r: dict(s.values[r]) for r, s in zip(roles, combo)}
-        shows = {r: dict(s.shown[r]) for r, s in zip(roles, combo)}
-        text = "(" + ", ".join(f"{r}: {s.text}" for r, s in zip(roles, combo)) + ")"
+        values = {r: dict(s.values[r]) for r, s in zip(roles, combo, strict=False)}
+        shows = {r: dict(s.shown[r]) for r, s in zip(roles, combo, strict=False)}
+        text = "(" + ", ".join(f"{r}: {s.text}" for r, s in zip(roles, combo, strict=False)) + ")"
         plans.append(Strategy(values, text, shows))
     p_syms = _action_symbols(game, "p:")
     q_syms = _action_symbols(game, "q:")

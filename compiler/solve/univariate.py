@@ -124,10 +124,7 @@ def _pieces(val: sp.Expr, z: sp.Symbol) -> list[tuple[sp.Expr, sp.Basic]] | None
         folded = sp.piecewise_fold(val.rewrite(sp.Piecewise))
     except (NotImplementedError, TypeError, ValueError):
         return None
-    if isinstance(folded, sp.Piecewise):
-        out = [(e, c) for e, c in folded.args]
-    else:
-        out = [(folded, sp.true)]
+    out = [(e, c) for e, c in folded.args] if isinstance(folded, sp.Piecewise) else [(folded, sp.true)]
     if any(e.has(sp.Piecewise, sp.Max, sp.Min, sp.Abs) for e, _ in out):
         return None
     return out

@@ -415,5 +415,5 @@ def _split(pref: PreferenceLowerer, actual: PreferenceContext, universe: Univers
         else:
             weights[monomial.index(1)] = coeff
     uni = universe()
-    kant = sp.Add(*[w * f(uni) for w, (_, f) in zip(weights, placeholders)])
+    kant = sp.Add(*[w * f(uni) for w, (_, f) in zip(weights, placeholders, strict=False)])
     return KantianSplit(rest, kant)

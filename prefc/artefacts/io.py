@@ -256,7 +256,7 @@ def iter_json_lines(path: str | os.PathLike[str], *, error: type[Exception] = Ar
         ``(where, line number, value)`` where ``where`` is ``"path:line"`` for messages.
     """
     try:
-        fh = open(path, "rb")
+        fh = open(path, "rb")  # noqa: SIM115 - opened apart from reading, so only opening errors are caught
     except OSError as exc:
         raise error(f"{path}: cannot read ({exc.strerror or exc})") from None
     with fh:

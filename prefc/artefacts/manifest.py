@@ -77,7 +77,8 @@ class Manifest(Document):
 def verify_file(path: str | os.PathLike[str], *, error: type[Exception] = ArtefactError,
                 rows: int | None = None) -> FileEntry | None:
     """Check a file of a build against the ``manifest.json`` beside it (or up to two folders above
-    it, for the files of a dataset directory and its per-preference folders): the same bytes (sha256) and, for JSONL, the same number of rows.
+    it, for the files of a dataset directory and its per-preference folders): the same bytes (sha256)
+    and, for JSONL, the same number of rows.
 
     Files outside any build (no manifest found, or a manifest that does not list them) are not
     checked: hand-written rubrics and datasets stay usable.

@@ -86,10 +86,7 @@ def _format_one(path: str) -> dict:
     record: dict = {"file": name}
     text = None
     try:
-        if path == "-":
-            text = sys.stdin.buffer.read().decode("utf-8", "surrogateescape")
-        else:
-            text = read_source(path).text
+        text = sys.stdin.buffer.read().decode("utf-8", "surrogateescape") if path == "-" else read_source(path).text
         formatted = _same_line_ends(text, format_text(text, path=name))
     except CompileError as exc:
         shown = None if text is None else text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
@@ -222,8 +219,8 @@ def cmd_completion(args) -> int:
     Args:
         args: The parsed arguments.
     """
-    from prefc.errors import UsageError
     from prefc.completion import script, spec_names
+    from prefc.errors import UsageError
 
     if args.names:
         if args.spec:

@@ -6,6 +6,7 @@ the command line, so the subcommands sit below it.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -46,10 +47,8 @@ def sources_for(paths: Sequence[str]) -> dict[str, str]:
 
     out = {}
     for p in paths:
-        try:
+        with contextlib.suppress(CompileError):
             out[p] = read_source(p)
-        except CompileError:
-            pass
     return out
 
 

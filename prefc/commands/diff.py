@@ -98,9 +98,9 @@ def _choices(spec, text: str):
     """The preference choices a ``--preference`` value stands for (free parameters: those not given)."""
     from fractions import Fraction
 
-    from prefc.compiler.select import select_preferences
-    from prefc.compiler.parse import parse_preference_app
     from prefc.compiler.compare import PreferenceChoice
+    from prefc.compiler.parse import parse_preference_app
+    from prefc.compiler.select import select_preferences
 
     points = select_preferences(spec, text)  # raises SelectionError with located diagnostics
     _, app = parse_preference_app(text)
@@ -118,9 +118,9 @@ def _choices(spec, text: str):
 
 def _specs(args, files: list[Path]) -> int:
     from prefc.commands.common import load_checked
-    from prefc.compiler.select import SelectionError, select_game
-    from prefc.compiler.ir import lower_spec
     from prefc.compiler import compare as D
+    from prefc.compiler.ir import lower_spec
+    from prefc.compiler.select import SelectionError, select_game
 
     specs = []
     for f in files:

@@ -62,7 +62,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="under --scoring logprob: numeric items generated, or scored over the rubric's option grid")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--max-new-tokens", type=int, default=256)
-    p.add_argument("--limit", type=int, default=None, help="evaluate N items, taken round-robin over game and role (every game and role of the rubric is in)")
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="evaluate N items, taken round-robin over game and role (every game and role of the rubric is in)",
+    )
     p.add_argument("--expect-spec", default=None, metavar="SPEC", help="refuse a rubric compiled from another "
                    "version of this spec")
     p.set_defaults(func=cmd_eval)
@@ -148,9 +153,9 @@ def cmd_train(args) -> int:
     except ValidationError as exc:
         first = exc.errors()[0]
         raise UsageError(f"--{'-'.join(str(x) for x in first['loc']).replace('_', '-')}: {first['msg']}") from None
-    from prefc.runtime.train import TrainError, train
-
     import contextlib
+
+    from prefc.runtime.train import TrainError, train
 
     try:
         with contextlib.redirect_stdout(sys.stderr):  # the trainer's log lines; stdout carries the result

@@ -49,8 +49,8 @@ def _prepare(args):
 
 
 def cmd_solve(args) -> int:
-    from prefc.compiler.select import SelectionError, parse_settings
     from prefc.compiler.ir import lower_spec
+    from prefc.compiler.select import SelectionError, parse_settings
     from prefc.compiler.solve import GameSolver, SolveError
 
     prepared = _prepare(args)

@@ -495,7 +495,11 @@ def write_efg(game: ExtensiveGame) -> str:
     Args:
         game: The game.
     """
-    lines = [f"EFG 2 R {_quote(game.title)} {{ {' '.join(_quote(p) for p in game.players)} }}", _quote(game.comment), ""]
+    lines = [
+        f"EFG 2 R {_quote(game.title)} {{ {' '.join(_quote(p) for p in game.players)} }}",
+        _quote(game.comment),
+        "",
+    ]
     next_outcome = [0]
 
     def outcome(node: Node) -> str:
@@ -510,7 +514,9 @@ def write_efg(game: ExtensiveGame) -> str:
             lines.append(f"t {_quote(node.name)} {outcome(node)}")
         elif node.kind == "c":
             acts = " ".join(f"{_quote(a)} {_number(p)}" for a, p in zip(node.actions, node.probabilities, strict=True))
-            lines.append(f"c {_quote(node.name)} {node.infoset} {_quote(node.infoset_name)} {{ {acts} }} {outcome(node)}")
+            lines.append(
+                f"c {_quote(node.name)} {node.infoset} {_quote(node.infoset_name)} {{ {acts} }} {outcome(node)}"
+            )
         else:
             acts = " ".join(_quote(a) for a in node.actions)
             lines.append(f"p {_quote(node.name)} {node.player} {node.infoset} {_quote(node.infoset_name)} "

@@ -86,12 +86,11 @@ class _Payoffs:
     def refuse_plans(self, preference: str) -> None:
         """Trees hold profiles, not plans: refuse a Kantian preference in a game of distinct roles."""
         game = self.game
-        if self.pref is not None:
-            if self.pref.uses_kantian and not (game.symmetric and len(game.roles) == 2):
-                raise ExportError(f"`{preference}` uses kantian(...) in `{game.name}`, a game of distinct roles: its "
-                                  "utility depends on whole plans (role randomisation), not on the profile played, "
-                                  "which a tree cannot hold; export its plan game as a strategic form "
-                                  "(prefc export nfg) or the material payoffs")
+        if self.pref is not None and self.pref.uses_kantian and not (game.symmetric and len(game.roles) == 2):
+            raise ExportError(f"`{preference}` uses kantian(...) in `{game.name}`, a game of distinct roles: its "
+                              "utility depends on whole plans (role randomisation), not on the profile played, "
+                              "which a tree cannot hold; export its plan game as a strategic form "
+                              "(prefc export nfg) or the material payoffs")
 
     def __call__(self, values: dict[str, dict[str, sp.Expr]]) -> tuple[Fraction, ...]:
         from prefc.compiler.lower import named_profile
@@ -251,8 +250,5 @@ def export_game(spec: Any, game_name: str, out: str | os.PathLike[str], *, fmt: 
     form = game_form(spec, game_name, fmt=fmt, assignments=assignments, preference=preference)
     text = write_nfg(form) if isinstance(form, StrategicGame) else write_efg(form)
     write_files(target.parent, {target.name: text})
-    if isinstance(form, StrategicGame):
-        profiles = len(form.payoffs)
-    else:
-        profiles = sum(1 for n in form.nodes() if n.kind == "t")
+    profiles = len(form.payoffs) if isinstance(form, StrategicGame) else sum(1 for n in form.nodes() if n.kind == "t")
     return {"path": str(target), "game": game_name, "what": form.title, "profiles": profiles}

@@ -278,10 +278,7 @@ def _stages(game: ExtensiveGame, names: _Names, source: str, notes: list[str]) -
     stage = 0
     for d, level in enumerate(levels):
         mover = players[level.player - 1]
-        if level.stage != stage and level.stage > 1:
-            prefix = "then "
-        else:
-            prefix = ""
+        prefix = "then " if level.stage != stage and level.stage > 1 else ""
         stage = level.stage
         seen_refs = [f"{players[levels[k].player - 1]}.{actions[k]}" for k in level.observed]
         sees = f"sees {', '.join(seen_refs)} and " if seen_refs else ""
@@ -330,7 +327,7 @@ def spec_text(game: StrategicGame | ExtensiveGame, *, name: str, source: str = "
            *(f"# {note}" for note in notes), f"spec {name} {_quote(title)}", "", PREFERENCES,
            f"game {name} {_quote(title)} {{", body, "}", ""]
     if builds:
-        out += [f"dataset sft for economicus, moralis(kappa = 0.5) {{", f"    games {name}",
+        out += ["dataset sft for economicus, moralis(kappa = 0.5) {", f"    games {name}",
                 f"    samples {situations * PARAPHRASES} per preference   seed 1", f"    paraphrases {PARAPHRASES}",
                 "}", "", "rubric eval for economicus, moralis(kappa = 0.25, 0.5, 0.75) {", f"    games {name}",
                 f"    items {min(situations * 8, 200)}   tolerance 5%", "    seed 2", "}", ""]
@@ -391,7 +388,8 @@ def _write_checked(target: Path, text: str) -> None:
         try:
             spec = check_file(tmp)
         except CompileError as exc:
-            raise ExportError("the imported spec does not check: " + "; ".join(d.message for d in exc.diagnostics[:5]))
+            raise ExportError("the imported spec does not check: "
+                              + "; ".join(d.message for d in exc.diagnostics[:5])) from None
         errors = [d for d in spec.diagnostics if d.is_error]
         if errors:
             raise ExportError("the imported spec does not check: " + "; ".join(d.message for d in errors[:5]))

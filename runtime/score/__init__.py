@@ -37,7 +37,6 @@ from .incentives import incentive_slopes, numeric_choice, ols
 from .kappa import CHI2_1_95, estimate_kappa
 from .summary import summarize
 
-
 __all__ = [
     "CHI2_1_95",
     "CONVENTIONS",

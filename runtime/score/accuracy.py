@@ -91,7 +91,9 @@ def _margin_se(outcomes: Sequence[ItemOutcome], best: str, second: str) -> float
     return float(np.std(diffs, ddof=1) / math.sqrt(len(diffs)))
 
 
-def nearest_type(scores: Sequence[PreferenceScore], *, outcomes: Sequence[ItemOutcome] | None = None) -> NearestType | None:
+def nearest_type(
+    scores: Sequence[PreferenceScore], *, outcomes: Sequence[ItemOutcome] | None = None
+) -> NearestType | None:
     """The preference with the highest accuracy, when it leads every other one.
 
     None on a tie (accuracies within :data:`TIE`) and when no answer matched any preference: an

@@ -127,7 +127,9 @@ def answer_distance(value: Mapping[str, Any], target: Mapping[str, Any], schema:
     return best
 
 
-def snap_to_option(value: Mapping[str, Any], options: Sequence[Mapping[str, Any]], schema: Mapping[str, Any]) -> int | None:
+def snap_to_option(
+    value: Mapping[str, Any], options: Sequence[Mapping[str, Any]], schema: Mapping[str, Any]
+) -> int | None:
     """Index of the family option nearest to an answer (None when no option has its choice labels).
 
     Choice actions must match exactly; numeric actions are compared by normalised distance.
@@ -209,7 +211,9 @@ def score_item(
         value = dict(options[option_index])
         error = None
         expected = {
-            label: float(sum(p for p, opt in zip(probs, options, strict=True) if answer_matches(opt, t, schema, tolerance=tol)))
+            label: float(
+                sum(p for p, opt in zip(probs, options, strict=True) if answer_matches(opt, t, schema, tolerance=tol))
+            )
             for label, t in targets.items()
         }
     ok = value is not None

@@ -113,7 +113,9 @@ async def _read_body(request: Request, options: ServeOptions) -> bytes:
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > limit:
-                    raise ApiError(413, f"the request body is over the limit of {limit} bytes", code="request_too_large")
+                    raise ApiError(
+                        413, f"the request body is over the limit of {limit} bytes", code="request_too_large"
+                    )
                 chunks.append(chunk)
     except TimeoutError:
         raise ApiError(408, f"the request body did not arrive within {options.read_timeout:g} s", close=True) from None

@@ -144,7 +144,9 @@ def _text(content: object, param: str, *, role: str) -> str:
         if not isinstance(kind, str):
             raise _bad(f"{where}.type", "a string", kind)
         if kind != "text":
-            raise ApiError(400, f"{where}.type: only text parts are supported, got {kind[:40]!r}", param=f"{where}.type")
+            raise ApiError(
+                400, f"{where}.type: only text parts are supported, got {kind[:40]!r}", param=f"{where}.type"
+            )
         if not isinstance(part.get("text"), str):
             raise _bad(f"{where}.text", "a string", part.get("text"))
         texts.append(part["text"])
@@ -174,7 +176,9 @@ def _messages(value: object) -> Prompt:
             raise _bad(f"{where}.name", "a string", name)
         for unsupported in ("tool_calls", "function_call", "audio"):
             if message.get(unsupported) not in (None, []):
-                raise ApiError(400, f"{where}.{unsupported} is not supported by this server", param=f"{where}.{unsupported}")
+                raise ApiError(
+                    400, f"{where}.{unsupported} is not supported by this server", param=f"{where}.{unsupported}"
+                )
         prompt.append({"role": _ROLES[role], "content": _text(message["content"], f"{where}.content", role=role)})
     if prompt[-1]["role"] != "user":
         raise ApiError(400, "the last message must come from the user", param="messages")

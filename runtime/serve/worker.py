@@ -15,6 +15,7 @@ plus 4 per message (its role and delimiters) for the prompt, ``ceil(characters /
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import math
@@ -169,7 +170,9 @@ class AgentWorker:
         with self._lock:
             return len(self._open)
 
-    def submit(self, prompt: Prompt, *, max_tokens: int, stop: tuple[str, ...] = ()) -> tuple[asyncio.Future[Answer], Any]:
+    def submit(
+        self, prompt: Prompt, *, max_tokens: int, stop: tuple[str, ...] = ()
+    ) -> tuple[asyncio.Future[Answer], Any]:
         """Queue a prompt; call from the event loop.
 
         Args:
@@ -228,10 +231,8 @@ class AgentWorker:
 
     @staticmethod
     def _post(job: _Job, result: Answer | None, error: BaseException | None) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting any more
             job.loop.call_soon_threadsafe(_resolve, job.future, result, error)
-        except RuntimeError:  # the loop is closed: nobody is waiting any more
-            pass
 
     def _take_batch(self) -> tuple[list[_Job], bool]:
         first = self._jobs.get()

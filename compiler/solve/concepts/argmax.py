@@ -73,7 +73,7 @@ class Argmax(Concept):
             choice = opts[winners[0]]
             decision = Decision(player=act.owner, action=act.name, kind=act.kind, given=given,
                                 options=[OptionValue(value=shown(act, o), utility=to_plain(u), exact=fmt_num(u))
-                                         for o, u in zip(opts, utils)],
+                                         for o, u in zip(opts, utils, strict=False)],
                                 chosen=shown(act, choice), ties=[shown(act, opts[i]) for i in winners[1:]])
             value = utils[winners[0]]
         else:

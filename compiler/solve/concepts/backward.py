@@ -289,7 +289,7 @@ class Backward(Concept):
     class _Solver:
         """Backward induction at one point, memoised by history."""
 
-        def __init__(self, outer: "Backward", point: Point):
+        def __init__(self, outer: Backward, point: Point):
             self.o = outer
             g = outer.game
             self.subs = {g.params[n].symbol: sp.Rational(v.numerator, v.denominator) for n, v in point.items()}
@@ -398,7 +398,7 @@ class Backward(Concept):
             winners = argmaxes(utils)
             return Decision(player=act.owner, action=act.name, kind=act.kind, given=given,
                             options=[OptionValue(value=shown(act, o), utility=to_plain(u), exact=fmt_num(u))
-                                     for o, u in zip(opts, utils)],
+                                     for o, u in zip(opts, utils, strict=False)],
                             chosen=shown(act, choice), ties=[shown(act, opts[i]) for i in winners[1:]])
         val = self._value_expr(k, history, solver)
         z = act.symbol
@@ -572,8 +572,10 @@ class Backward(Concept):
         # vectorised evaluation where every later move has a closed-form reply (the solution's own
         # replies, each put in as a function of the history) or there is no later move
         keys = [a.key for a in self.stages]
-        vector = {r: sp.lambdify([self._symbols[key] for key in keys], self.utilities[r].xreplace(subs), modules="numpy")
-                  for r in g.roles}
+        vector = {
+            r: sp.lambdify([self._symbols[key] for key in keys], self.utilities[r].xreplace(subs), modules="numpy")
+            for r in g.roles
+        }
         replies = found.witness if isinstance(found.witness, dict) else {}
 
         def vector_value(role: str, k: int, history: dict[str, Any], z: np.ndarray) -> np.ndarray | None:

@@ -138,7 +138,8 @@ class RoleContinuous(Concept):
         for c in candidates:
             floats = {k: float(v) for k, v in c.items()}
             if self._is_equilibrium(acts, floats, subs, bounds) and not any(
-                    all(math.isclose(floats[k], float(o[k]), rel_tol=1e-9, abs_tol=1e-9) for k in floats) for o in kept):
+                all(math.isclose(floats[k], float(o[k]), rel_tol=1e-9, abs_tol=1e-9) for k in floats) for o in kept
+            ):
                 kept.append(c)
         if not kept:
             raise SolveError(f"game `{g.name}`: no equilibrium found at this point (the first-order conditions have "
@@ -154,8 +155,10 @@ class RoleContinuous(Concept):
         keys = [a.key for a in acts]
         out: list[dict[str, sp.Expr]] = []
         for status in itertools.product(("lo", "hi", "in"), repeat=len(acts)):
-            fixed = {k: bounds[k][0] if s == "lo" else bounds[k][1] for k, s in zip(keys, status) if s != "in"}
-            free = [k for k, s in zip(keys, status) if s == "in"]
+            fixed = {
+                k: bounds[k][0] if s == "lo" else bounds[k][1] for k, s in zip(keys, status, strict=False) if s != "in"
+            }
+            free = [k for k, s in zip(keys, status, strict=False) if s == "in"]
             eqs = [focs[k].xreplace({self.symbols[f]: v for f, v in fixed.items()}) for k in free]
             if free:
                 try:
@@ -241,12 +244,20 @@ class RoleContinuous(Concept):
             z = self.symbols[a.key]
             expr = self._reply_expr(a, values, subs, z)
             marginal = tidy(sp.diff(expr, z))
-            out.append(Decision(
-                player=a.owner, action=a.name, kind=a.kind,
-                given={k: to_plain(v) for k, v in values.items() if k != a.key},
-                utility=pretty(tidy(expr)), marginal=pretty(marginal),
-                marginal_value=to_plain(marginal.xreplace({z: values[a.key]})) if marginal.free_symbols <= {z} else None,
-                chosen=to_plain(values[a.key])))
+            out.append(
+                Decision(
+                    player=a.owner,
+                    action=a.name,
+                    kind=a.kind,
+                    given={k: to_plain(v) for k, v in values.items() if k != a.key},
+                    utility=pretty(tidy(expr)),
+                    marginal=pretty(marginal),
+                    marginal_value=to_plain(marginal.xreplace({z: values[a.key]}))
+                    if marginal.free_symbols <= {z}
+                    else None,
+                    chosen=to_plain(values[a.key]),
+                )
+            )
         return out
 
     def certify(self, point: Point, found: Found) -> Verification:

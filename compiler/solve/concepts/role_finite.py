@@ -67,7 +67,7 @@ class RoleFinite(Concept):
                 player=name, action=acts[0].name if len(acts) == 1 else "strategy", kind=acts[0].kind,
                 given=given,
                 options=[OptionValue(value=value(s), utility=to_plain(u), exact=fmt_num(u))
-                         for s, u in zip(form.strategies[p], utils)],
+                         for s, u in zip(form.strategies[p], utils, strict=False)],
                 chosen=value(form.strategies[p][chosen]),
                 ties=[value(form.strategies[p][i]) for i in best if i != chosen]))
         return out

@@ -90,9 +90,17 @@ class SymmetricFinite(Concept):
         value = (lambda s: next(iter(s.shown.values()))[action.name]) if len(
             [a for a in self.game.actions if a.owner == action.owner]) == 1 else (lambda s: s.text)
         return Decision(
-            player=player, action=action.name, kind=action.kind, given={"others": others},
-            options=[OptionValue(value=value(s), utility=to_plain(u), exact=fmt_num(u)) for s, u in zip(strategies, utils)],
-            chosen=value(strategies[chosen_i]), ties=[value(strategies[i]) for i in best if i != chosen_i])
+            player=player,
+            action=action.name,
+            kind=action.kind,
+            given={"others": others},
+            options=[
+                OptionValue(value=value(s), utility=to_plain(u), exact=fmt_num(u))
+                for s, u in zip(strategies, utils, strict=False)
+            ],
+            chosen=value(strategies[chosen_i]),
+            ties=[value(strategies[i]) for i in best if i != chosen_i],
+        )
 
     def _find_group(self, form: GroupForm, derive: bool) -> Found:
         counts, complete = form.pure_equilibria()
@@ -262,11 +270,17 @@ def _mixed_2x2(game, lowerer, action, options, subs, free, sign_of, form: Closed
                         "everyone draws from the evaluator's mixture)")
         # option 0 against every mixture (q = weight on option 0, others at option 0): the best q is 1
         # iff u(1) >= u(0) and u'(1) >= 0; option 1 likewise at q = 0
-        first = sp.And(isolate(sp.Ge(simplify(M[0][0] + G[0][0] - M[1][0] - G[1][1]), 0), free, sign_of, assumptions),
-                       isolate(sp.Ge(simplify(M[0][0] - M[1][0] + 2 * G[0][0] - G[0][1] - G[1][0]), 0), free,
-                               sign_of, assumptions))
-        second = sp.And(isolate(sp.Ge(simplify(M[1][1] + G[1][1] - M[0][1] - G[0][0]), 0), free, sign_of, assumptions),
-                        isolate(sp.Le(simplify(M[0][1] - M[1][1] + G[0][1] + G[1][0] - 2 * G[1][1]), 0), free,
-                                sign_of, assumptions))
+        first = sp.And(
+            isolate(sp.Ge(simplify(M[0][0] + G[0][0] - M[1][0] - G[1][1]), 0), free, sign_of, assumptions),
+            isolate(
+                sp.Ge(simplify(M[0][0] - M[1][0] + 2 * G[0][0] - G[0][1] - G[1][0]), 0), free, sign_of, assumptions
+            ),
+        )
+        second = sp.And(
+            isolate(sp.Ge(simplify(M[1][1] + G[1][1] - M[0][1] - G[0][0]), 0), free, sign_of, assumptions),
+            isolate(
+                sp.Le(simplify(M[0][1] - M[1][1] + G[0][1] + G[1][0] - 2 * G[1][1]), 0), free, sign_of, assumptions
+            ),
+        )
         form.against_mixtures = {action.display(o0): first, action.display(o1): second}
 
