@@ -178,7 +178,8 @@ class Sweep(Node):
             return list(self.values)
         assert self.lo is not None and self.hi is not None
         step = self.step if self.step is not None else Fraction(1)
-        out, v = [], self.lo
+        out: list[Fraction] = []
+        v = self.lo
         while v <= self.hi and step > 0 and len(out) < 100_000:
             out.append(v)
             v += step

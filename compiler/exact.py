@@ -88,7 +88,8 @@ def compile_exact(expr: sp.Basic) -> Callable[[Env], Value | bool]:
     if expr is sp.false or expr is False:
         return lambda env: False
     if isinstance(expr, sp.Symbol):
-        return lambda env, s=expr: env[s]
+        symbol = expr
+        return lambda env: env[symbol]
     if isinstance(expr, sp.Rational):
         v = Fraction(int(expr.p), int(expr.q))
         return lambda env: v
@@ -110,7 +111,7 @@ def compile_exact(expr: sp.Basic) -> Callable[[Env], Value | bool]:
             values = [p(env) for p in parts]
             if any(isinstance(v, Fraction) and v == 0 for v in values):
                 return Fraction(0)  # an exact zero weight removes its term, as in the symbolic form: 0 * log(0) = 0
-            return reduce(lambda x, y: x * y, values, Fraction(1))
+            return reduce(lambda x, y: x * y, values, Fraction(1))  # type: ignore[arg-type, return-value]
 
         return product
     if isinstance(expr, sp.Pow):

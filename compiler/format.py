@@ -23,6 +23,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from lark import Token, Tree
 
@@ -113,7 +114,7 @@ class _Formatter:
         self.text = src.text
         self.width = width
         self.comments = comments
-        self.nodes: dict[int, object] = {}
+        self.nodes: dict[int, Any] = {}
         for item in [*file.headers, *file.uses, *file.preferences, *file.games, *file.builds]:
             self.nodes[item.span.start] = item
         for g in file.games:
@@ -134,7 +135,7 @@ class _Formatter:
     @staticmethod
     def _bounds(node) -> tuple[int, int]:
         if isinstance(node, Token):
-            return node.start_pos, node.end_pos
+            return node.start_pos or 0, node.end_pos or 0
         return node.meta.start_pos, node.meta.end_pos
 
     def _open_brace(self, after: int) -> int:
@@ -207,8 +208,12 @@ class _Formatter:
             unit = self._expression_unit(start, end, "payoff", target + " = ", node.value, indent)
             if len(unit.lines) == 1:
                 unit.target = len(target)
-                unit.relayout = lambda w, t=target, v=node.value: pretty.layout(t.ljust(w) + " = ", v, indent=indent,
-                                                                                 width=self.width)
+                value = node.value
+
+                def relayout(w: int) -> list[str]:
+                    return pretty.layout(target.ljust(w) + " = ", value, indent=indent, width=self.width)
+
+                unit.relayout = relayout
             return unit
         if kind == "param_stmt":
             return self._param_unit(start, end, [p for p in self.params if start <= p.span.start < end])
@@ -218,15 +223,17 @@ class _Formatter:
             line = {"players_stmt": lambda: pretty.players(g.players, g.symmetric),
                     "move_stmt": lambda: pretty.move(g.moves[0]),
                     "repeat_stmt": lambda: pretty.repeat(g.repeat),
-                    "kantian_stmt": lambda: pretty.kantian(g.kantian),
-                    "solve_stmt": lambda: pretty.solve(g.concept),
+                    "kantian_stmt": lambda: pretty.kantian(g.kantian),  # type: ignore[arg-type]
+                    "solve_stmt": lambda: pretty.solve(g.concept),  # type: ignore[arg-type]
                     "belief_stmt": lambda: pretty.belief(g.beliefs[0])}[kind]()
         else:
             b = parse_text(f"dataset _ for _ {{\n{text}\n}}\n").builds[0]
             written = [c for c in stmt.children if isinstance(c, Token)]
             if kind == "samples_stmt":  # say the unit only where the source says it
+                assert b.samples is not None
                 line = pretty.samples(b.samples, b.samples_per if len(written) > 1 else None)
             elif kind == "tolerance_stmt":  # keep `5%` or `0.05` as written
+                assert b.tolerance is not None
                 line = pretty.tolerance(b.tolerance, percent=any(t.type == "PERCENT" for t in written))
             else:
                 settings = pretty.build_settings(b)
@@ -245,7 +252,7 @@ class _Formatter:
         if isinstance(value, ast.Table) and in_rows:
             lines = pretty.layout(head, value, indent=indent, width=self.width, grid=False)
             leading, trailing, rest = self._attach([(r.span.start, r.span.end) for r in value.rows], in_rows)
-            rows = []
+            rows: list[str] = []
             for i, line in enumerate(lines[1:-1]):
                 rows.extend(indent + pretty.INDENT + c.text.rstrip() for c in leading[i])
                 rows.append(self._comment_after(line, trailing[i]))
@@ -253,7 +260,7 @@ class _Formatter:
             return _Unit(start, end, [lines[0], *rows, lines[-1]], kind,
                          above=[c for c in comments if c.span.start <= open_at])
         terms = pretty.chain(value)
-        spans = [(node.span.start, node.span.end) for _, node in terms]
+        spans = [(node.span.start, node.span.end) for _, node in terms]  # type: ignore[attr-defined]
         if len(terms) == 1 or all(c.span.start < spans[0][1] for c in comments):
             return _Unit(start, end, pretty.layout(head, value, indent=indent, width=self.width,
                                                    body_on_next_line=body_on_next_line), kind, above=comments)
@@ -279,7 +286,7 @@ class _Formatter:
             return _Unit(start, end, pretty.params_lines(params, indent=indent, width=self.width), "param_stmt",
                          above=comments)
         lines = pretty.params_lines(params, indent=indent, width=0)  # one parameter per line
-        out = []
+        out: list[str] = []
         for i, line in enumerate(lines):
             if i:
                 out.extend(_indent_of(line) + c.text.rstrip() for c in leading[i])
@@ -383,7 +390,7 @@ class _Formatter:
         def flush() -> None:
             if len(run) > 1:
                 target = max(units[i].target for i in run)
-                new = {i: units[i].relayout(target) for i in run}
+                new = {i: units[i].relayout(target) for i in run}  # type: ignore[misc]  # a run holds payoffs
                 if all(len(lines) == 1 for lines in new.values()):
                     lines_of.update(new)
             run.clear()

@@ -108,7 +108,7 @@ class ActionIR:
         env = {k: _fraction(v) for k, v in values.items()}
         env.update({sp.Symbol(k, real=True): _fraction(v) for k, v in (earlier or {}).items()})
         # earlier actions are named by key (``owner.name``) in bounds
-        lo, hi = compiled[0](env), compiled[1](env)  # type: ignore[misc]
+        lo, hi = compiled[0](env), compiled[1](env)
         step = compiled[2](env) if compiled[2] is not None else Fraction(1)
         if not all(isinstance(v, Fraction) for v in (lo, hi, step)):
             raise ValueError(f"the bounds of `{self.name}` must be exact numbers for a finite action")
@@ -154,6 +154,21 @@ def to_plain(value) -> int | float | None:
     if f != f or f in (float("inf"), float("-inf")):
         return None
     return f
+
+
+def action_value(value) -> int | float:
+    """:func:`to_plain` of a chosen action's value, which is a finite number.
+
+    Args:
+        value: A sympy or Python number.
+
+    Raises:
+        ValueError: if it is not finite.
+    """
+    plain = to_plain(value)
+    if plain is None:
+        raise ValueError(f"an action's value is not a finite number: {value}")
+    return plain
 
 
 @dataclass

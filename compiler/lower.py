@@ -290,7 +290,7 @@ class ExprLowerer:
             return token.actions[e.attr.name]
         assert isinstance(base, ast.Name)
         if base.id in bound and isinstance(bound[base.id], Token):
-            return bound[base.id].actions[e.attr.name]  # type: ignore[union-attr]
+            return bound[base.id].actions[e.attr.name]
         player = self.game.players[base.id]
         if player.is_group:
             return _GroupVector(base.id, e.attr.name)

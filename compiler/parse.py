@@ -177,6 +177,7 @@ def _nesting_error(src: SourceFile, bag: DiagnosticBag) -> bool:
 
 def _syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, bag: DiagnosticBag) -> None:
     if isinstance(exc, UnexpectedCharacters):
+        assert exc.pos_in_stream is not None  # the lexer always says where it stopped
         ch = src.text[exc.pos_in_stream] if exc.pos_in_stream < len(src.text) else "?"
         expected = describe_expected(set(exc.allowed or ()))
         hint = "names are letters, digits and `_`; comments start with `#`"
@@ -254,7 +255,7 @@ def parse_source(src: SourceFile, *, comments: list[ast.Comment] | None = None) 
     finally:
         _COMMENT_SINK.reset(reset)
     if comments is not None:
-        comments.extend(ast.Comment(span=src.span(t.start_pos, t.end_pos), text=str(t)) for t in sink)
+        comments.extend(ast.Comment(span=src.span(t.start_pos or 0, t.end_pos or 0), text=str(t)) for t in sink)
     if _depth_error(src, tree, bag):
         bag.raise_if_errors()
     try:
@@ -389,7 +390,7 @@ class _Builder(Transformer):
         return self.src.span(meta.start_pos, meta.end_pos)
 
     def _tok_span(self, tok: Token) -> Span:
-        return self.src.span(tok.start_pos, tok.end_pos)
+        return self.src.span(tok.start_pos or 0, tok.end_pos or 0)
 
     def _ident(self, tok: Token) -> ast.Ident:
         return ast.Ident(span=self._tok_span(tok), name=str(tok))
@@ -592,7 +593,7 @@ class _Builder(Transformer):
         return ("repeat", value)
 
     def kantian_stmt(self, meta, mode, weights=None):
-        return ast.KantianSetting(span=self._span(meta), mode=str(mode), weights=weights or [])
+        return ast.KantianSetting(span=self._span(meta), mode=str(mode), weights=weights or [])  # type: ignore[arg-type]
 
     def role_weights(self, meta, *weights):
         return list(weights)
@@ -731,7 +732,7 @@ class _Builder(Transformer):
                           body=rest[-1])
 
     def binop(self, meta, left, op, right):
-        return ast.BinOp(span=self._span(meta), op=str(op), left=left, right=right)
+        return ast.BinOp(span=self._span(meta), op=str(op), left=left, right=right)  # type: ignore[arg-type]
 
     def pow_op(self, meta, left, right):
         return ast.BinOp(span=self._span(meta), op="^", left=left, right=right)
@@ -742,7 +743,7 @@ class _Builder(Transformer):
         return ast.Neg(span=self._span(meta), operand=operand)
 
     def compare(self, meta, left, op, right):
-        return ast.Compare(span=self._span(meta), op=str(op), left=left, right=right)
+        return ast.Compare(span=self._span(meta), op=str(op), left=left, right=right)  # type: ignore[arg-type]
 
     def and_op(self, meta, left, right):
         return ast.BoolOp(span=self._span(meta), op="and", left=left, right=right)

@@ -85,7 +85,7 @@ class BuildChecker(ExpressionChecker):
             if value is not None and value < 1:
                 self.bag.add("E0310", f"`{key}` must be at least 1", spans[key])
         if b.split:
-            total = sum(v for _, v in b.split)
+            total = sum((v for _, v in b.split), Fraction(0))
             known = {"train", "val", "test"}
             for ident, value in b.split:
                 if ident.name not in known:
@@ -166,6 +166,6 @@ def check_preference_application(app: ast.PrefApp, prefs: dict[str, CheckedPrefe
         return []
     combos: list[dict[str, Fraction]] = [{}]
     for k, default in pref.defaults.items():
-        vals = given.get(k) or [default]
-        combos = [{**c, k: v} for c in combos for v in vals]  # type: ignore[dict-item]
+        vals = given.get(k) or [default]  # type: ignore[list-item]  # a missing default was refused above
+        combos = [{**c, k: v} for c in combos for v in vals]
     return [PreferencePoint(pref.name, tuple(c.items())) for c in combos]

@@ -54,13 +54,13 @@ class GameChecker(ExpressionChecker):
                          group.span, hint=f"write `players {group.name.name}[...] symmetric`: members differ "
                          "only by their index")
         params: dict[str, ast.Param] = {}
-        for p in game.params:
-            if p.name.name in params:
-                self._duplicate("parameter", p.name, params[p.name.name].name.span)
-            elif p.name.name in players:
-                self._duplicate("name", p.name, players[p.name.name].name.span)
+        for param in game.params:
+            if param.name.name in params:
+                self._duplicate("parameter", param.name, params[param.name.name].name.span)
+            elif param.name.name in players:
+                self._duplicate("name", param.name, players[param.name.name].name.span)
             else:
-                params[p.name.name] = p
+                params[param.name.name] = param
         defaults = self._check_params(game, params)
 
         # group sizes
@@ -88,7 +88,7 @@ class GameChecker(ExpressionChecker):
                     self._duplicate("action", move.action, actions[f"{owner}.{key}"].move.action.span)
                     continue
                 if key in params or key in players:
-                    self._duplicate("name", move.action, (params.get(key) or players[key]).name.span)  # type: ignore[union-attr]
+                    self._duplicate("name", move.action, (params.get(key) or players[key]).name.span)
                     continue
                 info = ActionInfo(key, owner, stage, move)
                 actions[f"{owner}.{key}"] = info
@@ -100,7 +100,7 @@ class GameChecker(ExpressionChecker):
                         self._duplicate("label", lab, seen_labels[lab.name])
                     seen_labels[lab.name] = lab.span
                     if lab.name in params or lab.name in players:
-                        self._duplicate("name", lab, (params.get(lab.name) or players[lab.name]).name.span)  # type: ignore[union-attr]
+                        self._duplicate("name", lab, (params.get(lab.name) or players[lab.name]).name.span)
                     elif lab.name in labels and labels[lab.name] != move.action.name:
                         self.bag.add("E0208", f"label `{lab.name}` belongs to two actions", lab.span,
                                      hint="use distinct labels so `==` comparisons are unambiguous")
@@ -362,12 +362,13 @@ class GameChecker(ExpressionChecker):
         """The domain checks of the default point, at every combination of the swept values of the
         parameters its bounds use (a build solves at each of them)."""
         dom = move.domain
+        assert not isinstance(dom, ast.LabelSet)  # options have no bounds
         bounds = [dom.lo, dom.hi] + ([dom.step] if isinstance(dom, ast.IntRange) and dom.step is not None else [])
         used = sorted({n.id for b in bounds for n in walk(b) if isinstance(n, ast.Name)
                        and n.id in game.params and game.params[n.id].sweep is not None})
         if not used:
             return
-        values = [game.params[n].sweep.points() for n in used]  # type: ignore[union-attr]
+        values = [game.params[n].sweep.points() for n in used]  # type: ignore[union-attr]  # swept, by `used`
         combos = 1
         for v in values:
             combos *= max(1, len(v))

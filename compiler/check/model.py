@@ -9,6 +9,7 @@ from fractions import Fraction
 from functools import cached_property
 
 from prefc.compiler import ast
+from prefc.compiler.ast import Let, Move, Param, Player
 from prefc.compiler.diagnostics import Diagnostic
 from prefc.compiler.source import SourceFile
 
@@ -44,11 +45,11 @@ class CheckedGame:
     """A game with its names resolved."""
 
     ast: ast.Game
-    players: dict[str, ast.Player]
-    params: dict[str, ast.Param]
+    players: dict[str, Player]
+    params: dict[str, Param]
     actions: dict[str, ActionInfo]
-    lets: dict[str, ast.Let]
-    stages: list[list[ast.Move]]
+    lets: dict[str, Let]
+    stages: list[list[Move]]
     labels: dict[str, str]  # label -> action name
     defaults: dict[str, Fraction]
 
@@ -61,7 +62,7 @@ class CheckedGame:
         return self.ast.title or self.ast.name.name.replace("_", " ").capitalize()
 
     @property
-    def group(self) -> ast.Player | None:
+    def group(self) -> Player | None:
         """The indexed group, if the game's players are one."""
         return next((p for p in self.players.values() if p.is_group), None)
 

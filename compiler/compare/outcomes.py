@@ -79,7 +79,7 @@ def outcome_of(sol: Solution, game: GameIR) -> Outcome:
         act = game.actions[0].name
         sym = frozenset(num_key(next(iter(e.path.values()))[act]) for e in sol.equilibria
                         if e.is_pure and e.symmetric)
-    selected = None
+    selected: dict[str, Any] | None = None
     ans = sol.answer
     if ans is not None and ans.is_pure:
         selected = {}

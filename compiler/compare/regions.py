@@ -117,6 +117,7 @@ class Space:
         if key in self._cache:
             return self._cache[key]
         value = atom.subs(self.subs_at(i)) if not isinstance(atom, sp.logic.boolalg.BooleanAtom) else atom
+        out: Any
         if self.mode == "bool":
             if value not in (sp.true, sp.false):
                 raise NotCompilable(f"{atom} is not decided at a grid point")

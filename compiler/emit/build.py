@@ -132,8 +132,11 @@ def compile_spec(spec: CheckedSpec, out_dir: str | Path, *, fmt: str = "trl", se
             "spec": spec.name, "spec_sha256": spec.sha256}})) for s in solutions.all_solutions()]
         staged.write_lines("solutions.jsonl", sol_lines, model=SolutionRow)
         summary.append(("solutions", "-", len(sol_lines)))
-        manifest = Manifest(spec=spec.name, spec_sha256=spec.sha256, prefc_version=__version__, format=fmt,
-                            blocks=blocks, files=sorted(staged.files, key=lambda f: f.path))
+        # the model validates `format` and turns the block dicts into its entries
+        manifest = Manifest(spec=spec.name, spec_sha256=spec.sha256, prefc_version=__version__,
+                            format=fmt,  # type: ignore[arg-type]
+                            blocks=blocks,  # type: ignore[arg-type]
+                            files=sorted(staged.files, key=lambda f: f.path))
         staged.write_text("manifest.json", manifest.to_text())
         if before_commit is not None:
             before_commit(staged.tmp)

@@ -260,7 +260,7 @@ def build_rubric(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions: 
             decided = solutions.decide(situation, pref)
             if decided is None:
                 raise EmitError(f"rubric `{build.name}`: no pure answer for `{pref.label}` in {situation.game}")
-            target = dict(decided.answer)
+            target: dict[str, Any] = dict(decided.answer)
             if decided.alternatives:
                 target["alternatives"] = decided.alternatives
             targets[pref.label] = target
@@ -272,10 +272,10 @@ def build_rubric(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions: 
                      "varied": [n for n, p in ir.games[situation.game].params.items() if len(p.values) > 1]},
         }
         if situation.history:
-            game = ir.games[situation.game]
-            item["seen"] = {game.action_label(game.action_by_key(k)):
-                            (game.action_by_key(k).labels[int(v)]
-                             if isinstance(v, int) and game.action_by_key(k).kind == "labels" else v)
+            seen_in = ir.games[situation.game]
+            item["seen"] = {seen_in.action_label(seen_in.action_by_key(k)):
+                            (seen_in.action_by_key(k).labels[int(v)]
+                             if isinstance(v, int) and seen_in.action_by_key(k).kind == "labels" else v)
                             for k, v in situation.history}
         if family is not None:
             if situation not in family_cache:

@@ -97,8 +97,8 @@ def balanced_order(pool: Pool, paraphrases: Sequence[int], rng: random.Random) -
         units = [s for layer in itertools.zip_longest(*queues) for s in layer if s is not None]
         keys: list[PromptKey] = []
         paras = [list(paraphrases) for _ in units]
-        for p in paras:
-            rng.shuffle(p)
+        for order in paras:
+            rng.shuffle(order)
         for r in range(len(paraphrases)):
             keys.extend((u, paras[i][r]) for i, u in enumerate(units))
         per_role.append(keys)

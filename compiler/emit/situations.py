@@ -17,7 +17,7 @@ from prefc.compiler.check import PreferencePoint
 from prefc.compiler.diagnostics import LocatedError
 from prefc.compiler.emit.fmt import plain_number
 from prefc.compiler.ir import ActionIR, GameIR, SpecIR
-from prefc.compiler.solution import Decision, Solution
+from prefc.compiler.solution import ActionValue, Decision, Solution
 from prefc.compiler.solve import GameSolver, SolveError
 
 Point = tuple[tuple[str, Fraction], ...]
@@ -77,8 +77,8 @@ class Decided:
     """
 
     decision: Decision
-    answer: dict[str, object]
-    alternatives: list[dict[str, object]]
+    answer: dict[str, ActionValue]
+    alternatives: list[dict[str, ActionValue]]
     utility: Callable[[object], float] | None
 
 

@@ -161,7 +161,7 @@ class _Players:
     def _eval(self, expr: Any, env: dict[sp.Symbol, sp.Expr], where: str) -> Fraction | float:
         compiled = memo(self.game, ("certify-compiled", id(expr)), lambda: _Compiled(expr))
         full = {**self._param_env, **{k: _frac(v) for k, v in env.items()}}
-        return _checked(compiled(full), lambda: where)  # type: ignore[operator]
+        return _checked(compiled(full), lambda: where)
 
     def named(self, role: str, profile: dict[str, int]) -> Fraction | float:
         actual = self._table("a:")
@@ -308,7 +308,7 @@ def _expected(players: _Players, x: list[list[Fraction]], utility: Callable[[tup
         prob = Fraction(1)
         for _, p in combo:
             prob *= p
-        total += prob * utility(tuple(s for s, _ in combo))  # type: ignore[operator]
+        total += prob * utility(tuple(s for s, _ in combo))
     return total
 
 
@@ -316,7 +316,8 @@ def _check_named(players: _Players, eq: Equilibrium, strategy_level: bool) -> tu
     game = players.game
     roles = list(game.roles)
     x = [_mixture_of(players, r, eq, r) for r in roles]
-    count, worst = 0, -math.inf
+    count = 0
+    worst: Fraction | float = -math.inf
 
     def utility(i: int) -> Callable[[tuple[int, ...]], Fraction | float]:
         return lambda prof: players.named(roles[i], dict(zip(roles, prof, strict=False)))
@@ -345,7 +346,7 @@ def _check_named(players: _Players, eq: Equilibrium, strategy_level: bool) -> tu
             if gain > _slack(gain):
                 raise CertificateError(f"`{roles[i]}` gains {float(gain):.6g} by deviating to "
                                        f"{_strategy_text(players, roles[i], d)}")
-            worst = max(worst, gain)  # type: ignore[type-var]
+            worst = max(worst, gain)
     return count, worst
 
 
@@ -387,13 +388,13 @@ def _check_plan(players: _Players, eq: Equilibrium, strategy_level: bool) -> tup
             raise CertificateError(f"the reported mixture gain {eq.mixture_gain} of the plan is {float(gain)}")
     mine_v = sum((x[a] * x[b] * players.plan_value(plans[a], plans[b]) for a in range(len(plans)) if x[a]
                   for b in range(len(plans)) if x[b]), Fraction(0))
-    worst: Fraction | float = -math.inf  # type: ignore[assignment]
+    worst: Fraction | float = -math.inf
     for _d, p in enumerate(plans):
         dev = sum((x[b] * players.plan_value(p, plans[b]) for b in range(len(plans)) if x[b]), Fraction(0))
         gain = dev - mine_v
         if gain > _slack(gain):
             raise CertificateError(f"the plan {_plan_text(players, p)} gains {float(gain):.6g}")
-        worst = max(worst, gain)  # type: ignore[type-var]
+        worst = max(worst, gain)
     return len(plans), worst
 
 
@@ -427,19 +428,20 @@ def _check_group(players: _Players, eq: Equilibrium, strategy_level: bool) -> tu
             counts[players.strategy_of(g, shown)] += 1
         if sum(counts) != n:
             raise CertificateError(f"the equilibrium lists {sum(counts)} members of a group of {n}")
-        checked, worst = 0, -math.inf
+        checked = 0
+        worst: Fraction | float = -math.inf
         for a, c in enumerate(counts):
             if not c:
                 continue
             others = tuple(x - (1 if b == a else 0) for b, x in enumerate(counts))
             mine = players.member(a, others)
             for d in range(k):
-                gain = players.member(d, others) - mine  # type: ignore[operator]
+                gain = players.member(d, others) - mine
                 checked += 1
                 if gain > _slack(gain):
                     raise CertificateError(f"a member playing {_strategy_text(players, g, a)} gains "
                                            f"{float(gain):.6g} by switching to {_strategy_text(players, g, d)}")
-                worst = max(worst, gain)  # type: ignore[type-var]
+                worst = max(worst, gain)
         return checked, worst
     x = _mixture_of(players, g, eq, next(iter(eq.probabilities)))
     if n == 2:
@@ -607,14 +609,14 @@ def symmetric_continuous(game: GameIR, pref: BoundPreference, point: dict[str, F
             du = None
         return sp.lambdify(args, u, modules="numpy"), du
 
-    U, dU = memo(game, ("certify-symmetric-continuous", pref.key), build)  # type: ignore[misc]
+    U, dU = memo(game, ("certify-symmetric-continuous", pref.key), build)
     rest = [float(point[n]) for n in game.params] + [float(pref.env.get(sym, 0)) for sym in pref.symbols.values()]
     checked, worst = 0, 0.0
     for eq in equilibria:
         values = {v[action.name] for v in eq.path.values()}
         if len(values) != 1:
             raise CertificateError("a symmetric equilibrium whose players play differently")
-        v = float(next(iter(values)))  # type: ignore[arg-type]
+        v = float(next(iter(values)))
 
         def f(z, v=v):
             return U(z, v, *rest)

@@ -39,7 +39,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, TypeAlias, Union
 
 import sympy
 
@@ -63,7 +63,7 @@ __all__ = [
     "verify_symmetric",
 ]
 
-Number = float | int | Fraction
+Number: TypeAlias = float | int | Fraction
 
 
 def _optimize():
@@ -74,7 +74,7 @@ def _optimize():
     return optimize
 
 
-Value = Union[Number, "np.ndarray", sympy.Basic]  # noqa: UP007 - numpy is named, not loaded, here
+Value: TypeAlias = Union[Number, "np.ndarray", sympy.Basic]  # noqa: UP007 - numpy is named, not loaded, here
 Domain = Mapping[sympy.Symbol, tuple[Number, Number]]
 
 DEFAULT_BRACKET_GRID = 401
@@ -153,10 +153,10 @@ class SymbolicSolution:
             return math.nan
         index, actions = self._run(values)
         out = np.full(index.shape, np.nan)
-        for k, act in enumerate(actions):
+        for k, chosen in enumerate(actions):
             mask = index == k
             if mask.any():
-                out[mask] = act[mask]
+                out[mask] = chosen[mask]
         return float(out) if out.ndim == 0 else out
 
     def regime_index(self, values: Mapping[sympy.Symbol, Value]) -> int | np.ndarray:
@@ -640,7 +640,7 @@ def _self_check(solution: SymbolicSolution, check: Callable[[dict, float], bool]
         action = solution.evaluate(point)
         if math.isnan(action):
             continue
-        if not check(point, action):
+        if not check(point, float(action)):  # one point: one action
             return False
     return True
 
@@ -1068,7 +1068,7 @@ def solve_symmetric_numeric(
         if any(abs(x - e.action) <= 1e-9 * max(1.0, abs(b - a)) for e in found):
             continue
         fixed = [x] * len(others)
-        base, best, where = _deviation_gain(lambda z, fixed=fixed: full(z, *fixed, *vals), a, b, x,
+        base, best, where = _deviation_gain(lambda z: full(z, *fixed, *vals), a, b, x,  # noqa: B023 - used now
                                             grid_points)
         gain = best - base if math.isfinite(base) else math.inf
         if _gain_ok(base, best, tol):

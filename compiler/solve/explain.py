@@ -172,7 +172,7 @@ def _outcome(sol) -> str:
         if sol.equilibria:
             return "only mixed or asymmetric equilibria"
         return "no equilibrium found"
-    parts = []
+    parts: list[str] = []
     for player, acts in eq.path.items():
         parts.extend(f"{player}.{a} = {v}" for a, v in acts.items())
     if len(set(tuple(a.items()) for a in eq.path.values())) == 1 and len(eq.path) > 2:
@@ -188,7 +188,7 @@ def _by_sweep(game: GameIR, pref: CheckedPreference, free, concept: str, label: 
         values = {**{s: pref.defaults.get(s) for s in pref.defaults}, **fixed}
         if v is not None:
             values[free[0].name] = v
-        point = PreferencePoint(pref.name, tuple((n, Fraction(values[n] if values[n] is not None else 0))
+        point = PreferencePoint(pref.name, tuple((n, Fraction(values[n] or 0))
                                                  for n in pref.defaults))
         try:
             return _outcome(GameSolver(game, BoundPreference(point, pref)).solve())

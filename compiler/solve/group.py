@@ -124,7 +124,7 @@ class GroupForm:
         compiled = memo(self.game, ("group-pure", self.pref.key, self.k), build)
         if compiled is None:
             return None
-        fn, own, kinds, ms = compiled  # type: ignore[misc]
+        fn, own, kinds, ms = compiled
         base = {p.symbol: self.point[n] for n, p in self.game.params.items()}
         base.update(self.pref.env)
         for b, s in enumerate(self.strategies):
@@ -174,7 +174,7 @@ class GroupForm:
             value = count_utility(self.game, self.pref.lowerer, own=self._actions(own),
                                   others=[(self._actions(b), c) for b, c in enumerate(others) if c],
                                   params=self.params)
-        out = exact_value(value, where)  # type: ignore[arg-type]
+        out = exact_value(value, where)
         self._pure[key] = out
         return out
 

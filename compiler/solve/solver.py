@@ -63,13 +63,14 @@ def validate_point(game: GameIR, values: dict[str, Any] | None) -> Point:
         dom = game.checked.params[name].domain
         value = point[name]
         if dom is not None:
+            bounds: tuple[Fraction, Fraction] | None
             try:
-                lo, hi = eval_const(dom.lo, point), eval_const(dom.hi, point)
+                bounds = eval_const(dom.lo, point), eval_const(dom.hi, point)
             except NotConstant:
-                lo = hi = None
-            if lo is not None and hi is not None and not lo <= value <= hi:
-                raise SolveError(f"`{name}` = {to_plain(value)} is outside its domain [{to_plain(lo)}, {to_plain(hi)}]",
-                                 game=game, span=dom.span)
+                bounds = None
+            if bounds is not None and not bounds[0] <= value <= bounds[1]:
+                raise SolveError(f"`{name}` = {to_plain(value)} is outside its domain "
+                                 f"[{to_plain(bounds[0])}, {to_plain(bounds[1])}]", game=game, span=dom.span)
         if p.integer and value.denominator != 1:
             raise SolveError(f"`{name}` is a whole number; {to_plain(value)} is not", game=game)
     subs = {p.symbol: sp.Rational(point[n].numerator, point[n].denominator) for n, p in game.params.items()}

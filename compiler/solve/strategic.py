@@ -18,6 +18,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import TypeVar, cast
 
 import sympy as sp
 
@@ -25,12 +26,14 @@ from prefc.compiler.exact import NotCompilable, compile_exact
 from prefc.compiler.ir import ActionIR, BoundPreference, GameIR
 from prefc.compiler.limits import MAX_OPTIONS, MAX_PLANS, MAX_PROFILES, GameTooLarge
 from prefc.compiler.lower import LoweringError
+from prefc.compiler.solution import ActionValue
 from prefc.compiler.solve.derive import NonFinite, exact_value, shown
 from prefc.compiler.solve.utility import named_split, named_utility, plan_split, plan_utility
 
 __all__ = ["StrategicForm", "Strategy", "strategic_form"]
 
 Env = dict[sp.Symbol, Fraction]
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ class Strategy:
 
     values: dict[str, dict[str, sp.Expr]]
     text: str
-    shown: dict[str, dict[str, object]]
+    shown: dict[str, dict[str, ActionValue]]
 
 
 @dataclass
@@ -146,7 +149,7 @@ class _Compiled:
                                    else sp.Float(v) for k, v in env.items()})
 
 
-def memo(game: GameIR, key: tuple, build: Callable[[], object]) -> object:
+def memo(game: GameIR, key: tuple, build: Callable[[], _T]) -> _T:
     """A value derived from a game once and kept with it (symbolic utilities and their compiled forms
     depend on the game and the preference, not on the parameter point).
 
@@ -158,7 +161,7 @@ def memo(game: GameIR, key: tuple, build: Callable[[], object]) -> object:
     store = game.__dict__.setdefault("_solver_memo", {})
     if key not in store:
         store[key] = build()
-    return store[key]
+    return cast(_T, store[key])
 
 
 def _checked(value: object, where: str | Callable[[], str]) -> Fraction | float:
@@ -173,7 +176,7 @@ def _checked(value: object, where: str | Callable[[], str]) -> Fraction | float:
         return exact_value(value, where)
     if isinstance(value, int):
         return Fraction(value)
-    return exact_value(value, where)  # type: ignore[arg-type]
+    return exact_value(value, where)
 
 
 def strategic_form(game: GameIR, pref: BoundPreference, point: dict[str, Fraction]) -> StrategicForm:
@@ -217,9 +220,10 @@ def _role_form(game: GameIR, pref: BoundPreference, subs, env: Env) -> Strategic
         if len({tuple(v) for v in names.values()}) != 1:
             listed = "; ".join(f"{r}: " + ", ".join(v) for r, v in names.items())
             raise LoweringError(f"`kantian substitute` needs every role to choose the same actions ({listed})")
-    pure = [memo(game, ("named", pref.key, r), lambda r=r: _Compiled(named_utility(game, pref.template, role=r,
-                                                                                 actual=syms)))
-            for r in roles]
+    def named(role: str) -> Callable[[], _Compiled]:
+        return lambda: _Compiled(named_utility(game, pref.template, role=role, actual=syms))
+
+    pure = [memo(game, ("named", pref.key, r), named(r)) for r in roles]
 
     def bind(e: Env, table, role: str, strategy: Strategy, source: str | None = None) -> None:
         for a, v in strategy.values[source or role].items():
@@ -236,7 +240,7 @@ def _role_form(game: GameIR, pref: BoundPreference, subs, env: Env) -> Strategic
     def pure_utility(i: int, profile: tuple[int, ...]) -> Fraction | float:
         key = (i, profile)
         if key not in cache:
-            cache[key] = _checked(pure[i](env_of(profile)),  # type: ignore[operator]
+            cache[key] = _checked(pure[i](env_of(profile)),
                                   lambda: f"`{roles[i]}` at {_profile_text(strategies, profile)}")
         return cache[key]
 
@@ -256,7 +260,7 @@ def _role_form(game: GameIR, pref: BoundPreference, subs, env: Env) -> Strategic
 
             compiled = memo(game, ("named-split", pref.key, roles[i]), build)
             if compiled is not None:
-                actual, universal = compiled  # type: ignore[misc]
+                actual, universal = compiled
 
                 def actual_at(profile: tuple[int, ...]) -> Fraction | float:
                     return _checked(actual(env_of(profile)),
@@ -315,7 +319,7 @@ def _plan_form(game: GameIR, pref: BoundPreference, subs, env: Env) -> Strategic
                            actions=everything)
         return (None, None) if parts is None else (_Compiled(parts.actual), _Compiled(parts.universal))
 
-    actual, universal = memo(game, ("plan-split", pref.key), build_split)  # type: ignore[misc]
+    actual, universal = memo(game, ("plan-split", pref.key), build_split)
 
     def bind(e: Env, table, plan: Strategy) -> None:
         for r in roles:

@@ -158,25 +158,26 @@ def symmetric_split(game: GameIR, pref: PreferenceLowerer, *, own: Actions, rest
     return _split(pref, actual, universe, actions)
 
 
-def _count_contexts(game: GameIR, *, own: Actions, others: Sequence[tuple[Actions, int]], params: dict[str, sp.Expr],
+def _count_contexts(game: GameIR, *, own: Actions, others: Sequence[tuple[Actions, int]],
+                    params: dict[str, sp.Expr] | None,
                     universal: tuple[Actions, Sequence[tuple[Actions, int]]] | None
                     ) -> tuple[PreferenceContext, Universe]:
     assert game.group is not None
     group = game.group
     low = game.lowerer(params)
     n = _group_size(game, low.params)
-    prof, me = count_profile(group, n, own, list(others))  # type: ignore[arg-type]
+    prof, me = count_profile(group, n, own, list(others))
     uown, uothers = universal if universal is not None else (own, [(own, n - 1)])
 
     def universe() -> PreferenceContext:
-        uprof, ume = count_profile(group, n, uown, list(uothers))  # type: ignore[arg-type]
+        uprof, ume = count_profile(group, n, uown, list(uothers))
         return _context(low, uprof, ume, inside=True)
 
     return _context(low, prof, me), universe
 
 
 def count_utility(game: GameIR, pref: PreferenceLowerer, *, own: Actions,
-                  others: Sequence[tuple[Actions, int]], params: dict[str, sp.Expr],
+                  others: Sequence[tuple[Actions, int]], params: dict[str, sp.Expr] | None,
                   universal: tuple[Actions, Sequence[tuple[Actions, int]]] | None = None) -> sp.Expr:
     """Utility of one member of a symmetric group game whose others play several kinds of actions.
 
@@ -194,7 +195,7 @@ def count_utility(game: GameIR, pref: PreferenceLowerer, *, own: Actions,
 
 
 def count_split(game: GameIR, pref: PreferenceLowerer, *, own: Actions, others: Sequence[tuple[Actions, int]],
-                universal: tuple[Actions, Sequence[tuple[Actions, int]]], params: dict[str, sp.Expr],
+                universal: tuple[Actions, Sequence[tuple[Actions, int]]], params: dict[str, sp.Expr] | None,
                 actions: set[sp.Symbol]) -> KantianSplit | None:
     """:func:`count_utility` split into its actual and Kantian parts (None: not affine in them).
 

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import sympy as sp
 
-from prefc.compiler.ir import ActionIR, GameIR, to_plain
+from prefc.compiler.ir import ActionIR, GameIR, action_value, to_plain
 from prefc.compiler.limits import MAX_OPTIONS
 from prefc.compiler.solution import Decision, Equilibrium, OptionValue, Verification
 from prefc.compiler.solve import certify, univariate
@@ -79,11 +79,11 @@ class Argmax(Concept):
         else:
             z = act.symbol
             val = self._utility(act, {**believed, act.key: z}, subs)
-            lo, hi = act.lo.xreplace(subs), act.hi.xreplace(subs)  # type: ignore[union-attr]
+            lo, hi = act.lo.xreplace(subs), act.hi.xreplace(subs)
             choice = univariate.argmax(val, z, lo, hi)
             decision = Decision(player=act.owner, action=act.name, kind=act.kind, given=given,
                                 utility=pretty(tidy(val)), marginal=pretty(tidy(sp.diff(val, z))),
-                                chosen=to_plain(choice))
+                                chosen=action_value(choice))
             value = exact_value(val.xreplace({z: choice}), f"`{act.owner}`")
         eq = Equilibrium(path={act.owner: {act.name: shown(act, choice)}}, utilities={act.owner: to_plain(value)})
         return Found([eq], [decision] if derive else [decision], 0, "best reply to the declared beliefs",
@@ -99,7 +99,7 @@ class Argmax(Concept):
                                f"`{act.owner}`")
             worst = 0.0
             for o in opts:
-                gain = exact_value(self._utility(act, {**believed, act.key: o}, subs), f"`{act.owner}`") - mine  # type: ignore[operator]
+                gain = exact_value(self._utility(act, {**believed, act.key: o}, subs), f"`{act.owner}`") - mine
                 if gain > 0:
                     raise certify.CertificateError(f"`{act.owner}` gains {float(gain):.6g} with {act.name} = "
                                                    f"{shown(act, o)}")
@@ -110,7 +110,7 @@ class Argmax(Concept):
         val = self._utility(act, {**believed, act.key: z}, subs)
         f = sp.lambdify(z, val, modules=["numpy"])
         df = sp.lambdify(z, sp.diff(val, z), modules=["numpy"])
-        lo, hi = float(act.lo.xreplace(subs)), float(act.hi.xreplace(subs))  # type: ignore[union-attr]
+        lo, hi = float(act.lo.xreplace(subs)), float(act.hi.xreplace(subs))
         with np.errstate(all="ignore"):
             n, gain = certify.argmax_continuous(f, df, lo, hi, float(chosen), f"`{act.owner}`")
         return Verification(method=f"no better action on a grid of {certify.CONTINUOUS_GRID} points over the bounds "

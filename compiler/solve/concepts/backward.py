@@ -29,7 +29,7 @@ from typing import Any
 import sympy as sp
 
 from prefc.compiler.exact import NotCompilable, compile_exact
-from prefc.compiler.ir import ActionIR, GameIR, to_plain
+from prefc.compiler.ir import ActionIR, GameIR, action_value, to_plain
 from prefc.compiler.limits import MAX_OPTIONS, MAX_PROFILES
 from prefc.compiler.lower import LoweringError
 from prefc.compiler.solution import Decision, Equilibrium, OptionValue, Verification
@@ -308,9 +308,9 @@ class Backward(Concept):
         def decide(self, k: int, history: dict[str, Any]) -> tuple[Any, list, list]:
             """(choice, options, utilities) of the stage-k mover after ``history``."""
             key = tuple(sorted((h, str(v)) for h, v in history.items()))
-            hit = self.memo.get(key)  # type: ignore[arg-type]
+            hit = self.memo.get(key)
             if hit is not None:
-                return hit  # type: ignore[return-value]
+                return hit
             self.nodes += 1
             if self.nodes > MAX_PROFILES:
                 raise SolveError(f"game `{self.o.game.name}` has more than {MAX_PROFILES:,} subgames at this point",
@@ -323,7 +323,7 @@ class Backward(Concept):
                 out = (choice, opts, utils)
             else:
                 out = (self._continuous(k, history), [], [])
-            self.memo[key] = out  # type: ignore[index]
+            self.memo[key] = out
             return out
 
         def _continuous(self, k: int, history: dict[str, Any]) -> sp.Expr:
@@ -405,7 +405,7 @@ class Backward(Concept):
         text = pretty(tidy(val)) if val is not None else None
         marginal = pretty(tidy(sp.diff(val, z))) if val is not None else None
         return Decision(player=act.owner, action=act.name, kind=act.kind, given=given, utility=text,
-                        marginal=marginal, chosen=to_plain(choice))
+                        marginal=marginal, chosen=action_value(choice))
 
     def _value_expr(self, k: int, history: dict[str, Any], solver) -> sp.Expr | None:
         """The stage-k mover's utility as a function of its own action, when later moves are none or
@@ -445,10 +445,11 @@ class Backward(Concept):
                 z = act.symbol
                 derivation.append(Decision(
                     player=act.owner, action=act.name, kind=act.kind,
-                    given={self.game.action_label(self.game.action_by_key(h)): to_plain(v) for h, v in path.items()},
+                    given={self.game.action_label(self.game.action_by_key(h)): action_value(v)
+                           for h, v in path.items()},
                     utility=pretty(tidy(val)), marginal=pretty(tidy(sp.diff(val, z))),
                     regime=pretty(cond) if cond is not sp.true else "always",
-                    regime_check=regime_check(cond, subs), chosen=to_plain(value)))
+                    regime_check=regime_check(cond, subs), chosen=action_value(value)))
             path[act.key] = value
         utilities = {r: self._reported(r, path, env) for r in self.game.roles}
         strategy = {a.owner: {a.name: f"{self.game.action_label(a)} = {pretty(replies[a.key].xreplace(subs))}"}
@@ -508,7 +509,7 @@ class Backward(Concept):
             """The solution's choice at stage k after ``history`` (the reported play at the root)."""
             act = self.stages[k]
             if k == 0:
-                return float(reported[act.key])  # type: ignore[arg-type]
+                return float(reported[act.key])
             reply = replies.get(act.key)
             if reply is not None:
                 return float(reply(*[float(history[a.key]) for a in self.stages[:k]]))
@@ -522,7 +523,7 @@ class Backward(Concept):
                 alternatives = self._options(act, subs, history)
                 for o in alternatives:
                     full = solver.play(k + 1, {**history, act.key: o})
-                    gain = direct(act.owner, full) - mine  # type: ignore[operator]
+                    gain = direct(act.owner, full) - mine
                     checked[0] += 1
                     if gain > (0 if isinstance(gain, Fraction) else 1e-9 * max(1.0, abs(float(mine)))):
                         raise certify.CertificateError(

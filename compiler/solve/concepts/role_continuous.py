@@ -19,11 +19,12 @@ from __future__ import annotations
 import itertools
 import math
 from functools import cached_property
+from typing import Any
 
 import sympy as sp
 
-from prefc.compiler.ir import ActionIR, GameIR, to_plain
-from prefc.compiler.solution import Decision, Equilibrium, Verification
+from prefc.compiler.ir import ActionIR, GameIR, action_value, to_plain
+from prefc.compiler.solution import ActionValue, Decision, Equilibrium, Verification
 from prefc.compiler.solve import certify, continuous
 from prefc.compiler.solve.concept import Concept, Found, Point, SolveError, concept
 from prefc.compiler.solve.derive import pretty, select, tidy
@@ -83,7 +84,7 @@ class RoleContinuous(Concept):
             back = {own[k]: s for k, s in self.symbols.items()}
             return {a.key: (u, back) for a in g.actions}
         prof = self._profile(self.symbols)
-        out = {}
+        out: dict[str, Any] = {}
         for r in {a.owner for a in g.actions}:
             u = named_utility(g, self.pref.lowerer, role=r, actual=prof)
             for a in g.actions:
@@ -134,7 +135,7 @@ class RoleContinuous(Concept):
         exact = candidates is not None and all(all(isinstance(v, sp.Rational) for v in c.values()) for c in candidates)
         if candidates is None:
             candidates = self._iterate(acts, subs, bounds)
-        kept = []
+        kept: list[Any] = []
         for c in candidates:
             floats = {k: float(v) for k, v in c.items()}
             if self._is_equilibrium(acts, floats, subs, bounds) and not any(
@@ -225,15 +226,15 @@ class RoleContinuous(Concept):
     # -- solution models -------------------------------------------------------------------------------
     def _model(self, values: dict[str, sp.Expr], subs) -> Equilibrium:
         g = self.game
-        path: dict[str, dict[str, object]] = {}
+        path: dict[str, dict[str, ActionValue]] = {}
         for a in g.actions:
-            path.setdefault(a.owner, {})[a.name] = to_plain(values[a.key])
+            path.setdefault(a.owner, {})[a.name] = action_value(values[a.key])
         floats = {k: float(v) for k, v in values.items()}
         if self.plan_game:
             u = self._value(g.actions[0], floats, subs)
             return Equilibrium(path=path, strategy={"plan": {k: to_plain(v) for k, v in values.items()}},
                                utilities={"ex-ante": u}, symmetric=True)
-        utilities = {}
+        utilities: dict[str, float | None] = {}
         for a in g.actions:
             utilities.setdefault(a.owner, self._value(a, floats, subs))
         return Equilibrium(path=path, utilities=utilities)
@@ -249,13 +250,13 @@ class RoleContinuous(Concept):
                     player=a.owner,
                     action=a.name,
                     kind=a.kind,
-                    given={k: to_plain(v) for k, v in values.items() if k != a.key},
+                    given={k: action_value(v) for k, v in values.items() if k != a.key},
                     utility=pretty(tidy(expr)),
                     marginal=pretty(marginal),
                     marginal_value=to_plain(marginal.xreplace({z: values[a.key]}))
                     if marginal.free_symbols <= {z}
                     else None,
-                    chosen=to_plain(values[a.key]),
+                    chosen=action_value(values[a.key]),
                 )
             )
         return out
@@ -271,7 +272,7 @@ class RoleContinuous(Concept):
         checked, worst = 0, 0.0
         z = sp.Symbol("z_dev", real=True)
         for eq in found.equilibria:
-            values = {a.key: float(eq.path[a.owner][a.name]) for a in g.actions}  # type: ignore[arg-type]
+            values = {a.key: float(eq.path[a.owner][a.name]) for a in g.actions}
             for a in g.actions:
                 expr = self._reply_expr(a, values, subs, z)
                 f = sp.lambdify(z, expr, modules=["numpy"])

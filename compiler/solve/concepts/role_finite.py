@@ -11,7 +11,7 @@ strategy level, mixed.
 from __future__ import annotations
 
 from prefc.compiler.ir import GameIR, to_plain
-from prefc.compiler.solution import Decision, Equilibrium, OptionValue, Verification
+from prefc.compiler.solution import ActionValue, Decision, Equilibrium, OptionValue, Verification
 from prefc.compiler.solve import certify
 from prefc.compiler.solve.concept import Concept, Found, Point, concept
 from prefc.compiler.solve.derive import argmaxes, fmt_num, select
@@ -61,7 +61,8 @@ class RoleFinite(Concept):
             def value(s, name=name, acts=acts):
                 return s.shown[name][acts[0].name] if len(acts) == 1 else s.text
 
-            given = {other: form.strategies[q][profile[q]].text for q, other in enumerate(form.names) if q != p}
+            given: dict[str, ActionValue] = {other: form.strategies[q][profile[q]].text
+                                             for q, other in enumerate(form.names) if q != p}
             chosen = profile[p]
             out.append(Decision(
                 player=name, action=acts[0].name if len(acts) == 1 else "strategy", kind=acts[0].kind,

@@ -20,7 +20,7 @@ from functools import cached_property
 import sympy as sp
 
 from prefc.compiler.exact import compile_exact
-from prefc.compiler.ir import GameIR, to_plain
+from prefc.compiler.ir import GameIR, action_value, to_plain
 from prefc.compiler.solution import Decision, Equilibrium, Verification
 from prefc.compiler.solve import certify, continuous
 from prefc.compiler.solve.closed import ClosedForm, isolate_all, text
@@ -129,7 +129,8 @@ class SymmetricContinuous(Concept):
                     value = None
                 if value is not None and isinstance(value, (Fraction, float)):
                     exact = isinstance(value, Fraction)
-                    actions = [sp.Rational(value.numerator, value.denominator) if exact else sp.Float(value)]
+                    actions = [sp.Rational(value.numerator, value.denominator) if isinstance(value, Fraction)
+                               else sp.Float(value)]
                     if derive:
                         regime_text = pretty(regime.condition) if regime.condition is not sp.true else "always"
                         check_text = regime_check(regime.condition, subs)
@@ -148,7 +149,7 @@ class SymmetricContinuous(Concept):
                 uval = self._compiled({**env, x: fv, y: fv})
             except (ZeroDivisionError, ValueError, OverflowError):
                 uval = float(self.utility.xreplace({**subs, x: v, y: v}))
-            equilibria.append(Equilibrium(path={p: {action.name: to_plain(v)} for p in players},
+            equilibria.append(Equilibrium(path={p: {action.name: action_value(v)} for p in players},
                                           utilities={p: to_plain(uval) for p in players}, symmetric=True))
         selected, rule = select(equilibria)
         derivation = []
@@ -157,10 +158,10 @@ class SymmetricContinuous(Concept):
             u_at = self.utility.xreplace(subs).xreplace({y: v})
             marginal = tidy(sp.diff(u_at, x))
             derivation.append(Decision(
-                player=players[0], action=action.name, kind=action.kind, given={"others": to_plain(v)},
+                player=players[0], action=action.name, kind=action.kind, given={"others": action_value(v)},
                 utility=pretty(tidy(u_at)), marginal=pretty(marginal),
                 marginal_value=to_plain(marginal.xreplace({x: v})) if marginal.free_symbols <= {x} else None,
-                regime=regime_text, regime_check=check_text, chosen=to_plain(v)))
+                regime=regime_text, regime_check=check_text, chosen=action_value(v)))
         return Found(equilibria, derivation, selected, rule, exact)
 
     @classmethod

@@ -108,11 +108,12 @@ class SymmetricFinite(Concept):
                                      "equilibria were checked"]
         notes.append("equilibria of a symmetric group game are listed up to a permutation of the members")
         group = self.game.group
+        assert group is not None  # a symmetric group game
         members = [form.member(i) for i in range(1, form.n + 1)]
         models: list[Equilibrium] = []
         for c in counts:
             assignment = [b for b, m in enumerate(c) for _ in range(m)]
-            path = {members[i]: dict(form.strategies[b].shown[group]) for i, b in enumerate(assignment)}  # type: ignore[index]
+            path = {members[i]: dict(form.strategies[b].shown[group]) for i, b in enumerate(assignment)}
             utilities = {}
             for i, b in enumerate(assignment):
                 others = tuple(x - (1 if j == b else 0) for j, x in enumerate(c))
@@ -125,7 +126,7 @@ class SymmetricFinite(Concept):
         if self.pref.uses_kantian:
             mixing = STRATEGY_LEVEL
         for m in mixed:
-            first, second = (s.shown[group] for s in form.strategies)  # type: ignore[index]
+            first, second = (s.shown[group] for s in form.strategies)
             (action, v0), = first.items() if len(first) == 1 else (("strategy", form.strategies[0].text),)
             v1 = second[action] if len(second) == 1 else form.strategies[1].text
             probs = {member: {action: {str(v0): float(m.p), str(v1): 1 - float(m.p)}} for member in members}
@@ -135,12 +136,12 @@ class SymmetricFinite(Concept):
         derivation: list[Decision] = []
         if derive and selected is not None:
             b = next(i for i, s in enumerate(form.strategies)
-                     if s.shown[group] == models[selected].path[members[0]])  # type: ignore[index]
+                     if s.shown[group] == models[selected].path[members[0]])
             others = form.all_others(b)
             utils = [form.utility(a, others) for a in range(form.k)]
             best = argmaxes(utils)
             shown = next(iter(form.strategies[b].shown[group].values())) if len(form.strategies[b].shown[group]) == 1 \
-                else form.strategies[b].text  # type: ignore[index]
+                else form.strategies[b].text
             derivation = [self._decision(members[0], form.strategies, utils, b, best, shown)]
         exact = all(isinstance(m.p, Fraction) for m in mixed) and all(
             not isinstance(v, float) for eq in models for v in eq.utilities.values())
