@@ -3,33 +3,31 @@ runtime, solving never imports emitting, nothing below the command line imports 
 subpackages import each other without cycles.
 
 import-linter reads a package from one folder, and prefc's subpackages live in several (``compiler/``
-is ``prefc.compiler``, ``runtime/`` is ``prefc.runtime``): the test lays the sources out as the
-installed package, from the ``package-dir`` mapping, and runs ``lint-imports`` over that copy.
+is ``prefc.compiler``, ``runtime/`` is ``prefc.runtime``): the test lays a copy of the sources out
+as the installed package (scripts/package_layout.py) and runs ``lint-imports`` over that copy.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
-import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = ROOT / "pyproject.toml"
+_spec = importlib.util.spec_from_file_location("package_layout", ROOT / "scripts" / "package_layout.py")
+assert _spec is not None and _spec.loader is not None
+package_layout = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(package_layout)
 
 
 def _installed_layout(dest: Path) -> Path:
-    """Copy the package's Python sources to ``dest`` as they are installed; return the copy's root."""
-    mapping = tomllib.loads(PYPROJECT.read_text())["tool"]["setuptools"]["package-dir"]
-    for package, folder in sorted(mapping.items(), key=lambda kv: kv[0].count(".")):
-        target = dest.joinpath(*package.split("."))
-        shutil.copytree(ROOT / folder, target, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    return dest
+    """A copy of the package's sources under ``dest``, laid out as installed."""
+    return package_layout.lay_out(dest, copy=True)
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ kinds of command are changed, each for a stated reason:
   adapter and results directories (the commands before it have used the README's).
 
 Skipped: ``bash scripts/setup.sh && ...`` (sets up the environment this suite runs in; its
-``prefc run`` is the 13-minute main job that ``bench/main_job.py`` measures) and the test suite
-itself.
+``prefc run`` is the 13-minute main job that ``bench/main_job.py`` measures), the test suite
+itself and ``bash scripts/check.sh`` (lint and type checks, which ``.ci/run`` runs).
 """
 
 from __future__ import annotations
@@ -110,6 +110,9 @@ def readme_commands() -> list[Command]:
                        "sets up the environment this suite runs in; its `prefc run` is the 13-minute main job "
                        "that bench/main_job.py measures")
                 commands.append(Command(stripped, None, [], why))
+                continue
+            if stripped.startswith("bash scripts/check.sh"):
+                commands.append(Command(stripped, None, [], "lint and type checks, which .ci/run runs"))
                 continue
             args = _prefc_args(stripped)
             if args is None:
