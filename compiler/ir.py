@@ -231,10 +231,6 @@ class GameIR:
         values.update(params or {})
         return ExprLowerer(self.checked, values)
 
-    def action_symbol(self, owner: str, action: str) -> sp.Symbol:
-        """The symbol of an action of a named role (``trust.send``)."""
-        return sp.Symbol(f"{owner}.{action}", real=True)
-
     def movers(self, stage: int) -> list[ActionIR]:
         return [a for a in self.actions if a.stage == stage]
 

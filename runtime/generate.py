@@ -266,27 +266,6 @@ class LocalAgent:
         self.batch_size = batch_size
         self.progress = progress
 
-    @classmethod
-    def from_loaded(
-        cls, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, *, name: str, batch_size: int = 8
-    ) -> LocalAgent:
-        """Wrap an already loaded model and tokenizer.
-
-        Args:
-            model: The causal LM.
-            tokenizer: Its tokenizer (left padding is set).
-            name: The agent's label.
-            batch_size: Prompts per generation batch.
-
-        Returns:
-            The agent.
-        """
-        agent = cls.__new__(cls)
-        tokenizer.padding_side = "left"
-        agent.model, agent.tokenizer = model, tokenizer
-        agent.name, agent.batch_size, agent.progress = name, batch_size, False
-        return agent
-
     def respond(self, prompts: Sequence[Prompt], *, max_new_tokens: int = 256, reply_prefix: str = "",
                 stop: Sequence[str] = ()) -> list[str]:
         """Answer each prompt greedily (same order, same length).

@@ -113,9 +113,6 @@ class PreferencePoint:
         inner = ", ".join(f"{k}={_fmt(v)}" for k, v in self.values)
         return f"{self.name}({inner})"
 
-    def as_dict(self) -> dict[str, Fraction]:
-        return dict(self.values)
-
 
 @dataclass
 class CheckedBuild:

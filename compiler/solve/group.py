@@ -130,8 +130,6 @@ class GroupForm:
         for b, s in enumerate(self.strategies):
             for n, v in s.values[self.game.group].items():  # type: ignore[index]
                 base[kinds[b][n]] = Fraction(int(v.p), int(v.q))
-        self._m = ms
-        self._own_syms = own
 
         def evaluate(a: int, others: Counts) -> object:
             env = dict(base)

@@ -78,12 +78,6 @@ def _group_size(game: GameIR, params: dict[str, sp.Expr]) -> sp.Expr:
     return game.group_size.xreplace({p.symbol: params[n] for n, p in game.params.items() if n in params})
 
 
-def _param_values(game: GameIR, params: dict[str, sp.Expr] | None) -> dict[str, sp.Expr]:
-    values: dict[str, sp.Expr] = {n: p.symbol for n, p in game.params.items()}
-    values.update(params or {})
-    return values
-
-
 def _symmetric_profile(game: GameIR, n: sp.Expr | None, own: Actions, rest: Actions) -> tuple[Profile, Token]:
     if game.group is not None:
         assert n is not None
