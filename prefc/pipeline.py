@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from prefc.runtime.numbers import DASH, fmt_number
+from prefc.numbers import DASH, fmt_number
 
 if TYPE_CHECKING:  # rich is imported when a run prints, not when the command line starts
     from rich.console import Console

@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from prefc.compiler.solution import Solution
-from prefc.runtime.numbers import fmt_number
+from prefc.numbers import fmt_number
 
 
 def _value(v: object) -> str:

@@ -35,9 +35,9 @@ from pydantic import BaseModel, ConfigDict
 
 from prefc.artefacts import ResultRecord, iter_json_lines, validate_row, write_document
 from prefc.errors import SpecError
+from prefc.numbers import fmt_number
 
 from . import score as S
-from .numbers import fmt_number
 from .rubric import Rubric, RubricError, load_rubric, stratified
 
 __all__ = [

@@ -10,10 +10,11 @@ from pathlib import Path
 
 from prefc.compiler import ast
 from prefc.compiler.check.expressions import ExpressionChecker, report_unknown
-from prefc.compiler.check.model import CheckedBuild, CheckedPreference, PreferencePoint, _fmt
+from prefc.compiler.check.model import CheckedBuild, CheckedPreference, PreferencePoint
 from prefc.compiler.check.walk import walk
 from prefc.compiler.diagnostics import DiagnosticBag, Note, did_you_mean
 from prefc.compiler.paths import PathRefused, SpecTree
+from prefc.numbers import value_text
 
 __all__ = ["RESERVED_BUILD_NAMES", "RUBRIC_SELECTIONS", "BuildChecker", "check_preference_application"]
 
@@ -91,9 +92,9 @@ class BuildChecker(ExpressionChecker):
                 if ident.name not in known:
                     self._unknown("E0308", "split", ident, known)
                 if not 0 <= value <= 1:
-                    self.bag.add("E0308", f"split fraction {_fmt(value)} is not between 0 and 1", ident.span)
+                    self.bag.add("E0308", f"split fraction {value_text(value)} is not between 0 and 1", ident.span)
             if total != 1:
-                self.bag.add("E0308", f"split fractions add up to {_fmt(total)}, not 1", spans["split"])
+                self.bag.add("E0308", f"split fractions add up to {value_text(total)}, not 1", spans["split"])
         if b.select is not None:
             if b.kind == "dataset":
                 self.bag.add("E0308", "`select` belongs to rubrics", spans["select"])
@@ -155,9 +156,14 @@ def check_preference_application(app: ast.PrefApp, prefs: dict[str, CheckedPrefe
         if dom is not None:
             for v in arg.values:
                 if not dom[0] <= v <= dom[1]:
-                    bag.add("E0304", f"{arg.name.name} = {_fmt(v)} is outside its domain "
-                            f"[{_fmt(dom[0])}, {_fmt(dom[1])}]", arg.span,
-                            hint=f"`{pref.name}` declares `{arg.name.name} in [{_fmt(dom[0])}, {_fmt(dom[1])}]`")
+                    bag.add(
+                        "E0304",
+                        f"{arg.name.name} = {value_text(v)} is outside its domain "
+                        f"[{value_text(dom[0])}, {value_text(dom[1])}]",
+                        arg.span,
+                        hint=f"`{pref.name}` declares `{arg.name.name} in "
+                        f"[{value_text(dom[0])}, {value_text(dom[1])}]`",
+                    )
         given[arg.name.name] = list(arg.values)
     missing = [k for k, v in pref.defaults.items() if v is None and k not in given]
     if missing:

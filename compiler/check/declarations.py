@@ -18,12 +18,13 @@ from prefc.compiler.check.constants import (
 )
 from prefc.compiler.check.expressions import Scope
 from prefc.compiler.check.games import GameChecker
-from prefc.compiler.check.model import CheckedGame, CheckedPreference, CheckedSpec, _fmt
+from prefc.compiler.check.model import CheckedGame, CheckedPreference, CheckedSpec
 from prefc.compiler.check.uses import load_files, spec_digest
 from prefc.compiler.check.walk import walk
 from prefc.compiler.diagnostics import DiagnosticBag, Note
 from prefc.compiler.paths import spec_name_from_path
 from prefc.compiler.source import Span
+from prefc.numbers import value_text
 
 __all__ = ["Checker"]
 
@@ -117,8 +118,12 @@ class Checker(GameChecker, BuildChecker):
                 try:
                     lo, hi = eval_const(p.domain.lo, {}), eval_const(p.domain.hi, {})
                     if lo > hi:
-                        self.bag.add("E0303", f"domain of `{p.name.name}` is empty: {_fmt(lo)} > {_fmt(hi)}",
-                                     p.domain.span, hint="write the lower bound first")
+                        self.bag.add(
+                            "E0303",
+                            f"domain of `{p.name.name}` is empty: {value_text(lo)} > {value_text(hi)}",
+                            p.domain.span,
+                            hint="write the lower bound first",
+                        )
                     else:
                         dom = (lo, hi)
                 except NotConstant:
@@ -131,8 +136,8 @@ class Checker(GameChecker, BuildChecker):
                 except NotConstant:
                     self.bag.add("E0305", f"the default of `{p.name.name}` must be a number", p.default.span)
                 if default is not None and dom is not None and not dom[0] <= default <= dom[1]:
-                    self.bag.add("E0304", f"default {_fmt(default)} of `{p.name.name}` is outside "
-                                 f"[{_fmt(dom[0])}, {_fmt(dom[1])}]", p.default.span)
+                    self.bag.add("E0304", f"default {value_text(default)} of `{p.name.name}` is outside "
+                                 f"[{value_text(dom[0])}, {value_text(dom[1])}]", p.default.span)
             defaults[p.name.name] = default
             domains[p.name.name] = dom
         scope = Scope("preference", pref_params=set(defaults))

@@ -10,20 +10,16 @@ from fractions import Fraction
 from prefc.compiler import ast
 from prefc.compiler.check.constants import NotConstant, ValueTooLarge, eval_const
 from prefc.compiler.check.expressions import GAME_FUNCS, ExpressionChecker, Scope
-from prefc.compiler.check.model import ActionInfo, CheckedGame, _fmt
+from prefc.compiler.check.model import ActionInfo, CheckedGame
 from prefc.compiler.check.walk import walk
 from prefc.compiler.source import Span
+from prefc.numbers import count_text, value_text
 
 __all__ = ["MAX_DOMAIN_COMBOS", "MAX_GROUP_SIZE", "MAX_SWEEP_VALUES", "GameChecker"]
 
 MAX_GROUP_SIZE = 64
 MAX_SWEEP_VALUES = 10_000
 MAX_DOMAIN_COMBOS = 4096  # swept-value combinations an action's bounds are checked at
-
-
-def _count(n: Fraction | int) -> str:
-    n = int(n)
-    return f"{n:,}" if n < 10**15 else f"about 10^{len(str(n)) - 1}"
 
 
 class GameChecker(ExpressionChecker):
@@ -223,24 +219,27 @@ class GameChecker(ExpressionChecker):
                     self.bag.add("E0305", f"the domain of `{name}` must be numbers", p.domain.span)
                 else:
                     if lo > hi:
-                        self.bag.add("E0303", f"domain of `{name}` is empty: {_fmt(lo)} > {_fmt(hi)}",
+                        self.bag.add("E0303", f"domain of `{name}` is empty: {value_text(lo)} > {value_text(hi)}",
                                      p.domain.span, hint="write the lower bound first")
                     else:
                         lo_hi = (lo, hi)
             if lo_hi is not None and not lo_hi[0] <= value <= lo_hi[1]:
-                self.bag.add("E0304", f"default {_fmt(value)} of `{name}` is outside its domain", p.default.span)
+                self.bag.add("E0304", f"default {value_text(value)} of `{name}` is outside its domain", p.default.span)
             if p.sweep is not None:
                 if p.sweep.values is None:
                     assert p.sweep.lo is not None and p.sweep.hi is not None
                     if p.sweep.lo > p.sweep.hi:
-                        self.bag.add("E0303", f"sweep of `{name}` is empty: {_fmt(p.sweep.lo)} > {_fmt(p.sweep.hi)}",
-                                     p.sweep.span)
+                        self.bag.add(
+                            "E0303",
+                            f"sweep of `{name}` is empty: {value_text(p.sweep.lo)} > {value_text(p.sweep.hi)}",
+                            p.sweep.span,
+                        )
                     if p.sweep.step is not None and p.sweep.step <= 0:
                         self.bag.add("E0303", "a sweep step must be positive", p.sweep.span)
                         continue
                     count = (p.sweep.hi - p.sweep.lo) // (p.sweep.step or 1) + 1
                     if count > MAX_SWEEP_VALUES:
-                        self.bag.add("E0310", f"sweep of `{name}` has {_count(count)} values; a sweep has at most "
+                        self.bag.add("E0310", f"sweep of `{name}` has {count_text(count)} values; a sweep has at most "
                                      f"{MAX_SWEEP_VALUES:,}", p.sweep.span,
                                      hint="use a larger `step` or fewer values")
                         continue
@@ -250,8 +249,8 @@ class GameChecker(ExpressionChecker):
                 if lo_hi is not None:
                     bad = [v for v in points if not lo_hi[0] <= v <= lo_hi[1]]
                     if bad:
-                        self.bag.add("E0304", f"sweep value {_fmt(bad[0])} of `{name}` is outside its domain "
-                                     f"[{_fmt(lo_hi[0])}, {_fmt(lo_hi[1])}]", p.sweep.span,
+                        self.bag.add("E0304", f"sweep value {value_text(bad[0])} of `{name}` is outside its domain "
+                                     f"[{value_text(lo_hi[0])}, {value_text(lo_hi[1])}]", p.sweep.span,
                                      hint="narrow the sweep or widen the domain")
         return defaults
 
@@ -285,12 +284,16 @@ class GameChecker(ExpressionChecker):
                 self.bag.add("E0305", "group bounds must be numbers or parameters", p.hi.span)
                 return
             if lo.denominator != 1 or hi.denominator != 1:
-                self.bag.add("E0305", f"the size of group `{p.name.name}` must be a whole number, got {_fmt(hi)}",
+                self.bag.add("E0305", f"the size of group `{p.name.name}` must be a whole number, got {value_text(hi)}",
                              p.span)
                 return
             if hi < lo + 1:
-                self.bag.add("E0303", f"group `{p.name.name}` has fewer than two members ({_fmt(lo)}..{_fmt(hi)})",
-                             p.span, hint="a group needs at least two members")
+                self.bag.add(
+                    "E0303",
+                    f"group `{p.name.name}` has fewer than two members ({value_text(lo)}..{value_text(hi)})",
+                    p.span,
+                    hint="a group needs at least two members",
+                )
                 return
             if hi - lo + 1 > MAX_GROUP_SIZE:
                 self.bag.add("E0310", f"group `{p.name.name}` has {hi - lo + 1} members; the limit is {MAX_GROUP_SIZE}",
@@ -341,7 +344,7 @@ class GameChecker(ExpressionChecker):
         except NotConstant:
             return
         if lo > hi:
-            self.bag.add("E0303", f"the domain of `{move.action.name}` is empty: {_fmt(lo)} > {_fmt(hi)}",
+            self.bag.add("E0303", f"the domain of `{move.action.name}` is empty: {value_text(lo)} > {value_text(hi)}",
                          dom.span, hint="write the lower bound first")
             return
         if isinstance(dom, ast.IntRange):
@@ -376,7 +379,7 @@ class GameChecker(ExpressionChecker):
             return  # the work estimate refuses builds this large before solving
         for combo in itertools.product(*values):
             env = {**defaults, **dict(zip(used, combo, strict=False))}
-            at = ", ".join(f"{n} = {_fmt(v)}" for n, v in zip(used, combo, strict=False))
+            at = ", ".join(f"{n} = {value_text(v)}" for n, v in zip(used, combo, strict=False))
             try:
                 lo, hi = eval_const(dom.lo, env), eval_const(dom.hi, env)
                 step = eval_const(dom.step, env) if isinstance(dom, ast.IntRange) and dom.step is not None \
@@ -384,9 +387,13 @@ class GameChecker(ExpressionChecker):
             except NotConstant:
                 return
             if lo > hi:
-                self.bag.add("E0303", f"the domain of `{move.action.name}` is empty at {at}: {_fmt(lo)} > {_fmt(hi)}",
-                             dom.span, label="a swept parameter value empties it",
-                             hint="narrow the sweep, or write bounds that hold at every swept value")
+                self.bag.add(
+                    "E0303",
+                    f"the domain of `{move.action.name}` is empty at {at}: {value_text(lo)} > {value_text(hi)}",
+                    dom.span,
+                    label="a swept parameter value empties it",
+                    hint="narrow the sweep, or write bounds that hold at every swept value",
+                )
                 return
             if isinstance(dom, ast.IntRange):
                 if step <= 0:

@@ -12,6 +12,7 @@ from prefc.compiler import ast
 from prefc.compiler.ast import Let, Move, Param, Player
 from prefc.compiler.diagnostics import Diagnostic
 from prefc.compiler.source import SourceFile
+from prefc.numbers import value_text
 
 __all__ = ["ActionInfo", "CheckedBuild", "CheckedGame", "CheckedPreference", "CheckedSpec", "PreferencePoint"]
 
@@ -110,7 +111,7 @@ class PreferencePoint:
         every solution cache)."""
         if not self.values:
             return self.name
-        inner = ", ".join(f"{k}={_fmt(v)}" for k, v in self.values)
+        inner = ", ".join(f"{k}={value_text(v)}" for k, v in self.values)
         return f"{self.name}({inner})"
 
 
@@ -155,14 +156,3 @@ class CheckedSpec:
     builds: dict[str, CheckedBuild]
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
-
-def _fmt(v: Fraction) -> str:
-    if v.denominator == 1:
-        return str(v.numerator) if v.numerator.bit_length() < 200 else f"about 10^{len(str(abs(v.numerator))) - 1}"
-    try:
-        as_float = float(v)
-    except OverflowError:
-        return f"about 10^{len(str(abs(v.numerator))) - len(str(v.denominator))}"
-    if Fraction(repr(as_float)) == v:
-        return repr(as_float)
-    return f"{v.numerator}/{v.denominator}"

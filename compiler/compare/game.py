@@ -14,12 +14,13 @@ from prefc.compiler.check import PreferencePoint
 from prefc.compiler.compare.closed_forms import closed_form
 from prefc.compiler.compare.outcomes import Outcome, num_key, outcome_of, status_of
 from prefc.compiler.compare.regions import Part, Space, interval_text, intervals, region_parts, simplify_on_grid
-from prefc.compiler.compare.sides import DEFAULT_STEPS, Grid, Side, build_grid, fmt_fraction
+from prefc.compiler.compare.sides import DEFAULT_STEPS, Grid, Side, build_grid
 from prefc.compiler.exact import NotCompilable, compile_exact
 from prefc.compiler.ir import BoundPreference, to_plain
 from prefc.compiler.lower import LoweringError
 from prefc.compiler.solve import GameSolver, SolveError
 from prefc.compiler.solve.closed import ClosedForm, text
+from prefc.numbers import fraction_text
 
 # ----------------------------------------------------------------------------- the comparison
 
@@ -316,7 +317,7 @@ def _agreement(diff: GameDiff, fa: ClosedForm, fb: ClosedForm, space: Space,
                 if not _close(predicted, actual):
                     mismatched += 1
                     if len(examples) < 5:
-                        where = ", ".join(f"{k} = {fmt_fraction(v)}" for k, v in {**diff.points[idx].params,
+                        where = ", ".join(f"{k} = {fraction_text(v)}" for k, v in {**diff.points[idx].params,
                                                                           **diff.points[idx].free}.items())
                         examples.append(f"{(diff.a, diff.b)[s].name} at {where or 'the defaults'}: closed form "
                                         f"{_show(predicted)}, solver {_show(actual)}")

@@ -10,10 +10,10 @@ from fractions import Fraction
 
 from prefc.compiler.check import CheckedPreference, PreferencePoint
 from prefc.compiler.ir import GameIR
+from prefc.numbers import fraction_text
 
 DEFAULT_STEPS = 20
 """Intervals in the grid over a free preference parameter (21 points)."""
-
 
 
 class DiffError(ValueError):
@@ -138,10 +138,6 @@ class Grid:
         return [dict(zip(names, combo, strict=False)) for combo in itertools.product(*(self.free[n] for n in names))]
 
 
-def fmt_fraction(v: Fraction) -> str:
-    return str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
-
-
 def build_grid(a: Side, b: Side, *, steps: int = DEFAULT_STEPS) -> Grid:
     """The grid of a comparison: swept game parameters, shared constants, free preference parameters.
 
@@ -179,11 +175,11 @@ def build_grid(a: Side, b: Side, *, steps: int = DEFAULT_STEPS) -> Grid:
             if in_b:
                 own[1][name] = pb[name].default
             if in_a and in_b:
-                notes.append(f"{name} = {fmt_fraction(pa[name].default)} for {a.name}, "
-                             f"{fmt_fraction(pb[name].default)} for {b.name}")
+                notes.append(f"{name} = {fraction_text(pa[name].default)} for {a.name}, "
+                             f"{fraction_text(pb[name].default)} for {b.name}")
             else:
                 notes.append(f"{name} exists only for {a.name if in_a else b.name} "
-                             f"(= {fmt_fraction((pa if in_a else pb)[name].default)})")
+                             f"(= {fraction_text((pa if in_a else pb)[name].default)})")
     free: dict[str, list[Fraction]] = {}
     domains: dict[str, tuple[Fraction, Fraction]] = {}
     for side in (a, b):
@@ -193,8 +189,8 @@ def build_grid(a: Side, b: Side, *, steps: int = DEFAULT_STEPS) -> Grid:
             lo, hi = Fraction(dom[0]), Fraction(dom[1])
             if k in domains and domains[k] != (lo, hi):
                 raise DiffError(
-                    f"free parameter `{k}` has domain [{fmt_fraction(domains[k][0])}, {fmt_fraction(domains[k][1])}] "
-                    f"on one side and [{fmt_fraction(lo)}, {fmt_fraction(hi)}] on the other"
+                    f"free parameter `{k}` has domain [{fraction_text(domains[k][0])}, {fraction_text(domains[k][1])}] "
+                    f"on one side and [{fraction_text(lo)}, {fraction_text(hi)}] on the other"
                 )
             domains[k] = (lo, hi)
             free[k] = [lo + (hi - lo) * i / steps for i in range(steps + 1)] if hi > lo else [lo]

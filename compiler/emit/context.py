@@ -8,10 +8,10 @@ from types import MappingProxyType
 from typing import Any
 
 from prefc.compiler import pretty
-from prefc.compiler.emit.fmt import number_text
 from prefc.compiler.emit.situations import Situation, action_bounds, seen_name, situation_action, value_at
 from prefc.compiler.emit.templates import form
 from prefc.compiler.ir import GameIR
+from prefc.numbers import number_text
 
 
 def answer_schema(game: GameIR, situation: Situation) -> dict[str, dict[str, Any]]:
@@ -34,7 +34,7 @@ def answer_schema(game: GameIR, situation: Situation) -> dict[str, dict[str, Any
 
 
 def _num(v):
-    from prefc.compiler.emit.fmt import plain_number
+    from prefc.numbers import plain_number
 
     return plain_number(v)
 

@@ -10,12 +10,13 @@ from typing import Any
 
 from prefc.compiler.check import CheckedBuild, CheckedSpec
 from prefc.compiler.emit import sampling
-from prefc.compiler.emit.fmt import canonical, dumps, plain_number
+from prefc.compiler.emit.fmt import canonical, dumps
 from prefc.compiler.emit.prompts import PromptRenderer
 from prefc.compiler.emit.reasoning import completion_text
 from prefc.compiler.emit.situations import EmitError, Solutions, situations
 from prefc.compiler.emit.templates import DEFAULT_WORDINGS
 from prefc.compiler.ir import SpecIR
+from prefc.numbers import plain_number
 
 SPLIT_ORDER = ("train", "val", "test")
 

@@ -3,44 +3,9 @@
 from __future__ import annotations
 
 import json
-from fractions import Fraction
 from typing import Any
 
-
-def plain_number(value: Any) -> Any:
-    """A JSON number for an artefact: an int when integral, else a float rounded to 4 decimals.
-
-    Args:
-        value: An int, float, Fraction or sympy number; anything else is returned unchanged.
-    """
-    if isinstance(value, (bool, str)) or value is None:
-        return value
-    if isinstance(value, int):
-        return value
-    if isinstance(value, Fraction):
-        if value.denominator == 1:
-            return value.numerator
-        value = float(value)
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return value
-    r = round(f, 4)
-    if r == int(r):
-        return int(r)
-    return r
-
-
-def number_text(value: Any) -> str:
-    """A number as people read it in a prompt: ``10``, ``1.6``, ``-0.25``.
-
-    Args:
-        value: A number (labels are returned as they are).
-    """
-    v = plain_number(value)
-    if isinstance(v, float):
-        return f"{v:.4f}".rstrip("0").rstrip(".")
-    return str(v)
+from prefc.numbers import plain_number
 
 
 def canonical(value: Any) -> Any:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from prefc.compiler.emit.fmt import answer_json, number_text
+from prefc.compiler.emit.fmt import answer_json
 from prefc.compiler.ir import BoundPreference
 from prefc.compiler.solution import Decision
+from prefc.numbers import number_text
 
 
 def preference_sentence(pref: BoundPreference) -> str:

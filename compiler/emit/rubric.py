@@ -11,11 +11,12 @@ from typing import Any
 from prefc.compiler.check import CheckedBuild, CheckedSpec, PreferencePoint
 from prefc.compiler.emit import sampling
 from prefc.compiler.emit.dataset import parameter_points
-from prefc.compiler.emit.fmt import canonical, dumps, plain_number
+from prefc.compiler.emit.fmt import canonical, dumps
 from prefc.compiler.emit.prompts import PromptRenderer
 from prefc.compiler.emit.situations import EmitError, Situation, Solutions, situations
 from prefc.compiler.emit.templates import DEFAULT_WORDINGS
 from prefc.compiler.ir import SpecIR
+from prefc.numbers import plain_number
 
 GRID_STEPS = 20
 CONTINUOUS_OPTIONS = 11

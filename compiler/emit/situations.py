@@ -15,10 +15,10 @@ import sympy as sp
 
 from prefc.compiler.check import PreferencePoint
 from prefc.compiler.diagnostics import LocatedError
-from prefc.compiler.emit.fmt import plain_number
 from prefc.compiler.ir import ActionIR, GameIR, SpecIR
 from prefc.compiler.solution import ActionValue, Decision, Solution
 from prefc.compiler.solve import GameSolver, SolveError
+from prefc.numbers import plain_number
 
 Point = tuple[tuple[str, Fraction], ...]
 History = tuple[tuple[str, Fraction | int], ...]

@@ -248,7 +248,7 @@ class TemplateSet:
 
 
 def _num_filter(value: Any) -> str:
-    from prefc.compiler.emit.fmt import number_text
+    from prefc.numbers import number_text
 
     return number_text(value)
 

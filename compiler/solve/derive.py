@@ -19,7 +19,6 @@ __all__ = [
     "argmaxes",
     "exact_value",
     "figure",
-    "fmt_num",
     "numeric_value",
     "pretty",
     "regime_check",
@@ -73,21 +72,6 @@ def numeric_value(v: Fraction | float | sp.Expr) -> float:
         v: The number.
     """
     return float(v)
-
-
-def fmt_num(v: object) -> str:
-    """A utility as the option tables show it: integers as they are, else six significant digits.
-
-    Args:
-        v: A Fraction, float or int.
-    """
-    if isinstance(v, Fraction):
-        if v.denominator == 1:
-            return str(v.numerator)
-        return f"{float(v):.6g}"
-    if isinstance(v, float):
-        return f"{v:.6g}"
-    return str(v)
 
 
 def pretty(e: sp.Basic) -> str:

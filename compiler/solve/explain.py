@@ -25,6 +25,7 @@ from prefc.compiler.solve.derive import pretty
 from prefc.compiler.solve.nash import STRATEGY_LEVEL
 from prefc.compiler.solve.solver import GameSolver
 from prefc.compiler.solve.utility import symbolic_preference
+from prefc.numbers import fraction_text
 
 __all__ = ["Explanation", "Regime", "explain"]
 
@@ -162,10 +163,6 @@ def _render(game: GameIR, form: ClosedForm, concept: str, label: str, kantian: s
                        sorted({text(a) for a in form.assumptions}))
 
 
-def _fmt(v: Fraction) -> str:
-    return str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
-
-
 def _outcome(sol) -> str:
     eq = sol.answer
     if eq is None:
@@ -195,7 +192,7 @@ def _by_sweep(game: GameIR, pref: CheckedPreference, free, concept: str, label: 
         except SolveError as exc:
             return f"unsolved: {exc}"
 
-    params = ", ".join(f"{n} = {_fmt(p.default)}" for n, p in game.params.items())
+    params = ", ".join(f"{n} = {fraction_text(p.default)}" for n, p in game.params.items())
     if not free:
         return Explanation(game.name, label, concept, kantian, "", "solved at the default parameters",
                            [Regime("always (at the default game parameters)", outcome_at(None))])
@@ -207,10 +204,17 @@ def _by_sweep(game: GameIR, pref: CheckedPreference, free, concept: str, label: 
     outcomes = [outcome_at(v) for v in grid]
     changes = sum(outcomes[i] != outcomes[i - 1] for i in range(1, len(grid)))
     if changes > 4:  # the outcome moves continuously: show it as a table, not as regimes
-        rows = [Regime(f"{k.name} = {_fmt(v)}", o) for v, o in zip(grid, outcomes, strict=False)]
-        return Explanation(game.name, label, concept, kantian, "",
-                           f"solved at {k.name} = {_fmt(lo)}, ..., {_fmt(hi)} at {params or 'no parameters'} "
-                           "(the outcome varies continuously; no closed form found)", rows)
+        rows = [Regime(f"{k.name} = {fraction_text(v)}", o) for v, o in zip(grid, outcomes, strict=False)]
+        return Explanation(
+            game.name,
+            label,
+            concept,
+            kantian,
+            "",
+            f"solved at {k.name} = {fraction_text(lo)}, ..., {fraction_text(hi)} at {params or 'no parameters'} "
+            "(the outcome varies continuously; no closed form found)",
+            rows,
+        )
     regimes: list[Regime] = []
     start = grid[0]
     for i in range(1, len(grid)):
@@ -223,9 +227,16 @@ def _by_sweep(game: GameIR, pref: CheckedPreference, free, concept: str, label: 
                 else:
                     b = mid
             switch = Fraction(a).limit_denominator(1000)
-            regimes.append(Regime(f"{_fmt(start)} <= {k.name} < {_fmt(switch)}", outcomes[i - 1]))
+            regimes.append(Regime(f"{fraction_text(start)} <= {k.name} < {fraction_text(switch)}", outcomes[i - 1]))
             start = switch
-    regimes.append(Regime(f"{_fmt(start)} <= {k.name} <= {_fmt(grid[-1])}", outcomes[-1]))
-    return Explanation(game.name, label, concept, kantian, "",
-                       f"solved over {k.name} in [{_fmt(lo)}, {_fmt(hi)}] at {params or 'no parameters'}; "
-                       "switch points located by bisection", regimes)
+    regimes.append(Regime(f"{fraction_text(start)} <= {k.name} <= {fraction_text(grid[-1])}", outcomes[-1]))
+    return Explanation(
+        game.name,
+        label,
+        concept,
+        kantian,
+        "",
+        f"solved over {k.name} in [{fraction_text(lo)}, {fraction_text(hi)}] at {params or 'no parameters'}; "
+        "switch points located by bisection",
+        regimes,
+    )

@@ -324,7 +324,7 @@ def _print_entry(console, entry: dict[str, Any]) -> None:
 
 
 def _plain(v: Any) -> str:
-    from prefc.runtime.numbers import fmt_number
+    from prefc.numbers import fmt_number
 
     return fmt_number(v, style="general", digits=6)
 
@@ -399,7 +399,7 @@ def _results(args, a: Path, b: Path) -> int:
 
 
 def _fmt(x: Any) -> str:
-    from prefc.runtime.numbers import fmt_number
+    from prefc.numbers import fmt_number
 
     return fmt_number(x, style="auto", missing="-")
 

@@ -38,6 +38,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from prefc.numbers import fraction_text
+
 __all__ = [
     "ExtensiveGame",
     "GambitFormatError",
@@ -471,11 +473,6 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _number(value: Fraction) -> str:
-    value = Fraction(value)
-    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
-
-
 def write_nfg(game: StrategicGame) -> str:
     """A strategic game as ``.nfg`` text (payoff-vector version, exact numbers).
 
@@ -485,7 +482,7 @@ def write_nfg(game: StrategicGame) -> str:
     head = (f"NFG 1 R {_quote(game.title)} {{ {' '.join(_quote(p) for p in game.players)} }} "
             + "{ " + " ".join("{ " + " ".join(_quote(s) for s in labels) + " }" for labels in game.strategies)
             + " }")
-    body = " ".join(" ".join(_number(v) for v in game.payoffs[prof]) for prof in game.profiles())
+    body = " ".join(" ".join(fraction_text(v) for v in game.payoffs[prof]) for prof in game.profiles())
     return f"{head}\n{_quote(game.comment)}\n\n{body}\n"
 
 
@@ -507,13 +504,15 @@ def write_efg(game: ExtensiveGame) -> str:
             return "0"
         next_outcome[0] += 1
         return (f"{next_outcome[0]} {_quote(node.outcome_name)} {{ "
-                + ", ".join(_number(v) for v in node.payoffs) + " }")
+                + ", ".join(fraction_text(v) for v in node.payoffs) + " }")
 
     for node in game.nodes():
         if node.kind == "t":
             lines.append(f"t {_quote(node.name)} {outcome(node)}")
         elif node.kind == "c":
-            acts = " ".join(f"{_quote(a)} {_number(p)}" for a, p in zip(node.actions, node.probabilities, strict=True))
+            acts = " ".join(
+                f"{_quote(a)} {fraction_text(p)}" for a, p in zip(node.actions, node.probabilities, strict=True)
+            )
             lines.append(
                 f"c {_quote(node.name)} {node.infoset} {_quote(node.infoset_name)} {{ {acts} }} {outcome(node)}"
             )

@@ -31,6 +31,7 @@ import sympy as sp
 
 from prefc.interop.gambit import ExtensiveGame, Node, StrategicGame, write_efg, write_nfg
 from prefc.interop.output import ExportError, write_files
+from prefc.numbers import decimal_text
 
 __all__ = ["MAX_NODES", "export_game", "game_form"]
 
@@ -160,7 +161,7 @@ def game_form(spec: Any, game_name: str, *, fmt: str, assignments: list[str] | N
     subs = {p.symbol: payoffs.params[n] for n, p in game.params.items()}
     actions = sorted(game.actions, key=lambda a: a.stage)
     players = list(game.roles)
-    what = f"{game_name} at " + (", ".join(f"{n} = {_show(v)}" for n, v in point.items()) or "its defaults")
+    what = f"{game_name} at " + (", ".join(f"{n} = {decimal_text(v)}" for n, v in point.items()) or "its defaults")
     title = f"{game.title or game_name} ({what}; " + (f"utilities of {payoffs.label})" if preference else
                                                         "material payoffs)")
     if fmt == "nfg":
@@ -220,10 +221,6 @@ def game_form(spec: Any, game_name: str, *, fmt: str, assignments: list[str] | N
 
     root = build(0, [])
     return ExtensiveGame(title, players, root, f"exported by prefc from spec {spec.name} (sha256 {spec.sha256})")
-
-
-def _show(value: Fraction) -> str:
-    return str(value.numerator) if value.denominator == 1 else str(float(value))
 
 
 def export_game(spec: Any, game_name: str, out: str | os.PathLike[str], *, fmt: str,

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from prefc.numbers import DASH, fmt_number
 from prefc.version import __version__
 
-from ..numbers import DASH, fmt_number
 from .inputs import BuildInput, EvalInput, LoadedInput, RunInput, SimulationInput
 from .views import train_view
 

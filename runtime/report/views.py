@@ -7,8 +7,8 @@ from typing import Any
 
 from prefc.artefacts import KappaEstimate, Summary
 from prefc.artefacts import RunAgent as RunAgentRecord
+from prefc.numbers import DASH, fmt_number
 
-from ..numbers import DASH, fmt_number
 from .inputs import BuildInput, DiffInput, EvalInput, RunInput, SimulationInput, TrainInput
 from .load import compact
 

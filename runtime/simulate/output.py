@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from prefc.artefacts import AgentSummary, Benchmarks, CollusionIndex, RoundRecord, SimulationSummary
+from prefc.numbers import fmt_number
 
-from ..numbers import fmt_number
 from .market import REFERENCE_KAPPAS, PricingMarket
 from .players import Player, TheoryPricer
 

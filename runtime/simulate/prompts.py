@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from prefc.artefacts import RoundRecord
+from prefc.numbers import fmt_number
 
-from ..numbers import fmt_number
 from ..protocol import Prompt
 from .market import PricingMarket
 

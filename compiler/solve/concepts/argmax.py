@@ -8,13 +8,14 @@ from fractions import Fraction
 import sympy as sp
 
 from prefc.compiler.ir import ActionIR, GameIR, action_value, to_plain
+from prefc.compiler.lazy import lazy_module
 from prefc.compiler.limits import MAX_OPTIONS
 from prefc.compiler.solution import Decision, Equilibrium, OptionValue, Verification
 from prefc.compiler.solve import certify, univariate
 from prefc.compiler.solve.concept import Concept, Found, Judged, Point, SolveError, concept
-from prefc.compiler.solve.derive import argmaxes, exact_value, fmt_num, pretty, shown, tidy
+from prefc.compiler.solve.derive import argmaxes, exact_value, pretty, shown, tidy
 from prefc.compiler.solve.utility import named_utility, role_utility
-from prefc.compiler.lazy import lazy_module
+from prefc.numbers import utility_text
 
 np = lazy_module("numpy", globals(), "np")
 
@@ -72,7 +73,7 @@ class Argmax(Concept):
             winners = argmaxes(utils)
             choice = opts[winners[0]]
             decision = Decision(player=act.owner, action=act.name, kind=act.kind, given=given,
-                                options=[OptionValue(value=shown(act, o), utility=to_plain(u), exact=fmt_num(u))
+                                options=[OptionValue(value=shown(act, o), utility=to_plain(u), exact=utility_text(u))
                                          for o, u in zip(opts, utils, strict=False)],
                                 chosen=shown(act, choice), ties=[shown(act, opts[i]) for i in winners[1:]])
             value = utils[winners[0]]

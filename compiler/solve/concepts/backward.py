@@ -30,15 +30,16 @@ import sympy as sp
 
 from prefc.compiler.exact import NotCompilable, compile_exact
 from prefc.compiler.ir import ActionIR, GameIR, action_value, to_plain
+from prefc.compiler.lazy import lazy_module
 from prefc.compiler.limits import MAX_OPTIONS, MAX_PROFILES
 from prefc.compiler.lower import LoweringError
 from prefc.compiler.solution import Decision, Equilibrium, OptionValue, Verification
 from prefc.compiler.solve import certify, continuous, univariate
 from prefc.compiler.solve.closed import ClosedForm, isolate_all
 from prefc.compiler.solve.concept import Concept, Found, Judged, Point, SolveError, concept
-from prefc.compiler.solve.derive import NonFinite, argmaxes, exact_value, fmt_num, pretty, regime_check, shown, tidy
+from prefc.compiler.solve.derive import NonFinite, argmaxes, exact_value, pretty, regime_check, shown, tidy
 from prefc.compiler.solve.utility import role_utility
-from prefc.compiler.lazy import lazy_module
+from prefc.numbers import utility_text
 
 np = lazy_module("numpy", globals(), "np")
 
@@ -397,7 +398,7 @@ class Backward(Concept):
         if act.finite:
             winners = argmaxes(utils)
             return Decision(player=act.owner, action=act.name, kind=act.kind, given=given,
-                            options=[OptionValue(value=shown(act, o), utility=to_plain(u), exact=fmt_num(u))
+                            options=[OptionValue(value=shown(act, o), utility=to_plain(u), exact=utility_text(u))
                                      for o, u in zip(opts, utils, strict=False)],
                             chosen=shown(act, choice), ties=[shown(act, opts[i]) for i in winners[1:]])
         val = self._value_expr(k, history, solver)

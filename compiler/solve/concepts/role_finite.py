@@ -14,9 +14,10 @@ from prefc.compiler.ir import GameIR, to_plain
 from prefc.compiler.solution import ActionValue, Decision, Equilibrium, OptionValue, Verification
 from prefc.compiler.solve import certify
 from prefc.compiler.solve.concept import Concept, Found, Point, concept
-from prefc.compiler.solve.derive import argmaxes, fmt_num, select
+from prefc.compiler.solve.derive import argmaxes, select
 from prefc.compiler.solve.nash import equilibria, to_models
 from prefc.compiler.solve.strategic import StrategicForm, strategic_form
+from prefc.numbers import utility_text
 
 __all__ = ["RoleFinite"]
 
@@ -67,7 +68,7 @@ class RoleFinite(Concept):
             out.append(Decision(
                 player=name, action=acts[0].name if len(acts) == 1 else "strategy", kind=acts[0].kind,
                 given=given,
-                options=[OptionValue(value=value(s), utility=to_plain(u), exact=fmt_num(u))
+                options=[OptionValue(value=value(s), utility=to_plain(u), exact=utility_text(u))
                          for s, u in zip(form.strategies[p], utils, strict=False)],
                 chosen=value(form.strategies[p][chosen]),
                 ties=[value(form.strategies[p][i]) for i in best if i != chosen]))

@@ -25,11 +25,12 @@ from prefc.compiler.solution import Decision, Equilibrium, OptionValue, Verifica
 from prefc.compiler.solve import certify
 from prefc.compiler.solve.closed import ClosedForm, MixedRegime, isolate, isolate_all, simplify
 from prefc.compiler.solve.concept import Concept, Found, Point, concept
-from prefc.compiler.solve.derive import argmaxes, fmt_num, select
+from prefc.compiler.solve.derive import argmaxes, select
 from prefc.compiler.solve.group import GroupForm
 from prefc.compiler.solve.nash import STRATEGY_LEVEL, equilibria, to_models
 from prefc.compiler.solve.strategic import StrategicForm, strategic_form
 from prefc.compiler.solve.utility import symmetric_split, symmetric_utility
+from prefc.numbers import utility_text
 
 __all__ = ["SymmetricFinite"]
 
@@ -95,7 +96,7 @@ class SymmetricFinite(Concept):
             kind=action.kind,
             given={"others": others},
             options=[
-                OptionValue(value=value(s), utility=to_plain(u), exact=fmt_num(u))
+                OptionValue(value=value(s), utility=to_plain(u), exact=utility_text(u))
                 for s, u in zip(strategies, utils, strict=False)
             ],
             chosen=value(strategies[chosen_i]),
