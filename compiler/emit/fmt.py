@@ -1,4 +1,5 @@
-"""Canonical number and JSON formatting for artefacts: the same values always give the same bytes."""
+"""Canonical JSON for artefacts: sorted keys, numbers through :func:`prefc.numbers.plain_number`; the
+same values always give the same bytes."""
 
 from __future__ import annotations
 
