@@ -2,7 +2,8 @@
 
 The server serves the `theory:economicus` agent for the paper spec's rubric, so answering costs
 next to nothing and what is measured is the client (the agent's HTTP requests, JSON, retries and
-its thread pool) plus the server's HTTP and batching, the same path a vLLM server is reached by. Every rubric prompt is sent once per concurrency setting, after one untimed warm-up pass; the
+its thread pool) plus the server's HTTP and batching, the same path a vLLM server is reached by.
+Every rubric prompt is sent once per concurrency setting, after one untimed warm-up pass; the
 answers are checked against the theory agent's own (the path is lossless). Printed: requests/s per
 concurrency, the time per request, and the direct theory agent's items/s as the floor.
 

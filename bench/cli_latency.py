@@ -95,7 +95,7 @@ def main() -> None:
 
     base = statistics.median(times["nashpy script"])
     rows = []
-    for name, (argv, goal) in cmds.items():
+    for name, (_argv, goal) in cmds.items():
         med = statistics.median(times[name])
         rows.append({"command": name, "median_s": round(med, 4), "min_s": round(min(times[name]), 4),
                      "ratio_to_nashpy": round(med / base, 3), "goal_s": goal,

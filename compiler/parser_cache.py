@@ -10,6 +10,7 @@ root (:func:`prefc.compiler.cache.cache_root`) and is replaced atomically.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -104,10 +105,8 @@ def _save(path: Path, parser, digest: str) -> None:
             fh.write(header.encode() + b"\n" + payload)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
 
 
@@ -130,8 +129,7 @@ def cached_parser(grammar: str, *, build: Callable[[], Any], load_options: dict[
             return parser
     parser = build()
     if path is not None:
-        try:
+        # the cache is an optimisation; a parser that cannot be cached still parses
+        with contextlib.suppress(OSError, TypeError, ValueError):
             _save(path, parser, digest)
-        except (OSError, TypeError, ValueError):
-            pass  # the cache is an optimisation; a parser that cannot be cached still parses
     return parser

@@ -43,7 +43,8 @@ def test_the_artefact_package_exports_every_name_it_lists() -> None:
 def test_a_continuous_solve_still_gets_numpy_and_scipy() -> None:
     code = ("import sys, contextlib, io\nfrom prefc.cli import main\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"
-            "    code = main(['solve', 'specs/paper.pref', '--game', 'dictator', '--preference', 'moralis(kappa=0.5)'])\n"
+            "    code = main(['solve', 'specs/paper.pref', '--game', 'dictator',\n"
+            "                 '--preference', 'moralis(kappa=0.5)'])\n"
             "print(code, 'numpy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["0", "True"]

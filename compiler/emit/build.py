@@ -134,8 +134,7 @@ def compile_spec(spec: CheckedSpec, out_dir: str | Path, *, fmt: str = "trl", se
         summary.append(("solutions", "-", len(sol_lines)))
         # the model validates `format` and turns the block dicts into its entries
         manifest = Manifest(spec=spec.name, spec_sha256=spec.sha256, prefc_version=__version__,
-                            format=fmt,  # type: ignore[arg-type]
-                            blocks=blocks,  # type: ignore[arg-type]
+                            format=fmt, blocks=blocks,
                             files=sorted(staged.files, key=lambda f: f.path))
         staged.write_text("manifest.json", manifest.to_text())
         if before_commit is not None:

@@ -30,11 +30,12 @@ import itertools
 import math
 from collections.abc import Callable, Sequence
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
 from prefc.compiler.ir import ActionIR, BoundPreference, GameIR
+from prefc.compiler.lazy import lazy_module
 from prefc.compiler.limits import MAX_OPTIONS
 from prefc.compiler.solution import Equilibrium, Verification
 from prefc.compiler.solve import quadratic
@@ -49,9 +50,11 @@ from prefc.compiler.solve.utility import (
     plan_utility,
     symmetric_utility,
 )
-from prefc.compiler.lazy import lazy_module
 
-np = lazy_module("numpy", globals(), "np")
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy_module("numpy", globals(), "np")
 
 __all__ = [
     "CONTINUOUS_GRID",

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import sympy as sp
 
@@ -17,7 +18,10 @@ from prefc.compiler.solve.derive import argmaxes, exact_value, pretty, shown, ti
 from prefc.compiler.solve.utility import named_utility, role_utility
 from prefc.numbers import utility_text
 
-np = lazy_module("numpy", globals(), "np")
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy_module("numpy", globals(), "np")
 
 __all__ = ["Argmax"]
 

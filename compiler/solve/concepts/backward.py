@@ -24,7 +24,7 @@ import math
 from collections.abc import Callable
 from fractions import Fraction
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
@@ -41,7 +41,10 @@ from prefc.compiler.solve.derive import NonFinite, argmaxes, exact_value, pretty
 from prefc.compiler.solve.utility import role_utility
 from prefc.numbers import utility_text
 
-np = lazy_module("numpy", globals(), "np")
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy_module("numpy", globals(), "np")
 
 __all__ = ["Backward", "symbolic_backward"]
 

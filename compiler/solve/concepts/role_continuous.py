@@ -19,19 +19,22 @@ from __future__ import annotations
 import itertools
 import math
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
 from prefc.compiler.ir import ActionIR, GameIR, action_value, to_plain
+from prefc.compiler.lazy import lazy_module
 from prefc.compiler.solution import ActionValue, Decision, Equilibrium, Verification
 from prefc.compiler.solve import certify, continuous
 from prefc.compiler.solve.concept import Concept, Found, Point, SolveError, concept
 from prefc.compiler.solve.derive import pretty, select, tidy
 from prefc.compiler.solve.utility import named_utility, plan_utility
-from prefc.compiler.lazy import lazy_module
 
-np = lazy_module("numpy", globals(), "np")
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy_module("numpy", globals(), "np")
 
 __all__ = ["RoleContinuous"]
 
