@@ -517,6 +517,12 @@ def train(dataset_dir: Path, out_dir: Path, *, config: TrainConfig, progress: bo
             tokens -= _tokens_at(resume_from)
         val_loss = None
         if trainer.eval_dataset is not None:
+            # The TensorBoard callback closed its writer when training ended; the evaluation opens a
+            # new one, named like the first by the second it opens in. A folder of its own keeps it
+            # from replacing the training's events file.
+            for callback in trainer.callback_handler.callbacks:
+                if type(callback).__name__ == "TensorBoardCallback" and getattr(callback, "logging_dir", None):
+                    callback.logging_dir = str(Path(callback.logging_dir) / "eval")
             val_loss = float(trainer.evaluate()["eval_loss"])
         losses = [(int(e["step"]), float(e["loss"])) for e in trainer.state.log_history if "loss" in e]
         train_loss = losses[-1][1] if losses else None

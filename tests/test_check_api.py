@@ -82,12 +82,19 @@ def test_a_comparison_is_not_a_constant():
     assert str(refused.value) == "Compare"
 
 
-@given(st.fractions(max_denominator=10**6))
+@given(st.fractions(min_value=-(10**12), max_value=10**12, max_denominator=10**6))
 def test_value_and_fraction_texts_are_exact(v):
     assert Fraction(fraction_text(v)) == v
     assert Fraction(value_text(v)) == v
+    # a short decimal is written as one (beyond 15 significant digits a float cannot hold it)
     if v.denominator in (1, 2, 4, 5, 8, 10):
         assert "/" not in value_text(v)
+
+
+@given(st.fractions(max_denominator=10**6))
+def test_value_text_is_exact_or_says_it_is_a_magnitude(v):
+    text = value_text(v)
+    assert Fraction(text) == v if not text.startswith("about 10^") else abs(v) > 10**59
 
 
 def test_value_text_of_a_huge_value_is_its_magnitude():
