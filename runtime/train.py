@@ -524,6 +524,12 @@ def train(dataset_dir: Path, out_dir: Path, *, config: TrainConfig, progress: bo
                 if type(callback).__name__ == "TensorBoardCallback" and getattr(callback, "logging_dir", None):
                     callback.logging_dir = str(Path(callback.logging_dir) / "eval")
             val_loss = float(trainer.evaluate()["eval_loss"])
+            for callback in trainer.callback_handler.callbacks:  # flush the evaluation's events to disk
+                is_tensorboard = type(callback).__name__ == "TensorBoardCallback"
+                writer = getattr(callback, "tb_writer", None) if is_tensorboard else None
+                if writer is not None:
+                    writer.close()
+                    callback.tb_writer = None
         losses = [(int(e["step"]), float(e["loss"])) for e in trainer.state.log_history if "loss" in e]
         train_loss = losses[-1][1] if losses else None
         metadata = {
