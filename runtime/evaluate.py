@@ -121,22 +121,10 @@ def _respond(agent: Any, items: list[dict[str, Any]], *, max_new_tokens: int, gr
 
 @contextmanager
 def _progress_bar(total: int, enabled: bool, label: str) -> Iterator[Any]:
-    if not enabled:
-        yield None
-        return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
+    from prefc.progress import progress as show
 
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True
-    ) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n: bar.advance(task, n)
+    with show(label, total, enabled=enabled, unit="items") as advance:
+        yield advance
 
 
 def _record(item: Mapping[str, Any], outcome: S.ItemOutcome, raw: str, extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -175,6 +163,7 @@ def evaluate(
     progress: bool = True,
     plots: bool = True,
     numeric: Literal["generate", "options"] = "generate",
+    table: bool = True,
 ) -> EvalResult:
     """Run an agent on every rubric item, keep every raw output, parse, score and report.
 
@@ -195,6 +184,7 @@ def evaluate(
             ``generate`` (parse generated text) or ``options`` (log-probabilities over the item's
             option grid, ``family.options``: 11 values over a continuous range, every value of a
             short integer range). Ignored under ``generate`` scoring.
+        table: With ``progress``, print the result table on standard output at the end.
 
     Raises:
         EvalError: For ``logprob`` scoring with an agent that cannot score options, or an agent
@@ -277,7 +267,7 @@ def evaluate(
         from .plots import write_plots
 
         written = write_plots(summary, out)
-    if progress:
+    if progress and table:
         print_summary(summary)
     return EvalResult(summary=summary, out_dir=out, results_path=results_path, summary_path=summary_path, plots=written)
 
@@ -355,10 +345,11 @@ def print_summary(summary: S.Summary, *, console: Any = None) -> None:
         summary: The evaluation summary.
         console: A ``rich.console.Console`` (default: a new one on stdout).
     """
-    from rich.console import Console
     from rich.table import Table
 
-    con = console or Console()
+    from prefc.console import table_console
+
+    con = console or table_console()
     table = Table(title=f"{summary.agent or 'agent'} on {summary.rubric or 'rubric'} ({summary.scoring})")
     table.add_column("preference")
     table.add_column("accuracy", justify="right")

@@ -67,16 +67,10 @@ def stop_token_ids(model: Any, tokenizer: PreTrainedTokenizerBase) -> list[int]:
 
 @contextmanager
 def _progress(total: int, description: str, enabled: bool) -> Iterator[Any]:
-    if not enabled:
-        yield lambda n: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from prefc.progress import progress as show
 
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
-    ) as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda n: bar.advance(task, n)
+    with show(description, total, enabled=enabled, unit="prompts") as advance:
+        yield advance
 
 
 def _batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:

@@ -92,6 +92,13 @@ def convert_embedded(*, cache_dir: str | os.PathLike[str] | None = None, force: 
     target = cache_root(cache_dir) / "models" / EMBEDDED_MODEL
     if _is_model_dir(target) and not force:
         return target
+    from .quiet import quiet_third_party
+
+    with quiet_third_party():
+        return _convert_embedded(target, force=force)
+
+
+def _convert_embedded(target: Path, *, force: bool) -> Path:
     gguf = embedded_gguf_path()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{EMBEDDED_MODEL}.", suffix=".tmp", dir=target.parent))
@@ -294,6 +301,14 @@ def load_model(
     Raises:
         ModelError: The model or adapter is missing or corrupt.
     """
+    from .quiet import quiet_third_party
+
+    with quiet_third_party():
+        return _load_model(name, adapter=adapter, dtype=dtype, device=device, cache_dir=cache_dir)
+
+
+def _load_model(name: str | None, *, adapter: Any, dtype: Any, device: str | None,
+                cache_dir: Any) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     from transformers import AutoModelForCausalLM
 
     path = resolve_model(name, cache_dir=cache_dir)

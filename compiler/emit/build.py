@@ -92,9 +92,11 @@ def compile_spec(spec: CheckedSpec, out_dir: str | Path, *, fmt: str = "trl", se
     if on_total is not None:
         total = 0
         for b in spec.builds.values():
-            total += (
-                (samples or b.ast.samples or 100) * len(b.preferences) if b.kind == "dataset" else (b.ast.items or 100)
-            )
+            if b.kind == "dataset":
+                per_game = len(b.games) if b.ast.samples_per == "game" else 1
+                total += (samples or b.ast.samples or 100) * len(b.preferences) * per_game
+            else:
+                total += b.ast.items or 100
         on_total(total)
     staged = StagedBuild(Path(out_dir) / spec.name)
     try:

@@ -23,6 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=None, help="override every block's seed")
     p.add_argument("--samples", type=int, default=None, help="override every dataset's samples per preference")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary table")
+    p.add_argument("--json", action="store_true", help="print the build's manifest and row counts as JSON")
     p.add_argument("--allow-large", action="store_true",
                    help="compile even when the estimated work is above the limits (E0501)")
     p.set_defaults(func=cmd_compile)
@@ -47,8 +48,6 @@ def cmd_compile(args) -> int:
     Args:
         args: The parsed arguments.
     """
-    from rich.console import Console
-
     from prefc.commands.common import load_checked
     from prefc.compiler.emit.build import compile_spec
     from prefc.compiler.emit.situations import EmitError
@@ -60,44 +59,39 @@ def cmd_compile(args) -> int:
     spec = load_checked(args.file)
     if spec is None:
         return 1
-    console = Console(stderr=True, highlight=False, soft_wrap=True)
-    progress_bar = None
-    task = None
-    hooks = {}
+    from prefc.progress import progress
+
     options = dict(fmt=args.format, seed=args.seed, samples=args.samples, allow_large=args.allow_large)
-    if not args.quiet:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        progress_bar = Progress(TextColumn("compiling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                console=console, transient=True)
-
-        def on_total(total: int) -> None:
-            nonlocal task
-            task = progress_bar.add_task("rows", total=total)
-
-        def advance(n: int) -> None:
-            if task is not None:
-                progress_bar.advance(task, n)
-
-        hooks = {"on_total": on_total, "progress": advance}
     try:
-        if progress_bar is not None:
-            with progress_bar:
-                result = compile_spec(spec, out, **options, **hooks)
-        else:
-            result = compile_spec(spec, out, **options)
+        with progress(f"compile {spec.name}", enabled=not args.quiet, unit="rows") as advance:
+            result = compile_spec(spec, out, **options, on_total=advance.set_total, progress=advance)
     except EmitError as exc:
         return report_error(exc)
     except OSError as exc:
         where = f" `{exc.filename}`" if getattr(exc, "filename", None) else ""
         raise UsageError(f"cannot write the build under -o {args.out}{where}: {exc.strerror or exc}") from None
-    if not args.quiet:
+    if args.json:
+        import json
+
+        print(json.dumps(_compiled_json(result), indent=2))
+    elif not args.quiet:
         from rich.table import Table
+
+        from prefc.console import table_console
 
         table = Table(title=f"prefc compile: {result.directory}")
         for col in ("block", "split", "rows"):
             table.add_column(col, justify="right" if col == "rows" else "left")
         for block, split, rows in result.summary:
             table.add_row(block, split, str(rows))
-        Console(highlight=False).print(table)
+        table_console().print(table)
     return 0
+
+
+def _compiled_json(result) -> dict:
+    """``compile --json``: the build's manifest (``manifest.json``, as written) and the row counts."""
+    import json
+
+    manifest = json.loads((Path(result.directory) / "manifest.json").read_text(encoding="utf-8"))
+    return {"directory": str(result.directory), "manifest": manifest,
+            "blocks": [{"block": b, "split": s, "rows": r} for b, s, r in result.summary]}

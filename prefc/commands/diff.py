@@ -163,7 +163,7 @@ def _specs(args, files: list[Path]) -> int:
     total = D.total_points(pairs, steps=steps)
     try:
         with _progress(total, enabled=not args.json) as advance:
-            result = D.diff_pairs(kind, inputs, pairs, steps=steps, progress=advance)
+            result = D.diff_pairs(kind, inputs, pairs, steps=steps, progress=lambda n: advance(n))
     except D.DiffError as exc:
         return _error(str(exc))
     data = result.to_json()
@@ -191,29 +191,11 @@ def _names(specs, files: list[Path]) -> tuple[str, str]:
     return str(files[0]), str(files[1])
 
 
-class _progress:
-    """A rich progress bar over grid points (a no-op when disabled or when there is little to do)."""
+def _progress(total: int, *, enabled: bool) -> Any:
+    """Progress over grid points (nothing when disabled or when there is nothing to solve)."""
+    from prefc.progress import progress
 
-    def __init__(self, total: int, *, enabled: bool):
-        self.total = total
-        self.enabled = enabled and total > 0
-        self.bar = None
-
-    def __enter__(self):
-        if not self.enabled:
-            return None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.bar = Progress(TextColumn("solving grid"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                            transient=True)
-        self.bar.__enter__()
-        task = self.bar.add_task("grid", total=self.total)
-        return lambda n: self.bar.advance(task, n)
-
-    def __exit__(self, *exc):
-        if self.bar is not None:
-            self.bar.__exit__(*exc)
-        return False
+    return progress("diff: solving grid", total, enabled=enabled and total > 0, unit="points")
 
 
 def _write(args, data: dict[str, Any]) -> list[Path]:
@@ -240,13 +222,16 @@ def _title(entry: dict[str, Any]) -> str:
 
 
 def _print_spec_diff(data: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
+    from prefc.console import table_console
+
+    console = table_console()
     overview = Table(title=f"prefc diff ({data['kind']}): where the optimal actions differ", title_justify="left")
     for col in ("game", "compared", "region (closed form)", "grid differs", "example"):
-        overview.add_column(col)
+        # names are never cut; the region and the example wrap at word boundaries
+        overview.add_column(col, no_wrap=col in ("game", "grid differs"),
+                            ratio={"region (closed form)": 2, "example": 3}.get(col))
     for entry in data["games"]:
         a, b = entry["a"], entry["b"]
         compared = a["preference"] if a["preference"] == b["preference"] else f"{a['preference']} vs {b['preference']}"
@@ -414,10 +399,11 @@ def _side_text(g: dict[str, Any], side: dict[str, Any]) -> str:
 
 
 def _print_results_diff(data: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
+    from prefc.console import table_console
+
+    console = table_console()
     na, nb = (i["agent"] for i in data["inputs"])
     if na == nb:
         na, nb = (f"{i['agent']} ({Path(i['path']).name})" for i in data["inputs"])

@@ -112,23 +112,11 @@ def _seed_everything(seed: int) -> None:
 
 
 @contextmanager
-def _progress(total: int, enabled: bool) -> Iterator[Callable[[str], None]]:
-    if not enabled:
-        yield lambda text: None
-        return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+def _progress(total: int, enabled: bool, label: str) -> Iterator[Callable[[str], None]]:
+    from prefc.progress import progress as show
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TimeRemainingColumn(), transient=True) as bar:
-        task = bar.add_task("simulating", total=total)
-        yield lambda text: bar.update(task, advance=1, description=text)
+    with show(label, total, enabled=enabled, unit="rounds") as advance:
+        yield lambda text: advance(1, text)
 
 
 def _clean(text: Any) -> str:
@@ -162,6 +150,7 @@ def simulate(
     prefix_cache: bool = True,
     reply: str = "direct",
     allow_large: bool = False,
+    table: bool = True,
 ) -> SimulationResult:
     """Play a symmetric two-player pricing game repeatedly between two agents.
 
@@ -191,6 +180,7 @@ def simulate(
         reply: ``direct`` or ``free`` (see :data:`REPLY_MODES`).
         allow_large: Play more rounds than :data:`prefc.compiler.budget.LIMITS` allows (whether
             asked for here or by the game's ``repeat N rounds``).
+        table: With ``progress``, print the result table on standard output at the end.
 
     Returns:
         The :class:`SimulationResult`.
@@ -267,7 +257,7 @@ def simulate(
     interrupted = False
     failure: SimulationError | None = None
     began = time.perf_counter()
-    with rounds_path.open("w", encoding="utf-8") as fh, _progress(n_rounds, progress) as advance:
+    with rounds_path.open("w", encoding="utf-8") as fh, _progress(n_rounds, progress, f"simulate {names[0]} vs {names[1]}") as advance:
         try:
             for t in range(1, n_rounds + 1):
                 answers: dict[int, str] = {}
@@ -336,7 +326,7 @@ def simulate(
         raise SimulationError(f"{failure} ({len(played)} rounds kept in {rounds_path})")
     if interrupted:
         raise KeyboardInterrupt
-    if progress:
+    if progress and table:
         print_simulation(summary)
     return SimulationResult(summary=summary, rounds=played, out_dir=out, rounds_path=rounds_path,
                             summary_path=summary_path, plot_path=written)

@@ -163,10 +163,11 @@ def print_simulation(summary: SimulationSummary, *, console: Any = None) -> None
         summary: The simulation summary.
         console: A ``rich.console.Console`` (default: a new one on stdout).
     """
-    from rich.console import Console
     from rich.table import Table
 
-    con = console or Console()
+    from prefc.console import table_console
+
+    con = console or table_console()
     table = Table(title=f"{summary.game}: {summary.rounds} rounds, means over the last {summary.last}")
     table.add_column("agent", no_wrap=True)
     for col in ("price", "profit", "collusion", "failures", "benchmark"):
