@@ -77,6 +77,13 @@ def cmd_show(args) -> int:
 
         print(pretty.file(parse_source(spec.sources[spec.path])), end="")
         return EXIT_OK
+    if args.json:
+        import json
+
+        from prefc.show import spec_json
+
+        print(json.dumps(spec_json(spec), indent=2))
+        return EXIT_OK
     from prefc.show import render_spec
 
     _console().print(render_spec(spec))
@@ -154,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE", nargs="?")
     p.add_argument("--source", action="store_true", help="print the spec in canonical .pref layout instead")
     p.add_argument("--library", action="store_true", help="list the standard library that `use` finds")
-    p.add_argument("--json", action="store_true", help="with --library: print the list as JSON")
+    p.add_argument("--json", action="store_true", help="print the summary (or, with --library, the list) as JSON")
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("codes", help="list the diagnostic codes")

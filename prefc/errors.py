@@ -24,7 +24,8 @@ from pathlib import Path
 
 __all__ = [
     "EXIT_OK", "EXIT_ERRORS", "EXIT_USAGE", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_BROKEN_PIPE",
-    "PrefcError", "SpecError", "UsageError", "WorkTooLarge", "internal_error_report",
+    "PrefcError", "SpecError", "UsageError", "WorkTooLarge", "UnknownName", "UnknownGame", "UnknownPreference",
+    "UnknownBlock", "internal_error_report",
 ]
 
 EXIT_OK = 0
@@ -73,6 +74,73 @@ class WorkTooLarge(SpecError):
     """
 
 
+class UnknownName(SpecError, LookupError):
+    """A name the spec does not declare (a game, a preference, a build block).
+
+    Also a :class:`LookupError`, so ``except LookupError`` keeps working; never a bare ``KeyError``.
+
+    Args:
+        kind: What was looked up (``game``, ``preference``, ``dataset``, ``rubric``).
+        name: The name asked for.
+        known: The names that exist.
+        where: Where they were looked for (a spec name, a build directory).
+    """
+
+    def __init__(self, kind: str, name: str, known: list[str] | tuple[str, ...] = (), where: str = ""):
+        import difflib
+
+        self.kind, self.name, self.known, self.where = kind, name, list(known), where
+        near = difflib.get_close_matches(name, self.known, n=1)
+        message = f"unknown {kind} `{name}`" + (f" in {where}" if where else "")
+        if near:
+            message += f"; did you mean `{near[0]}`?"
+        if self.known:
+            message += f" ({kind}s: {', '.join(self.known)})"
+        else:
+            message += f" (there is no {kind})"
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UnknownGame(UnknownName):
+    """A game the spec does not declare.
+
+    Args:
+        name: The name asked for.
+        known: The spec's games.
+        where: The spec.
+    """
+
+    def __init__(self, name: str, known: list[str] | tuple[str, ...] = (), where: str = ""):
+        super().__init__("game", name, known, where)
+
+
+class UnknownPreference(UnknownName):
+    """A preference the spec neither declares nor imports.
+
+    Args:
+        name: The name asked for.
+        known: The spec's preferences.
+        where: The spec.
+    """
+
+    def __init__(self, name: str, known: list[str] | tuple[str, ...] = (), where: str = ""):
+        super().__init__("preference", name, known, where)
+
+
+class UnknownBlock(UnknownName):
+    """A dataset or rubric block that a build does not hold.
+
+    Args:
+        kind: ``dataset`` or ``rubric``.
+        name: The block asked for.
+        known: The blocks of that kind in the build.
+        where: The build directory.
+    """
+
+
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -103,8 +171,9 @@ def _own_dirs() -> list[Path]:
     dirs = []
     for name in ("prefc", "prefc.compiler", "prefc.runtime", "prefc.grammar"):
         module = sys.modules.get(name)
-        if module is not None and getattr(module, "__file__", None):
-            dirs.append(Path(module.__file__).resolve().parent)
+        file = getattr(module, "__file__", None) if module is not None else None
+        if file:
+            dirs.append(Path(file).resolve().parent)
     return dirs
 
 

@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--title", default=None, help="page title (default: names the specs)")
     p.add_argument("--timestamp", action="store_true",
                    help="show the generation time (off by default so the same inputs give the same file)")
+    p.add_argument("--json", action="store_true", help="print what was written (path, inputs, plots) as JSON")
     p.set_defaults(func=cmd_report)
 
 
@@ -44,6 +45,12 @@ def cmd_report(args) -> int:
     except OSError as exc:
         print(f"error: {args.out}: cannot write ({exc.strerror or exc})", file=sys.stderr)
         return 1
+    if args.json:
+        import json
+
+        print(json.dumps({"report": str(path), "inputs": [{"kind": str(x.kind), "path": str(x.path)} for x in loaded],
+                          "plots": count_plots(loaded), "bytes": path.stat().st_size}, indent=2))
+        return 0
     kinds = ", ".join(f"{x.kind} {x.path}" for x in loaded)
     Console(highlight=False).print(f"report written to {path} ({kinds}; {count_plots(loaded)} plots)")
     return 0

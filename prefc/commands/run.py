@@ -43,10 +43,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--retrain", action="store_true", help="train again even if matching adapters exist")
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads (default: the cores not busy when the run starts)")
+    p.add_argument("--json", action="store_true", help="print the run's record (run.json) on standard output; "
+                   "the steps and tables go to standard error")
     p.set_defaults(func=cmd_run)
 
 
 def cmd_run(args) -> int:
+    import contextlib
+
     from prefc.commands.common import load_checked
 
     if load_checked(args.file) is None:
@@ -58,11 +62,15 @@ def cmd_run(args) -> int:
     from prefc.runtime.train import TrainError
 
     try:
-        run_spec(args.file, out=args.out, model=args.model, max_steps=args.max_steps,
-                 learning_rate=args.learning_rate, train_batch_size=args.train_batch_size, full=args.full,
-                 completion=args.completion, seed=args.seed, eval_items=args.eval_items or None,
-                 max_new_tokens=args.max_new_tokens, scoring=args.scoring, numeric=args.numeric,
-                 retrain=args.retrain, threads=args.threads)
+        with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+            result = run_spec(args.file, out=args.out, model=args.model, max_steps=args.max_steps,
+                              learning_rate=args.learning_rate, train_batch_size=args.train_batch_size,
+                              full=args.full, completion=args.completion, seed=args.seed,
+                              eval_items=args.eval_items or None, max_new_tokens=args.max_new_tokens,
+                              scoring=args.scoring, numeric=args.numeric, retrain=args.retrain,
+                              threads=args.threads)
+        if args.json:
+            print((result.directory / "run.json").read_text(encoding="utf-8"), end="")
     except (CompileError, TrainError, ModelError, RubricError, EvalError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

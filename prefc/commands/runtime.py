@@ -70,6 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--expect-spec", default=None, metavar="SPEC", help="refuse a rubric compiled from another "
                    "version of this spec")
+    p.add_argument("--json", action="store_true", help="print the summary (summary.json) instead of the table")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("serve", help="serve an agent through an OpenAI-compatible chat endpoint (loopback by default)")
@@ -186,14 +187,17 @@ def cmd_eval(args) -> int:
     try:
         rubric = load_rubric(args.rubric, expect_sha256=expect)
         agent = make_agent(args.agent)
-        evaluate(rubric, agent, args.out, scoring=args.scoring, batch_size=args.batch_size,
-                 max_new_tokens=args.max_new_tokens, limit=args.limit, numeric=args.numeric)
+        result = evaluate(rubric, agent, args.out, scoring=args.scoring, batch_size=args.batch_size,
+                          max_new_tokens=args.max_new_tokens, limit=args.limit, numeric=args.numeric,
+                          table=not args.json)
     except (RubricError, AgentError, EvalError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"interrupted: the results so far are in {args.out}/results.jsonl", file=sys.stderr)
         return 130
+    if args.json:
+        print(result.summary.to_text(), end="")
     return 0
 
 

@@ -33,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="set a game parameter")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--paraphrase", type=int, default=0, help="the prompt template's wording number")
-    p.add_argument("--no-plot", action="store_true", help="do not write prices.png")
+    p.add_argument("--no-plot", action="store_true", help="do not write the plots")
+    p.add_argument("--json", action="store_true", help="print the summary (simulation.json) instead of the table")
     p.set_defaults(func=cmd_simulate)
 
 
@@ -67,14 +68,17 @@ def cmd_simulate(args) -> int:
     from prefc.runtime.simulate import SimulationError, simulate
 
     try:
-        simulate(spec, args.agent, out_dir=args.out, rounds=args.rounds, game=game, params=values,
-                 history=args.history, last=args.last, max_new_tokens=args.max_new_tokens, initial=args.initial,
-                 seed=args.seed, paraphrase=args.paraphrase, plot=not args.no_plot, reply=args.reply,
-                 allow_large=getattr(args, "allow_large", False))
+        result = simulate(spec, args.agent, out_dir=args.out, rounds=args.rounds, game=game, params=values,
+                          history=args.history, last=args.last, max_new_tokens=args.max_new_tokens,
+                          initial=args.initial, seed=args.seed, paraphrase=args.paraphrase, plot=not args.no_plot,
+                          reply=args.reply,
+                          allow_large=getattr(args, "allow_large", False), table=not args.json)
     except (SimulationError, TemplateError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
         print(f"interrupted: the rounds so far are in {args.out}/rounds.jsonl, their summary in "
               f"{args.out}/simulation.json", file=sys.stderr)
         return 130
+    if args.json:
+        print(result.summary.to_text(), end="")
     return 0
