@@ -2,7 +2,7 @@
 
 Off a terminal (a pipe, a file) rich would lay tables out for 80 columns and cut or fold their
 cells; results printed there use ``COLUMNS`` when it is set, else :data:`PIPE_WIDTH`, and long
-cells wrap at word boundaries instead of being cut.
+cells wrap at word boundaries instead of being cut; lines of text are never broken.
 """
 
 from __future__ import annotations
@@ -46,4 +46,4 @@ def table_console(*, stderr: bool = False) -> Any:
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
-    return Console(file=stream, stderr=stderr, highlight=False, width=output_width(stream))
+    return Console(file=stream, stderr=stderr, highlight=False, width=output_width(stream), soft_wrap=True)
