@@ -32,19 +32,19 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from prefc.errors import (
-    PrefcError,
-    SpecError,
-    UnknownBlock,
-    UnknownGame,
-    UnknownName,
-    UnknownPreference,
-    UsageError,
-    WorkTooLarge,
-)
 from prefc.version import __version__
 
 if TYPE_CHECKING:
+    from prefc.errors import (
+        PrefcError,
+        SpecError,
+        UnknownBlock,
+        UnknownGame,
+        UnknownName,
+        UnknownPreference,
+        UsageError,
+        WorkTooLarge,
+    )
     from prefc.api import Build, Spec, evaluate, load, train
     from prefc.artefacts import Summary
     from prefc.compiler.diagnostics import CompileError
@@ -63,6 +63,8 @@ _LAZY = {
     "Summary": "prefc.artefacts", "Solution": "prefc.compiler.solution",
     "Explanation": "prefc.compiler.solve.explain", "CompileError": "prefc.compiler.diagnostics",
     "SelectionError": "prefc.compiler.select",
+    **{name: "prefc.errors" for name in ("PrefcError", "SpecError", "UsageError", "UnknownName", "UnknownGame",
+                                         "UnknownPreference", "UnknownBlock", "WorkTooLarge")},
 }
 
 

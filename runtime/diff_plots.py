@@ -19,9 +19,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from prefc.numbers import fmt_number
-
-from .plots import new_figure, save_png
+from .numbers import fmt_number
+from .plots import new_figure, save_png, wrap_title
 
 _STATUS = {"same": 0, "overlap": 1, "differ": 2, "error": 3}
 _COLOURS = ["#e8e8e8", "#f4a742", "#c0392b", "#333333"]
@@ -29,6 +28,25 @@ _COLOURS = ["#e8e8e8", "#f4a742", "#c0392b", "#333333"]
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "game"
+
+
+def _boundary_edges(entry: dict[str, Any]) -> list[tuple[int, float]]:
+    """(row, value) of each closed-form boundary the panel draws: with one free parameter, the
+    interval ends strictly inside its swept range."""
+    free = list((entry.get("grid") or {}).get("free") or {})
+    points = entry.get("points") or []
+    if len(free) != 1 or not points:
+        return []
+    values = sorted({float(p["free"][free[0]]) for p in points if free[0] in p["free"]})
+    if not values:
+        return []
+    edges = []
+    for i, b in enumerate((entry.get("closed_form") or {}).get("boundaries") or []):
+        for iv in b.get("intervals") or []:
+            for edge in sorted({iv["lo"], iv["hi"]}):
+                if values[0] < edge < values[-1]:
+                    edges.append((i, edge))
+    return edges
 
 
 def _panel(ax: Any, entry: dict[str, Any]) -> None:
@@ -60,15 +78,11 @@ def _panel(ax: Any, entry: dict[str, Any]) -> None:
                       [fmt_number(values[i], style="general", digits=6) for i in range(0, len(values), step)],
                       fontsize="small")
         ax.set_xlabel(free[0])
-        closed = entry.get("closed_form") or {}
         lo_v, hi_v = float(values[0]), float(values[-1])
         span = (hi_v - lo_v) or 1.0
-        for i, b in enumerate(closed.get("boundaries") or []):
-            for iv in b.get("intervals") or []:
-                for edge in {iv["lo"], iv["hi"]}:
-                    if lo_v < edge < hi_v:
-                        x = (edge - lo_v) / span * (len(values) - 1)
-                        ax.plot([x, x], [i - 0.45, i + 0.45], color="black", linewidth=1.5)
+        for i, edge in _boundary_edges(entry):
+            x = (edge - lo_v) / span * (len(values) - 1)
+            ax.plot([x, x], [i - 0.45, i + 0.45], color="black", linewidth=1.5)
     else:
         ax.set_xticks(range(len(cols)), [", ".join(f"{k}={fmt_number(v, style='general', digits=6)}" for k, v in c)
                                          or "—" for c in cols],
@@ -79,6 +93,23 @@ def _panel(ax: Any, entry: dict[str, Any]) -> None:
     if a["preference"] == b["preference"] and a["name"] != a["preference"]:
         title += f" ({a['preference']})"
     ax.set_title(f"{title}: {share:.0%} of the grid differs" if share is not None else title, fontsize="medium")
+
+
+BOUNDARY = "closed-form boundary"
+
+
+def legend_entries(entries: list[dict[str, Any]]) -> list[str]:
+    """The legend of a game's diff plot: the statuses its points have, and the boundary line when
+    one is drawn (never an entry for something the plot does not show).
+
+    Args:
+        entries: The game's diff entries.
+    """
+    present = {p.get("status") for e in entries for p in e.get("points") or []}
+    labels = [s for s in _STATUS if s in present]
+    if any(_boundary_edges(e) for e in entries):
+        labels.append(BOUNDARY)
+    return labels
 
 
 def plot_spec_diff(data: dict[str, Any], out_dir: str | os.PathLike[str]) -> list[Path]:
@@ -107,9 +138,14 @@ def plot_spec_diff(data: dict[str, Any], out_dir: str | os.PathLike[str]) -> lis
         axes = fig.subplots(len(entries), 1, squeeze=False)[:, 0]
         for ax, entry in zip(axes, entries, strict=True):
             _panel(ax, entry)
-        fig.suptitle(f"{game}: where the equilibria differ (lines: closed-form boundaries)")
-        fig.legend(handles=[Patch(color=c, label=s) for s, c in zip(_STATUS, _COLOURS, strict=True)],
-                   loc="outside lower center", ncols=4, fontsize="small")
+        from matplotlib.lines import Line2D
+
+        fig.suptitle(wrap_title(f"{game}: where the equilibria differ (lines: closed-form boundaries)", 8.0))
+        colour = dict(zip(_STATUS, _COLOURS, strict=True))
+        handles: list[Any] = [Line2D([], [], color="black", linewidth=1.5, label=label)
+                              if label == BOUNDARY else Patch(color=colour[label], label=label)
+                              for label in legend_entries(entries)]
+        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize="small")
         written.append(save_png(fig, out / f"diff_{_safe(game)}.png"))
     return written
 

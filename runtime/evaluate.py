@@ -260,6 +260,9 @@ def evaluate(
         n_rubric_items=subset.total,
         selection="stratified",
     )
+    trained = getattr(agent, "trained", None)
+    if isinstance(trained, str):
+        summary = summary.model_copy(update={"trained": trained})
     summary_path = out / "summary.json"
     write_document(summary_path, summary)
     written: list[Path] = []

@@ -9,6 +9,7 @@ default one otherwise.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -259,6 +260,11 @@ class LocalAgent:
         self.name = name or model_label(None if model is None else str(model), adapter)
         self.batch_size = batch_size
         self.progress = progress
+        trained = adapter if adapter is not None else model
+        self.trained: str | None = None
+        """The adapter (or model) directory when ``prefc train`` wrote it (it holds ``prefc_train.json``)."""
+        if trained is not None and (Path(trained) / "prefc_train.json").is_file():
+            self.trained = str(Path(trained).resolve())
 
     def respond(self, prompts: Sequence[Prompt], *, max_new_tokens: int = 256, reply_prefix: str = "",
                 stop: Sequence[str] = ()) -> list[str]:

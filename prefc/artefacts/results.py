@@ -204,6 +204,9 @@ class Summary(Document):
 
     agent: str | None = None
     """The agent's name."""
+    trained: str | None = None
+    """For a ``local:`` agent trained by ``prefc train``: the adapter (or fully fine-tuned model)
+    directory, absolute; its ``prefc_train.json`` holds the training configuration."""
     spec: str | None = None
     """The spec the rubric was compiled from."""
     spec_sha256: str | None = None

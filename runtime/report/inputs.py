@@ -72,6 +72,8 @@ class EvalInput:
         agents: The agent names found in ``results.jsonl``.
         plots: The embedded PNGs.
         notes: Problems found (missing or cut files).
+        training: The agent's adapter (or fine-tuned model) directory when the summary names one
+            (``trained``): its training configuration and provenance.
     """
 
     path: Path
@@ -84,6 +86,7 @@ class EvalInput:
     agents: list[str] = field(default_factory=list)
     plots: list[Plot] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    training: TrainInput | None = None
     kind: InputKind = "eval"
 
     @property

@@ -71,7 +71,7 @@ SAMPLES_PER_AGENT = 3
 """Raw outputs shown per evaluated agent."""
 MAX_PLOT_BYTES = 20 * 1024 * 1024
 """PNGs larger than this are listed but not embedded."""
-_PLOT_ORDER = ("accuracy.png", "kappa_profile.png", "incentives.png", "prices.png")
+_PLOT_ORDER = ("accuracy.png", "kappa_profile.png", "incentives.png", "prices.png", "profits.png")
 _MARKERS: tuple[tuple[str, InputKind], ...] = (
     ("run.json", "run"),
     ("simulation.json", "simulation"),
@@ -242,7 +242,20 @@ def load_eval(path: str | os.PathLike[str]) -> EvalInput:
         agents=sorted({r.agent for r in records if r.agent}),
         plots=_plots(p, notes),
         notes=notes,
+        training=_training_of(summary, notes),
     )
+
+
+def _training_of(summary: Summary | None, notes: list[str]) -> TrainInput | None:
+    """The adapter (or fine-tuned model) directory a summary names, with its training record."""
+    if summary is None or not summary.trained:
+        return None
+    where = Path(summary.trained)
+    if not (where / "prefc_train.json").is_file():
+        notes.append(f"the agent was trained into {where}, which no longer holds prefc_train.json: "
+                     "its training configuration cannot be shown")
+        return None
+    return _load_adapter(where)
 
 
 def load_build(path: str | os.PathLike[str]) -> BuildInput:

@@ -9,7 +9,8 @@ from typing import Any
 from prefc.numbers import DASH, fmt_number
 from prefc.version import __version__
 
-from .inputs import BuildInput, EvalInput, LoadedInput, RunInput, SimulationInput
+from ..numbers import DASH, fmt_number
+from .inputs import BuildInput, EvalInput, LoadedInput, RunInput, SimulationInput, TrainInput
 from .views import train_view
 
 __all__ = ["provenance"]
@@ -48,6 +49,18 @@ def provenance(loaded: Sequence[LoadedInput], given: Sequence[tuple[str, str]]) 
                                      "tolerance": fmt_number(s.tolerance), "used_by": []})["used_by"].append(ev.agent)
         agents.append({"agent": ev.agent, "scoring": s.scoring if s else DASH, "path": str(ev.path),
                        "status": s.evaluated if s else "partial"})
+        if ev.training is not None:
+            add_adapter(ev.training)
+
+    def add_adapter(t: TrainInput) -> None:
+        if any(a["path"] == str(t.path) for a in adapters):
+            return
+        m = t.metadata
+        if m is not None:
+            spec(m.spec, m.spec_sha256, str(t.path))
+            bm = m.base_model
+            models.setdefault((bm.name, bm.path, bm.config_sha256), []).append(t.path.name)
+        adapters.append(train_view(t))
 
     def add_build(b: BuildInput, where: str) -> None:
         m = b.manifest
@@ -73,12 +86,7 @@ def provenance(loaded: Sequence[LoadedInput], given: Sequence[tuple[str, str]]) 
             if item.build is not None:
                 add_build(item.build, str(item.build.path))
             for t in item.adapters:
-                m = t.metadata
-                if m is not None:
-                    spec(m.spec, m.spec_sha256, str(t.path))
-                    bm = m.base_model
-                    models.setdefault((bm.name, bm.path, bm.config_sha256), []).append(t.path.name)
-                adapters.append(train_view(t))
+                add_adapter(t)
             for a in item.agents:
                 if a.eval is not None:
                     add_eval(a.eval, str(a.eval.path))

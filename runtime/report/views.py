@@ -88,6 +88,7 @@ def eval_view(ev: EvalInput, *, anchor: str) -> dict[str, Any]:
         "plots": [{"name": pl.name, "uri": pl.data_uri} for pl in ev.plots],
         "samples": ev.samples,
         "n_records": ev.n_records,
+        "training": train_view(ev.training) if ev.training is not None else None,
     }
     if s is None:
         prov = ev.provisional or {"n": 0, "n_parsed": 0, "parse_rate": None, "accuracy": {}}
@@ -306,9 +307,10 @@ def run_view(r: RunInput, *, anchor: str) -> dict[str, Any]:
                 "base": fmt_number(b),
                 "gain": fmt_number(own - b, signed=True) if own is not None and b is not None else DASH,
             })
+    # the run shows its adapters' training once, above its agents: not again in each agent's evaluation
     agents = [
-        {"name": a.name, "eval": eval_view(a.eval, anchor=f"{anchor}-agent{i}") if a.eval else None,
-         "adapter": a.adapter or DASH}
+        {"name": a.name, "eval": {**eval_view(a.eval, anchor=f"{anchor}-agent{i}"), "training": None}
+         if a.eval else None, "adapter": a.adapter or DASH}
         for i, a in enumerate(r.agents)
     ]
     spec = (r.run.spec if r.run else None) or (r.build.manifest.spec if r.build else None) or r.path.name
@@ -427,33 +429,16 @@ def _json_blocks(value: object, depth: int = 0) -> list[dict[str, Any]]:
     return [{"type": "text", "value": _value(value)}]
 
 
-def _entry_title(entry: object, i: int) -> str:
-    if not isinstance(entry, Mapping):
-        return f"entry {i + 1}"
-    parts = [str(entry[k]) for k in ("game", "role", "action") if _is_scalar(entry.get(k)) and entry.get(k) is not None]
-    return " / ".join(parts) or f"entry {i + 1}"
-
-
 def diff_view(diff: DiffInput, *, anchor: str) -> dict[str, Any]:
-    """One diff, every field as tables (one section per game entry).
+    """One diff: a region summary per game, grid details collapsed (:mod:`.diff_view`).
 
     Args:
         diff: The loaded diff.
         anchor: The section's id in the page.
     """
-    d = diff.data.to_data()
-    games = [{"title": _entry_title(g, i), "blocks": _json_blocks(g, 1)} for i, g in enumerate(d.get("games") or [])]
-    rest = {k: v for k, v in d.items() if k not in ("kind", "inputs", "games", "schema_version")}
-    return {
-        "anchor": anchor,
-        "path": str(diff.path),
-        "kind": _value(d.get("kind")),
-        "inputs": _json_blocks(d["inputs"]),
-        "games": games,
-        "rest": _json_blocks(rest) if rest else [],
-        "plots": [{"name": pl.name, "uri": pl.data_uri} for pl in diff.plots],
-        "notes": list(diff.notes),
-    }
+    from .diff_view import diff_view as view
+
+    return view(diff, anchor=anchor, blocks=_json_blocks)
 
 
 def summary_view(views: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
@@ -485,7 +470,7 @@ def summary_view(views: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
             lines.append(f"Simulation of {v['game']} ({v['rounds']} rounds, spec {v['spec']}): "
                          f"joint collusion index {v['joint']}.")
         elif kind == "diff":
-            n_games = len(v["games"])
+            n_games = len(v["games"]) + len(v["other"])
             lines.append(f"Diff ({v['kind']}) with {n_games} game entr{'y' if n_games == 1 else 'ies'}.")
         elif kind == "build":
             lines.append(f"Build of spec {v['spec']}: {len(v['files'])} files, {len(v['datasets'])} dataset(s), "

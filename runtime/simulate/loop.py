@@ -20,7 +20,8 @@ from prefc.artefacts import AgentMove, RoundRecord, SimulationSummary, write_doc
 from ..agents import AgentError
 from ..parse import parse_answer
 from .market import PricingMarket, SimulationError, eligible_games, load_ir
-from .output import SimulationResult, plot_prices, print_simulation, summarize_agents, theory_benchmarks
+from .output import (SimulationResult, plot_prices, plot_profits, print_simulation, summarize_agents,
+                     theory_benchmarks)
 from .players import Player, TheoryPricer, make_player
 from .prompts import PricePrompter, answer_opening, continues_replies
 
@@ -173,7 +174,7 @@ def simulate(
         seed: Seeds Python's, numpy's and (when loaded) torch's random streams.
         paraphrase: The prompt template's wording number.
         progress: Show a progress bar and print the result table.
-        plot: Write ``prices.png``.
+        plot: Write ``prices.png`` and ``profits.png``.
         prefix_cache: Let local transformers agents reuse the key/value cache of the prompt prefix
             shared by every round (:class:`prefc.runtime.generate.PrefixCachedLocal`; same answers,
             less prompt work).
@@ -322,6 +323,8 @@ def simulate(
     )
     write_document(summary_path, summary)
     written = plot_prices(summary, played, plot_path) if plot else None
+    if plot:
+        plot_profits(summary, played, out / "profits.png")
     if failure is not None:
         raise SimulationError(f"{failure} ({len(played)} rounds kept in {rounds_path})")
     if interrupted:

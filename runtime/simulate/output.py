@@ -15,7 +15,8 @@ from prefc.numbers import fmt_number
 from .market import REFERENCE_KAPPAS, PricingMarket
 from .players import Player, TheoryPricer
 
-__all__ = ["SimulationResult", "plot_prices", "print_simulation", "summarize_agents", "theory_benchmarks"]
+__all__ = ["SimulationResult", "plot_prices", "plot_profits", "print_simulation", "summarize_agents",
+           "theory_benchmarks"]
 
 
 @dataclass
@@ -120,7 +121,7 @@ def plot_prices(summary: SimulationSummary, rounds: Sequence[RoundRecord], path:
     Returns:
         The path written.
     """
-    from ..plots import new_figure, save_png
+    from ..plots import new_figure, save_png, wrap_title
 
     fig = new_figure(8.0, 4.5)
     ax = fig.add_subplot()
@@ -150,9 +151,60 @@ def plot_prices(summary: SimulationSummary, rounds: Sequence[RoundRecord], path:
             hline(agent.benchmark_price, f"{agent.preference}", color="tab:green", linestyle=":")
     ax.set_xlabel("round")
     ax.set_ylabel(summary.params.get("action", "price"))
-    ax.set_title(f"{summary.game}: {summary.agents[0].name} vs {summary.agents[1].name}", fontsize="medium")
+    ax.set_title(wrap_title(f"{summary.game}: {summary.agents[0].name} vs {summary.agents[1].name}", 5.5, size=10),
+                 fontsize="medium")
     ax.set_xlim(0, max(xs + [1]))
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return save_png(fig, path)
+
+
+def plot_profits(summary: SimulationSummary, rounds: Sequence[RoundRecord], path: Path) -> Path | None:
+    """Each agent's profit per round with the Nash and joint-profit benchmarks, and the collusion
+    index per round (the joint profit's place between Nash, 0, and joint-profit maximisation, 1)
+    with its running mean over the summary's window, as a PNG.
+
+    Args:
+        summary: The simulation summary (benchmarks, agents, ``last``).
+        rounds: The rounds played.
+        path: Where to write the PNG (atomically).
+
+    Returns:
+        The path written, or None when no round was played.
+    """
+    from ..plots import new_figure, save_png, wrap_title
+
+    if not rounds:
+        return None
+    b = summary.benchmarks
+    fig = new_figure(8.0, 6.0)
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    xs = [r.round for r in rounds]
+    colours = ["tab:blue", "tab:orange"]
+    styles = ["-", (0, (4, 2))]  # the second agent dashed: a profit path under the other's stays visible
+    for i, agent in enumerate(summary.agents):
+        top.plot(xs, [r.agents[i].profit for r in rounds], color=colours[i % 2], linestyle=styles[i % 2],
+                 linewidth=1.3, label=agent.name)
+    top.axhline(b.nash_profit, color="black", linestyle="--", linewidth=1.0, label=f"Nash {b.nash_profit:.4f}")
+    top.axhline(b.monopoly_profit, color="tab:red", linestyle="--", linewidth=1.0,
+                label=f"joint profit {b.monopoly_profit:.4f}")
+    top.set_ylabel("profit")
+    top.set_title(wrap_title(f"{summary.game}: profit and collusion index per round", 5.5, size=10),
+                  fontsize="medium")
+    top.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    span = b.monopoly_profit - b.nash_profit
+    if abs(span) > 1e-12:
+        index = [(sum(m.profit for m in r.agents) / len(r.agents) - b.nash_profit) / span for r in rounds]
+        window = max(1, summary.last)
+        running = [sum(index[max(0, k - window + 1):k + 1]) / len(index[max(0, k - window + 1):k + 1])
+                   for k in range(len(index))]
+        bottom.plot(xs, index, color="tab:purple", linewidth=1.0, alpha=0.6, label="per round")
+        bottom.plot(xs, running, color="black", linewidth=1.5, label=f"mean of the last {window} rounds")
+        bottom.axhline(0.0, color="black", linestyle="--", linewidth=0.8, label="Nash (0)")
+        bottom.axhline(1.0, color="tab:red", linestyle="--", linewidth=0.8, label="joint profit (1)")
+        bottom.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    bottom.set_ylabel("collusion index")
+    bottom.set_xlabel("round")
+    bottom.set_xlim(0, max(xs + [1]))
     return save_png(fig, path)
 
 
