@@ -127,7 +127,10 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None,
     )
     console.print("1/3 compiling", path)
     clock = time.perf_counter()
-    built = compile_spec(spec, root / "build")
+    from prefc.progress import progress
+
+    with progress(f"compile {spec.name}", unit="rows") as advance:
+        built = compile_spec(spec, root / "build", on_total=advance.set_total, progress=advance)
     result_seconds = {"compile": round(time.perf_counter() - clock, 2)}
     datasets = [b for b in spec.builds.values() if b.kind == "dataset"]
     rubrics = [b for b in spec.builds.values() if b.kind == "rubric"]

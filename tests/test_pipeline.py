@@ -122,7 +122,7 @@ def test_python_api_loop(spec_path: Path, tiny_model_dir: Path, tmp_path: Path) 
     summary = prefc.evaluate(build.rubric("eval"), agent="theory:economicus", out=tmp_path / "results",
                              progress=False, plots=False)
     assert summary.preferences[0].label == "economicus" and summary.preferences[0].accuracy == 1.0
-    with pytest.raises(FileNotFoundError, match="no dataset `nope`"):
+    with pytest.raises(prefc.UnknownBlock, match="unknown dataset `nope`.*datasets: sft"):
         build.dataset("nope")
 
 

@@ -31,8 +31,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_report(args) -> int:
     from datetime import UTC, datetime
 
-    from rich.console import Console
-
     from prefc.runtime.report import ReportError, count_plots, load_inputs, write_loaded_report
 
     try:
@@ -52,5 +50,5 @@ def cmd_report(args) -> int:
                           "plots": count_plots(loaded), "bytes": path.stat().st_size}, indent=2))
         return 0
     kinds = ", ".join(f"{x.kind} {x.path}" for x in loaded)
-    Console(highlight=False).print(f"report written to {path} ({kinds}; {count_plots(loaded)} plots)")
+    print(f"report written to {path} ({kinds}; {count_plots(loaded)} plots)")
     return 0

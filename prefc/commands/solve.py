@@ -76,11 +76,11 @@ def cmd_solve(args) -> int:
         data = [s.model_dump(mode="json") for s in solutions]
         print(json.dumps(data[0] if len(data) == 1 else data, indent=2))
         return 0
-    from rich.console import Console
+    from prefc.console import table_console
 
     from prefc.render import render_solution
 
-    console = Console(highlight=False)
+    console = table_console()
     for s in solutions:
         console.print(render_solution(s))
     return 0
@@ -108,9 +108,9 @@ def cmd_explain(args) -> int:
     if args.json:
         print(json.dumps(exp.to_json(), indent=2))
         return 0
-    from rich.console import Console
+    from prefc.console import table_console
 
     from prefc.render import render_explanation
 
-    Console(highlight=False).print(render_explanation(exp))
+    table_console().print(render_explanation(exp))
     return 0
