@@ -406,7 +406,7 @@ def prepare(dataset_dir: Path, out_dir: Path, *, config: TrainConfig, progress: 
         logging_steps=config.logging_steps,
         eval_strategy="no",
         report_to=trackers or "none",
-        disable_tqdm=True,  # prefc's own progress line instead (_ProgressLine)
+        disable_tqdm=True,  # prefc's own progress line instead (train_progress.progress_line)
         completion_only_loss=True,
         packing=False,
         include_num_input_tokens_seen="non_padding",
@@ -434,7 +434,9 @@ def prepare(dataset_dir: Path, out_dir: Path, *, config: TrainConfig, progress: 
     trainer.remove_callback(PrinterCallback)  # prints every log dict on stdout
     trainer.remove_callback(ProgressCallback)
     if progress:
-        trainer.add_callback(_progress_line(f"train {config.preference or 'all rows'}"))
+        from .train_progress import progress_line
+
+        trainer.add_callback(progress_line(f"train {config.preference or 'all rows'}"))
     return PreparedRun(
         trainer=trainer,
         config=config,
@@ -444,50 +446,6 @@ def prepare(dataset_dir: Path, out_dir: Path, *, config: TrainConfig, progress: 
         dataset_info=info,
         workdir=workdir,
     )
-
-
-def _progress_line(label: str) -> Any:
-    """A trainer callback that shows prefc's progress (:mod:`prefc.progress`) over optimizer steps,
-    with the latest logged loss."""
-    from transformers import TrainerCallback
-
-    class ProgressLine(TrainerCallback):
-        def __init__(self) -> None:
-            self.context: Any = None
-            self.advance: Any = None
-            self.loss: float | None = None
-
-        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            if not state.is_world_process_zero:
-                return
-            from prefc.progress import progress
-
-            self.context = progress(label, state.max_steps or None, unit="steps")
-            self.advance = self.context.__enter__()
-            if state.global_step:
-                self.advance(state.global_step, f"resumed at step {state.global_step}")
-
-        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
-            if logs and "loss" in logs:
-                self.loss = float(logs["loss"])
-
-        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            if self.advance is not None:
-                self.advance(1, f"loss {self.loss:.4g}" if self.loss is not None else None)
-
-        def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            self.close()
-
-        def close(self, failed: bool = False) -> None:
-            if self.context is not None:
-                context, self.context, self.advance = self.context, None, None
-                if failed:
-                    context.__exit__(RuntimeError, RuntimeError("stopped"), None)
-                else:
-                    context.__exit__(None, None, None)
-
-    return ProgressLine()
-
 
 
 def trackers_of(config: TrainConfig) -> list[str]:
