@@ -167,8 +167,12 @@ def cmd_train(args) -> int:
     if args.json:
         print(json.dumps(result.metadata, indent=2, sort_keys=True))
     else:
-        print(f"adapter written to {result.out_dir}: {result.steps} steps, train loss {result.train_loss}, "
-              f"val loss {result.val_loss}, {result.tokens_per_second:.0f} tokens/s")
+        def loss(x: float | None) -> str:
+            return "not logged" if x is None else f"{x:.4g}"
+
+        print(f"adapter written to {result.out_dir}: {result.steps} steps, train loss {loss(result.train_loss)}"
+              f"{' (fewer steps than logging_steps)' if result.train_loss is None else ''}, "
+              f"val loss {loss(result.val_loss)}, {result.tokens_per_second:.0f} tokens/s")
     return 0
 
 
