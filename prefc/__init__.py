@@ -35,6 +35,12 @@ from typing import TYPE_CHECKING, Any
 from prefc.version import __version__
 
 if TYPE_CHECKING:
+    from prefc.api import Build, Spec, evaluate, load, train
+    from prefc.artefacts import Summary
+    from prefc.compiler.diagnostics import CompileError
+    from prefc.compiler.select import SelectionError
+    from prefc.compiler.solution import Solution
+    from prefc.compiler.solve.explain import Explanation
     from prefc.errors import (
         PrefcError,
         SpecError,
@@ -45,12 +51,6 @@ if TYPE_CHECKING:
         UsageError,
         WorkTooLarge,
     )
-    from prefc.api import Build, Spec, evaluate, load, train
-    from prefc.artefacts import Summary
-    from prefc.compiler.diagnostics import CompileError
-    from prefc.compiler.select import SelectionError
-    from prefc.compiler.solution import Solution
-    from prefc.compiler.solve.explain import Explanation
 
 __all__ = [
     "load", "train", "evaluate", "Spec", "Build", "Summary", "Solution", "Explanation",

@@ -15,6 +15,7 @@ a terminal, else ``lines``); ``PREFC_PROGRESS_SECONDS`` sets the seconds between
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -103,10 +104,8 @@ class _Lines:
 
     def _write(self, text: str) -> None:
         line = f"prefc: {self.label} {text}" + (f"  {self.note}" if self.note else "")
-        try:
+        with contextlib.suppress(OSError, ValueError):  # a closed stream ends the lines, never the work
             print(line, file=self.stream, flush=True)
-        except (OSError, ValueError):
-            pass
 
     def __call__(self, n: int = 1, note: str | None = None) -> None:
         if not self.started:
@@ -161,8 +160,14 @@ def progress(label: str, total: int | None = None, *, enabled: bool = True, stre
             lines.close(failed)
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
-        TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     console = Console(file=target, highlight=False)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

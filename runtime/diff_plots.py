@@ -19,7 +19,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from .numbers import fmt_number
+from prefc.numbers import fmt_number
+
 from .plots import new_figure, save_png, wrap_title
 
 _STATUS = {"same": 0, "overlap": 1, "differ": 2, "error": 3}

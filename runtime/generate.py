@@ -9,9 +9,9 @@ default one otherwise.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .protocol import Prompt

@@ -16,10 +16,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from browser import chromium, measure, screenshot
 
 from prefc.cli import main
-
-from browser import chromium, measure, screenshot
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"

@@ -77,7 +77,6 @@ def cmd_solve(args) -> int:
         print(json.dumps(data[0] if len(data) == 1 else data, indent=2))
         return 0
     from prefc.console import table_console
-
     from prefc.render import render_solution
 
     console = table_console()
@@ -109,7 +108,6 @@ def cmd_explain(args) -> int:
         print(json.dumps(exp.to_json(), indent=2))
         return 0
     from prefc.console import table_console
-
     from prefc.render import render_explanation
 
     table_console().print(render_explanation(exp))

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..numbers import fmt_number
+from prefc.numbers import fmt_number
+
 from .inputs import DiffInput
 
 __all__ = ["diff_view", "point_text"]

@@ -9,7 +9,6 @@ from typing import Any
 from prefc.numbers import DASH, fmt_number
 from prefc.version import __version__
 
-from ..numbers import DASH, fmt_number
 from .inputs import BuildInput, EvalInput, LoadedInput, RunInput, SimulationInput, TrainInput
 from .views import train_view
 

@@ -20,8 +20,7 @@ from prefc.artefacts import AgentMove, RoundRecord, SimulationSummary, write_doc
 from ..agents import AgentError
 from ..parse import parse_answer
 from .market import PricingMarket, SimulationError, eligible_games, load_ir
-from .output import (SimulationResult, plot_prices, plot_profits, print_simulation, summarize_agents,
-                     theory_benchmarks)
+from .output import SimulationResult, plot_prices, plot_profits, print_simulation, summarize_agents, theory_benchmarks
 from .players import Player, TheoryPricer, make_player
 from .prompts import PricePrompter, answer_opening, continues_replies
 
@@ -258,7 +257,8 @@ def simulate(
     interrupted = False
     failure: SimulationError | None = None
     began = time.perf_counter()
-    with rounds_path.open("w", encoding="utf-8") as fh, _progress(n_rounds, progress, f"simulate {names[0]} vs {names[1]}") as advance:
+    label = f"simulate {names[0]} vs {names[1]}"
+    with rounds_path.open("w", encoding="utf-8") as fh, _progress(n_rounds, progress, label) as advance:
         try:
             for t in range(1, n_rounds + 1):
                 answers: dict[int, str] = {}
