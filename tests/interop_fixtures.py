@@ -6,20 +6,18 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+try:
+    from spec_blocks import DICTATOR
+except ImportError:  # tests/ is a package: import it by path
+    from tests.spec_blocks import DICTATOR
+
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 
 SPEC = """spec small "Small games"
 
 use "preferences.pref"
 
-game dictator "Dictator game" {
-    players dictator, recipient
-    param E = 10 vary {10, 20}
-    dictator chooses give in [0, E]
-    payoff dictator  = E - give
-    payoff recipient = give
-}
-
+""" + DICTATOR + """
 game prisoners_dilemma "Prisoner's dilemma" {
     players row, col symmetric
     param T = 5 vary {4, 5, 6, 8}, R = 3, P = 1, S = 0 vary {0, -1}

@@ -18,6 +18,11 @@ from prefc.cli import main
 from prefc.compiler.check import check_file
 from prefc.compiler.emit.build import compile_spec
 
+try:
+    from spec_blocks import DICTATOR
+except ImportError:  # tests/ is a package: import it by path
+    from tests.spec_blocks import DICTATOR
+
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"
 DOCS = ROOT / "docs" / "artefacts.md"
@@ -205,14 +210,7 @@ def test_eval_refuses_a_rubric_cut_short(library: dict[str, Path], tmp_path: Pat
 
 SMALL = """spec small "One game"
 
-game dictator "Dictator game" {
-    players dictator, recipient
-    param E = 10 vary {10, 20}
-    dictator chooses give in [0, E]
-    payoff dictator  = E - give
-    payoff recipient = give
-}
-
+""" + DICTATOR + """
 preference economicus = payoff(self)
 
 dataset sft for economicus {

@@ -20,6 +20,11 @@ import pytest
 
 from prefc.artefacts import Manifest, RunRecord, SimulationSummary, Summary, TrainRecord
 
+try:
+    from spec_blocks import DICTATOR, PRISONERS_DILEMMA
+except ImportError:  # tests/ is a package: import it by path
+    from tests.spec_blocks import DICTATOR, PRISONERS_DILEMMA
+
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 PREFC = [sys.executable, "-m", "prefc"]
@@ -28,24 +33,8 @@ SPEC = """spec mini "Two games"
 
 use "preferences.pref"
 
-game prisoners_dilemma "Prisoner's dilemma" {
-    players row, col symmetric
-    param T = 5 vary {4, 5, 6, 8}, R = 3, P = 1, S = 0
-    each player chooses move in {cooperate, defect}
-    payoff row = table(row.move, col.move) {
-        cooperate, cooperate: R;  cooperate, defect: S
-        defect,    cooperate: T;  defect,    defect: P
-    }
-}
-
-game dictator "Dictator game" {
-    players dictator, recipient
-    param E = 10 vary {10, 20}
-    dictator chooses give in [0, E]
-    payoff dictator  = E - give
-    payoff recipient = give
-}
-
+""" + PRISONERS_DILEMMA + """
+""" + DICTATOR + """
 dataset sft for economicus, moralis(kappa = 0.5) {
     games prisoners_dilemma, dictator
     samples 8 per preference   seed 3

@@ -21,20 +21,18 @@ from prefc.compiler.emit.templates import TemplateError, TemplateSet
 from prefc.compiler.ir import lower_spec
 from prefc.compiler.solve import GameSolver
 
+try:
+    from spec_blocks import DICTATOR
+except ImportError:  # tests/ is a package: import it by path
+    from tests.spec_blocks import DICTATOR
+
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 
 SMALL = """spec small "Small games"
 
 use "preferences.pref"
 
-game dictator "Dictator game" {
-    players dictator, recipient
-    param E = 10 vary {10, 20}
-    dictator chooses give in [0, E]
-    payoff dictator  = E - give
-    payoff recipient = give
-}
-
+""" + DICTATOR + """
 game ultimatum "Ultimatum game" {
     players proposer, responder
     param E = 4 vary {4, 6}

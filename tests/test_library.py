@@ -13,20 +13,18 @@ from pathlib import Path
 
 import pytest
 
+try:
+    from spec_blocks import DICTATOR
+except ImportError:  # tests/ is a package: import it by path
+    from tests.spec_blocks import DICTATOR
+
 ROOT = Path(__file__).resolve().parent.parent
 
 FIRST = """spec first "A first spec"
 
 use "preferences.pref"
 
-game dictator "Dictator game" {
-    players dictator, recipient
-    param E = 10 vary {10, 20}
-    dictator chooses give in [0, E]
-    payoff dictator  = E - give
-    payoff recipient = give
-}
-
+""" + DICTATOR + """
 dataset sft for economicus, moralis(kappa = 0.5) {
     games dictator
     samples 4 per preference   seed 1

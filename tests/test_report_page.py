@@ -20,6 +20,11 @@ from browser import chromium, measure, screenshot
 
 from prefc.cli import main
 
+try:
+    from spec_blocks import PRISONERS_DILEMMA
+except ImportError:  # tests/ is a package: import it by path
+    from tests.spec_blocks import PRISONERS_DILEMMA
+
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 
@@ -36,16 +41,7 @@ game trust "Trust game" {
     payoff trustee  = k * send - back
 }
 
-game prisoners_dilemma "Prisoner's dilemma" {
-    players row, col symmetric
-    param T = 5 vary {4, 5, 6, 8}, R = 3, P = 1, S = 0
-    each player chooses move in {cooperate, defect}
-    payoff row = table(row.move, col.move) {
-        cooperate, cooperate: R;  cooperate, defect: S
-        defect,    cooperate: T;  defect,    defect: P
-    }
-}
-
+""" + PRISONERS_DILEMMA + """
 dataset sft for economicus, moralis(kappa = 0.5) {
     games prisoners_dilemma
     samples 4 per preference   seed 3

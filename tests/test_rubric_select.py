@@ -16,6 +16,11 @@ from prefc.compiler.emit.build import compile_spec
 from prefc.compiler.emit.situations import EmitError
 from prefc.runtime.score import acceptable_answers, answer_matches
 
+try:
+    from spec_blocks import DICTATOR
+except ImportError:  # tests/ is a package: import it by path
+    from tests.spec_blocks import DICTATOR
+
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 
 GAMES = """spec sel "Selection"
@@ -39,14 +44,7 @@ game pg "Linear public goods game" {
     payoff member[i] = e - member[i].give + m / n * sum(member.give)
 }
 
-game dictator "Dictator game" {
-    players dictator, recipient
-    param E = 10 vary {10, 20}
-    dictator chooses give in [0, E]
-    payoff dictator  = E - give
-    payoff recipient = give
-}
-
+""" + DICTATOR + """
 """
 
 

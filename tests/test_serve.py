@@ -40,6 +40,11 @@ from prefc.runtime.parse import parse_answer  # noqa: E402
 from prefc.runtime.protocol import Agent, Prompt  # noqa: E402
 from prefc.runtime.serve import RubricChatAgent, ServeOptions, ServeRefused, serving_agent, start_server  # noqa: E402
 
+try:
+    from spec_blocks import PRISONERS_DILEMMA
+except ImportError:  # tests/ is a package: import it by path
+    from tests.spec_blocks import PRISONERS_DILEMMA
+
 MAX_BODY_BYTES = ServeOptions().max_body_bytes
 SECRET = "sk-test-7f3a9c1e-do-not-leak"
 SYSTEM = {"role": "system", "content": "Reply with your reasoning, then one line ANSWER: {json}."}
@@ -901,16 +906,7 @@ SPEC = """spec served "A small rubric"
 
 use "preferences.pref"
 
-game prisoners_dilemma "Prisoner's dilemma" {
-    players row, col symmetric
-    param T = 5 vary {4, 5, 6, 8}, R = 3, P = 1, S = 0
-    each player chooses move in {cooperate, defect}
-    payoff row = table(row.move, col.move) {
-        cooperate, cooperate: R;  cooperate, defect: S
-        defect,    cooperate: T;  defect,    defect: P
-    }
-}
-
+""" + PRISONERS_DILEMMA + """
 rubric eval for economicus, moralis(kappa = 0.25, 0.75) {
     games prisoners_dilemma
     items 10   tolerance 5%
