@@ -1,3 +1,4 @@
+# Over 600 lines: one training run, from reading the dataset rows to the written adapter and its record.
 """Supervised fine-tuning on a compiled dataset: trl ``SFTTrainer`` with a peft LoRA adapter.
 
 The dataset directory is what ``prefc compile`` writes (``train.jsonl``, ``val.jsonl``,
@@ -24,8 +25,6 @@ code runs on a GPU (bf16 where supported) and on several devices through acceler
 
 or, from Python, a script calling :func:`train` started with ``accelerate launch script.py``. Only
 the main process writes the final files.
-
-(Over 600 lines: one training run, from reading the dataset rows to the written adapter and its record.)
 """
 
 from __future__ import annotations

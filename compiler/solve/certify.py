@@ -1,3 +1,4 @@
+# Over 600 lines: every certificate in one place, apart from the solvers whose answers it checks.
 """Certificates: every reported equilibrium checked by a method independent of the one that found it.
 
 The checks rebuild each player's utility from the game's IR and the reported play itself (the
@@ -20,8 +21,6 @@ action *values* in the solution, mapped back to options here), never from the so
 
 A failed check raises :class:`CertificateError` with the equilibrium, the player, the deviation and
 its gain; it is never written as a solution.
-
-(Over 600 lines: every certificate in one place, apart from the solvers whose answers it checks.)
 """
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# Over 600 lines: the symbolic and numeric paths share the sign oracle, compiled regimes and checks.
 """Solvers for games with one continuous action per player.
 
 The utility of the focal player arrives as a sympy expression (preferences already applied) in
@@ -28,8 +29,6 @@ before it is returned, and rejected (``None``) if any check fails.
 
 Closed forms are evaluated through :func:`sympy.lambdify` (numpy), compiled once per expression
 and cached, so a sweep over arrays of parameter values is a handful of vectorised calls.
-
-(Over 600 lines: the symbolic and numeric paths share the sign oracle, compiled regimes and checks.)
 """
 
 from __future__ import annotations

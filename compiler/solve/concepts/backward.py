@@ -1,3 +1,4 @@
+# Over 600 lines: one solution concept, with its symbolic path, its numeric path and its certificate.
 """``backward-induction`` for sequential games (one move per stage), and ``argmax`` for a single mover.
 
 Subgame-perfect play: the last mover's best reply to every history it can observe, then each
@@ -14,8 +15,6 @@ path with every later reply as the equilibrium prescribes (everyone uses the sam
 
 Every solution is certified by the one-shot deviation principle at every subgame of a finite game,
 and at a grid of histories of a continuous one (:meth:`Backward.certify`).
-
-(Over 600 lines: one solution concept, with its symbolic path, its numeric path and its certificate.)
 """
 
 from __future__ import annotations
