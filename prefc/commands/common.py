@@ -62,22 +62,6 @@ def sources_of(exc) -> dict:
     return {**sources_for(files), **exc.sources}
 
 
-def report_error(exc, fmt: str = "text") -> int:
-    """Print a stage's refusal: a located diagnostic when it knows its place in the spec, else one
-    ``error:`` line; return its exit code.
-
-    Args:
-        exc: The error (a :class:`prefc.errors.PrefcError`).
-        fmt: ``text`` or ``json`` for the diagnostics.
-    """
-    diags = list(getattr(exc, "diagnostics", None) or [])
-    if diags:
-        report_diagnostics(diags, sources_of(exc), fmt)
-    else:
-        print(f"error: {exc}", file=sys.stderr)
-    return int(getattr(exc, "exit_code", 1))
-
-
 def load_checked(path: str, fmt: str = "text") -> CheckedSpec | None:
     """Check a spec and print its diagnostics; return the spec or None on errors.
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from prefc.commands.common import report_error
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``compile`` subcommand.
@@ -50,7 +48,6 @@ def cmd_compile(args) -> int:
     """
     from prefc.commands.common import load_checked
     from prefc.compiler.emit.build import compile_spec
-    from prefc.compiler.emit.situations import EmitError
     from prefc.errors import UsageError
 
     if args.samples is not None and args.samples < 1:
@@ -65,8 +62,6 @@ def cmd_compile(args) -> int:
     try:
         with progress(f"compile {spec.name}", enabled=not args.quiet, unit="rows") as advance:
             result = compile_spec(spec, out, **options, on_total=advance.set_total, progress=advance)
-    except EmitError as exc:
-        return report_error(exc)
     except OSError as exc:
         where = f" `{exc.filename}`" if getattr(exc, "filename", None) else ""
         raise UsageError(f"cannot write the build under -o {args.out}{where}: {exc.strerror or exc}") from None

@@ -6,8 +6,6 @@ import argparse
 import json
 import sys
 
-from prefc.commands.common import report_error
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``solve`` and ``explain`` subcommands.
@@ -51,7 +49,7 @@ def _prepare(args):
 def cmd_solve(args) -> int:
     from prefc.compiler.ir import lower_spec
     from prefc.compiler.select import SelectionError, parse_settings
-    from prefc.compiler.solve import GameSolver, SolveError
+    from prefc.compiler.solve import GameSolver
 
     prepared = _prepare(args)
     if prepared is None:
@@ -66,12 +64,8 @@ def cmd_solve(args) -> int:
     from prefc.compiler.budget import check_game
 
     check_game(ir.games[game], values, allow_large=getattr(args, "allow_large", False), sources=spec.sources)
-    solutions = []
-    for point in points:
-        try:
-            solutions.append(GameSolver(ir.games[game], ir.preference(point)).solve(values))
-        except SolveError as exc:
-            return report_error(exc)
+    # a SolveError reaches the command line, which shows it located (E0601) and exits 1
+    solutions = [GameSolver(ir.games[game], ir.preference(point)).solve(values) for point in points]
     if args.json:
         data = [s.model_dump(mode="json") for s in solutions]
         print(json.dumps(data[0] if len(data) == 1 else data, indent=2))
@@ -89,7 +83,6 @@ def cmd_explain(args) -> int:
     from fractions import Fraction
 
     from prefc.compiler.ir import lower_spec
-    from prefc.compiler.solve import SolveError
     from prefc.compiler.solve.explain import explain
 
     prepared = _prepare(args)
@@ -100,10 +93,7 @@ def cmd_explain(args) -> int:
     fixed = {}
     if "(" in args.preference:
         fixed = {k: Fraction(v) for k, v in points[0].values}
-    try:
-        exp = explain(lower_spec(spec, games=[game]).games[game], pref, fixed=fixed)
-    except SolveError as exc:
-        return report_error(exc)
+    exp = explain(lower_spec(spec, games=[game]).games[game], pref, fixed=fixed)
     if args.json:
         print(json.dumps(exp.to_json(), indent=2))
         return 0
