@@ -29,17 +29,37 @@ ROOT = Path(__file__).resolve().parent.parent
 def _rubric(path: str | None, tmp: Path) -> Path:
     if path:
         return Path(path)
-    subprocess.run([sys.executable, "-m", "prefc", "compile", str(ROOT / "specs" / "paper.pref"), "-o", str(tmp),
-                    "--quiet"], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "prefc", "compile", str(ROOT / "specs" / "paper.pref"), "-o", str(tmp), "--quiet"],
+        check=True,
+    )
     return tmp / "paper" / "eval.jsonl"
 
 
 def _serve(rubric: Path) -> tuple[subprocess.Popen, str]:
     env = dict(os.environ)
     env.pop("PREFC_SERVE_API_KEY", None)
-    proc = subprocess.Popen([sys.executable, "-m", "prefc", "serve", "--agent", "theory:economicus", "--rubric",
-                             str(rubric), "--port", "0", "--json", "--max-batch", "64"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "prefc",
+            "serve",
+            "--agent",
+            "theory:economicus",
+            "--rubric",
+            str(rubric),
+            "--port",
+            "0",
+            "--json",
+            "--max-batch",
+            "64",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if not line:
@@ -77,22 +97,35 @@ def main() -> None:
                 elapsed = time.perf_counter() - t0
                 if answers != expected:
                     raise SystemExit(f"concurrency {n}: answers through the server differ from the agent's own")
-                rows.append({"concurrency": n, "requests": len(prompts), "seconds": round(elapsed, 3),
-                             "requests_per_s": round(len(prompts) / elapsed, 1),
-                             "ms_per_request": round(1000 * elapsed / len(prompts), 2)})
+                rows.append(
+                    {
+                        "concurrency": n,
+                        "requests": len(prompts),
+                        "seconds": round(elapsed, 3),
+                        "requests_per_s": round(len(prompts) / elapsed, 1),
+                        "ms_per_request": round(1000 * elapsed / len(prompts), 2),
+                    }
+                )
         finally:
             proc.terminate()
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    result = {"items": len(items), "direct_items_per_s": round(len(items) / direct_s, 1),
-              "load": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count(), "openai_agent": rows}
+    result = {
+        "items": len(items),
+        "direct_items_per_s": round(len(items) / direct_s, 1),
+        "load": [round(x, 2) for x in os.getloadavg()],
+        "cpus": os.cpu_count(),
+        "openai_agent": rows,
+    }
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"{len(items)} rubric prompts; theory agent directly: {result['direct_items_per_s']:,.0f} items/s; "
-          f"load average {result['load'][0]:.2f} ({os.cpu_count()} CPUs)")
+    print(
+        f"{len(items)} rubric prompts; theory agent directly: {result['direct_items_per_s']:,.0f} items/s; "
+        f"load average {result['load'][0]:.2f} ({os.cpu_count()} CPUs)"
+    )
     print(f"{'concurrency':>11} {'requests/s':>11} {'ms/request':>11}")
     for r in rows:
         print(f"{r['concurrency']:>11} {r['requests_per_s']:>11,.1f} {r['ms_per_request']:>11.2f}")

@@ -96,8 +96,9 @@ def in_process_times(*, repeat: int) -> tuple[float, float, dict[str, float]]:
 
 def heavy_modules() -> dict:
     """Run a check of every spec in a fresh interpreter and report which heavy packages it loaded."""
-    proc = subprocess.run([sys.executable, "-c", MODULES_PROBE, *SPECS], cwd=ROOT, env=_env(),
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", MODULES_PROBE, *SPECS], cwd=ROOT, env=_env(), capture_output=True, text=True, check=False
+    )
     if proc.returncode != 0:
         raise SystemExit(f"error: the module probe failed:\n{proc.stderr}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -111,13 +112,14 @@ def slowest_imports(argv: list[str], *, threshold_ms: float = 10.0) -> list[tupl
         argv: The arguments after ``python -X importtime``.
         threshold_ms: The smallest cumulative time listed.
     """
-    proc = subprocess.run([sys.executable, "-X", "importtime", *argv], cwd=ROOT, env=_env(),
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", *argv], cwd=ROOT, env=_env(), capture_output=True, text=True, check=False
+    )
     rows = []
     for line in proc.stderr.splitlines():
         if not line.startswith("import time:") or "cumulative" in line:
             continue
-        self_us, cumulative, name = line[len("import time:"):].split("|", 2)
+        self_us, cumulative, name = line[len("import time:") :].split("|", 2)
         if int(cumulative) >= threshold_ms * 1000:
             rows.append((int(cumulative) / 1000, int(self_us) / 1000, name[1:].rstrip()))
     # importtime prints a module after its children; show parents first
@@ -136,8 +138,7 @@ def main() -> None:
 
     console = Console()
     prefc_bin = str(Path(sys.executable).with_name("prefc"))
-    cli = [prefc_bin, "check", *SPECS] if Path(prefc_bin).exists() else \
-        [sys.executable, "-m", "prefc", "check", *SPECS]
+    cli = [prefc_bin, "check", *SPECS] if Path(prefc_bin).exists() else [sys.executable, "-m", "prefc", "check", *SPECS]
 
     bare, _ = wall_time([sys.executable, "-c", "pass"], repeat=args.repeat)
     imp, _ = wall_time([sys.executable, "-c", "import prefc"], repeat=args.repeat)
@@ -161,10 +162,14 @@ def main() -> None:
     console.print(f"CLI runs: {', '.join(f'{t:.3f}' for t in runs)} s")
     loaded = [name for name, present in probe["heavy"].items() if present]
     ml = [name for name in ("torch", "transformers", "trl", "peft") if probe["heavy"][name]]
-    console.print(f"modules loaded by a check: {probe['modules']}; heavy packages loaded: "
-                  f"{', '.join(loaded) if loaded else 'none'}")
-    console.print("torch/transformers/trl/peft not imported: " + ("[green]yes[/green]" if not ml else
-                                                                   f"[red]NO ({', '.join(ml)})[/red]"))
+    console.print(
+        f"modules loaded by a check: {probe['modules']}; heavy packages loaded: "
+        f"{', '.join(loaded) if loaded else 'none'}"
+    )
+    console.print(
+        "torch/transformers/trl/peft not imported: "
+        + ("[green]yes[/green]" if not ml else f"[red]NO ({', '.join(ml)})[/red]")
+    )
     console.print(f"under one second: {'yes' if total < 1.0 else 'no'} ({total:.3f} s)")
     if args.importtime:
         imports = Table(title="imports of `prefc check` over 10 ms (python -X importtime)")

@@ -50,12 +50,27 @@ def commands() -> dict[str, tuple[list[str], float | None]]:
         "python -c pass": ([sys.executable, "-c", "pass"], None),
         "prefc --version": ([*prefc, "--version"], None),
         "nashpy script": ([sys.executable, "-c", NASHPY], None),
-        "prefc solve 2x2": ([*prefc, "solve", "specs/paper.pref", "--game", "prisoners_dilemma",
-                             "--preference", "economicus"], 0.3),
-        "prefc solve 2x2 --json": ([*prefc, "solve", "specs/paper.pref", "--game", "prisoners_dilemma",
-                                    "--preference", "economicus", "--json"], 0.3),
-        "prefc explain": ([*prefc, "explain", "specs/paper.pref", "--game", "prisoners_dilemma",
-                           "--preference", "moralis"], 0.5),
+        "prefc solve 2x2": (
+            [*prefc, "solve", "specs/paper.pref", "--game", "prisoners_dilemma", "--preference", "economicus"],
+            0.3,
+        ),
+        "prefc solve 2x2 --json": (
+            [
+                *prefc,
+                "solve",
+                "specs/paper.pref",
+                "--game",
+                "prisoners_dilemma",
+                "--preference",
+                "economicus",
+                "--json",
+            ],
+            0.3,
+        ),
+        "prefc explain": (
+            [*prefc, "explain", "specs/paper.pref", "--game", "prisoners_dilemma", "--preference", "moralis"],
+            0.5,
+        ),
         "prefc check specs/*.pref": ([*prefc, "check", *SPECS], 0.3),
     }
 
@@ -97,24 +112,41 @@ def main() -> None:
     rows = []
     for name, (_argv, goal) in cmds.items():
         med = statistics.median(times[name])
-        rows.append({"command": name, "median_s": round(med, 4), "min_s": round(min(times[name]), 4),
-                     "ratio_to_nashpy": round(med / base, 3), "goal_s": goal,
-                     "meets_goal": None if goal is None else med <= goal})
+        rows.append(
+            {
+                "command": name,
+                "median_s": round(med, 4),
+                "min_s": round(min(times[name]), 4),
+                "ratio_to_nashpy": round(med / base, 3),
+                "goal_s": goal,
+                "meets_goal": None if goal is None else med <= goal,
+            }
+        )
     solve = next(r for r in rows if r["command"] == "prefc solve 2x2")
-    result = {"repeat": args.repeat, "cpus": os.cpu_count(), "load_before": [round(x, 2) for x in load_before],
-              "load_after": [round(x, 2) for x in load_after], "commands": rows,
-              "solve_ratio_goal": 1.0, "solve_meets_ratio": solve["ratio_to_nashpy"] <= 1.0}
+    result = {
+        "repeat": args.repeat,
+        "cpus": os.cpu_count(),
+        "load_before": [round(x, 2) for x in load_before],
+        "load_after": [round(x, 2) for x in load_after],
+        "commands": rows,
+        "solve_ratio_goal": 1.0,
+        "solve_meets_ratio": solve["ratio_to_nashpy"] <= 1.0,
+    }
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"cold wall time, median of {args.repeat} runs; load average {load_before[0]:.2f} before, "
-          f"{load_after[0]:.2f} after ({os.cpu_count()} CPUs)")
+    print(
+        f"cold wall time, median of {args.repeat} runs; load average {load_before[0]:.2f} before, "
+        f"{load_after[0]:.2f} after ({os.cpu_count()} CPUs)"
+    )
     print(f"{'command':28} {'median':>9} {'min':>9} {'x nashpy':>9} {'goal':>8}")
     for r in rows:
         goal = "" if r["goal_s"] is None else f"{r['goal_s']:.1f} s " + ("ok" if r["meets_goal"] else "MISS")
         print(f"{r['command']:28} {r['median_s']:8.3f}s {r['min_s']:8.3f}s {r['ratio_to_nashpy']:9.2f} {goal:>8}")
-    print(f"prefc solve 2x2 / nashpy script = {solve['ratio_to_nashpy']:.2f} (goal <= 1.0: "
-          f"{'ok' if result['solve_meets_ratio'] else 'MISS'})")
+    print(
+        f"prefc solve 2x2 / nashpy script = {solve['ratio_to_nashpy']:.2f} (goal <= 1.0: "
+        f"{'ok' if result['solve_meets_ratio'] else 'MISS'})"
+    )
 
 
 if __name__ == "__main__":

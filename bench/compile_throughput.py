@@ -64,8 +64,11 @@ def main() -> None:
         ir = lower_spec(spec)
         build = spec.builds["sft"]
         per_pref = args.rows // len(build.preferences)
-        build = CheckedBuild(build.ast.model_copy(update={"samples": per_pref, "samples_per": "preference"}),
-                             build.preferences, build.games)
+        build = CheckedBuild(
+            build.ast.model_copy(update={"samples": per_pref, "samples_per": "preference"}),
+            build.preferences,
+            build.games,
+        )
         solutions = Solutions(ir)
         t0 = time.perf_counter()
         build_dataset(spec, ir, build, solutions, PromptRenderer(ir, TemplateSet()), seed=1)

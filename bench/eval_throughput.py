@@ -133,8 +133,11 @@ def main(argv: list[str] | None = None) -> int:
         baseline = PerOptionAgent(agent, per_option)
         rates: dict[str, float] = {}
         logps: dict[str, list[list[float]]] = {}
-        runs = (("generate", "generate", agent), ("logprob", "logprob", agent),
-                ("logprob, one sequence per option", "logprob", baseline))
+        runs = (
+            ("generate", "generate", agent),
+            ("logprob", "logprob", agent),
+            ("logprob, one sequence per option", "logprob", baseline),
+        )
         for label, scoring, who in runs:
             t0 = time.perf_counter()
             result = evaluate(
@@ -157,8 +160,10 @@ def main(argv: list[str] | None = None) -> int:
             if scoring == "logprob":
                 lines = result.results_path.read_text(encoding="utf-8").splitlines()
                 logps[label] = [json.loads(line)["option_logprobs"] for line in lines]
-        print(f"model {agent.name} loaded in {load_s:.1f} s; batch {args.batch_size}, "
-              f"max_new_tokens {args.max_new_tokens}")
+        print(
+            f"model {agent.name} loaded in {load_s:.1f} s; batch {args.batch_size}, "
+            f"max_new_tokens {args.max_new_tokens}"
+        )
         gap = max(abs(a - b) for ra, rb in zip(*logps.values(), strict=True) for a, b in zip(ra, rb, strict=True))
         print(f"largest log-probability difference between the two computations: {gap:.2e}")
         for label, _, _ in runs[1:]:
@@ -176,8 +181,9 @@ class PerOptionAgent:
         return self.agent.respond(prompts, max_new_tokens=max_new_tokens)
 
     def option_logprobs(self, prompts: Any, options: Any) -> list[list[float]]:
-        return self.per_option(self.agent.model, self.agent.tokenizer, prompts, options,
-                               batch_size=2 * self.agent.batch_size)
+        return self.per_option(
+            self.agent.model, self.agent.tokenizer, prompts, options, batch_size=2 * self.agent.batch_size
+        )
 
 
 def choice_items(rubric: Path, directory: Path, n_items: int) -> Path:

@@ -46,8 +46,10 @@ def main() -> None:
         fmt = _median_seconds(format_text, text, args.repeat)
         total_parse, total_format = total_parse + parse, total_format + fmt
         print(f"{name:<20} {len(text):>7} {parse * 1e3:>9.2f} {fmt * 1e3:>8.2f} {fmt / parse:>9.2f}")
-    print(f"{'library':<20} {sum(map(len, texts.values())):>7} {total_parse * 1e3:>9.2f} "
-          f"{total_format * 1e3:>8.2f} {total_format / total_parse:>9.2f}")
+    print(
+        f"{'library':<20} {sum(map(len, texts.values())):>7} {total_parse * 1e3:>9.2f} "
+        f"{total_format * 1e3:>8.2f} {total_format / total_parse:>9.2f}"
+    )
 
 
 if __name__ == "__main__":

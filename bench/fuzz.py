@@ -54,18 +54,28 @@ def main(argv: list[str] | None = None) -> int:
         now = time.monotonic()
         if now - last > 10 or i == args.mutants:
             bad = sum(report.counts[s][o] for s in report.counts for o in ("internal", "traceback", "hang"))
-            print(f"fuzz: {i}/{args.mutants} mutants, {bad} went wrong, {now - start:.0f} s", file=sys.stderr,
-                  flush=True)
+            print(
+                f"fuzz: {i}/{args.mutants} mutants, {bad} went wrong, {now - start:.0f} s", file=sys.stderr, flush=True
+            )
             last = now
     elapsed = time.monotonic() - start
     sites = Counter(_place(run) for _, _, run in report.failures)
     if args.json:
-        print(json.dumps({
-            "mutants": args.mutants, "seed": args.seed, "seconds": round(elapsed, 1),
-            "counts": {stage: {o: c[o] for o in OUTCOMES} for stage, c in report.counts.items()},
-            "failures": [{"mutant": m, "stage": s, "outcome": r.outcome, "where": r.where,
-                          "stderr": r.stderr[-800:]} for m, s, r in report.failures],
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "mutants": args.mutants,
+                    "seed": args.seed,
+                    "seconds": round(elapsed, 1),
+                    "counts": {stage: {o: c[o] for o in OUTCOMES} for stage, c in report.counts.items()},
+                    "failures": [
+                        {"mutant": m, "stage": s, "outcome": r.outcome, "where": r.where, "stderr": r.stderr[-800:]}
+                        for m, s, r in report.failures
+                    ],
+                },
+                indent=2,
+            )
+        )
     else:
         print(f"{args.mutants} mutants (seed {args.seed}) in {elapsed:.0f} s; per stage:")
         print(f"  {'stage':<8}" + "".join(f"{o:>12}" for o in OUTCOMES))

@@ -64,8 +64,13 @@ def seed_figures(result: Any, run: dict[str, Any]) -> dict[str, Any]:
     for label, a in agents.items():
         own = label.replace(" ", "") if label != "base" else None
         records = [r for _, _, r in read_jsonl(Path(a["results"]) / "results.jsonl", error=ValueError)]
-        fig: dict[str, Any] = {"parse_rate": a["parse_rate"], "accuracy": a["accuracy"],
-                               "nearest": a["nearest"], "kappa": a["kappa"], "verdict": a["verdict"]}
+        fig: dict[str, Any] = {
+            "parse_rate": a["parse_rate"],
+            "accuracy": a["accuracy"],
+            "nearest": a["nearest"],
+            "kappa": a["kappa"],
+            "verdict": a["verdict"],
+        }
         if own is not None:
             fig["own"] = a["accuracy"].get(own)
             fig["base_own"] = base["accuracy"].get(own)
@@ -145,8 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train-batch-size", type=int, default=None)
     ap.add_argument("--completion", choices=["as-written", "answer-first", "answer"], default=None)
     ap.add_argument("--full", action=argparse.BooleanOptionalAction, default=None)
-    ap.add_argument("--dev-seed", type=int, default=None,
-                    help="evaluate on a development rubric drawn with this seed (no item of the reported one)")
+    ap.add_argument(
+        "--dev-seed",
+        type=int,
+        default=None,
+        help="evaluate on a development rubric drawn with this seed (no item of the reported one)",
+    )
     ap.add_argument("--threads", type=int, default=None, help="CPU threads (default: prefc run's choice)")
     ap.add_argument("--json", action="store_true", help="print the per-seed figures as JSON")
     args = ap.parse_args(argv)
@@ -156,10 +165,20 @@ def main(argv: list[str] | None = None) -> int:
 
     from prefc.pipeline import run_spec
 
-    options = {k: v for k, v in {"max_steps": args.max_steps, "eval_items": args.eval_items,
-                                 "learning_rate": args.learning_rate, "train_batch_size": args.train_batch_size,
-                                 "completion": args.completion, "full": args.full,
-                                 "rubric_seed": args.dev_seed, "threads": args.threads}.items() if v is not None}
+    options = {
+        k: v
+        for k, v in {
+            "max_steps": args.max_steps,
+            "eval_items": args.eval_items,
+            "learning_rate": args.learning_rate,
+            "train_batch_size": args.train_batch_size,
+            "completion": args.completion,
+            "full": args.full,
+            "rubric_seed": args.dev_seed,
+            "threads": args.threads,
+        }.items()
+        if v is not None
+    }
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="prefc-main-job-"))
     console = Console(highlight=False, stderr=args.json)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
@@ -177,18 +196,39 @@ def main(argv: list[str] | None = None) -> int:
 
     labels = [k for k in figures[seeds[0]]["agents"] if k != "base"]
     table = Table(title="per seed: each fine-tuned model against its own preference", title_justify="left")
-    for col in ("seed", "model", "own acc", "base", "margin over other [95%]", "nearest", "kappa [95%]",
-                "taught", "held-out", "run s"):
+    for col in (
+        "seed",
+        "model",
+        "own acc",
+        "base",
+        "margin over other [95%]",
+        "nearest",
+        "kappa [95%]",
+        "taught",
+        "held-out",
+        "run s",
+    ):
         table.add_column(col, no_wrap=True)
     for seed in seeds:
         fig = figures[seed]
         for label in labels:
             a = fig["agents"][label]
-            ms = "; ".join(f"{m['margin']:+.2f} [{m['low']:+.2f}, {m['high']:+.2f}]"
-                           + ("" if m["distinguishable"] else " n.d.") for m in a["against"].values())
-            table.add_row(str(seed), label, f"{a['own']:.2f}", f"{a['base_own']:.2f}", ms or "-",
-                          a["nearest"] or "none", _ci(a["kappa"]), f"{a['taught']:.2f}",
-                          f"{a['heldout_right']}/{a['heldout_n']}", f"{fig['seconds']:.0f}")
+            ms = "; ".join(
+                f"{m['margin']:+.2f} [{m['low']:+.2f}, {m['high']:+.2f}]" + ("" if m["distinguishable"] else " n.d.")
+                for m in a["against"].values()
+            )
+            table.add_row(
+                str(seed),
+                label,
+                f"{a['own']:.2f}",
+                f"{a['base_own']:.2f}",
+                ms or "-",
+                a["nearest"] or "none",
+                _ci(a["kappa"]),
+                f"{a['taught']:.2f}",
+                f"{a['heldout_right']}/{a['heldout_n']}",
+                f"{fig['seconds']:.0f}",
+            )
     console.print(table)
 
     spread = Table(title=f"over {len(seeds)} seeds: mean (min to max)", title_justify="left")
@@ -197,19 +237,27 @@ def main(argv: list[str] | None = None) -> int:
     for label in labels:
         rows = [figures[s]["agents"][label] for s in seeds]
         own = label.replace(" ", "")
-        spread.add_row(label, _spread([r["own"] for r in rows]),
-                       _spread([m["margin"] for r in rows for m in r["against"].values()]),
-                       _spread([r["kappa"]["estimate"] for r in rows if r["kappa"]]),
-                       _spread([r["taught"] for r in rows if r["taught"] is not None]),
-                       _spread([r["heldout_right"] / r["heldout_n"] for r in rows if r["heldout_n"]]),
-                       f"{sum(r['nearest'] == own for r in rows)}/{len(rows)}")
+        spread.add_row(
+            label,
+            _spread([r["own"] for r in rows]),
+            _spread([m["margin"] for r in rows for m in r["against"].values()]),
+            _spread([r["kappa"]["estimate"] for r in rows if r["kappa"]]),
+            _spread([r["taught"] for r in rows if r["taught"] is not None]),
+            _spread([r["heldout_right"] / r["heldout_n"] for r in rows if r["heldout_n"]]),
+            f"{sum(r['nearest'] == own for r in rows)}/{len(rows)}",
+        )
     base = [figures[s]["agents"]["base"] for s in seeds]
     console.print(spread)
-    console.print("base model: " + "; ".join(f"{p} {acc:.2f}" for p, acc in base[0]["accuracy"].items())
-                  + f"; parse rate {base[0]['parse_rate']:.2f}; nearest {base[0]['nearest'] or 'none'}")
+    console.print(
+        "base model: "
+        + "; ".join(f"{p} {acc:.2f}" for p, acc in base[0]["accuracy"].items())
+        + f"; parse rate {base[0]['parse_rate']:.2f}; nearest {base[0]['nearest'] or 'none'}"
+    )
     times = [figures[s]["seconds"] for s in seeds]
-    console.print(f"run time: {_spread(times)} s (target {BUDGET_S} s); stages of seed {seeds[0]}: "
-                  + ", ".join(f"{k} {v:.0f}" for k, v in figures[seeds[0]]["stages"].items()))
+    console.print(
+        f"run time: {_spread(times)} s (target {BUDGET_S} s); stages of seed {seeds[0]}: "
+        + ", ".join(f"{k} {v:.0f}" for k, v in figures[seeds[0]]["stages"].items())
+    )
     ok = True
     for key, text in TARGETS.items():
         met = [s for s in seeds if figures[s]["checks"][key]]

@@ -38,8 +38,9 @@ def _bimatrix(rng, where, shared):
     ir, g = T.compile_game(game.text, where)
     sol = T.solve(ir, g)
     actions = ["move", "move"] if shared else ["a0", "a1"]
-    labels = [[f"x{j}" for j in range(s)] if shared else [f"o{i}_{j}" for j in range(s)]
-              for i, s in enumerate(game.sizes)]
+    labels = [
+        [f"x{j}" for j in range(s)] if shared else [f"o{i}_{j}" for j in range(s)] for i, s in enumerate(game.sizes)
+    ]
     got = {T.as_profile(e, game.roles, actions, labels) for e in sol.equilibria}
     expected = T.nashpy_set(game)
     if any("degenerate" in n for n in sol.notes):
@@ -57,9 +58,15 @@ def _three(rng, where):
     game = randgames.finite_game(rng, players=3)
     ir, g = T.compile_game(game.text, where)
     sol = T.solve(ir, g)
-    expected = {prof for prof in itertools.product(*(range(s) for s in game.sizes))
-                if all(game.payoffs[i][prof] >= game.payoffs[i][prof[:i] + (d,) + prof[i + 1:]]
-                       for i in range(3) for d in range(game.sizes[i]))}
+    expected = {
+        prof
+        for prof in itertools.product(*(range(s) for s in game.sizes))
+        if all(
+            game.payoffs[i][prof] >= game.payoffs[i][prof[:i] + (d,) + prof[i + 1 :]]
+            for i in range(3)
+            for d in range(game.sizes[i])
+        )
+    }
     labels = [[f"o{i}_{j}" for j in range(s)] for i, s in enumerate(game.sizes)]
     got = {tuple(labels[i].index(e.path[r][f"a{i}"]) for i, r in enumerate(game.roles)) for e in sol.equilibria}
     return got == expected
@@ -73,9 +80,13 @@ def _symmetric(rng, where):
     ir, g = T.compile_game(text, where)
     sol = T.solve(ir, g, "moralis", kappa=k)
     size = len(A)
-    pure = {(a, b) for a in range(size) for b in range(size)
-            if all((1 - k) * A[a][b] + k * A[a][a] >= (1 - k) * A[d][b] + k * A[d][d] for d in range(size))
-            and all((1 - k) * A[b][a] + k * A[b][b] >= (1 - k) * A[d][a] + k * A[d][d] for d in range(size))}
+    pure = {
+        (a, b)
+        for a in range(size)
+        for b in range(size)
+        if all((1 - k) * A[a][b] + k * A[a][a] >= (1 - k) * A[d][b] + k * A[d][d] for d in range(size))
+        and all((1 - k) * A[b][a] + k * A[b][b] >= (1 - k) * A[d][a] + k * A[d][d] for d in range(size))
+    }
     labels = [f"s{j}" for j in range(size)]
     got = {(labels.index(e.path["a"]["move"]), labels.index(e.path["b"]["move"])) for e in sol.equilibria if e.is_pure}
     if got != pure:

@@ -48,15 +48,22 @@ def toy_dataset(root: Path, *, rows: int = 64) -> Path:
                 row = {
                     "prompt": [{"role": "system", "content": system}, {"role": "user", "content": user}],
                     "completion": [{"role": "assistant", "content": reply}],
-                    "meta": {"spec": "bench", "spec_sha256": "0" * 64, "preference": "moralis(kappa=0.5)",
-                             "preference_name": "moralis", "game": "dictator", "split": split},
+                    "meta": {
+                        "spec": "bench",
+                        "spec_sha256": "0" * 64,
+                        "preference": "moralis(kappa=0.5)",
+                        "preference_name": "moralis",
+                        "game": "dictator",
+                        "split": split,
+                    },
                 }
                 fh.write(json.dumps(row) + "\n")
     return root
 
 
-def run_prefc(dataset: Path, out: Path, *, model: str | None, preference: str | None, steps: int, batch: int,
-              rank: int) -> float:
+def run_prefc(
+    dataset: Path, out: Path, *, model: str | None, preference: str | None, steps: int, batch: int, rank: int
+) -> float:
     """Train with prefc and return tokens/s.
 
     Args:
@@ -73,16 +80,27 @@ def run_prefc(dataset: Path, out: Path, *, model: str | None, preference: str | 
     """
     from prefc.runtime.train import TrainConfig, train
 
-    config = TrainConfig(model=model, preference=preference, max_steps=steps, batch_size=batch, lora_r=rank,
-                         lora_alpha=2 * rank, save_steps=10**6, logging_steps=max(steps, 1))
+    config = TrainConfig(
+        model=model,
+        preference=preference,
+        max_steps=steps,
+        batch_size=batch,
+        lora_r=rank,
+        lora_alpha=2 * rank,
+        save_steps=10**6,
+        logging_steps=max(steps, 1),
+    )
     result = train(dataset, out, config=config, progress=False)
-    print(f"prefc:     {result.steps} steps, {result.tokens} tokens in {result.seconds:.2f} s "
-          f"({result.seconds / max(result.steps, 1):.3f} s/step)")
+    print(
+        f"prefc:     {result.steps} steps, {result.tokens} tokens in {result.seconds:.2f} s "
+        f"({result.seconds / max(result.steps, 1):.3f} s/step)"
+    )
     return result.tokens_per_second
 
 
-def run_plain_trl(dataset: Path, out: Path, *, model: str | None, preference: str | None, steps: int, batch: int,
-                  rank: int) -> float:
+def run_plain_trl(
+    dataset: Path, out: Path, *, model: str | None, preference: str | None, steps: int, batch: int, rank: int
+) -> float:
     """Train with a straightforward trl + peft script and return tokens/s (same arguments as ``run_prefc``).
 
     Args:
@@ -107,8 +125,11 @@ def run_plain_trl(dataset: Path, out: Path, *, model: str | None, preference: st
 
     path = resolve_model(model)
     rows = [json.loads(line) for line in (dataset / "train.jsonl").read_text(encoding="utf-8").splitlines() if line]
-    rows = [r for r in rows if preference is None or preference in (r["meta"].get("preference"),
-                                                                     r["meta"].get("preference_name"))]
+    rows = [
+        r
+        for r in rows
+        if preference is None or preference in (r["meta"].get("preference"), r["meta"].get("preference_name"))
+    ]
     plain = out / "data.jsonl"
     out.mkdir(parents=True, exist_ok=True)
     plain.write_text("".join(json.dumps({"prompt": r["prompt"], "completion": r["completion"]}) + "\n" for r in rows))
@@ -119,19 +140,38 @@ def run_plain_trl(dataset: Path, out: Path, *, model: str | None, preference: st
     lm = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
     cuda = torch.cuda.is_available()
     bf16 = torch.cuda.is_bf16_supported() if cuda else bool(torch.cpu._is_avx512_bf16_supported())
-    args = SFTConfig(output_dir=str(out / "ckpt"), max_steps=steps, per_device_train_batch_size=batch,
-                     learning_rate=2e-4, activation_checkpointing=False, use_cpu=not cuda, bf16=bf16,
-                     save_strategy="no", report_to="none", logging_steps=max(steps, 1), disable_tqdm=True,
-                     include_num_input_tokens_seen="non_padding", max_length=1024)
-    trainer = SFTTrainer(model=lm, args=args, train_dataset=ds, processing_class=tokenizer,
-                         peft_config=LoraConfig(r=rank, lora_alpha=2 * rank, lora_dropout=0.05,
-                                                target_modules="all-linear", task_type="CAUSAL_LM"))
+    args = SFTConfig(
+        output_dir=str(out / "ckpt"),
+        max_steps=steps,
+        per_device_train_batch_size=batch,
+        learning_rate=2e-4,
+        activation_checkpointing=False,
+        use_cpu=not cuda,
+        bf16=bf16,
+        save_strategy="no",
+        report_to="none",
+        logging_steps=max(steps, 1),
+        disable_tqdm=True,
+        include_num_input_tokens_seen="non_padding",
+        max_length=1024,
+    )
+    trainer = SFTTrainer(
+        model=lm,
+        args=args,
+        train_dataset=ds,
+        processing_class=tokenizer,
+        peft_config=LoraConfig(
+            r=rank, lora_alpha=2 * rank, lora_dropout=0.05, target_modules="all-linear", task_type="CAUSAL_LM"
+        ),
+    )
     start = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - start
     tokens = int(trainer.state.num_input_tokens_seen)
-    print(f"plain trl: {trainer.state.global_step} steps, {tokens} tokens in {seconds:.2f} s "
-          f"({seconds / max(trainer.state.global_step, 1):.3f} s/step)")
+    print(
+        f"plain trl: {trainer.state.global_step} steps, {tokens} tokens in {seconds:.2f} s "
+        f"({seconds / max(trainer.state.global_step, 1):.3f} s/step)"
+    )
     return tokens / seconds
 
 

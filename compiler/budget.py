@@ -38,8 +38,17 @@ from prefc.compiler.ir import GameIR, SpecIR
 from prefc.compiler.source import Span
 from prefc.errors import WorkTooLarge
 
-__all__ = ["Limits", "LIMITS", "Estimate", "WorkRefused", "estimate_game", "estimate_spec", "check_spec",
-           "check_game", "check_rounds"]
+__all__ = [
+    "Limits",
+    "LIMITS",
+    "Estimate",
+    "WorkRefused",
+    "estimate_game",
+    "estimate_spec",
+    "check_spec",
+    "check_game",
+    "check_rounds",
+]
 
 # The solver refuses a finite decision with more options than this (compiler/solve); larger counts
 # cost nothing more, so estimates cap an action's options here.
@@ -136,7 +145,8 @@ class _Ranges:
         self.game = game
         self.checked: CheckedGame = game.checked
         self.params: dict[str, Interval] = {
-            n: (float(min(p.values)), float(max(p.values))) for n, p in game.params.items()}
+            n: (float(min(p.values)), float(max(p.values))) for n, p in game.params.items()
+        }
         for name, value in (values or {}).items():
             if name in self.params:
                 self.params[name] = (float(value), float(value))
@@ -284,17 +294,21 @@ class _Ranges:
             return 0.0, max(-x[0], x[1])
         if f == "exp":
             if math.isfinite(x[1]) and x[1] > MAX_EXP_ARGUMENT:
-                self._find(e.span, f"`exp(...)` reaches e^{x[1]:,.0f} here, beyond e^{MAX_EXP_ARGUMENT:.0f} "
-                           "(the largest a floating-point number holds)",
-                           f"its argument ranges up to {x[1]:,.4g}")
+                self._find(
+                    e.span,
+                    f"`exp(...)` reaches e^{x[1]:,.0f} here, beyond e^{MAX_EXP_ARGUMENT:.0f} "
+                    "(the largest a floating-point number holds)",
+                    f"its argument ranges up to {x[1]:,.4g}",
+                )
             return _exp(x[0]), _exp(x[1])
         if f == "log":
             lo = math.log(x[0]) if x[0] > 0 else -math.inf
             hi = math.log(x[1]) if x[1] > 0 and math.isfinite(x[1]) else (math.inf if x[1] > 0 else -math.inf)
             return lo, hi
         if f == "sqrt":
-            return math.sqrt(max(0.0, x[0])) if math.isfinite(x[0]) else 0.0, \
-                math.sqrt(max(0.0, x[1])) if math.isfinite(x[1]) else math.inf
+            return math.sqrt(max(0.0, x[0])) if math.isfinite(x[0]) else 0.0, math.sqrt(
+                max(0.0, x[1])
+            ) if math.isfinite(x[1]) else math.inf
         return _ANY
 
     def power(self, e: ast.BinOp, base: Interval, exponent: Interval) -> Interval:
@@ -303,14 +317,20 @@ class _Ranges:
         biggest = max(abs(base[0]), abs(base[1]))
         reach = max(abs(exponent[0]), abs(exponent[1]))
         if biggest > 1 and reach * math.log10(biggest) > MAX_LOG10:
-            self._find(e.span, f"this power reaches about 10^{reach * math.log10(biggest):,.0f}, beyond "
-                       f"10^{MAX_LOG10:.0f} (floating point)",
-                       f"base up to {biggest:,.4g}, exponent up to {reach:,.4g}")
+            self._find(
+                e.span,
+                f"this power reaches about 10^{reach * math.log10(biggest):,.0f}, beyond "
+                f"10^{MAX_LOG10:.0f} (floating point)",
+                f"base up to {biggest:,.4g}, exponent up to {reach:,.4g}",
+            )
             return _ANY
         smallest = min(abs(base[0]), abs(base[1])) if base[0] * base[1] > 0 else 0.0
         if 0 < smallest < 1 and exponent[0] < 0 and -exponent[0] * -math.log10(smallest) > MAX_LOG10:
-            self._find(e.span, "this power of a small number to a negative exponent leaves floating point",
-                       f"base down to {smallest:,.4g}, exponent down to {exponent[0]:,.4g}")
+            self._find(
+                e.span,
+                "this power of a small number to a negative exponent leaves floating point",
+                f"base down to {smallest:,.4g}, exponent down to {exponent[0]:,.4g}",
+            )
             return _ANY
         values = []
         for b in base:
@@ -418,7 +438,8 @@ def estimate_game(game: GameIR, values: dict[str, Fraction] | None = None) -> Es
         sequences += reach
     sequences = max(1, sequences)
     shape = (f"{game.n_stages} stages" if game.n_stages > 1 else "one stage") + (
-        f", up to {widest[1]:,} options an action" if widest else "")
+        f", up to {widest[1]:,} options an action" if widest else ""
+    )
     return Estimate(game.name, points, sequences, game.n_stages, widest, shape, ranges.findings)
 
 
@@ -481,29 +502,56 @@ def _game_diagnostics(estimate: Estimate, game: CheckedGame, limits: Limits) -> 
     out: list[Diagnostic] = []
     where = game.ast.name.span
     if estimate.points > limits.parameter_points:
-        sweeps = [f"{p.name.name} ({len(p.sweep.points()) if p.sweep else 1})" for p in game.ast.params
-                  if p.sweep is not None]
-        out.append(Diagnostic("E0501", f"game `{game.name}` has {_n(estimate.points)} parameter points; "
-                              f"the limit is {limits.parameter_points:,}", where,
-                              label="the product of its sweeps: " + " x ".join(sweeps) if sweeps else "",
-                              hint=f"sweep fewer values, or {_OVERRIDE}"))
+        sweeps = [
+            f"{p.name.name} ({len(p.sweep.points()) if p.sweep else 1})" for p in game.ast.params if p.sweep is not None
+        ]
+        out.append(
+            Diagnostic(
+                "E0501",
+                f"game `{game.name}` has {_n(estimate.points)} parameter points; "
+                f"the limit is {limits.parameter_points:,}",
+                where,
+                label="the product of its sweeps: " + " x ".join(sweeps) if sweeps else "",
+                hint=f"sweep fewer values, or {_OVERRIDE}",
+            )
+        )
     if estimate.widest is not None and estimate.widest[1] > limits.options:
-        out.append(Diagnostic("E0501", f"action `{estimate.widest[0]}` of game `{game.name}` has up to "
-                              f"{_n(estimate.widest[1])} options; the limit is {limits.options:,}", where,
-                              hint=f"use a `step` or a continuous domain `[lo, hi]`, or {_OVERRIDE}"))
+        out.append(
+            Diagnostic(
+                "E0501",
+                f"action `{estimate.widest[0]}` of game `{game.name}` has up to "
+                f"{_n(estimate.widest[1])} options; the limit is {limits.options:,}",
+                where,
+                hint=f"use a `step` or a continuous domain `[lo, hi]`, or {_OVERRIDE}",
+            )
+        )
     if estimate.sequences > limits.sequences:
-        out.append(Diagnostic("E0501", f"game `{game.name}` has about {_n(estimate.sequences)} move sequences to "
-                              f"search at one parameter point ({estimate.shape}); the limit is "
-                              f"{limits.sequences:,}", where,
-                              hint=f"use fewer stages or options, or {_OVERRIDE}"))
+        out.append(
+            Diagnostic(
+                "E0501",
+                f"game `{game.name}` has about {_n(estimate.sequences)} move sequences to "
+                f"search at one parameter point ({estimate.shape}); the limit is "
+                f"{limits.sequences:,}",
+                where,
+                hint=f"use fewer stages or options, or {_OVERRIDE}",
+            )
+        )
     for span, message, label in estimate.findings:
-        out.append(Diagnostic("E0501", message, span, label=label,
-                              hint=f"rescale the expression (smaller coefficients or domains), or {_OVERRIDE}"))
+        out.append(
+            Diagnostic(
+                "E0501",
+                message,
+                span,
+                label=label,
+                hint=f"rescale the expression (smaller coefficients or domains), or {_OVERRIDE}",
+            )
+        )
     return out
 
 
-def check_spec(ir: SpecIR, *, samples: int | None = None, allow_large: bool = False,
-               limits: Limits = LIMITS) -> SpecEstimate:
+def check_spec(
+    ir: SpecIR, *, samples: int | None = None, allow_large: bool = False, limits: Limits = LIMITS
+) -> SpecEstimate:
     """Estimate a compile and refuse it when an estimate is above its limit.
 
     Args:
@@ -525,30 +573,50 @@ def check_spec(ir: SpecIR, *, samples: int | None = None, allow_large: bool = Fa
     if not diags and est.solver_steps > limits.solver_steps:
         worst = max(est.games.values(), key=lambda e: e.points * e.sequences * e.stages)
         first = next(b for b in spec.builds.values() if worst.game in b.games)
-        diags.append(Diagnostic("E0501", f"compiling needs about {_n(est.solver_steps)} solver steps "
-                                f"(parameter points x preference points x move sequences x stages); the limit is "
-                                f"{limits.solver_steps:,}", first.ast.name.span,
-                                label=f"game `{worst.game}`: {_n(worst.points)} points x {_n(worst.sequences)} "
-                                      "sequences",
-                                hint=f"sweep fewer values or compare fewer preferences, or {_OVERRIDE}"))
+        diags.append(
+            Diagnostic(
+                "E0501",
+                f"compiling needs about {_n(est.solver_steps)} solver steps "
+                f"(parameter points x preference points x move sequences x stages); the limit is "
+                f"{limits.solver_steps:,}",
+                first.ast.name.span,
+                label=f"game `{worst.game}`: {_n(worst.points)} points x {_n(worst.sequences)} sequences",
+                hint=f"sweep fewer values or compare fewer preferences, or {_OVERRIDE}",
+            )
+        )
     if est.rows > limits.rows:
         name, rows = max(est.per_build_rows.items(), key=lambda kv: kv[1])
         build = spec.builds[name]
         key = "items" if build.kind == "rubric" else "samples"
         span = build.ast.settings_spans.get(key, build.ast.name.span)
-        detail = (f"{_n(rows)} items" if build.kind == "rubric" else
-                  f"{_n(rows)} rows: {_n(build.ast.samples or 100)} samples x {len(build.preferences)} "
-                  "preference point(s)" + (f" x {len(build.games)} games" if build.ast.samples_per == "game" else ""))
-        diags.append(Diagnostic("E0501", f"this compile writes {_n(est.rows)} rows and items; the limit is "
-                                f"{limits.rows:,}", span, label=f"{build.kind} `{name}`: {detail}",
-                                hint=f"ask for fewer, or {_OVERRIDE}"))
+        detail = (
+            f"{_n(rows)} items"
+            if build.kind == "rubric"
+            else f"{_n(rows)} rows: {_n(build.ast.samples or 100)} samples x {len(build.preferences)} "
+            "preference point(s)" + (f" x {len(build.games)} games" if build.ast.samples_per == "game" else "")
+        )
+        diags.append(
+            Diagnostic(
+                "E0501",
+                f"this compile writes {_n(est.rows)} rows and items; the limit is {limits.rows:,}",
+                span,
+                label=f"{build.kind} `{name}`: {detail}",
+                hint=f"ask for fewer, or {_OVERRIDE}",
+            )
+        )
     if diags:
         raise WorkRefused(diags, spec.sources)
     return est
 
 
-def check_game(game: GameIR, values: dict[str, Fraction] | None = None, *, allow_large: bool = False,
-               limits: Limits = LIMITS, sources=None) -> Estimate:
+def check_game(
+    game: GameIR,
+    values: dict[str, Fraction] | None = None,
+    *,
+    allow_large: bool = False,
+    limits: Limits = LIMITS,
+    sources=None,
+) -> Estimate:
     """Estimate solving one game at one parameter point and refuse it above the limits.
 
     Args:
@@ -572,8 +640,9 @@ def check_game(game: GameIR, values: dict[str, Fraction] | None = None, *, allow
     return est
 
 
-def check_rounds(rounds: int | None, *, allow_large: bool = False, limits: Limits = LIMITS,
-                 source: str | None = None) -> None:
+def check_rounds(
+    rounds: int | None, *, allow_large: bool = False, limits: Limits = LIMITS, source: str | None = None
+) -> None:
     """Refuse a simulation of more rounds than the limit.
 
     Args:
@@ -589,6 +658,8 @@ def check_rounds(rounds: int | None, *, allow_large: bool = False, limits: Limit
         return
     if rounds > limits.rounds:
         by = f" (by {source})" if source else ""
-        raise WorkTooLarge(f"{_n(rounds)} rounds asked for{by}; the limit is {limits.rounds:,}: "
-                           "pass --allow-large (allow_large=True in Python) to play them anyway, "
-                           "or fewer with --rounds")
+        raise WorkTooLarge(
+            f"{_n(rounds)} rounds asked for{by}; the limit is {limits.rounds:,}: "
+            "pass --allow-large (allow_large=True in Python) to play them anyway, "
+            "or fewer with --rounds"
+        )

@@ -127,8 +127,10 @@ class Diagnostic:
         if self.hint:
             out["hint"] = self.hint
         if self.notes:
-            out["notes"] = [{"message": n.message, "file": n.span.file, "line": n.span.line,
-                             "column": n.span.column} for n in self.notes]
+            out["notes"] = [
+                {"message": n.message, "file": n.span.file, "line": n.span.line, "column": n.span.column}
+                for n in self.notes
+            ]
         return out
 
 
@@ -185,8 +187,16 @@ class DiagnosticBag:
     items: list[Diagnostic] = field(default_factory=list)
     sources: dict[str, SourceFile] = field(default_factory=dict)
 
-    def add(self, code: str, message: str, span: Span | None = None, *, label: str = "",
-            hint: str = "", notes: Iterable[Note] = ()) -> Diagnostic:
+    def add(
+        self,
+        code: str,
+        message: str,
+        span: Span | None = None,
+        *,
+        label: str = "",
+        hint: str = "",
+        notes: Iterable[Note] = (),
+    ) -> Diagnostic:
         """Record a diagnostic.
 
         Args:
@@ -264,7 +274,7 @@ def render(diag: Diagnostic, sources: dict[str, SourceFile], *, color: bool = Fa
             hi = min(len(text), start + width + WINDOW_AFTER) if len(text) > MAX_SHOWN_LINE else len(text)
             head, tail = ("…" if lo > 0 else ""), ("…" if hi < len(text) else "")
             before = head + visible(text[lo:start])
-            marked = visible(text[start: start + width])
+            marked = visible(text[start : start + width])
             lines.append(f"{gutter} |")
             excerpt = len(lines)
             lines.append(f"{span.line} | {head}{visible(text[lo:hi])}{tail}")
@@ -274,8 +284,9 @@ def render(diag: Diagnostic, sources: dict[str, SourceFile], *, color: bool = Fa
         lines.append(f"  = {label}")
     pad = " " * (len(str(diag.span.line)) + 1 if diag.span is not None else 2)
     for note in diag.notes:
-        lines.append(f"{pad}= note: {visible(note.message)} at {visible(note.span.file)}:{note.span.line}:"
-                     f"{note.span.column}")
+        lines.append(
+            f"{pad}= note: {visible(note.message)} at {visible(note.span.file)}:{note.span.line}:{note.span.column}"
+        )
     if diag.hint:
         lines.append(f"{pad}= hint: {visible(diag.hint)}")
     if color:

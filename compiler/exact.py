@@ -139,8 +139,14 @@ def compile_exact(expr: sp.Basic) -> Callable[[Env], Value | bool]:
         return lambda env: a(env) if c(env) else b(env)
     if isinstance(expr, sp.core.relational.Relational):
         a, b = compile_exact(expr.lhs), compile_exact(expr.rhs)
-        op = {"==": lambda x, y: x == y, "!=": lambda x, y: x != y, "<": lambda x, y: x < y,
-              "<=": lambda x, y: x <= y, ">": lambda x, y: x > y, ">=": lambda x, y: x >= y}[expr.rel_op]
+        op = {
+            "==": lambda x, y: x == y,
+            "!=": lambda x, y: x != y,
+            "<": lambda x, y: x < y,
+            "<=": lambda x, y: x <= y,
+            ">": lambda x, y: x > y,
+            ">=": lambda x, y: x >= y,
+        }[expr.rel_op]
         return lambda env: op(a(env), b(env))
     if isinstance(expr, sp.And):
         parts = [compile_exact(a) for a in expr.args]

@@ -79,8 +79,9 @@ def format_text(text: str, *, path: str = "<input>", width: int = pretty.WIDTH) 
 
 def _strip(obj):
     if isinstance(obj, dict):
-        return {k: _strip(v) for k, v in obj.items()
-                if k not in ("span", "settings_spans", "players_span", "path", "text")}
+        return {
+            k: _strip(v) for k, v in obj.items() if k not in ("span", "settings_spans", "players_span", "path", "text")
+        }
     if isinstance(obj, list):
         return [_strip(v) for v in obj]
     return obj
@@ -180,18 +181,21 @@ class _Formatter:
         if kind == "use_decl":
             return _Unit(start, end, [pretty.use(node)], kind, above=self.inside(start, end))
         if kind == "preference_decl":
-            return self._expression_unit(start, end, kind, pretty.preference_head(node), node.body, "",
-                                         body_on_next_line=True)
+            return self._expression_unit(
+                start, end, kind, pretty.preference_head(node), node.body, "", body_on_next_line=True
+            )
         is_head = [not isinstance(c, Tree) or c.data in ("title", "pref_apps") for c in item.children]
         children = [c for c, head in zip(item.children, is_head, strict=False) if not head]
         last_head = [c for c, head in zip(item.children, is_head, strict=False) if head][-1]
         brace = self._open_brace(self._bounds(last_head)[1])
         header = pretty.game_header(node) if kind == "game_decl" else pretty.build_header(node)
         statements = [self._statement(stmt, kind) for stmt in children]
-        inner = [c for c in self.inside(brace + 1, end - 1)
-                 if not any(u.start <= c.span.start < u.end for u in statements)]
-        body, header_comment = self._body(statements, inner, pretty.INDENT, top=False, start=brace + 1,
-                                          header_line=self.line(brace))
+        inner = [
+            c for c in self.inside(brace + 1, end - 1) if not any(u.start <= c.span.start < u.end for u in statements)
+        ]
+        body, header_comment = self._body(
+            statements, inner, pretty.INDENT, top=False, start=brace + 1, header_line=self.line(brace)
+        )
         lines = [self._comment_after(header, header_comment), *body, "}"]
         return _Unit(start, end, lines, kind, above=self.inside(start, brace))
 
@@ -220,12 +224,14 @@ class _Formatter:
         text = self.text[start:end]
         if block == "game_decl":
             g = parse_text(f"game _ {{\n{text}\n}}\n").games[0]
-            line = {"players_stmt": lambda: pretty.players(g.players, g.symmetric),
-                    "move_stmt": lambda: pretty.move(g.moves[0]),
-                    "repeat_stmt": lambda: pretty.repeat(g.repeat),
-                    "kantian_stmt": lambda: pretty.kantian(g.kantian),  # type: ignore[arg-type]
-                    "solve_stmt": lambda: pretty.solve(g.concept),  # type: ignore[arg-type]
-                    "belief_stmt": lambda: pretty.belief(g.beliefs[0])}[kind]()
+            line = {
+                "players_stmt": lambda: pretty.players(g.players, g.symmetric),
+                "move_stmt": lambda: pretty.move(g.moves[0]),
+                "repeat_stmt": lambda: pretty.repeat(g.repeat),
+                "kantian_stmt": lambda: pretty.kantian(g.kantian),  # type: ignore[arg-type]
+                "solve_stmt": lambda: pretty.solve(g.concept),  # type: ignore[arg-type]
+                "belief_stmt": lambda: pretty.belief(g.beliefs[0]),
+            }[kind]()
         else:
             b = parse_text(f"dataset _ for _ {{\n{text}\n}}\n").builds[0]
             written = [c for c in stmt.children if isinstance(c, Token)]
@@ -241,12 +247,17 @@ class _Formatter:
                 line = settings[0]
         return _Unit(start, end, [indent + line], kind, above=self.inside(start, end))
 
-    def _expression_unit(self, start: int, end: int, kind: str, head: str, value, indent: str, *,
-                         body_on_next_line: bool = False) -> _Unit:
+    def _expression_unit(
+        self, start: int, end: int, kind: str, head: str, value, indent: str, *, body_on_next_line: bool = False
+    ) -> _Unit:
         comments = self.inside(start, end)
         if not comments:
-            return _Unit(start, end, pretty.layout(head, value, indent=indent, width=self.width,
-                                                   body_on_next_line=body_on_next_line), kind)
+            return _Unit(
+                start,
+                end,
+                pretty.layout(head, value, indent=indent, width=self.width, body_on_next_line=body_on_next_line),
+                kind,
+            )
         open_at = self._open_brace(value.keys[-1].span.end) if isinstance(value, ast.Table) else 0
         in_rows = [c for c in comments if c.span.start > open_at]
         if isinstance(value, ast.Table) and in_rows:
@@ -257,15 +268,22 @@ class _Formatter:
                 rows.extend(indent + pretty.INDENT + c.text.rstrip() for c in leading[i])
                 rows.append(self._comment_after(line, trailing[i]))
             rows.extend(indent + pretty.INDENT + c.text.rstrip() for c in rest)
-            return _Unit(start, end, [lines[0], *rows, lines[-1]], kind,
-                         above=[c for c in comments if c.span.start <= open_at])
+            return _Unit(
+                start, end, [lines[0], *rows, lines[-1]], kind, above=[c for c in comments if c.span.start <= open_at]
+            )
         terms = pretty.chain(value)
         spans = [(node.span.start, node.span.end) for _, node in terms]  # type: ignore[attr-defined]
         if len(terms) == 1 or all(c.span.start < spans[0][1] for c in comments):
-            return _Unit(start, end, pretty.layout(head, value, indent=indent, width=self.width,
-                                                   body_on_next_line=body_on_next_line), kind, above=comments)
-        lines = pretty.layout(head, value, indent=indent, width=self.width, body_on_next_line=body_on_next_line,
-                              break_terms=True)
+            return _Unit(
+                start,
+                end,
+                pretty.layout(head, value, indent=indent, width=self.width, body_on_next_line=body_on_next_line),
+                kind,
+                above=comments,
+            )
+        lines = pretty.layout(
+            head, value, indent=indent, width=self.width, body_on_next_line=body_on_next_line, break_terms=True
+        )
         first = len(lines) - len(terms)
         leading, trailing, _ = self._attach(spans, [c for c in comments if c.span.start >= spans[0][0]])
         above = [c for c in comments if c.span.start < spans[0][0]] + leading[0]
@@ -283,8 +301,9 @@ class _Formatter:
             return _Unit(start, end, pretty.params_lines(params, indent=indent, width=self.width), "param_stmt")
         leading, trailing, _ = self._attach([(p.span.start, p.span.end) for p in params], comments)
         if not any(trailing) and not any(leading[1:]):
-            return _Unit(start, end, pretty.params_lines(params, indent=indent, width=self.width), "param_stmt",
-                         above=comments)
+            return _Unit(
+                start, end, pretty.params_lines(params, indent=indent, width=self.width), "param_stmt", above=comments
+            )
         lines = pretty.params_lines(params, indent=indent, width=0)  # one parameter per line
         out: list[str] = []
         for i, line in enumerate(lines):
@@ -294,12 +313,24 @@ class _Formatter:
         return _Unit(start, end, out, "param_stmt", above=leading[0])
 
     # -- blocks ------------------------------------------------------------------------------
-    def _body(self, units: list[_Unit], comments: list[ast.Comment], indent: str, *, top: bool, start: int,
-              header_line: int | None) -> tuple[list[str], ast.Comment | None]:
+    def _body(
+        self,
+        units: list[_Unit],
+        comments: list[ast.Comment],
+        indent: str,
+        *,
+        top: bool,
+        start: int,
+        header_line: int | None,
+    ) -> tuple[list[str], ast.Comment | None]:
         """Lay out the units of a block (or of the file) with the comments between them."""
         header_comment = None
-        if header_line is not None and comments and comments[0].span.line == header_line \
-                and (not units or comments[0].span.start < units[0].start):
+        if (
+            header_line is not None
+            and comments
+            and comments[0].span.line == header_line
+            and (not units or comments[0].span.start < units[0].start)
+        ):
             header_comment, comments = comments[0], comments[1:]
             start = header_comment.span.end
         leading, trailing, rest = self._attach([(u.start, u.end) for u in units], comments)
@@ -369,9 +400,15 @@ class _Formatter:
                 continue
             unit = units[i]
             prev = entries[n - 1] if n else None
-            ok = (prev is not None and prev[0] == "unit" and not blank and len(unit.lines) == 1
-                  and len(units[prev[1]].lines) == 1 and trailing[prev[1]] is None
-                  and self.line(unit.start) == self.line(units[prev[1]].end))
+            ok = (
+                prev is not None
+                and prev[0] == "unit"
+                and not blank
+                and len(unit.lines) == 1
+                and len(units[prev[1]].lines) == 1
+                and trailing[prev[1]] is None
+                and self.line(unit.start) == self.line(units[prev[1]].end)
+            )
             if ok:
                 width += len(_JOIN) + len(unit.lines[0].lstrip())
                 if width + (len(trailing[i].text.rstrip()) + 2 if trailing[i] is not None else 0) <= self.width:
@@ -396,8 +433,12 @@ class _Formatter:
             run.clear()
 
         for kind, payload, blank in entries:
-            usable = (kind == "unit" and units[payload].relayout is not None and payload not in joined
-                      and payload not in ends_join)
+            usable = (
+                kind == "unit"
+                and units[payload].relayout is not None
+                and payload not in joined
+                and payload not in ends_join
+            )
             if not usable or blank:
                 flush()
             if usable:

@@ -93,8 +93,9 @@ class ActionIR:
         lived, the old action's bounds)."""
         return tuple(compile_exact(e) if e is not None else None for e in (self.lo, self.hi, self.step))
 
-    def options(self, values: dict[sp.Symbol, sp.Expr], earlier: dict[str, sp.Expr] | None = None,
-                *, limit: int = 10_000) -> list[sp.Expr]:
+    def options(
+        self, values: dict[sp.Symbol, sp.Expr], earlier: dict[str, sp.Expr] | None = None, *, limit: int = 10_000
+    ) -> list[sp.Expr]:
         """The options at a parameter point (label codes for labels), for finite actions.
 
         Args:
@@ -114,8 +115,9 @@ class ActionIR:
             raise ValueError(f"the bounds of `{self.name}` must be exact numbers for a finite action")
         count = int((hi - lo) // step) + 1
         if count > limit:
-            raise GameTooLarge(f"action `{self.name}` has {count:,} options at this point; "
-                               f"finite actions are limited to {limit:,}")
+            raise GameTooLarge(
+                f"action `{self.name}` has {count:,} options at this point; finite actions are limited to {limit:,}"
+            )
         return [sp.Rational(v.numerator, v.denominator) for v in (lo + i * step for i in range(max(count, 0)))]
 
     def display(self, value: sp.Expr):
@@ -272,12 +274,16 @@ class GameIR:
     def describe_kantian(self) -> str:
         """One sentence on the Kantian convention this game uses."""
         if self.kantian_mode == "substitute":
-            return ("substitution: kantian(X) is X with every other player's strategy replaced by the "
-                    "evaluator's own (symmetric game)")
+            return (
+                "substitution: kantian(X) is X with every other player's strategy replaced by the "
+                "evaluator's own (symmetric game)"
+            )
         weights = ", ".join(f"{r}: {self.role_weights[r]}" for r in self.roles)
-        return ("role randomisation (Alger & Weibull 2013): roles drawn with weights "
-                f"{weights}; kantian(X) is the expected X when every role is played by the evaluator's own "
-                "plan, scaled by the probability of the evaluator's role")
+        return (
+            "role randomisation (Alger & Weibull 2013): roles drawn with weights "
+            f"{weights}; kantian(X) is the expected X when every role is played by the evaluator's own "
+            "plan, scaled by the probability of the evaluator's role"
+        )
 
 
 # ----------------------------------------------------------------------------- preferences applied
@@ -348,7 +354,8 @@ def lower_game(game: CheckedGame) -> GameIR:
         default = game.defaults[name]
         sweep = tuple(p.sweep.points()) if p.sweep is not None else ()
         integer = isinstance(p.domain, ast.IntRange) or (
-            default.denominator == 1 and all(v.denominator == 1 for v in sweep) and _used_as_size(game, name))
+            default.denominator == 1 and all(v.denominator == 1 for v in sweep) and _used_as_size(game, name)
+        )
         params[name] = ParamIR(name, sp.Symbol(name, real=True), default, sweep, integer)
     low = ExprLowerer(game, {n: p.symbol for n, p in params.items()})
     actions: list[ActionIR] = []
@@ -358,9 +365,16 @@ def lower_game(game: CheckedGame) -> GameIR:
         # bounds may use earlier actions (``back in [0, k * send]``, ``q in [0, leader.q]``): they
         # are lowered against a profile in which every earlier action is its key's symbol
         earlier = [a for a in game.actions.values() if a.stage < info.stage]
-        bound_profile = named_profile({r: {a.name: sp.Symbol(f"{a.owner}.{a.name}", real=True)
-                                           for a in earlier if a.owner == r} for r in game.players}) \
-            if game.group is None else None
+        bound_profile = (
+            named_profile(
+                {
+                    r: {a.name: sp.Symbol(f"{a.owner}.{a.name}", real=True) for a in earlier if a.owner == r}
+                    for r in game.players
+                }
+            )
+            if game.group is None
+            else None
+        )
         if isinstance(dom, ast.LabelSet):
             kind, labels, lo, hi, step = "labels", tuple(i.name for i in dom.labels), None, None, None
         else:
@@ -369,8 +383,19 @@ def lower_game(game: CheckedGame) -> GameIR:
             lo = low.expr(dom.lo, bound_profile, {})
             hi = low.expr(dom.hi, bound_profile, {})
             step = low.expr(dom.step, bound_profile, {}) if isinstance(dom, ast.IntRange) and dom.step else None
-        actions.append(ActionIR(info.owner, info.name, kind, labels, lo, hi, step, info.stage,
-                                tuple(_observed_key(game, r) for r in move.observes)))
+        actions.append(
+            ActionIR(
+                info.owner,
+                info.name,
+                kind,
+                labels,
+                lo,
+                hi,
+                step,
+                info.stage,
+                tuple(_observed_key(game, r) for r in move.observes),
+            )
+        )
     group = game.group
     group_size = None
     if group is not None:
@@ -385,14 +410,25 @@ def lower_game(game: CheckedGame) -> GameIR:
     total = sp.Add(*weights.values()) if weights else sp.Integer(1)
     weights = {r: w / total for r, w in weights.items()}
     rounds = int(eval_const(game.ast.repeat, game.defaults)) if game.ast.repeat is not None else None
-    return GameIR(game, params, sorted(actions, key=lambda a: a.stage), roles, group.name.name if group else None,
-                  group_size, weights, rounds)
+    return GameIR(
+        game,
+        params,
+        sorted(actions, key=lambda a: a.stage),
+        roles,
+        group.name.name if group else None,
+        group_size,
+        weights,
+        rounds,
+    )
 
 
 def _observed_key(game: CheckedGame, ref: ast.ActionRef) -> str:
     """The key (``owner.name``) of an observed action (the checker made the reference unambiguous)."""
-    owner = ref.player.name if ref.player is not None else next(
-        i.owner for i in game.actions.values() if i.name == ref.action.name)
+    owner = (
+        ref.player.name
+        if ref.player is not None
+        else next(i.owner for i in game.actions.values() if i.name == ref.action.name)
+    )
     return f"{owner}.{ref.action.name}"
 
 

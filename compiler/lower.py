@@ -100,8 +100,9 @@ def named_profile(values: dict[str, dict[str, sp.Expr]]) -> Profile:
     return prof
 
 
-def count_profile(group: str, n: sp.Expr, own: dict[str, sp.Expr],
-                  others: list[tuple[dict[str, sp.Expr], sp.Expr]]) -> tuple[Profile, Token]:
+def count_profile(
+    group: str, n: sp.Expr, own: dict[str, sp.Expr], others: list[tuple[dict[str, sp.Expr], sp.Expr]]
+) -> tuple[Profile, Token]:
     """A profile of a symmetric group game seen from one member: the focal member plays ``own``
     and the others play the listed actions with multiplicities (which add up to ``n - 1``).
 
@@ -118,8 +119,14 @@ def count_profile(group: str, n: sp.Expr, own: dict[str, sp.Expr],
         others: (actions, multiplicity) for every kind of other member.
     """
     focal = Token(f"{group}[i]", group, dict(own))
-    kinds = [(Token(f"{group}[{k + 1}]", group, dict(acts)), sp.Integer(m) if isinstance(m, int) else m,
-              Token(f"{group}[{k + 1}']", group, dict(acts))) for k, (acts, m) in enumerate(others)]
+    kinds = [
+        (
+            Token(f"{group}[{k + 1}]", group, dict(acts)),
+            sp.Integer(m) if isinstance(m, int) else m,
+            Token(f"{group}[{k + 1}']", group, dict(acts)),
+        )
+        for k, (acts, m) in enumerate(others)
+    ]
     prof = Profile([focal, *(t for t, _, _ in kinds)], group_size=n)
     prof.set_others(focal, [(t, m) for t, m, _ in kinds])
     for t, m, twin in kinds:
@@ -208,16 +215,18 @@ class ExprLowerer:
             return self._name(e, profile, bound)
         if isinstance(e, ast.BinOp):
             a, b = _number(low(e.left), e.left), _number(low(e.right), e.right)
-            return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b,
-                    "^": lambda: a ** b}[e.op]()
+            return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b, "^": lambda: a**b}[
+                e.op
+            ]()
         if isinstance(e, ast.Neg):
             return -_number(low(e.operand), e.operand)
         if isinstance(e, ast.Compare):
             a, b = low(e.left), low(e.right)
             if isinstance(a, Token) or isinstance(b, Token):
                 if e.op not in ("==", "!="):
-                    raise LoweringError("members of a symmetric group have no order: compare them with `==` or "
-                                        "`!=` only", e.span)
+                    raise LoweringError(
+                        "members of a symmetric group have no order: compare them with `==` or `!=` only", e.span
+                    )
                 same = a is b
                 return sp.true if (same if e.op == "==" else not same) else sp.false
             rel = {"==": sp.Eq, "!=": sp.Ne, "<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge}[e.op]
@@ -278,8 +287,10 @@ class ExprLowerer:
         idx = self.expr(e.index, profile, bound)
         if isinstance(idx, Token):
             return idx
-        raise LoweringError("members can only be indexed by the payoff's index or a `j in group` variable "
-                            "in a symmetric group game", e.span)
+        raise LoweringError(
+            "members can only be indexed by the payoff's index or a `j in group` variable in a symmetric group game",
+            e.span,
+        )
 
     def _attr(self, e: ast.Attr, profile: Profile | None, bound):
         if profile is None:
@@ -355,16 +366,19 @@ class _GroupVector:
 def _number(v, node):
     """A lowered value that must be a number (a member of a symmetric group is not one)."""
     if isinstance(v, (Token, _GroupVector, str)):
-        raise LoweringError("a member of a symmetric group is not a number: the members are interchangeable, so a "
-                            "payoff cannot depend on an index's value (use `j != i` to tell members apart)",
-                            getattr(node, "span", None))
+        raise LoweringError(
+            "a member of a symmetric group is not a number: the members are interchangeable, so a "
+            "payoff cannot depend on an index's value (use `j != i` to tell members apart)",
+            getattr(node, "span", None),
+        )
     return v
 
 
 def _reduce(f: str, terms: list[tuple[sp.Expr, sp.Expr]], span) -> sp.Expr:
     if any(isinstance(v, (Token, _GroupVector)) for v, _ in terms):
-        raise LoweringError("a member of a symmetric group is not a number: sum and mean take numbers such as "
-                            "`member[j].give`", span)
+        raise LoweringError(
+            "a member of a symmetric group is not a number: sum and mean take numbers such as `member[j].give`", span
+        )
     terms = [(v, m) for v, m in terms if m != 0]
     if not terms:
         return sp.Integer(0)
@@ -448,8 +462,9 @@ class PreferenceLowerer:
             raise LoweringError(f"`{e.id}` has no value in a preference", e.span)
         if isinstance(e, ast.BinOp):
             a, b = low(e.left), low(e.right)
-            return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b,
-                    "^": lambda: a ** b}[e.op]()
+            return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b, "^": lambda: a**b}[
+                e.op
+            ]()
         if isinstance(e, ast.Neg):
             return -low(e.operand)
         if isinstance(e, ast.Compare):

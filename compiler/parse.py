@@ -32,7 +32,7 @@ TERMINAL_WORDS = {
     "NAME": "a name",
     "NUMBER": "a number",
     "INT": "a whole number",
-    "STRING": 'a quoted string',
+    "STRING": "a quoted string",
     "COMPARE": "a comparison (`==`, `<`, ...)",
     "KANTIAN_MODE": "`substitute` or `roles`",
     "CONCEPT": "a solution concept (`nash`, `symmetric`, `backward`, `argmax`)",
@@ -55,9 +55,16 @@ def parser() -> Lark:
     callbacks = {"COMMENT": _collect_comment}
     return cached_parser(
         text,
-        build=lambda: Lark(text, parser="lalr", propagate_positions=True, maybe_placeholders=False,
-                           start=["start", "pref_app"], lexer_callbacks=callbacks),
-        load_options={"propagate_positions": True, "lexer_callbacks": callbacks})
+        build=lambda: Lark(
+            text,
+            parser="lalr",
+            propagate_positions=True,
+            maybe_placeholders=False,
+            start=["start", "pref_app"],
+            lexer_callbacks=callbacks,
+        ),
+        load_options={"propagate_positions": True, "lexer_callbacks": callbacks},
+    )
 
 
 # Comments are ignored by the grammar; while a caller of parse_source asks for them, the lexer
@@ -95,8 +102,7 @@ def describe_expected(names: set[str]) -> str:
         names: Terminal names the parser would have accepted.
     """
     closers = ("`}`", "`)`", "`]`")
-    words = sorted({describe_terminal(n) for n in names},
-                   key=lambda w: (w not in closers, not w.startswith("`"), w))
+    words = sorted({describe_terminal(n) for n in names}, key=lambda w: (w not in closers, not w.startswith("`"), w))
     if len(words) == 1:
         return words[0]
     if len(words) > 8:
@@ -106,24 +112,34 @@ def describe_expected(names: set[str]) -> str:
 
 def _check_text(path: str, data: bytes, bag: DiagnosticBag) -> SourceFile | None:
     if len(data) > MAX_FILE_BYTES:
-        bag.add("E0005", f"`{path}` is {len(data):,} bytes; .pref files are limited to {MAX_FILE_BYTES:,}",
-                hint="split the spec into several files joined with `use`")
+        bag.add(
+            "E0005",
+            f"`{path}` is {len(data):,} bytes; .pref files are limited to {MAX_FILE_BYTES:,}",
+            hint="split the spec into several files joined with `use`",
+        )
         return None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         # locate the invalid byte: the text before it decodes cleanly, the rest is shown replaced
-        offset = len(data[:exc.start].decode("utf-8"))
+        offset = len(data[: exc.start].decode("utf-8"))
         src = SourceFile(path, data.decode("utf-8", errors="replace").replace("\x00", " "))
-        bag.add("E0004", f"`{path}` is not UTF-8 text (invalid byte at offset {exc.start})",
-                src.span(offset, offset + 1),
-                hint="a .pref file is plain text; check that the right file was given")
+        bag.add(
+            "E0004",
+            f"`{path}` is not UTF-8 text (invalid byte at offset {exc.start})",
+            src.span(offset, offset + 1),
+            hint="a .pref file is plain text; check that the right file was given",
+        )
         return None
     if "\x00" in text:
         src = SourceFile(path, text.replace("\x00", " "))
         offset = text.index("\x00")
-        bag.add("E0004", f"`{path}` contains a NUL byte: it looks like a binary file", src.span(offset, offset + 1),
-                hint="a .pref file is plain text; check that the right file was given")
+        bag.add(
+            "E0004",
+            f"`{path}` contains a NUL byte: it looks like a binary file",
+            src.span(offset, offset + 1),
+            hint="a .pref file is plain text; check that the right file was given",
+        )
         return None
     if text.startswith("\ufeff"):
         text = text[1:]  # a byte-order mark at the start is how some editors save UTF-8; it means nothing
@@ -132,9 +148,13 @@ def _check_text(path: str, data: bytes, bag: DiagnosticBag) -> SourceFile | None
     if not BIDI_CONTROLS.isdisjoint(text):
         for offset, ch in enumerate(text):
             if ch in BIDI_CONTROLS:
-                bag.add("E0002", f"text-direction control character {code_point(ch)}", src.span(offset, offset + 1),
-                        label="not allowed anywhere, even in strings and comments",
-                        hint="it makes the text show in another order than it is read; delete it")
+                bag.add(
+                    "E0002",
+                    f"text-direction control character {code_point(ch)}",
+                    src.span(offset, offset + 1),
+                    label="not allowed anywhere, even in strings and comments",
+                    hint="it makes the text show in another order than it is read; delete it",
+                )
         return None
     return src
 
@@ -156,8 +176,12 @@ def _nesting_error(src: SourceFile, bag: DiagnosticBag) -> bool:
         elif ch in "([{":
             depth += 1
             if depth > MAX_NESTING + 2:
-                bag.add("E0006", f"brackets nested more than {MAX_NESTING} deep", src.span(i, i + 1),
-                        hint="name intermediate values with `let`")
+                bag.add(
+                    "E0006",
+                    f"brackets nested more than {MAX_NESTING} deep",
+                    src.span(i, i + 1),
+                    hint="name intermediate values with `let`",
+                )
                 return True
         elif ch in ")]}":
             depth = max(0, depth - 1)
@@ -185,9 +209,13 @@ def _syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, bag: DiagnosticBag
             set(exc.expected if isinstance(exc, UnexpectedEOF) else exc.accepts or exc.expected)
         )
         end = len(src.text.rstrip())
-        bag.add("E0003", "unexpected end of file", src.span(max(0, end - 1), end),
-                label=f"expected {expected} after this",
-                hint="an unclosed `{`, `(` or `[` is the usual cause")
+        bag.add(
+            "E0003",
+            "unexpected end of file",
+            src.span(max(0, end - 1), end),
+            label=f"expected {expected} after this",
+            hint="an unclosed `{`, `(` or `[` is the usual cause",
+        )
         return
     assert isinstance(exc, UnexpectedToken)
     tok = exc.token
@@ -197,9 +225,12 @@ def _syntax_diagnostic(src: SourceFile, exc: UnexpectedInput, bag: DiagnosticBag
     text = str(tok)
     shown = text if len(text) <= 40 else text[:37] + "..."
     noun = TERMINAL_NOUNS.get(tok.type)
-    bag.add("E0001", f"unexpected {noun} `{shown}`" if noun else f"unexpected `{shown}`",
-            src.span(start, end),
-            label=f"expected {expected}")
+    bag.add(
+        "E0001",
+        f"unexpected {noun} `{shown}`" if noun else f"unexpected `{shown}`",
+        src.span(start, end),
+        label=f"expected {expected}",
+    )
 
 
 def _depth_error(src: SourceFile, tree, bag: DiagnosticBag) -> bool:
@@ -212,9 +243,13 @@ def _depth_error(src: SourceFile, tree, bag: DiagnosticBag) -> bool:
         if depth > MAX_DEPTH:
             meta = node.meta
             start = getattr(meta, "start_pos", 0) if not getattr(meta, "empty", True) else 0
-            bag.add("E0006", f"expression nested more than {MAX_DEPTH} levels deep", src.span(start, start + 1),
-                    label="operators, brackets, `-` and `not` all count",
-                    hint="name intermediate values with `let`, or write long sums with `sum(...)`")
+            bag.add(
+                "E0006",
+                f"expression nested more than {MAX_DEPTH} levels deep",
+                src.span(start, start + 1),
+                label="operators, brackets, `-` and `not` all count",
+                hint="name intermediate values with `let`, or write long sums with `sum(...)`",
+            )
             return True
         stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
     return False
@@ -255,13 +290,21 @@ def parse_source(src: SourceFile, *, comments: list[ast.Comment] | None = None) 
         if isinstance(exc.orig_exc, CompileError):
             raise exc.orig_exc from None
         if isinstance(exc.orig_exc, RecursionError):
-            bag.add("E0006", "expression nested too deeply to compile", src.span(0, 0),
-                    hint="name intermediate values with `let`")
+            bag.add(
+                "E0006",
+                "expression nested too deeply to compile",
+                src.span(0, 0),
+                hint="name intermediate values with `let`",
+            )
             bag.raise_if_errors()
         raise
     except RecursionError:
-        bag.add("E0006", "expression nested too deeply to compile", src.span(0, 0),
-                hint="name intermediate values with `let`")
+        bag.add(
+            "E0006",
+            "expression nested too deeply to compile",
+            src.span(0, 0),
+            hint="name intermediate values with `let`",
+        )
         bag.raise_if_errors()
         raise  # pragma: no cover
 

@@ -20,7 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
-    "MAX_PATH_CHARS", "PathRefused", "SpecTree", "library_dir", "library_files", "spec_name_from_path",
+    "MAX_PATH_CHARS",
+    "PathRefused",
+    "SpecTree",
+    "library_dir",
+    "library_files",
+    "spec_name_from_path",
 ]
 
 # A `use` path or `template` setting longer than this is refused before it reaches the file system.
@@ -124,8 +129,10 @@ class SpecTree:
             main: The main file's path as given.
         """
         lib = library_dir()
-        return cls(Path(os.path.realpath(Path(main).absolute().parent)),
-                   Path(os.path.realpath(lib)) if lib is not None else None)
+        return cls(
+            Path(os.path.realpath(Path(main).absolute().parent)),
+            Path(os.path.realpath(lib)) if lib is not None else None,
+        )
 
     def home(self, resolved: Path) -> Path:
         """The tree a resolved file belongs to (the spec's, else the library's).
@@ -158,14 +165,21 @@ class SpecTree:
         """
         _check_written(written, kind="`use`")
         if not written.endswith(".pref"):
-            raise PathRefused("E0104", f"`{written}` is not a .pref file", label="only .pref files can be used",
-                              hint="`use` imports other spec files; templates are named by a build's `template`")
+            raise PathRefused(
+                "E0104",
+                f"`{written}` is not a .pref file",
+                label="only .pref files can be used",
+                hint="`use` imports other spec files; templates are named by a build's `template`",
+            )
         home = self.home(importer)
         local = Path(os.path.normpath(importer.parent / written))
         if not _within(local, home):
-            raise PathRefused("E0104", f"`{written}` is outside the spec's directory",
-                              label="`..` may not leave the directory of the main spec",
-                              hint=f"keep imported files in the main spec's directory ({_shown(home)}) or below it")
+            raise PathRefused(
+                "E0104",
+                f"`{written}` is outside the spec's directory",
+                label="`..` may not leave the directory of the main spec",
+                hint=f"keep imported files in the main spec's directory ({_shown(home)}) or below it",
+            )
         candidates = [local]
         if self.library is not None and ".." not in Path(written).parts:
             candidates.append(self.library / written)
@@ -174,12 +188,16 @@ class SpecTree:
                 continue
             resolved = _resolve(candidate)
             if not self.allowed(resolved):
-                raise PathRefused("E0104", f"`{written}` is a link to a file outside the spec's directory",
-                                  label="links may not leave the spec's directory",
-                                  hint="copy the file into the spec's directory instead of linking to it")
+                raise PathRefused(
+                    "E0104",
+                    f"`{written}` is a link to a file outside the spec's directory",
+                    label="links may not leave the spec's directory",
+                    hint="copy the file into the spec's directory instead of linking to it",
+                )
             if not _is_regular(resolved):
-                raise PathRefused("E0104", f"`{written}` is not a regular file", label="not a file",
-                                  hint="`use` names a .pref file")
+                raise PathRefused(
+                    "E0104", f"`{written}` is not a regular file", label="not a file", hint="`use` names a .pref file"
+                )
             return resolved
         raise PathRefused("E0101", f"cannot find `{written}`")
 
@@ -197,9 +215,12 @@ class SpecTree:
         _check_written(written, kind="`template`")
         local = Path(os.path.normpath(spec_file.parent / written))
         if not _within(local, self.root):
-            raise PathRefused("E0104", f"template directory `{written}` is outside the spec's directory",
-                              label="templates are read from the spec's directory or below it",
-                              hint='use "default" or a directory next to the spec file')
+            raise PathRefused(
+                "E0104",
+                f"template directory `{written}` is outside the spec's directory",
+                label="templates are read from the spec's directory or below it",
+                hint='use "default" or a directory next to the spec file',
+            )
         if not os.path.lexists(local):
             raise PathRefused(
                 "E0101",
@@ -209,13 +230,19 @@ class SpecTree:
             )
         resolved = _resolve(local)
         if not _within(resolved, self.root):
-            raise PathRefused("E0104", f"template directory `{written}` is a link out of the spec's directory",
-                              label="links may not leave the spec's directory",
-                              hint="copy the templates into the spec's directory")
+            raise PathRefused(
+                "E0104",
+                f"template directory `{written}` is a link out of the spec's directory",
+                label="links may not leave the spec's directory",
+                hint="copy the templates into the spec's directory",
+            )
         if not resolved.is_dir():
-            raise PathRefused("E0101", f"template directory `{written}` is not a directory",
-                              label=f"{_shown(local)} is not a directory",
-                              hint='use "default" or a directory relative to the spec file')
+            raise PathRefused(
+                "E0101",
+                f"template directory `{written}` is not a directory",
+                label=f"{_shown(local)} is not a directory",
+                hint='use "default" or a directory relative to the spec file',
+            )
         return resolved
 
 
@@ -223,14 +250,25 @@ def _check_written(written: str, *, kind: str) -> None:
     if not written:
         raise PathRefused("E0104", f"{kind} needs a path", label="empty path")
     if len(written) > MAX_PATH_CHARS:
-        raise PathRefused("E0104", f"the path is {len(written):,} characters long; the limit is {MAX_PATH_CHARS}",
-                          label="path too long")
+        raise PathRefused(
+            "E0104",
+            f"the path is {len(written):,} characters long; the limit is {MAX_PATH_CHARS}",
+            label="path too long",
+        )
     if any(ord(ch) < 32 or ch == "\x7f" for ch in written) or "\\" in written:
-        raise PathRefused("E0104", "the path holds a control character or a backslash",
-                          label="not a usable path", hint="write paths with `/` and printable characters")
+        raise PathRefused(
+            "E0104",
+            "the path holds a control character or a backslash",
+            label="not a usable path",
+            hint="write paths with `/` and printable characters",
+        )
     if written.startswith(("/", "~")) or re.match(r"^[A-Za-z]:", written) or Path(written).is_absolute():
-        raise PathRefused("E0104", f"`{written}` is an absolute path", label="absolute paths are not allowed",
-                          hint=f"{kind} paths are relative to the file that holds them")
+        raise PathRefused(
+            "E0104",
+            f"`{written}` is an absolute path",
+            label="absolute paths are not allowed",
+            hint=f"{kind} paths are relative to the file that holds them",
+        )
 
 
 def _shown(path: Path) -> str:

@@ -13,18 +13,60 @@ from fractions import Fraction
 from prefc.compiler import ast
 
 __all__ = [
-    "INDENT", "WIDTH", "action_ref", "belief", "build", "build_header", "build_settings", "chain", "domain", "expr",
-    "file", "game", "game_header", "kantian", "layout", "let_head", "move", "number", "param",
-    "params_lines", "payoff_target", "players", "preference", "preference_app", "preference_head",
-    "repeat", "samples", "solve", "spec_header", "string", "sweep", "table_rows", "tolerance", "use",
+    "INDENT",
+    "WIDTH",
+    "action_ref",
+    "belief",
+    "build",
+    "build_header",
+    "build_settings",
+    "chain",
+    "domain",
+    "expr",
+    "file",
+    "game",
+    "game_header",
+    "kantian",
+    "layout",
+    "let_head",
+    "move",
+    "number",
+    "param",
+    "params_lines",
+    "payoff_target",
+    "players",
+    "preference",
+    "preference_app",
+    "preference_head",
+    "repeat",
+    "samples",
+    "solve",
+    "spec_header",
+    "string",
+    "sweep",
+    "table_rows",
+    "tolerance",
+    "use",
 ]
 
 INDENT = "    "
 WIDTH = 100
 
 # Binding strength of each construct: higher binds tighter.
-_PREC = {"if": 0, "or": 1, "and": 2, "not": 3, "compare": 4, "+": 5, "-": 5, "*": 6, "/": 6, "neg": 7, "^": 8,
-         "atom": 9}
+_PREC = {
+    "if": 0,
+    "or": 1,
+    "and": 2,
+    "not": 3,
+    "compare": 4,
+    "+": 5,
+    "-": 5,
+    "*": 6,
+    "/": 6,
+    "neg": 7,
+    "^": 8,
+    "atom": 9,
+}
 
 
 def number(v: Fraction) -> str:
@@ -43,7 +85,7 @@ def number(v: Fraction) -> str:
     if den != 1:
         return f"{v.numerator}/{v.denominator}"
     places = max(twos, fives)
-    digits = str(abs(v.numerator) * 10 ** places // v.denominator).rjust(places + 1, "0")
+    digits = str(abs(v.numerator) * 10**places // v.denominator).rjust(places + 1, "0")
     sign = "-" if v < 0 else ""
     return f"{sign}{digits[:-places]}.{digits[-places:]}".rstrip("0")
 
@@ -163,8 +205,10 @@ def _table_lines(t: ast.Table, indent: str, width: int) -> list[str]:
             lines.append([cells[i]])
     columns = max(len(line) for line in lines) if lines else 0
     cell_width = [max((len(line[c]) for line in lines if c < len(line)), default=0) for c in range(columns)]
-    text = [";  ".join(cell.ljust(cell_width[c]) if c < len(line) - 1 else cell for c, cell in enumerate(line))
-            for line in lines]
+    text = [
+        ";  ".join(cell.ljust(cell_width[c]) if c < len(line) - 1 else cell for c, cell in enumerate(line))
+        for line in lines
+    ]
     if any(len(indent) + len(line) > width for line in text) and columns > 1:
         text = cells
     return [indent + line for line in text]
@@ -197,8 +241,16 @@ def _term_texts(terms: list[tuple[str, object]]) -> list[str]:
     return [_wrap(terms[0][1], p), *(f"{op} {_wrap(node, p + 1)}" for op, node in terms[1:])]
 
 
-def layout(head: str, e, *, indent: str = INDENT, width: int = WIDTH, body_on_next_line: bool = False,
-           grid: bool = True, break_terms: bool = False) -> list[str]:
+def layout(
+    head: str,
+    e,
+    *,
+    indent: str = INDENT,
+    width: int = WIDTH,
+    body_on_next_line: bool = False,
+    grid: bool = True,
+    break_terms: bool = False,
+) -> list[str]:
     """Lay out ``head`` followed by an expression, over several lines where it does not fit.
 
     A table gets one line per row (rows that share their first label share a line when ``grid``);
@@ -350,8 +402,9 @@ def players(decls: list[ast.Player], symmetric: bool) -> str:
         decls: The declared roles or group.
         symmetric: Whether the statement says ``symmetric``.
     """
-    names = ", ".join(p.name.name if not p.is_group else f"{p.name.name}[{_range_end(p.lo)}..{_range_end(p.hi)}]"
-                      for p in decls)
+    names = ", ".join(
+        p.name.name if not p.is_group else f"{p.name.name}[{_range_end(p.lo)}..{_range_end(p.hi)}]" for p in decls
+    )
     return f"players {names}{' symmetric' if symmetric else ''}"
 
 

@@ -46,9 +46,13 @@ def select_game(spec: CheckedSpec, name: str) -> str:
     src = SourceFile("--game", name)
     bag = DiagnosticBag()
     near = did_you_mean(name, spec.games)
-    bag.add("E0202", f"unknown game `{name}`", src.span(0, len(name)),
-            label=f"did you mean `{near}`?" if near else "not defined",
-            hint=f"games in {spec.path}: {', '.join(spec.games)}")
+    bag.add(
+        "E0202",
+        f"unknown game `{name}`",
+        src.span(0, len(name)),
+        label=f"did you mean `{near}`?" if near else "not defined",
+        hint=f"games in {spec.path}: {', '.join(spec.games)}",
+    )
     _fail(bag, {"--game": src})
     raise AssertionError
 
@@ -90,21 +94,31 @@ def parse_settings(spec: CheckedSpec, game: str, settings: list[str]) -> dict[st
         sources[origin] = src
         m = _SETTING.match(text)
         if not m:
-            bag.add("E0310", f"cannot read the setting `{text}`", src.span(0, len(text)),
-                    label="expected NAME=NUMBER", hint="e.g. --set T=6 or --set m=1.6")
+            bag.add(
+                "E0310",
+                f"cannot read the setting `{text}`",
+                src.span(0, len(text)),
+                label="expected NAME=NUMBER",
+                hint="e.g. --set T=6 or --set m=1.6",
+            )
             continue
         name, value = m.group(1), m.group(2)
         if name not in params:
             near = did_you_mean(name, params)
-            bag.add("E0204", f"game `{game}` has no parameter `{name}`", src.span(m.start(1), m.end(1)),
-                    label=f"did you mean `{near}`?" if near else "not defined",
-                    hint=f"its parameters: {', '.join(params) or 'none'}")
+            bag.add(
+                "E0204",
+                f"game `{game}` has no parameter `{name}`",
+                src.span(m.start(1), m.end(1)),
+                label=f"did you mean `{near}`?" if near else "not defined",
+                hint=f"its parameters: {', '.join(params) or 'none'}",
+            )
             continue
         try:
             out[name] = Fraction(value)
         except ZeroDivisionError:
-            bag.add("E0310", f"`{value}` is not a finite number", src.span(m.start(2), m.end(2)),
-                    label="division by zero")
+            bag.add(
+                "E0310", f"`{value}` is not a finite number", src.span(m.start(2), m.end(2)), label="division by zero"
+            )
             continue
         p = params[name]
         if isinstance(p.domain, ast.IntRange) and out[name].denominator != 1:

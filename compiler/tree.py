@@ -75,9 +75,13 @@ class AstBuilder(Transformer):
             return _fraction(str(tok))
         text = str(tok)
         shown = text if len(text) <= 24 else text[:20] + "..."
-        self.bag.add("E0008", f"the number `{shown}` cannot be used: {problem}", self._tok_span(tok),
-                     hint=f"numbers are at most {MAX_NUMBER_DIGITS} digits with an exponent of at most "
-                          f"±{MAX_EXPONENT}, e.g. `1e-3`, `2.5e6`")
+        self.bag.add(
+            "E0008",
+            f"the number `{shown}` cannot be used: {problem}",
+            self._tok_span(tok),
+            hint=f"numbers are at most {MAX_NUMBER_DIGITS} digits with an exponent of at most "
+            f"±{MAX_EXPONENT}, e.g. `1e-3`, `2.5e6`",
+        )
         return Fraction(0)
 
     def _int(self, tok: Token) -> int:
@@ -85,8 +89,12 @@ class AstBuilder(Transformer):
         text = str(tok)
         if len(text.lstrip("0")) > MAX_INT_DIGITS:
             shown = text if len(text) <= 24 else text[:20] + "..."
-            self.bag.add("E0008", f"the number `{shown}` cannot be used: it has {len(text):,} digits; "
-                         f"whole-number settings have at most {MAX_INT_DIGITS}", self._tok_span(tok))
+            self.bag.add(
+                "E0008",
+                f"the number `{shown}` cannot be used: it has {len(text):,} digits; "
+                f"whole-number settings have at most {MAX_INT_DIGITS}",
+                self._tok_span(tok),
+            )
             return 0
         return int(text)
 
@@ -137,8 +145,7 @@ class AstBuilder(Transformer):
                 params = r[1]
             elif r[0] == "title":
                 title = r[1]
-        return ast.Preference(span=self._span(meta), name=self._ident(name), title=title, params=params,
-                              body=rest[-1])
+        return ast.Preference(span=self._span(meta), name=self._ident(name), title=title, params=params, body=rest[-1])
 
     # games ----------------------------------------------------------------------
     def game_decl(self, meta, name, *rest):
@@ -234,8 +241,15 @@ class AstBuilder(Transformer):
             observes = rest[1][1]
             rest = rest[1:]
         action, domain = rest[1], rest[2]
-        return ast.Move(span=self._span(meta), then=then, each=each, mover=mover, observes=observes,
-                        action=self._ident(action), domain=domain)
+        return ast.Move(
+            span=self._span(meta),
+            then=then,
+            each=each,
+            mover=mover,
+            observes=observes,
+            action=self._ident(action),
+            domain=domain,
+        )
 
     def label_set(self, meta, *names):
         return ast.LabelSet(span=self._span(meta), labels=[self._ident(n) for n in names])
@@ -287,8 +301,7 @@ class AstBuilder(Transformer):
         return ast.ActionRef(span=self._span(meta), player=self._ident(player), action=self._ident(action))
 
     def member_ref(self, meta, player, index, action):
-        return ast.ActionRef(span=self._span(meta), player=self._ident(player), index=index,
-                             action=self._ident(action))
+        return ast.ActionRef(span=self._span(meta), player=self._ident(player), index=index, action=self._ident(action))
 
     # builds ---------------------------------------------------------------------
     def _build(self, kind, meta, name, prefs, stmts):
@@ -322,13 +335,19 @@ class AstBuilder(Transformer):
             elif args:  # a further value of the parameter named before it
                 last = args[-1]
                 value, span = item
-                merged = last.span.model_copy(update={"end": span.end, "end_line": span.end_line,
-                                                      "end_column": span.end_column})
+                merged = last.span.model_copy(
+                    update={"end": span.end, "end_line": span.end_line, "end_column": span.end_column}
+                )
                 args[-1] = ast.PrefArg(span=merged, name=last.name, values=[*last.values, value])
             else:
                 bag = DiagnosticBag()
-                bag.add("E0001", "a value needs the parameter's name first", item[1],
-                        label="expected NAME = NUMBER", hint="write e.g. `moralis(kappa = 0.5)`")
+                bag.add(
+                    "E0001",
+                    "a value needs the parameter's name first",
+                    item[1],
+                    label="expected NAME = NUMBER",
+                    hint="write e.g. `moralis(kappa = 0.5)`",
+                )
                 raise CompileError(bag.items)
         return ast.PrefApp(span=self._span(meta), name=self._ident(name), args=args)
 
@@ -401,8 +420,9 @@ class AstBuilder(Transformer):
 
     def binder(self, meta, var, group, *rest):
         where = rest[0][1] if len(rest) == 2 else None
-        return ast.Binder(span=self._span(meta), var=self._ident(var), group=self._ident(group), where=where,
-                          body=rest[-1])
+        return ast.Binder(
+            span=self._span(meta), var=self._ident(var), group=self._ident(group), where=where, body=rest[-1]
+        )
 
     def binop(self, meta, left, op, right):
         return ast.BinOp(span=self._span(meta), op=str(op), left=left, right=right)  # type: ignore[arg-type]

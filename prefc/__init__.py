@@ -53,18 +53,51 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
-    "load", "train", "evaluate", "Spec", "Build", "Summary", "Solution", "Explanation",
-    "PrefcError", "SpecError", "UsageError", "CompileError", "SelectionError", "UnknownName", "UnknownGame",
-    "UnknownPreference", "UnknownBlock", "WorkTooLarge", "__version__",
+    "load",
+    "train",
+    "evaluate",
+    "Spec",
+    "Build",
+    "Summary",
+    "Solution",
+    "Explanation",
+    "PrefcError",
+    "SpecError",
+    "UsageError",
+    "CompileError",
+    "SelectionError",
+    "UnknownName",
+    "UnknownGame",
+    "UnknownPreference",
+    "UnknownBlock",
+    "WorkTooLarge",
+    "__version__",
 ]
 
 _LAZY = {
-    "load": "prefc.api", "train": "prefc.api", "evaluate": "prefc.api", "Spec": "prefc.api", "Build": "prefc.api",
-    "Summary": "prefc.artefacts", "Solution": "prefc.compiler.solution",
-    "Explanation": "prefc.compiler.solve.explain", "CompileError": "prefc.compiler.diagnostics",
+    "load": "prefc.api",
+    "train": "prefc.api",
+    "evaluate": "prefc.api",
+    "Spec": "prefc.api",
+    "Build": "prefc.api",
+    "Summary": "prefc.artefacts",
+    "Solution": "prefc.compiler.solution",
+    "Explanation": "prefc.compiler.solve.explain",
+    "CompileError": "prefc.compiler.diagnostics",
     "SelectionError": "prefc.compiler.select",
-    **{name: "prefc.errors" for name in ("PrefcError", "SpecError", "UsageError", "UnknownName", "UnknownGame",
-                                         "UnknownPreference", "UnknownBlock", "WorkTooLarge")},
+    **{
+        name: "prefc.errors"
+        for name in (
+            "PrefcError",
+            "SpecError",
+            "UsageError",
+            "UnknownName",
+            "UnknownGame",
+            "UnknownPreference",
+            "UnknownBlock",
+            "WorkTooLarge",
+        )
+    },
 }
 
 

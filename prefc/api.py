@@ -190,8 +190,7 @@ def load(source: str | os.PathLike[str]) -> Spec:
     Raises:
         prefc.CompileError: With every diagnostic, if the spec has errors (or the file is missing).
     """
-    if isinstance(source, os.PathLike) or ("\n" not in source and (source.endswith(".pref")
-                                                                   or Path(source).is_file())):
+    if isinstance(source, os.PathLike) or ("\n" not in source and (source.endswith(".pref") or Path(source).is_file())):
         return Spec(check_file(os.fspath(source)))
     with tempfile.TemporaryDirectory(prefix="prefc-spec-") as tmp:
         path = Path(tmp) / "spec.pref"
@@ -199,8 +198,14 @@ def load(source: str | os.PathLike[str]) -> Spec:
         return Spec(check_file(str(path)))
 
 
-def train(dataset: str | os.PathLike[str], *, out: str | os.PathLike[str], preference: str | None = None,
-          model: str | None = None, **config: Any) -> Path:
+def train(
+    dataset: str | os.PathLike[str],
+    *,
+    out: str | os.PathLike[str],
+    preference: str | None = None,
+    model: str | None = None,
+    **config: Any,
+) -> Path:
     """Fine-tune a model on a compiled dataset; returns the adapter directory.
 
     Progress goes to standard error (:mod:`prefc.progress`); the run's record is
@@ -224,8 +229,9 @@ def train(dataset: str | os.PathLike[str], *, out: str | os.PathLike[str], prefe
     return result.out_dir
 
 
-def evaluate(rubric: str | os.PathLike[str], *, agent: str | Agent, out: str | os.PathLike[str],
-             **options: Any) -> Summary:
+def evaluate(
+    rubric: str | os.PathLike[str], *, agent: str | Agent, out: str | os.PathLike[str], **options: Any
+) -> Summary:
     """Run an agent on a rubric and score it; returns the summary (also ``out/summary.json``).
 
     ``summary.nearest`` is the nearest type, or None (a tie, or no answer matched any preference:

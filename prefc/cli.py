@@ -23,8 +23,16 @@ from prefc.errors import (
 )
 from prefc.version import __version__
 
-__all__ = ["main", "build_parser", "load_checked", "UsageError", "EXIT_OK", "EXIT_ERRORS", "EXIT_USAGE",
-           "EXIT_INTERNAL"]
+__all__ = [
+    "main",
+    "build_parser",
+    "load_checked",
+    "UsageError",
+    "EXIT_OK",
+    "EXIT_ERRORS",
+    "EXIT_USAGE",
+    "EXIT_INTERNAL",
+]
 
 
 def _console(stderr: bool = False):
@@ -107,10 +115,11 @@ def _show_library(args) -> int:
         except CompileError as exc:
             entry["error"] = str(exc)
         else:
-            entry.update(title=spec.title,
-                         preferences={n: p.title for n, p in spec.preferences.items()
-                                      if p.origin == spec.path},
-                         games={n: g.title for n, g in spec.games.items() if g.ast.span.file == spec.path})
+            entry.update(
+                title=spec.title,
+                preferences={n: p.title for n, p in spec.preferences.items() if p.origin == spec.path},
+                games={n: g.title for n, g in spec.games.items() if g.ast.span.file == spec.path},
+            )
         entries.append(entry)
     if args.json:
         print(json.dumps({"directory": str(root) if root else None, "files": entries}, indent=2))
@@ -121,8 +130,9 @@ def _show_library(args) -> int:
     for col in ("file", "preferences", "games"):
         table.add_column(col)
     for e in entries:
-        table.add_row(e["use"], ", ".join(e.get("preferences", {})) or e.get("error", ""),
-                      ", ".join(e.get("games", {})))
+        table.add_row(
+            e["use"], ", ".join(e.get("preferences", {})) or e.get("error", ""), ", ".join(e.get("games", {}))
+        )
     _console().print(table)
     print('a `use "FILE"` that finds no such file beside the spec reads it from here')
     return EXIT_OK
@@ -178,8 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ALLOW_LARGE:
         command = sub.choices.get(name)
         if command is not None and not any("--allow-large" in a.option_strings for a in command._actions):
-            command.add_argument("--allow-large", action="store_true",
-                                 help="start even when the estimated work is above the limits (E0501)")
+            command.add_argument(
+                "--allow-large",
+                action="store_true",
+                help="start even when the estimated work is above the limits (E0501)",
+            )
     return parser
 
 

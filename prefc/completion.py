@@ -93,13 +93,28 @@ def commands(parser: argparse.ArgumentParser) -> list[Command]:
                 continue
             if action.option_strings:
                 kind, words = _kind(action, positional=False)
-                options.append(Option(tuple(action.option_strings), _one_line(action.help or ""), action.nargs != 0,
-                                      kind, words, str(action.metavar or action.dest.upper()),
-                                      isinstance(action, argparse._AppendAction)))
+                options.append(
+                    Option(
+                        tuple(action.option_strings),
+                        _one_line(action.help or ""),
+                        action.nargs != 0,
+                        kind,
+                        words,
+                        str(action.metavar or action.dest.upper()),
+                        isinstance(action, argparse._AppendAction),
+                    )
+                )
             else:
                 kind, words = _kind(action, positional=True)
-                positionals.append(Positional(str(action.metavar or action.dest), kind, words,
-                                              many=action.nargs in ("+", "*"), optional=action.nargs in ("?", "*")))
+                positionals.append(
+                    Positional(
+                        str(action.metavar or action.dest),
+                        kind,
+                        words,
+                        many=action.nargs in ("+", "*"),
+                        optional=action.nargs in ("?", "*"),
+                    )
+                )
         out.append(Command(name, _one_line(helps.get(name, "")), tuple(options), tuple(positionals)))
     return out
 
@@ -144,7 +159,9 @@ def _bash(cmds: list[Command], top_flags: list[str]) -> str:
     for c in cmds:
         values = "\n".join(
             f"                {'|'.join(o.flags)}) _prefc_values {o.kind} {_sh_quote(' '.join(o.words))}; return ;;"
-            for o in c.options if o.takes_value)
+            for o in c.options
+            if o.takes_value
+        )
         value_flags = " ".join(f for o in c.options if o.takes_value for f in o.flags)
         flags = " ".join(f for o in c.options for f in o.flags)
         pos = " ".join(f"{p.kind}:{','.join(p.words)}{'+' if p.many else ''}" for p in c.positionals)
@@ -236,9 +253,15 @@ def _zsh_text(text: str) -> str:
 
 
 def _zsh_action(kind: str, words: tuple[str, ...]) -> str:
-    return {"words": "(" + " ".join(words) + ")", "pref": "_files -g \"*.pref\"", "files": "_files",
-            "dirs": "_files -/", "games": "_prefc_names games", "preferences": "_prefc_names preferences",
-            "none": " "}[kind]
+    return {
+        "words": "(" + " ".join(words) + ")",
+        "pref": '_files -g "*.pref"',
+        "files": "_files",
+        "dirs": "_files -/",
+        "games": "_prefc_names games",
+        "preferences": "_prefc_names preferences",
+        "none": " ",
+    }[kind]
 
 
 def _zsh(cmds: list[Command]) -> str:
@@ -310,10 +333,15 @@ fi
 
 
 def _fish_value(kind: str, words: tuple[str, ...]) -> str:
-    return {"words": f"-x -a {_sh_quote(' '.join(words))}", "pref": "-x -a '(__fish_prefc_specs)'",
-            "files": "-r -F", "dirs": "-x -a '(__fish_complete_directories (commandline -ct))'",
-            "games": "-x -a '(__fish_prefc_names games)'", "preferences": "-x -a '(__fish_prefc_names preferences)'",
-            "none": "-x"}[kind]
+    return {
+        "words": f"-x -a {_sh_quote(' '.join(words))}",
+        "pref": "-x -a '(__fish_prefc_specs)'",
+        "files": "-r -F",
+        "dirs": "-x -a '(__fish_complete_directories (commandline -ct))'",
+        "games": "-x -a '(__fish_prefc_names games)'",
+        "preferences": "-x -a '(__fish_prefc_names preferences)'",
+        "none": "-x",
+    }[kind]
 
 
 def _fish(cmds: list[Command]) -> str:

@@ -23,9 +23,21 @@ import traceback
 from pathlib import Path
 
 __all__ = [
-    "EXIT_OK", "EXIT_ERRORS", "EXIT_USAGE", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_BROKEN_PIPE",
-    "PrefcError", "SpecError", "UsageError", "WorkTooLarge", "UnknownName", "UnknownGame", "UnknownPreference",
-    "UnknownBlock", "internal_error_report",
+    "EXIT_OK",
+    "EXIT_ERRORS",
+    "EXIT_USAGE",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
+    "EXIT_BROKEN_PIPE",
+    "PrefcError",
+    "SpecError",
+    "UsageError",
+    "WorkTooLarge",
+    "UnknownName",
+    "UnknownGame",
+    "UnknownPreference",
+    "UnknownBlock",
+    "internal_error_report",
 ]
 
 EXIT_OK = 0

@@ -17,8 +17,17 @@ import math
 from fractions import Fraction
 from typing import Any, Literal
 
-__all__ = ["DASH", "count_text", "decimal_text", "fmt_number", "fraction_text", "number_text", "plain_number",
-           "utility_text", "value_text"]
+__all__ = [
+    "DASH",
+    "count_text",
+    "decimal_text",
+    "fmt_number",
+    "fraction_text",
+    "number_text",
+    "plain_number",
+    "utility_text",
+    "value_text",
+]
 
 DASH = "—"
 """What a missing value prints as."""
@@ -124,8 +133,9 @@ def utility_text(v: object) -> str:
     return str(v)
 
 
-def fmt_number(x: object, *, digits: int = 3, style: Style = "fixed", missing: str = DASH,
-               signed: bool = False, snap: float = 0.0) -> str:
+def fmt_number(
+    x: object, *, digits: int = 3, style: Style = "fixed", missing: str = DASH, signed: bool = False, snap: float = 0.0
+) -> str:
     """A value as people read it.
 
     Args:

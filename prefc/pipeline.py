@@ -62,20 +62,39 @@ class RunResult:
 
 
 MAIN_JOB: dict[str, Any] = {
-    "max_steps": 60, "learning_rate": 5e-4, "train_batch_size": 4, "full": False, "completion": "as-written",
-    "eval_items": 48, "scoring": "generate", "numeric": "generate",
+    "max_steps": 60,
+    "learning_rate": 5e-4,
+    "train_batch_size": 4,
+    "full": False,
+    "completion": "as-written",
+    "eval_items": 48,
+    "scoring": "generate",
+    "numeric": "generate",
 }
 """The main job's settings (``prefc run``'s defaults); ``docs/runtime.md`` says how they were chosen."""
 
 
-def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None,
-             max_steps: int = MAIN_JOB["max_steps"], learning_rate: float = MAIN_JOB["learning_rate"],
-             train_batch_size: int = MAIN_JOB["train_batch_size"], full: bool = MAIN_JOB["full"],
-             completion: str = MAIN_JOB["completion"], seed: int = 0,
-             eval_items: int | None = MAIN_JOB["eval_items"], max_new_tokens: int | None = None,
-             batch_size: int = 16, scoring: str = MAIN_JOB["scoring"], numeric: str = MAIN_JOB["numeric"],
-             retrain: bool = False, rubric_seed: int | None = None, threads: int | None = None,
-             console: Console | None = None) -> RunResult:
+def run_spec(
+    path: str,
+    *,
+    out: str | Path = "runs",
+    model: str | None = None,
+    max_steps: int = MAIN_JOB["max_steps"],
+    learning_rate: float = MAIN_JOB["learning_rate"],
+    train_batch_size: int = MAIN_JOB["train_batch_size"],
+    full: bool = MAIN_JOB["full"],
+    completion: str = MAIN_JOB["completion"],
+    seed: int = 0,
+    eval_items: int | None = MAIN_JOB["eval_items"],
+    max_new_tokens: int | None = None,
+    batch_size: int = 16,
+    scoring: str = MAIN_JOB["scoring"],
+    numeric: str = MAIN_JOB["numeric"],
+    retrain: bool = False,
+    rubric_seed: int | None = None,
+    threads: int | None = None,
+    console: Console | None = None,
+) -> RunResult:
     """Compile ``path``, train an adapter per preference of its first dataset, and evaluate the base
     model and each adapter on its first rubric.
 
@@ -146,8 +165,16 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None,
         adapter_dir = (
             root / "adapters" / point.label.replace("(", "_").replace(")", "").replace("=", "").replace(",", "_")
         )
-        config = TrainConfig(model=model, preference=point.label, max_steps=max_steps, learning_rate=learning_rate,
-                             batch_size=train_batch_size, full=full, completion=completion, seed=seed)
+        config = TrainConfig(
+            model=model,
+            preference=point.label,
+            max_steps=max_steps,
+            learning_rate=learning_rate,
+            batch_size=train_batch_size,
+            full=full,
+            completion=completion,
+            seed=seed,
+        )
         configs[point.label] = config
         meta = adapter_dir / "prefc_train.json"
         saved = None
@@ -156,8 +183,11 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None,
                 saved = read_document(meta, TrainRecord)
             except ArtefactError as exc:  # unreadable: train again (and say why)
                 console.print(f"   {point.label}: {exc}; training again")
-            if saved is not None and saved.config == config.model_dump(mode="json") and \
-                    saved.spec_sha256 == spec.sha256:
+            if (
+                saved is not None
+                and saved.config == config.model_dump(mode="json")
+                and saved.spec_sha256 == spec.sha256
+            ):
                 console.print(f"   {point.label}: reusing {adapter_dir}")
                 result.adapters[point.label] = adapter_dir
                 continue
@@ -172,11 +202,12 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None,
         console.print(f"3/3 evaluating on rubric `{rubric_block.name}`")
     else:
         clock = time.perf_counter()
-        rubric = development_rubric(spec, rubric_block.name, built.directory, seed=rubric_seed,
-                                    out=root / "dev-build")
+        rubric = development_rubric(spec, rubric_block.name, built.directory, seed=rubric_seed, out=root / "dev-build")
         result.seconds["development rubric"] = round(time.perf_counter() - clock, 2)
-        console.print(f"3/3 evaluating on a development rubric: `{rubric_block.name}` drawn with seed "
-                      f"{rubric_seed}, {len(rubric.items)} items none of which the reported rubric or a dataset asks")
+        console.print(
+            f"3/3 evaluating on a development rubric: `{rubric_block.name}` drawn with seed "
+            f"{rubric_seed}, {len(rubric.items)} items none of which the reported rubric or a dataset asks"
+        )
     subset = rubric.subset(eval_items)
     summaries = []
     agents: list[tuple[str, str | None]] = [("base", None)] + [(label, str(p)) for label, p in result.adapters.items()]
@@ -192,8 +223,16 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None,
         agent.name = f"{agent.name}" if adapter is None else f"{model_label(model)} [{label}]"
         results_dir = root / "results" / (label if adapter is None else Path(adapter).name)
         clock = time.perf_counter()
-        evaluated = evaluate(subset, agent, results_dir, scoring=scoring, batch_size=batch_size,
-                             max_new_tokens=max_new_tokens, progress=True, numeric=numeric)
+        evaluated = evaluate(
+            subset,
+            agent,
+            results_dir,
+            scoring=scoring,
+            batch_size=batch_size,
+            max_new_tokens=max_new_tokens,
+            progress=True,
+            numeric=numeric,
+        )
         result.seconds[f"eval {label}"] = round(time.perf_counter() - clock, 2)
         report = AgentReport(agent.name, adapter, results_dir, evaluated.summary.to_data(), label)
         report.verdicts = agent_verdicts(report, rubric.preferences, list(result.adapters))
@@ -203,23 +242,49 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None,
     for r in result.reports:
         console.print(verdict_lines(r))
     settings = {
-        "max_steps": max_steps, "learning_rate": learning_rate, "train_batch_size": train_batch_size, "full": full,
-        "completion": completion, "seed": seed, "eval_items": eval_items, "items": len(subset.items),
-        "scoring": scoring, "numeric": numeric, "max_new_tokens": max_new_tokens, "batch_size": batch_size,
-        "model": model, "rubric_seed": rubric_seed, "threads": threads}
+        "max_steps": max_steps,
+        "learning_rate": learning_rate,
+        "train_batch_size": train_batch_size,
+        "full": full,
+        "completion": completion,
+        "seed": seed,
+        "eval_items": eval_items,
+        "items": len(subset.items),
+        "scoring": scoring,
+        "numeric": numeric,
+        "max_new_tokens": max_new_tokens,
+        "batch_size": batch_size,
+        "model": model,
+        "rubric_seed": rubric_seed,
+        "threads": threads,
+    }
     from prefc.runtime.report import write_report
 
     def record() -> RunRecord:
         return RunRecord(
-            spec=spec.name, spec_sha256=spec.sha256, build=str(built.directory), settings=settings,
+            spec=spec.name,
+            spec_sha256=spec.sha256,
+            build=str(built.directory),
+            settings=settings,
             rubric={"name": rubric.header.get("rubric"), "selection": rubric.header.get("selection")},
-            adapters={k: str(v) for k, v in result.adapters.items()}, seconds=result.seconds,
-            agents=[RunAgent(agent=r.agent, adapter=r.adapter, label=r.label, results=str(r.results),
-                             parse_rate=s.parse_rate, accuracy={p.label: p.accuracy for p in s.preferences},
-                             accuracy_by_game={p.label: p.accuracy_by_game for p in s.preferences},
-                             nearest=s.nearest.label if s.nearest else None, verdict=r.verdicts, kappa=s.kappa,
-                             evaluated=s.evaluated)
-                    for r, s in zip(result.reports, summaries, strict=True)],
+            adapters={k: str(v) for k, v in result.adapters.items()},
+            seconds=result.seconds,
+            agents=[
+                RunAgent(
+                    agent=r.agent,
+                    adapter=r.adapter,
+                    label=r.label,
+                    results=str(r.results),
+                    parse_rate=s.parse_rate,
+                    accuracy={p.label: p.accuracy for p in s.preferences},
+                    accuracy_by_game={p.label: p.accuracy_by_game for p in s.preferences},
+                    nearest=s.nearest.label if s.nearest else None,
+                    verdict=r.verdicts,
+                    kappa=s.kappa,
+                    evaluated=s.evaluated,
+                )
+                for r, s in zip(result.reports, summaries, strict=True)
+            ],
         )
 
     write_document(root / "run.json", record())
@@ -228,8 +293,9 @@ def run_spec(path: str, *, out: str | Path = "runs", model: str | None = None,
     result.seconds["report"] = round(time.perf_counter() - clock, 2)
     result.seconds["total"] = round(time.perf_counter() - started, 2)
     write_document(root / "run.json", record())  # again, with the report's time and the total
-    console.print(f"run written to {root} in {result.seconds['total']:.0f} s; open {result.report} in a browser "
-                  "for the report")
+    console.print(
+        f"run written to {root} in {result.seconds['total']:.0f} s; open {result.report} in a browser for the report"
+    )
     return result
 
 
@@ -301,8 +367,11 @@ def development_rubric(spec, name: str, build_dir: Path, *, seed: int, out: Path
     reported = load_rubric(build_dir / f"{name}.jsonl")
     seen = {json.dumps(it["prompt"], sort_keys=True) for it in reported.items}
     for path in sorted(build_dir.glob("*/*.jsonl")):
-        seen.update(json.dumps(row["prompt"], sort_keys=True) for _, _, row in read_jsonl(path, error=ValueError)
-                    if isinstance(row, dict) and "prompt" in row)
+        seen.update(
+            json.dumps(row["prompt"], sort_keys=True)
+            for _, _, row in read_jsonl(path, error=ValueError)
+            if isinstance(row, dict) and "prompt" in row
+        )
     selection = reported.header.get("selection") or {}
     pool = selection.get("discriminating" if selection.get("rule") == "discriminating" else "candidates")
     wanted = min(3 * len(reported.items), int(0.9 * pool) if pool else 3 * len(reported.items))
@@ -346,11 +415,16 @@ def agent_verdicts(report: AgentReport, preferences: list[str], trained: list[st
     from prefc.runtime.files import read_jsonl
     from prefc.runtime.verdict import margin
 
-    records = [rec for _, _, rec in read_jsonl(report.results / "results.jsonl", error=ValueError)
-               if isinstance(rec, dict)]
+    records = [
+        rec for _, _, rec in read_jsonl(report.results / "results.jsonl", error=ValueError) if isinstance(rec, dict)
+    ]
     nearest = report.summary.get("nearest") or {}
-    out: dict[str, Any] = {"nearest": nearest.get("label"), "runner_up": nearest.get("runner_up"), "lead": None,
-                           "against": {}}
+    out: dict[str, Any] = {
+        "nearest": nearest.get("label"),
+        "runner_up": nearest.get("runner_up"),
+        "lead": None,
+        "against": {},
+    }
     if records and nearest.get("label") and nearest.get("runner_up"):
         out["lead"] = margin(records, nearest["label"], nearest["runner_up"]).to_json()
     own = report.label.replace(" ", "")
@@ -435,10 +509,18 @@ def shift_table(result: RunResult, preferences: list[str]) -> Table:
         rows["nearest type"].append((s.get("nearest") or {}).get("label") or DASH)
         lead = (r.verdicts or {}).get("lead")
         rows["lead over runner-up"].append(f"{lead['margin']:+.2f}" if lead else DASH)
-        rows["  95% interval"].append(DASH if not lead else f"[{lead['low']:+.2f}, {lead['high']:+.2f}]"
-                                       + ("" if lead["distinguishable"] else " not distinguishable"))
-        rows["kappa (95% CI)"].append(f"{fmt_number(k['estimate'], digits=2)} [{fmt_number(k['ci_low'], digits=2)}, "
-                                      f"{fmt_number(k['ci_high'], digits=2)}]" if k else DASH)
+        rows["  95% interval"].append(
+            DASH
+            if not lead
+            else f"[{lead['low']:+.2f}, {lead['high']:+.2f}]"
+            + ("" if lead["distinguishable"] else " not distinguishable")
+        )
+        rows["kappa (95% CI)"].append(
+            f"{fmt_number(k['estimate'], digits=2)} [{fmt_number(k['ci_low'], digits=2)}, "
+            f"{fmt_number(k['ci_high'], digits=2)}]"
+            if k
+            else DASH
+        )
     for name, cells in rows.items():
         table.add_row(name, *cells)
     return table

@@ -133,8 +133,15 @@ class _Lines:
 
 
 @contextmanager
-def progress(label: str, total: int | None = None, *, enabled: bool = True, stream: IO[str] | None = None,
-             unit: str = "", mode: str | None = None) -> Iterator[Advance]:
+def progress(
+    label: str,
+    total: int | None = None,
+    *,
+    enabled: bool = True,
+    stream: IO[str] | None = None,
+    unit: str = "",
+    mode: str | None = None,
+) -> Iterator[Advance]:
     """Show the progress of a piece of work; yields ``advance(n=1, note=None)``.
 
     Args:
@@ -170,8 +177,15 @@ def progress(label: str, total: int | None = None, *, enabled: bool = True, stre
     )
 
     console = Console(file=target, highlight=False)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TimeRemainingColumn(), console=console, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
         task = bar.add_task(label, total=total)
 
         yield _Bar(bar, task, label)

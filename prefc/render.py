@@ -39,8 +39,11 @@ def render_solution(sol: Solution) -> Panel:
     eqs.add_column("utilities")
     for i, eq in enumerate(sol.equilibria):
         if eq.probabilities:
-            play = "; ".join(f"{p}: " + ", ".join(f"{o} {q:.4g}" for o, q in probs.items())
-                             for p, acts in eq.probabilities.items() for probs in acts.values())
+            play = "; ".join(
+                f"{p}: " + ", ".join(f"{o} {q:.4g}" for o, q in probs.items())
+                for p, acts in eq.probabilities.items()
+                for probs in acts.values()
+            )
         else:
             play = ", ".join(f"{p}.{a} = {_value(v)}" for p, acts in eq.path.items() for a, v in acts.items())
         if eq.strategy:
@@ -90,5 +93,6 @@ def render_explanation(exp) -> Panel:
     table.add_column("why", style="dim")
     for r in exp.regimes:
         table.add_row(r.condition, r.outcome, r.note)
-    return Panel(Group(head, table), title=f"[bold]{exp.game}[/bold] for [bold]{exp.preference}[/bold]",
-                 title_align="left")
+    return Panel(
+        Group(head, table), title=f"[bold]{exp.game}[/bold] for [bold]{exp.preference}[/bold]", title_align="left"
+    )

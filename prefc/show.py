@@ -17,8 +17,7 @@ def _game_panel(game: CheckedGame) -> Panel:
     lines.add_column(style="bold cyan", no_wrap=True)
     lines.add_column()
     players = ", ".join(
-        p.name.name if not p.is_group else f"{p.name.name}[{pretty.expr(p.lo)}..{pretty.expr(p.hi)}]"
-        for p in g.players
+        p.name.name if not p.is_group else f"{p.name.name}[{pretty.expr(p.lo)}..{pretty.expr(p.hi)}]" for p in g.players
     )
     lines.add_row("players", players + ("  (symmetric)" if g.symmetric else ""))
     for name, p in game.params.items():
@@ -52,8 +51,14 @@ def render_spec(spec: CheckedSpec) -> Group:
     Args:
         spec: The checked spec.
     """
-    parts: list = [Text.assemble(("spec ", "bold"), (spec.name, "bold magenta"), f"  {spec.title}\n",
-                                 (f"{spec.path}  sha256 {spec.sha256[:16]}…", "dim"))]
+    parts: list = [
+        Text.assemble(
+            ("spec ", "bold"),
+            (spec.name, "bold magenta"),
+            f"  {spec.title}\n",
+            (f"{spec.path}  sha256 {spec.sha256[:16]}…", "dim"),
+        )
+    ]
     prefs = Table(title="preferences", title_justify="left", show_lines=False)
     prefs.add_column("name", style="bold", no_wrap=True)
     prefs.add_column("parameters", overflow="fold")
@@ -94,8 +99,9 @@ def render_spec(spec: CheckedSpec) -> Group:
                 settings.append(f"holdout where {pretty.expr(cond)}")
             if a.select is not None:
                 settings.append(f"select {a.select.name}")
-            builds.add_row(b.kind, b.name, "\n".join(p.label for p in b.preferences), "\n".join(b.games), size,
-                           "\n".join(settings))
+            builds.add_row(
+                b.kind, b.name, "\n".join(p.label for p in b.preferences), "\n".join(b.games), size, "\n".join(settings)
+            )
         parts.append(builds)
     return Group(*parts)
 
@@ -106,36 +112,81 @@ def spec_json(spec: CheckedSpec) -> dict:
     Args:
         spec: The checked spec.
     """
-    preferences = [{
-        "name": p.name, "title": p.title, "origin": p.origin,
-        "parameters": {k: {"default": None if v is None else pretty.number(v),
-                           "domain": None if not p.domains[k] else [pretty.number(d) for d in p.domains[k]]}
-                       for k, v in p.defaults.items()},
-        "utility": pretty.expr(p.ast.body),
-    } for p in spec.preferences.values()]
+    preferences = [
+        {
+            "name": p.name,
+            "title": p.title,
+            "origin": p.origin,
+            "parameters": {
+                k: {
+                    "default": None if v is None else pretty.number(v),
+                    "domain": None if not p.domains[k] else [pretty.number(d) for d in p.domains[k]],
+                }
+                for k, v in p.defaults.items()
+            },
+            "utility": pretty.expr(p.ast.body),
+        }
+        for p in spec.preferences.values()
+    ]
     games = []
     for game in spec.games.values():
         g = game.ast
-        games.append({
-            "name": game.name, "title": game.title, "symmetric": bool(g.symmetric),
-            "players": [p.name.name for p in g.players],
-            "params": {name: {"default": pretty.expr(p.default),
-                              "domain": pretty.domain(p.domain) if p.domain is not None else None,
-                              "sweep": pretty.sweep(p.sweep) if p.sweep is not None else None}
-                       for name, p in game.params.items()},
-            "stages": [[{"mover": m.mover.name, "each": bool(m.each), "action": m.action.name,
-                         "domain": pretty.domain(m.domain), "observes": [pretty.action_ref(r) for r in m.observes]}
-                        for m in stage] for stage in game.stages],
-            "payoffs": {f"{pay.player.name}" + (f"[{pay.index_var.name}]" if pay.index_var is not None else ""):
-                        pretty.expr(pay.value) for pay in g.payoffs},
-            "kantian": game.kantian_mode,
-            "repeat": pretty.expr(g.repeat) if g.repeat is not None else None,
-            "concept": g.concept.name if g.concept is not None else None,
-        })
-    builds = [{"kind": b.kind, "name": b.name, "preferences": [p.label for p in b.preferences],
-               "games": list(b.games), "samples": b.ast.samples if b.kind == "dataset" else None,
-               "samples_per": b.ast.samples_per if b.kind == "dataset" else None,
-               "items": b.ast.items if b.kind == "rubric" else None, "seed": b.ast.seed}
-              for b in spec.builds.values()]
-    return {"spec": spec.name, "title": spec.title, "path": str(spec.path), "sha256": spec.sha256,
-            "preferences": preferences, "games": games, "builds": builds}
+        games.append(
+            {
+                "name": game.name,
+                "title": game.title,
+                "symmetric": bool(g.symmetric),
+                "players": [p.name.name for p in g.players],
+                "params": {
+                    name: {
+                        "default": pretty.expr(p.default),
+                        "domain": pretty.domain(p.domain) if p.domain is not None else None,
+                        "sweep": pretty.sweep(p.sweep) if p.sweep is not None else None,
+                    }
+                    for name, p in game.params.items()
+                },
+                "stages": [
+                    [
+                        {
+                            "mover": m.mover.name,
+                            "each": bool(m.each),
+                            "action": m.action.name,
+                            "domain": pretty.domain(m.domain),
+                            "observes": [pretty.action_ref(r) for r in m.observes],
+                        }
+                        for m in stage
+                    ]
+                    for stage in game.stages
+                ],
+                "payoffs": {
+                    f"{pay.player.name}"
+                    + (f"[{pay.index_var.name}]" if pay.index_var is not None else ""): pretty.expr(pay.value)
+                    for pay in g.payoffs
+                },
+                "kantian": game.kantian_mode,
+                "repeat": pretty.expr(g.repeat) if g.repeat is not None else None,
+                "concept": g.concept.name if g.concept is not None else None,
+            }
+        )
+    builds = [
+        {
+            "kind": b.kind,
+            "name": b.name,
+            "preferences": [p.label for p in b.preferences],
+            "games": list(b.games),
+            "samples": b.ast.samples if b.kind == "dataset" else None,
+            "samples_per": b.ast.samples_per if b.kind == "dataset" else None,
+            "items": b.ast.items if b.kind == "rubric" else None,
+            "seed": b.ast.seed,
+        }
+        for b in spec.builds.values()
+    ]
+    return {
+        "spec": spec.name,
+        "title": spec.title,
+        "path": str(spec.path),
+        "sha256": spec.sha256,
+        "preferences": preferences,
+        "games": games,
+        "builds": builds,
+    }

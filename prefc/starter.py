@@ -19,7 +19,7 @@ __all__ = ["LIBRARY", "Starter", "StarterError", "create_starter", "spec_name", 
 
 LIBRARY = "preferences.pref"
 
-_TEMPLATE = '''\
+_TEMPLATE = """\
 # {name}: a starter spec. Check, explain and compile it:
 #   prefc check {name}.pref
 #   prefc explain {name}.pref --game prisoners_dilemma --preference moralis
@@ -67,7 +67,7 @@ rubric eval for economicus, moralis(kappa = 0.25, 0.5, 0.75) {{
     items 20   tolerance 5%
     seed 2
 }}
-'''
+"""
 
 
 class StarterError(Exception):
@@ -162,7 +162,7 @@ def create_starter(target: str | os.PathLike[str]) -> Starter:
         if any(d.code == "E0101" for d in problems):
             source = _library_source()
             if source is None:
-                raise StarterError(f"this prefc has no preference library to import (`use \"{LIBRARY}\"`)")
+                raise StarterError(f'this prefc has no preference library to import (`use "{LIBRARY}"`)')
             shutil.copyfile(source, stage / LIBRARY)
             files.append(LIBRARY)
             copied = True

@@ -302,8 +302,7 @@ class TheoryAgent:
             label = _match_label(self.preference_label, list(targets))
             if label is None:
                 raise AgentError(
-                    f"item {item.get('id')!r} has no target for {self.preference_label!r}; "
-                    f"it has {sorted(targets)}"
+                    f"item {item.get('id')!r} has no target for {self.preference_label!r}; it has {sorted(targets)}"
                 )
             target = {k: v for k, v in targets[label].items() if k != "alternatives"}
             shown = ", ".join(f"{k} = {v}" for k, v in target.items())

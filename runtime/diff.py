@@ -168,8 +168,16 @@ class GroupDiff:
         return f"{self.game}/{self.role}.{self.action}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"game": self.game, "role": self.role, "action": self.action, "kind": self.kind, "a": self.a,
-                "b": self.b, "choice": self.choice.to_json(), "accuracy": [t.to_json() for t in self.accuracy]}
+        return {
+            "game": self.game,
+            "role": self.role,
+            "action": self.action,
+            "kind": self.kind,
+            "a": self.a,
+            "b": self.b,
+            "choice": self.choice.to_json(),
+            "accuracy": [t.to_json() for t in self.accuracy],
+        }
 
 
 @dataclass
@@ -203,8 +211,16 @@ class ResultsDiff:
         rubric, spec, sha = self.a.rubric_identity
         return {
             "kind": "results",
-            "inputs": [{"path": str(r.path), "agent": r.agent, "sha256": r.sha256, "n_items": len(r.records),
-                        "scoring": r.summary.get("scoring")} for r in (self.a, self.b)],
+            "inputs": [
+                {
+                    "path": str(r.path),
+                    "agent": r.agent,
+                    "sha256": r.sha256,
+                    "n_items": len(r.records),
+                    "scoring": r.summary.get("scoring"),
+                }
+                for r in (self.a, self.b)
+            ],
             "rubric": {"name": rubric, "spec": spec, "spec_sha256": sha},
             "paired": self.paired,
             "alpha": self.alpha,
@@ -230,22 +246,30 @@ def _check_same_rubric(a: Run, b: Run) -> None:
     ia, ib = a.rubric_identity, b.rubric_identity
     if ia[2] is None or ib[2] is None:
         missing = a if ia[2] is None else b
-        raise ResultsError(f"{missing.path / 'summary.json'}: no spec_sha256 recorded; cannot tell which rubric "
-                           "the run used")
+        raise ResultsError(
+            f"{missing.path / 'summary.json'}: no spec_sha256 recorded; cannot tell which rubric the run used"
+        )
     if ia != ib:
+
         def show(i):
             return f"rubric {i[0]!r} of spec {i[1]!r} ({str(i[2])[:12]}…)"
-        raise ResultsError(f"the runs come from different rubrics: {a.path} ran {show(ia)}, {b.path} ran {show(ib)}; "
-                           "compare runs of the same rubric")
+
+        raise ResultsError(
+            f"the runs come from different rubrics: {a.path} ran {show(ia)}, {b.path} ran {show(ib)}; "
+            "compare runs of the same rubric"
+        )
     for key in set(a.records) & set(b.records):
         ra, rb = a.records[key], b.records[key]
         if ra.get("game") != rb.get("game") or (ra.get("params") or {}) != (rb.get("params") or {}):
-            raise ResultsError(f"item {key!r} differs between {a.path} and {b.path} although both name the same "
-                               "rubric (game or parameters); the results are corrupt")
+            raise ResultsError(
+                f"item {key!r} differs between {a.path} and {b.path} although both name the same "
+                "rubric (game or parameters); the results are corrupt"
+            )
 
 
-def diff_results(a: Run | str | os.PathLike[str], b: Run | str | os.PathLike[str], *,
-                 alpha: float = 0.05) -> ResultsDiff:
+def diff_results(
+    a: Run | str | os.PathLike[str], b: Run | str | os.PathLike[str], *, alpha: float = 0.05
+) -> ResultsDiff:
     """Compare two evaluations of the same rubric, with a test for every difference.
 
     Args:
@@ -265,8 +289,10 @@ def diff_results(a: Run | str | os.PathLike[str], b: Run | str | os.PathLike[str
     notes = []
     if not paired:
         shared = len(set(ra.records) & set(rb.records))
-        notes.append(f"the runs answered different item sets ({len(ra.records)} and {len(rb.records)} items, "
-                     f"{shared} shared): unpaired tests")
+        notes.append(
+            f"the runs answered different item sets ({len(ra.records)} and {len(rb.records)} items, "
+            f"{shared} shared): unpaired tests"
+        )
     labels = [str(p.get("label")) for p in ra.summary.get("preferences") or []]
     groups = _groups(ra, rb, paired, labels)
     overall = _overall_tests(ra, rb, paired, labels)
@@ -309,8 +335,9 @@ def _values(run: Run, ids: list[str], action: str) -> dict[str, Any]:
     return out
 
 
-def _group(a: Run, b: Run, game: str, role: str, action: str, ids: list[str], paired: bool,
-           labels: list[str]) -> GroupDiff:
+def _group(
+    a: Run, b: Run, game: str, role: str, action: str, ids: list[str], paired: bool, labels: list[str]
+) -> GroupDiff:
     va, vb = _values(a, ids, action), _values(b, ids, action)
     parsed_a = {k: v for k, v in va.items() if v is not None}
     parsed_b = {k: v for k, v in vb.items() if v is not None}
@@ -339,8 +366,14 @@ def _numeric_stats(xs: list[float], n_items: int) -> dict[str, Any]:
     if not xs:
         return {"n": 0, "n_items": n_items, "parse_rate": rate, "mean": None, "median": None, "sd": None}
     arr = np.asarray(xs, dtype=float)
-    return {"n": len(xs), "n_items": n_items, "parse_rate": rate, "mean": float(arr.mean()),
-            "median": float(np.median(arr)), "sd": float(arr.std(ddof=1)) if len(xs) > 1 else None}
+    return {
+        "n": len(xs),
+        "n_items": n_items,
+        "parse_rate": rate,
+        "mean": float(arr.mean()),
+        "median": float(np.median(arr)),
+        "sd": float(arr.std(ddof=1)) if len(xs) > 1 else None,
+    }
 
 
 def _counts(parsed: dict[str, Any], options: list[str], n_items: int) -> dict[str, Any]:
@@ -348,8 +381,13 @@ def _counts(parsed: dict[str, Any], options: list[str], n_items: int) -> dict[st
     for v in parsed.values():
         counts[str(v)] += 1
     n = len(parsed)
-    return {"n": n, "n_items": n_items, "parse_rate": n / n_items if n_items else None, "counts": counts,
-            "proportions": {o: (c / n if n else None) for o, c in counts.items()}}
+    return {
+        "n": n,
+        "n_items": n_items,
+        "parse_rate": n / n_items if n_items else None,
+        "counts": counts,
+        "proportions": {o: (c / n if n else None) for o, c in counts.items()},
+    }
 
 
 def _numeric_test(pa: dict[str, Any], pb: dict[str, Any], paired: bool, scope: str) -> TestResult:
@@ -361,25 +399,35 @@ def _numeric_test(pa: dict[str, Any], pb: dict[str, Any], paired: bool, scope: s
             return TestResult("choice", scope, "Wilcoxon signed-rank", None, n=0, note="no item parsed in both runs")
         d = [float(pa[k]) - float(pb[k]) for k in keys]
         if all(x == 0 for x in d):
-            return TestResult("choice", scope, "Wilcoxon signed-rank", 1.0, statistic=0.0, n=len(keys),
-                              note="identical answers on every paired item")
+            return TestResult(
+                "choice",
+                scope,
+                "Wilcoxon signed-rank",
+                1.0,
+                statistic=0.0,
+                n=len(keys),
+                note="identical answers on every paired item",
+            )
         res = wilcoxon(d, zero_method="wilcox", alternative="two-sided")
-        return TestResult("choice", scope, "Wilcoxon signed-rank", float(res.pvalue), statistic=float(res.statistic),
-                          n=len(keys))
+        return TestResult(
+            "choice", scope, "Wilcoxon signed-rank", float(res.pvalue), statistic=float(res.statistic), n=len(keys)
+        )
     xa, xb = [float(v) for v in pa.values()], [float(v) for v in pb.values()]
     if not xa or not xb:
-        return TestResult("choice", scope, "Mann-Whitney U", None, n=len(xa) + len(xb),
-                          note="a run has no parsed answer")
+        return TestResult(
+            "choice", scope, "Mann-Whitney U", None, n=len(xa) + len(xb), note="a run has no parsed answer"
+        )
     if len(set(xa) | set(xb)) == 1:
-        return TestResult("choice", scope, "Mann-Whitney U", 1.0, statistic=None, n=len(xa) + len(xb),
-                          note="every answer is the same")
+        return TestResult(
+            "choice", scope, "Mann-Whitney U", 1.0, statistic=None, n=len(xa) + len(xb), note="every answer is the same"
+        )
     res = mannwhitneyu(xa, xb, alternative="two-sided")
-    return TestResult("choice", scope, "Mann-Whitney U", float(res.pvalue), statistic=float(res.statistic),
-                      n=len(xa) + len(xb))
+    return TestResult(
+        "choice", scope, "Mann-Whitney U", float(res.pvalue), statistic=float(res.statistic), n=len(xa) + len(xb)
+    )
 
 
-def _discrete_test(pa: dict[str, Any], pb: dict[str, Any], options: list[str], paired: bool,
-                   scope: str) -> TestResult:
+def _discrete_test(pa: dict[str, Any], pb: dict[str, Any], options: list[str], paired: bool, scope: str) -> TestResult:
     from scipy.stats import chi2_contingency, fisher_exact
 
     if paired:
@@ -390,9 +438,14 @@ def _discrete_test(pa: dict[str, Any], pb: dict[str, Any], options: list[str], p
         if len(options) <= 2:
             first = options[0]
             p, only_a, only_b = mcnemar_exact([x == first for x in xa], [x == first for x in xb])
-            return TestResult("choice", scope, "McNemar exact", p, n=len(keys),
-                              note=f"discordant pairs: {only_a} chose {first} only in the first run, "
-                                   f"{only_b} only in the second")
+            return TestResult(
+                "choice",
+                scope,
+                "McNemar exact",
+                p,
+                n=len(keys),
+                note=f"discordant pairs: {only_a} chose {first} only in the first run, {only_b} only in the second",
+            )
         stat, p, df = stuart_maxwell(xa, xb, options)
         return TestResult("choice", scope, "Stuart-Maxwell", p, statistic=stat, n=len(keys), note=f"{df} df")
     ca = [sum(1 for v in pa.values() if str(v) == o) for o in options]
@@ -435,8 +488,16 @@ def _binary_test(fa: dict[str, bool], fb: dict[str, bool], paired: bool, what: s
         if not keys:
             return TestResult(what, scope, "McNemar exact", None, a=ra, b=rb, n=0, note="no shared item")
         p, only_a, only_b = mcnemar_exact([fa[k] for k in keys], [fb[k] for k in keys])
-        return TestResult(what, scope, "McNemar exact", p, a=ra, b=rb, n=len(keys),
-                          note=f"discordant pairs: {only_a} only in the first run, {only_b} only in the second")
+        return TestResult(
+            what,
+            scope,
+            "McNemar exact",
+            p,
+            a=ra,
+            b=rb,
+            n=len(keys),
+            note=f"discordant pairs: {only_a} only in the first run, {only_b} only in the second",
+        )
     z, p = two_proportions(ka, na, kb, nb)
     return TestResult(what, scope, "two-proportion z-test", p, a=ra, b=rb, statistic=z, n=na + nb)
 
@@ -462,9 +523,16 @@ def kappa_test(ka: Mapping[str, Any] | None, kb: Mapping[str, Any] | None) -> Te
     """
     name = "z-test (SE from the 95% intervals)"
     if not ka or not kb:
-        return TestResult("kappa", "all", name, None, a=_kappa_json(ka), b=_kappa_json(kb),
-                          note="no kappa estimate in " + ("either run" if not ka and not kb else
-                                                          "the first run" if not ka else "the second run"))
+        return TestResult(
+            "kappa",
+            "all",
+            name,
+            None,
+            a=_kappa_json(ka),
+            b=_kappa_json(kb),
+            note="no kappa estimate in "
+            + ("either run" if not ka and not kb else "the first run" if not ka else "the second run"),
+        )
     ea, eb = float(ka["estimate"]), float(kb["estimate"])
     sa = (float(ka["ci_high"]) - float(ka["ci_low"])) / (2 * Z95)
     sb = (float(kb["ci_high"]) - float(kb["ci_low"])) / (2 * Z95)
@@ -474,21 +542,33 @@ def kappa_test(ka: Mapping[str, Any] | None, kb: Mapping[str, Any] | None) -> Te
         note = "an interval ends at the grid's bound: the normal approximation is rough there"
     if se == 0:
         same = math.isclose(ea, eb, abs_tol=1e-9)
-        return TestResult("kappa", "all", name, 1.0 if same else 0.0, a=_kappa_json(ka), b=_kappa_json(kb),
-                          statistic=None, note="both intervals have zero width" + ("" if same else
-                                                                                 "; the estimates differ"))
+        return TestResult(
+            "kappa",
+            "all",
+            name,
+            1.0 if same else 0.0,
+            a=_kappa_json(ka),
+            b=_kappa_json(kb),
+            statistic=None,
+            note="both intervals have zero width" + ("" if same else "; the estimates differ"),
+        )
     from scipy.stats import norm
 
     z = (ea - eb) / se
-    return TestResult("kappa", "all", name, float(2 * norm.sf(abs(z))), a=_kappa_json(ka), b=_kappa_json(kb),
-                      statistic=z, note=note)
+    return TestResult(
+        "kappa", "all", name, float(2 * norm.sf(abs(z))), a=_kappa_json(ka), b=_kappa_json(kb), statistic=z, note=note
+    )
 
 
 def _kappa_json(k: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if not k:
         return None
-    return {"estimate": k.get("estimate"), "ci_low": k.get("ci_low"), "ci_high": k.get("ci_high"),
-            "param": k.get("param")}
+    return {
+        "estimate": k.get("estimate"),
+        "ci_low": k.get("ci_low"),
+        "ci_high": k.get("ci_high"),
+        "param": k.get("param"),
+    }
 
 
 # ----------------------------------------------------------------------------- files

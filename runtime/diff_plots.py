@@ -69,15 +69,19 @@ def _panel(ax: Any, entry: dict[str, Any]) -> None:
         grid[rows.index(tuple(p["params"].items()))][cols.index(tuple(p["free"].items()))] = _STATUS[p["status"]]
     cmap = ListedColormap(_COLOURS)
     ax.imshow(grid, aspect="auto", cmap=cmap, vmin=-0.5, vmax=3.5, interpolation="nearest")
-    ax.set_yticks(range(len(rows)), [", ".join(f"{k}={fmt_number(v, style='general', digits=6)}" for k, v in r)
-                                     or "defaults" for r in rows],
-                  fontsize="small")
+    ax.set_yticks(
+        range(len(rows)),
+        [", ".join(f"{k}={fmt_number(v, style='general', digits=6)}" for k, v in r) or "defaults" for r in rows],
+        fontsize="small",
+    )
     if len(free) == 1:
         values = [c[0][1] for c in cols]
         step = max(1, len(values) // 10)
-        ax.set_xticks(range(0, len(values), step),
-                      [fmt_number(values[i], style="general", digits=6) for i in range(0, len(values), step)],
-                      fontsize="small")
+        ax.set_xticks(
+            range(0, len(values), step),
+            [fmt_number(values[i], style="general", digits=6) for i in range(0, len(values), step)],
+            fontsize="small",
+        )
         ax.set_xlabel(free[0])
         lo_v, hi_v = float(values[0]), float(values[-1])
         span = (hi_v - lo_v) or 1.0
@@ -85,9 +89,12 @@ def _panel(ax: Any, entry: dict[str, Any]) -> None:
             x = (edge - lo_v) / span * (len(values) - 1)
             ax.plot([x, x], [i - 0.45, i + 0.45], color="black", linewidth=1.5)
     else:
-        ax.set_xticks(range(len(cols)), [", ".join(f"{k}={fmt_number(v, style='general', digits=6)}" for k, v in c)
-                                         or "—" for c in cols],
-                      fontsize="small", rotation=90 if len(cols) > 6 else 0)
+        ax.set_xticks(
+            range(len(cols)),
+            [", ".join(f"{k}={fmt_number(v, style='general', digits=6)}" for k, v in c) or "—" for c in cols],
+            fontsize="small",
+            rotation=90 if len(cols) > 6 else 0,
+        )
     a, b = entry["a"], entry["b"]
     share = entry.get("share_differ")
     title = f"{a['name']} vs {b['name']}" if a["name"] != b["name"] else a["name"]
@@ -143,9 +150,12 @@ def plot_spec_diff(data: dict[str, Any], out_dir: str | os.PathLike[str]) -> lis
 
         fig.suptitle(wrap_title(f"{game}: where the equilibria differ (lines: closed-form boundaries)", 8.0))
         colour = dict(zip(_STATUS, _COLOURS, strict=True))
-        handles: list[Any] = [Line2D([], [], color="black", linewidth=1.5, label=label)
-                              if label == BOUNDARY else Patch(color=colour[label], label=label)
-                              for label in legend_entries(entries)]
+        handles: list[Any] = [
+            Line2D([], [], color="black", linewidth=1.5, label=label)
+            if label == BOUNDARY
+            else Patch(color=colour[label], label=label)
+            for label in legend_entries(entries)
+        ]
         fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize="small")
         written.append(save_png(fig, out / f"diff_{_safe(game)}.png"))
     return written

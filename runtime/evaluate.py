@@ -56,6 +56,7 @@ __all__ = [
 RAW_LIMIT = 100_000
 """Characters of each raw output kept in ``results.jsonl``."""
 
+
 class EvalError(SpecError):
     """An evaluation that cannot run as asked (wrong agent for the scoring mode, bad answers count)."""
 
@@ -367,8 +368,11 @@ def print_summary(summary: S.Summary, *, console: Any = None) -> None:
         row.append(fmt_number(p.mean_distance))
         table.add_row(*row)
     con.print(table)
-    con.print(f"{summary.evaluated}" + (" (stratified by game and role)" if summary.selection == "stratified" else "")
-              + f"; parse rate {fmt_number(summary.parse_rate)} ({summary.n_parsed}/{summary.n_items})")
+    con.print(
+        f"{summary.evaluated}"
+        + (" (stratified by game and role)" if summary.selection == "stratified" else "")
+        + f"; parse rate {fmt_number(summary.parse_rate)} ({summary.n_parsed}/{summary.n_items})"
+    )
     if summary.nearest:
         n = summary.nearest
         margin = fmt_number(n.margin) + (f" ± {fmt_number(n.margin_se)}" if n.margin_se is not None else "")
@@ -377,8 +381,9 @@ def print_summary(summary: S.Summary, *, console: Any = None) -> None:
         con.print(f"no nearest type: {summary.nearest_note or 'no answer matched any preference'}")
     if summary.kappa:
         k = summary.kappa
-        precision = "at its bound (deterministic answers)" if k.precision_at_bound else fmt_number(
-            k.precision, style="general")
+        precision = (
+            "at its bound (deterministic answers)" if k.precision_at_bound else fmt_number(k.precision, style="general")
+        )
         con.print(
             f"{k.param} = {fmt_number(k.estimate)}  95% CI [{fmt_number(k.ci_low)}, {fmt_number(k.ci_high)}]  "
             f"precision {precision}  ({k.n_used} items, {k.n_unparsed} unparsed excluded)"

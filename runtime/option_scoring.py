@@ -69,8 +69,9 @@ def shared_prefix_supported(model: Any) -> bool:
     return all(p in params for p in ("logits_to_keep", "position_ids", "past_key_values"))
 
 
-def _encode(tokenizer: PreTrainedTokenizerBase, prompt: Prompt, options: Sequence[str],
-            end: str | None) -> tuple[list[int], list[list[int]]]:
+def _encode(
+    tokenizer: PreTrainedTokenizerBase, prompt: Prompt, options: Sequence[str], end: str | None
+) -> tuple[list[int], list[list[int]]]:
     """The prompt's ids and each option's continuation ids (as the per-option computation has them)."""
     prefix_text = tokenizer.apply_chat_template(list(prompt), tokenize=False, add_generation_prompt=True)
     prefix = list(tokenizer(prefix_text, add_special_tokens=False)["input_ids"])
@@ -79,7 +80,7 @@ def _encode(tokenizer: PreTrainedTokenizerBase, prompt: Prompt, options: Sequenc
         text = opt + (end or "")
         full = list(tokenizer(prefix_text + text, add_special_tokens=False)["input_ids"])
         if full[: len(prefix)] == prefix and len(full) > len(prefix):
-            conts.append(full[len(prefix):])
+            conts.append(full[len(prefix) :])
         else:  # the option merged with the prompt's last token: score it tokenised on its own
             conts.append(list(tokenizer(text, add_special_tokens=False)["input_ids"]))
     return prefix, conts
@@ -116,8 +117,7 @@ def _common_prefix(rows: list[list[int]]) -> int:
     return max(n, 0)
 
 
-def _score_batch(model: Any, batch: list[_Item], *, pad_id: int, share: bool,
-                 scores: list[list[float]]) -> None:
+def _score_batch(model: Any, batch: list[_Item], *, pad_id: int, share: bool, scores: list[list[float]]) -> None:
     import torch
 
     device = next(model.parameters()).device
@@ -149,15 +149,15 @@ def _score_batch(model: Any, batch: list[_Item], *, pad_id: int, share: bool,
         ids[row, :own] = torch.tensor(it.prefix[shared:])
         positions[row, :own] = torch.arange(shared, len(it.prefix))
         allowed[row, :own, :shared] = True
-        allowed[row, :own, shared:shared + own] = torch.ones((own, own), dtype=torch.bool).tril()
+        allowed[row, :own, shared : shared + own] = torch.ones((own, own), dtype=torch.bool).tril()
         last = own - 1
         col = own
         for j, opt in enumerate(it.options):
             m = len(opt)
-            ids[row, col:col + m] = torch.tensor(opt)
-            positions[row, col:col + m] = torch.arange(len(it.prefix), len(it.prefix) + m)
-            allowed[row, col:col + m, :shared + own] = True
-            allowed[row, col:col + m, shared + col:shared + col + m] = torch.ones((m, m), dtype=torch.bool).tril()
+            ids[row, col : col + m] = torch.tensor(opt)
+            positions[row, col : col + m] = torch.arange(len(it.prefix), len(it.prefix) + m)
+            allowed[row, col : col + m, : shared + own] = True
+            allowed[row, col : col + m, shared + col : shared + col + m] = torch.ones((m, m), dtype=torch.bool).tril()
             # token k of the option is predicted at the prompt's last position (k = 0) or at option token k - 1
             for k, token in enumerate(opt):
                 where = (row, last if k == 0 else col + k - 1)
@@ -168,8 +168,14 @@ def _score_batch(model: Any, batch: list[_Item], *, pad_id: int, share: bool,
             allowed[row, c, shared + c] = True
     mask = torch.zeros(allowed.shape, dtype=dtype)
     mask.masked_fill_(~allowed, torch.finfo(dtype).min)
-    out = model(input_ids=ids.to(device), attention_mask=mask[:, None].to(device), position_ids=positions.to(device),
-                past_key_values=cache, use_cache=cache is not None, logits_to_keep=keep.to(device))
+    out = model(
+        input_ids=ids.to(device),
+        attention_mask=mask[:, None].to(device),
+        position_ids=positions.to(device),
+        past_key_values=cache,
+        use_cache=cache is not None,
+        logits_to_keep=keep.to(device),
+    )
     logits = out.logits.float()
     if logits.dim() == 3:  # a model that ignored the boolean selection returns every position
         logits = logits[keep.to(logits.device)]
@@ -233,8 +239,9 @@ def option_logprobs(
     if any(len(o) == 0 for o in options):
         raise ValueError("every prompt needs at least one option")
     if not shared_prefix_supported(model):
-        raise ValueError("this model's attention takes no custom mask: score it with "
-                         "prefc.runtime.generate.option_logprobs")
+        raise ValueError(
+            "this model's attention takes no custom mask: score it with prefc.runtime.generate.option_logprobs"
+        )
     end = None
     if end_turn:
         end = END_OF_TURN if END_OF_TURN in tokenizer.get_vocab() else tokenizer.eos_token

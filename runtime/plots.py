@@ -84,8 +84,16 @@ def plot_accuracy(summary: Summary, path: Path) -> Path | None:
         ax.bar(xs, values, width=width, label=p.label, color=f"C{k}")
         zeros = [x for x, v in zip(xs, values, strict=True) if v == 0]
         if zeros:
-            ax.plot(zeros, [0.0] * len(zeros), linestyle="none", marker="_", markersize=12, markeredgewidth=3,
-                    color=f"C{k}", clip_on=False)
+            ax.plot(
+                zeros,
+                [0.0] * len(zeros),
+                linestyle="none",
+                marker="_",
+                markersize=12,
+                markeredgewidth=3,
+                color=f"C{k}",
+                clip_on=False,
+            )
     ax.set_xticks(range(len(games)), games)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("accuracy")
@@ -119,8 +127,17 @@ def plot_kappa_profile(summary: Summary, path: Path) -> Path | None:
     ax.axhline(cut, color="grey", linestyle="--", linewidth=1, zorder=2, label="95% likelihood-ratio cut")
     ax.plot(xs, ys, color="C0", zorder=3, label="profile log-likelihood (max = 0)")
     # the interval as a bar on the cut line, with end caps: visible however narrow it is
-    ax.plot([k.ci_low, k.ci_high], [cut, cut], color="C2", linewidth=3, marker="|", markersize=14,
-            markeredgewidth=2, zorder=4, label=f"95% CI [{k.ci_low:.3f}, {k.ci_high:.3f}]")
+    ax.plot(
+        [k.ci_low, k.ci_high],
+        [cut, cut],
+        color="C2",
+        linewidth=3,
+        marker="|",
+        markersize=14,
+        markeredgewidth=2,
+        zorder=4,
+        label=f"95% CI [{k.ci_low:.3f}, {k.ci_high:.3f}]",
+    )
     low = min(ys)
     ax.set_ylim(max(low, -6 * CHI2_1_95), 0.5)
     ax.set_xlabel(k.param)
@@ -157,8 +174,17 @@ def plot_incentives(summary: Summary, path: Path, *, max_panels: int = 12) -> Pa
         xs = [p.x for p in s.points]
         agent = [(p.x, p.agent) for p in s.points if p.agent is not None]
         if agent:  # drawn first, wide and pale: the theory lines on top of it stay visible
-            (line,) = ax.plot([a for a, _ in agent], [b for _, b in agent], "o-", color="C0", linewidth=5,
-                              markersize=8, alpha=0.45, zorder=2, label=agent_name)
+            (line,) = ax.plot(
+                [a for a, _ in agent],
+                [b for _, b in agent],
+                "o-",
+                color="C0",
+                linewidth=5,
+                markersize=8,
+                alpha=0.45,
+                zorder=2,
+                label=agent_name,
+            )
             handles.setdefault(agent_name, line)
         # theory lines that coincide are stacked, the first widest: each shows as a band around the next
         series: dict[tuple[float, ...], list[str]] = {}
@@ -170,14 +196,26 @@ def plot_incentives(summary: Summary, path: Path, *, max_panels: int = 12) -> Pa
         for key, labs in series.items():
             ys = [float("nan") if y == float("inf") else y for y in key]
             for i, lab in enumerate(labs):
-                (line,) = ax.plot(xs, ys, linestyle="--" if i == len(labs) - 1 else "-", marker=".",
-                                  color=colour[lab], linewidth=1.5 + 2.5 * (len(labs) - 1 - i), zorder=3 + i,
-                                  label=lab)
+                (line,) = ax.plot(
+                    xs,
+                    ys,
+                    linestyle="--" if i == len(labs) - 1 else "-",
+                    marker=".",
+                    color=colour[lab],
+                    linewidth=1.5 + 2.5 * (len(labs) - 1 - i),
+                    zorder=3 + i,
+                    label=lab,
+                )
                 handles.setdefault(lab, line)
         slope = s.agent.slope
-        ax.set_title(wrap_title(f"{s.game}/{s.role}: {s.action} vs {s.param}"
-                                + (f" (slope {slope:.3g})" if slope is not None else ""), 4.2, size=10),
-                     fontsize="small")
+        ax.set_title(
+            wrap_title(
+                f"{s.game}/{s.role}: {s.action} vs {s.param}" + (f" (slope {slope:.3g})" if slope is not None else ""),
+                4.2,
+                size=10,
+            ),
+            fontsize="small",
+        )
         ax.set_xlabel(s.param)
         ax.set_ylabel(f"P({s.action} = first option)" if s.kind == "choice" else s.action)
     from matplotlib.lines import Line2D
@@ -187,8 +225,13 @@ def plot_incentives(summary: Summary, path: Path, *, max_panels: int = 12) -> Pa
             handles[lab] = Line2D([], [], linestyle="--", marker=".", color=colour[lab], linewidth=1.5)
     order = [agent_name, *every]
     shown = [lab for lab in order if lab in handles]
-    fig.legend(handles=[handles[lab] for lab in shown], labels=shown, fontsize="small", loc="outside lower center",
-               ncols=min(5, len(shown)))
+    fig.legend(
+        handles=[handles[lab] for lab in shown],
+        labels=shown,
+        fontsize="small",
+        loc="outside lower center",
+        ncols=min(5, len(shown)),
+    )
     save_png(fig, path)
     return path
 

@@ -53,8 +53,9 @@ class ContinuesReplies(Protocol):
     """An agent whose reply can be made to begin with given text (a local model: the text is fed as
     the start of the assistant turn, and the model writes only the rest)."""
 
-    def respond(self, prompts: Sequence[Prompt], *, max_new_tokens: int = 256, reply_prefix: str = "",
-                stop: Sequence[str] = ()) -> list[str]:
+    def respond(
+        self, prompts: Sequence[Prompt], *, max_new_tokens: int = 256, reply_prefix: str = "", stop: Sequence[str] = ()
+    ) -> list[str]:
         """Answer each prompt; each answer begins with ``reply_prefix``.
 
         Args:

@@ -18,8 +18,17 @@ from typing import Any
 
 __all__ = ["THIRD_PARTY", "quiet_third_party"]
 
-THIRD_PARTY = ("transformers", "trl", "peft", "accelerate", "torch", "datasets", "huggingface_hub", "tokenizers",
-               "safetensors")
+THIRD_PARTY = (
+    "transformers",
+    "trl",
+    "peft",
+    "accelerate",
+    "torch",
+    "datasets",
+    "huggingface_hub",
+    "tokenizers",
+    "safetensors",
+)
 _MODULES = r"^(" + "|".join(THIRD_PARTY) + r")(\.|$)"
 
 

@@ -115,8 +115,9 @@ def _cross_check(item: dict[str, Any], where: str, header: RubricHeader) -> None
         )
     family = item.get("family")
     if family is not None and header.family is not None and len(family["utilities"]) != len(header.family.grid):
-        raise RubricError(f"{where}: family has {len(family['utilities'])} utility rows for a grid of "
-                          f"{len(header.family.grid)}")
+        raise RubricError(
+            f"{where}: family has {len(family['utilities'])} utility rows for a grid of {len(header.family.grid)}"
+        )
 
 
 def load_rubric(path: str | os.PathLike[str], *, expect_sha256: str | None = None) -> Rubric:
@@ -167,6 +168,8 @@ def load_rubric(path: str | os.PathLike[str], *, expect_sha256: str | None = Non
     if not items:
         raise RubricError(f"{p}: the rubric has no items")
     if header.items is not None and header.items != len(items):
-        raise RubricError(f"{p}: {len(items)} items, but its header ({hp.name}) counts {header.items}: the file was "
-                          "cut or changed after `prefc compile`; compile the spec again")
+        raise RubricError(
+            f"{p}: {len(items)} items, but its header ({hp.name}) counts {header.items}: the file was "
+            "cut or changed after `prefc compile`; compile the spec again"
+        )
     return Rubric(path=p, header=header.to_data(), items=items)

@@ -41,9 +41,19 @@ class TestResult:
     significant: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"what": self.what, "scope": self.scope, "test": self.test, "statistic": json_number(self.statistic),
-                "p": json_number(self.p), "p_adjusted": json_number(self.p_adjusted), "significant": self.significant,
-                "a": self.a, "b": self.b, "n": self.n, "note": self.note}
+        return {
+            "what": self.what,
+            "scope": self.scope,
+            "test": self.test,
+            "statistic": json_number(self.statistic),
+            "p": json_number(self.p),
+            "p_adjusted": json_number(self.p_adjusted),
+            "significant": self.significant,
+            "a": self.a,
+            "b": self.b,
+            "n": self.n,
+            "note": self.note,
+        }
 
 
 def json_number(x: float | None) -> float | None:

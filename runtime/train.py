@@ -54,8 +54,20 @@ from .train_loss import trainer_class
 if TYPE_CHECKING:
     from trl import SFTTrainer
 
-__all__ = ["TrainConfig", "TrainError", "TrainInterrupted", "TrainResult", "PreparedRun", "read_rows",
-           "filter_rows", "dataset_files", "bf16_supported", "last_checkpoint", "prepare", "train"]
+__all__ = [
+    "TrainConfig",
+    "TrainError",
+    "TrainInterrupted",
+    "TrainResult",
+    "PreparedRun",
+    "read_rows",
+    "filter_rows",
+    "dataset_files",
+    "bf16_supported",
+    "last_checkpoint",
+    "prepare",
+    "train",
+]
 
 TRAIN_FILE = "train.jsonl"
 VAL_FILES = ("val.jsonl", "validation.jsonl")
@@ -135,16 +147,20 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     for where, _, row in read_jsonl(path, error=TrainError):
         if isinstance(row, dict) and isinstance(row.get("messages"), list):
             row = _as_prompt_completion(row, where)
-        if not isinstance(row, dict) or not isinstance(row.get("prompt"), list) or not isinstance(
-            row.get("completion"), list
+        if (
+            not isinstance(row, dict)
+            or not isinstance(row.get("prompt"), list)
+            or not isinstance(row.get("completion"), list)
         ):
             raise TrainError(
                 f"{where}: expected an object with 'prompt' and 'completion' message lists "
                 "(conversational prompt-completion format) or a 'messages' list"
             )
         for msg in row["prompt"] + row["completion"]:
-            if not isinstance(msg, dict) or not isinstance(msg.get("role"), str) or not isinstance(
-                msg.get("content"), str
+            if (
+                not isinstance(msg, dict)
+                or not isinstance(msg.get("role"), str)
+                or not isinstance(msg.get("content"), str)
             ):
                 raise TrainError(f"{where}: every message needs string 'role' and 'content'")
         row["prompt"] = [{"role": m["role"], "content": m["content"]} for m in row["prompt"]]
@@ -184,17 +200,19 @@ def dataset_files(dataset: Path) -> tuple[Path, Path | None, Path]:
                 if candidate.is_file():
                     val = candidate
                     break
-        home = next((d for d in (dataset.parent, dataset.parent.parent) if (d / "dataset.json").is_file()),
-                    dataset.parent)
+        home = next(
+            (d for d in (dataset.parent, dataset.parent.parent) if (d / "dataset.json").is_file()), dataset.parent
+        )
         return dataset, val, home
     raise TrainError(f"dataset directory not found: {dataset}")
 
 
 def _matches(row: dict[str, Any], preference: str) -> bool:
     meta = row.get("meta") or {}
-    return _norm_label(str(meta.get("preference", ""))) == _norm_label(preference) or meta.get(
-        "preference_name"
-    ) == preference
+    return (
+        _norm_label(str(meta.get("preference", ""))) == _norm_label(preference)
+        or meta.get("preference_name") == preference
+    )
 
 
 def _preferences(rows: list[dict[str, Any]]) -> list[str]:
@@ -206,8 +224,9 @@ def _preferences(rows: list[dict[str, Any]]) -> list[str]:
     return seen
 
 
-def filter_rows(rows: list[dict[str, Any]], preference: str | None, *, source: Path,
-                empty_ok: bool = False) -> list[dict[str, Any]]:
+def filter_rows(
+    rows: list[dict[str, Any]], preference: str | None, *, source: Path, empty_ok: bool = False
+) -> list[dict[str, Any]]:
     """Keep the rows of one preference.
 
     Args:
@@ -474,16 +493,25 @@ def _check_trackers(names: list[str]) -> list[str]:
         return list(available)
     for name in names:
         if name not in INTEGRATION_TO_CALLBACK:
-            raise TrainError(f"unknown tracker {name!r} for report_to; trl knows "
-                             f"{', '.join(sorted(INTEGRATION_TO_CALLBACK))}")
+            raise TrainError(
+                f"unknown tracker {name!r} for report_to; trl knows {', '.join(sorted(INTEGRATION_TO_CALLBACK))}"
+            )
         if name not in available:
-            raise TrainError(f"tracker {name!r} is not installed (report_to needs its package, e.g. "
-                             f"{'tensorboardX' if name == 'tensorboard' else name})")
+            raise TrainError(
+                f"tracker {name!r} is not installed (report_to needs its package, e.g. "
+                f"{'tensorboardX' if name == 'tensorboard' else name})"
+            )
     return list(names)
 
 
-def train(dataset_dir: Path, out_dir: Path, *, config: TrainConfig, progress: bool = True,
-          config_file: ConfigFile | None = None) -> TrainResult:
+def train(
+    dataset_dir: Path,
+    out_dir: Path,
+    *,
+    config: TrainConfig,
+    progress: bool = True,
+    config_file: ConfigFile | None = None,
+) -> TrainResult:
     """Fine-tune a model on one preference's rows of a compiled dataset.
 
     Args:
@@ -509,8 +537,9 @@ def train(dataset_dir: Path, out_dir: Path, *, config: TrainConfig, progress: bo
         return _train(dataset_dir, Path(out_dir), config=config, progress=progress, config_file=config_file)
 
 
-def _train(dataset_dir: Path, out_dir: Path, *, config: TrainConfig, progress: bool,
-           config_file: ConfigFile | None) -> TrainResult:
+def _train(
+    dataset_dir: Path, out_dir: Path, *, config: TrainConfig, progress: bool, config_file: ConfigFile | None
+) -> TrainResult:
     run = prepare(dataset_dir, out_dir, config=config, progress=progress)
     trainer = run.trainer
     resume_from = last_checkpoint(out_dir) if config.resume else None
@@ -578,8 +607,11 @@ def _train(dataset_dir: Path, out_dir: Path, *, config: TrainConfig, progress: b
             "tensorboard_logs": str((out_dir / LOGS).resolve()) if "tensorboard" in trackers_of(config) else None,
         }
         if config_file is not None:
-            metadata["config_file"] = {"path": str(config_file.path.resolve()), "sha256": config_file.sha256,
-                                       "kept_as": CONFIG_COPY + config_file.suffix}
+            metadata["config_file"] = {
+                "path": str(config_file.path.resolve()),
+                "sha256": config_file.sha256,
+                "kept_as": CONFIG_COPY + config_file.suffix,
+            }
         if trainer.is_world_process_zero():
             if config_file is not None:
                 atomic_write_text(out_dir / (CONFIG_COPY + config_file.suffix), config_file.text)

@@ -36,8 +36,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from prefc.errors import SpecError
 
-__all__ = ["RUN_OPTIONS", "ConfigFile", "ConfigFileError", "TrainConfig", "TrainError", "TrainInterrupted",
-           "load_config_file"]
+__all__ = [
+    "RUN_OPTIONS",
+    "ConfigFile",
+    "ConfigFileError",
+    "TrainConfig",
+    "TrainError",
+    "TrainInterrupted",
+    "load_config_file",
+]
+
 
 class TrainError(SpecError):
     """Training cannot start or did not finish (bad dataset, bad config, interruption)."""

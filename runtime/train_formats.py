@@ -40,7 +40,7 @@ def reorder_completion(text: str, mode: str, *, where: str = "") -> str:
     if at is None:
         raise TrainError(f"{where}: completion has no ANSWER: line to put first (completion={mode!r})")
     answer = lines[at].strip()
-    rest = "\n".join(lines[:at] + lines[at + 1:]).strip()
+    rest = "\n".join(lines[:at] + lines[at + 1 :]).strip()
     return answer if mode == "answer" or not rest else f"{answer}\n{rest}"
 
 

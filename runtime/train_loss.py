@@ -33,22 +33,31 @@ def trainer_class() -> type:
                 and self.label_smoother is None
                 and self.compute_loss_func is None
                 and text is not None
-                and not any(getattr(text, k, None) for k in ("final_logit_softcapping", "logit_scale",
-                                                              "output_multiplier", "lm_head_multiplier",
-                                                              "logits_scaling"))
+                and not any(
+                    getattr(text, k, None)
+                    for k in (
+                        "final_logit_softcapping",
+                        "logit_scale",
+                        "output_multiplier",
+                        "lm_head_multiplier",
+                        "logits_scaling",
+                    )
+                )
             )
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             base = model.get_base_model() if hasattr(model, "get_base_model") else model
             if return_outputs or "labels" not in inputs or not self._fast_loss_applies(base):
-                return super().compute_loss(model, inputs, return_outputs=return_outputs,
-                                            num_items_in_batch=num_items_in_batch)
+                return super().compute_loss(
+                    model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch
+                )
             mode = "train" if self.model.training else "eval"
             labels = inputs["labels"][:, 1:]
             keep = labels != -100
             with self.accelerator.autocast():  # the mixed precision accelerate would apply to model.forward
-                hidden = base.base_model(input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask"),
-                                         use_cache=False).last_hidden_state[:, :-1]
+                hidden = base.base_model(
+                    input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask"), use_cache=False
+                ).last_hidden_state[:, :-1]
                 logits = base.get_output_embeddings()(hidden[keep])
             targets = labels[keep]
             loss_sum = torch.nn.functional.cross_entropy(logits.float(), targets, reduction="sum")
@@ -56,8 +65,7 @@ def trainer_class() -> type:
             loss = loss_sum / torch.as_tensor(count, device=loss_sum.device).clamp(min=1)
             with torch.no_grad():
                 valid = max(int(targets.numel()), 1)
-                self._metrics[mode]["mean_token_accuracy"].append(
-                    float((logits.argmax(-1) == targets).sum()) / valid)
+                self._metrics[mode]["mean_token_accuracy"].append(float((logits.argmax(-1) == targets).sum()) / valid)
             if mode == "train" and "attention_mask" in inputs:
                 self._total_train_tokens += int(inputs["attention_mask"].sum())
                 self._metrics[mode]["num_tokens"] = [self._total_train_tokens]

@@ -89,8 +89,15 @@ def _hits(records: Sequence[Mapping[str, Any]], label: str) -> np.ndarray:
     return np.array([1.0 if (r.get("correct") or {}).get(label, False) else 0.0 for r in records])
 
 
-def margin(records: Sequence[Mapping[str, Any]], a: str, b: str, *, resamples: int = RESAMPLES, level: float = 0.95,
-           seed: int = 0) -> Margin:
+def margin(
+    records: Sequence[Mapping[str, Any]],
+    a: str,
+    b: str,
+    *,
+    resamples: int = RESAMPLES,
+    level: float = 0.95,
+    seed: int = 0,
+) -> Margin:
     """The accuracy margin of ``a`` over ``b`` with a paired percentile bootstrap interval.
 
     Args:
@@ -114,7 +121,7 @@ def margin(records: Sequence[Mapping[str, Any]], a: str, b: str, *, resamples: i
     stats = np.empty(resamples)
     for start in range(0, resamples, 500):  # bounded memory: 500 resamples of n items at a time
         k = min(500, resamples - start)
-        stats[start:start + k] = diff[rng.integers(0, n, size=(k, n))].mean(axis=1)
+        stats[start : start + k] = diff[rng.integers(0, n, size=(k, n))].mean(axis=1)
     tail = (1 - level) / 2
     low, high = np.quantile(stats, [tail, 1 - tail])
     return Margin(a, b, float(diff.mean()), float(low), float(high), level, n, int(np.count_nonzero(diff)))

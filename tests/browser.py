@@ -42,9 +42,21 @@ def chromium() -> str | None:
 def _run(args: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
     exe = chromium()
     assert exe is not None
-    return subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                           "--allow-file-access-from-files", *args], capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        [
+            exe,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--allow-file-access-from-files",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def measure(html: Path, *, width: int = 1280) -> dict:

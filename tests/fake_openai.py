@@ -43,8 +43,15 @@ class FakeOpenAI(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, *, api_key: str, behaviour: str = "ok", reply: Callable[[str], str] | None = None,
-                 steps: int = 3, min_examples: int = 10) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        behaviour: str = "ok",
+        reply: Callable[[str], str] | None = None,
+        steps: int = 3,
+        min_examples: int = 10,
+    ) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.api_key = api_key
         self.behaviour = behaviour
@@ -96,16 +103,30 @@ class FakeOpenAI(ThreadingHTTPServer):
         events = self.events[job["id"]]
 
         def event(message: str, level: str = "info", data: dict | None = None) -> None:
-            events.append({"object": "fine_tuning.job.event", "id": self.next_id("ftevent"),
-                           "created_at": int(time.time()) + len(events), "level": level, "message": message,
-                           "type": "metrics" if data else "message", "data": data})
+            events.append(
+                {
+                    "object": "fine_tuning.job.event",
+                    "id": self.next_id("ftevent"),
+                    "created_at": int(time.time()) + len(events),
+                    "level": level,
+                    "message": message,
+                    "type": "metrics" if data else "message",
+                    "data": data,
+                }
+            )
 
         if status == "validating_files":
             problem = self.check_training_file(self.files[job["training_file"]]["data"])
             if problem:
-                job.update(status="failed", finished_at=int(time.time()),
-                           error={"code": "invalid_training_file", "param": "training_file",
-                                  "message": f"The job failed due to an invalid training file: {problem}."})
+                job.update(
+                    status="failed",
+                    finished_at=int(time.time()),
+                    error={
+                        "code": "invalid_training_file",
+                        "param": "training_file",
+                        "message": f"The job failed due to an invalid training file: {problem}.",
+                    },
+                )
                 event(job["error"]["message"], "error")
             else:
                 job["status"] = "queued"
@@ -119,23 +140,33 @@ class FakeOpenAI(ThreadingHTTPServer):
                 return
             job["step"] += 1
             if self.behaviour == "fail" and job["step"] == 2:
-                job.update(status="failed", finished_at=int(time.time()),
-                           error={"code": "server_error", "param": None,
-                                  "message": "The job failed due to an internal error."})
+                job.update(
+                    status="failed",
+                    finished_at=int(time.time()),
+                    error={
+                        "code": "server_error",
+                        "param": None,
+                        "message": "The job failed due to an internal error.",
+                    },
+                )
                 event(job["error"]["message"], "error")
                 return
-            event(f"Step {job['step']}/{self.steps}: training loss={1.0 / job['step']:.3f}",
-                  data={"step": job["step"], "train_loss": 1.0 / job["step"]})
+            event(
+                f"Step {job['step']}/{self.steps}: training loss={1.0 / job['step']:.3f}",
+                data={"step": job["step"], "train_loss": 1.0 / job["step"]},
+            )
             if job["step"] >= self.steps:
                 model = f"ft:{job['model']}:prefc:{job['user_provided_suffix']}:{job['id'][-4:]}"
-                job.update(status="succeeded", fine_tuned_model=model, finished_at=int(time.time()),
-                           trained_tokens=1234)
+                job.update(
+                    status="succeeded", fine_tuned_model=model, finished_at=int(time.time()), trained_tokens=1234
+                )
                 self.models.add(model)
                 event("The job has successfully completed")
 
 
-def _error(status: int, message: str, *, param: str | None = None, code: str | None = None,
-           kind: str = "invalid_request_error") -> tuple[int, dict[str, Any]]:
+def _error(
+    status: int, message: str, *, param: str | None = None, code: str | None = None, kind: str = "invalid_request_error"
+) -> tuple[int, dict[str, Any]]:
     return status, {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
 
@@ -170,8 +201,9 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.lock:
             if parts[:2] == ["v1", "files"] and len(parts) == 3:
                 f = self.server.files.get(parts[2])
-                return self._send(*(_error(404, f"No such File object: {parts[2]}", param="id")
-                                    if f is None else (200, f["object"])))
+                return self._send(
+                    *(_error(404, f"No such File object: {parts[2]}", param="id") if f is None else (200, f["object"]))
+                )
             if parts[:3] == ["v1", "fine_tuning", "jobs"] and len(parts) in (4, 5):
                 job = self.server.jobs.get(parts[3])
                 if job is None:
@@ -222,8 +254,15 @@ class _Handler(BaseHTTPRequestHandler):
         if not filename.endswith(".jsonl"):
             return _error(400, "Invalid file format for Fine-Tuning API. Must be .jsonl", param="file")
         file_id = self.server.next_id("file")
-        obj = {"id": file_id, "object": "file", "bytes": len(data), "created_at": int(time.time()),
-               "filename": filename, "purpose": purpose, "status": "processed"}
+        obj = {
+            "id": file_id,
+            "object": "file",
+            "bytes": len(data),
+            "created_at": int(time.time()),
+            "filename": filename,
+            "purpose": purpose,
+            "status": "processed",
+        }
         self.server.files[file_id] = {"object": obj, "data": data}
         return 200, obj
 
@@ -234,8 +273,12 @@ class _Handler(BaseHTTPRequestHandler):
             return _error(400, "We could not parse the JSON body of your request.")
         model = req.get("model")
         if model not in FINE_TUNABLE:
-            return _error(400, f"Model {model} is not available for fine-tuning or does not exist.", param="model",
-                          code="model_not_available")
+            return _error(
+                400,
+                f"Model {model} is not available for fine-tuning or does not exist.",
+                param="model",
+                code="model_not_available",
+            )
         for key in ("training_file", "validation_file"):
             if req.get(key) is not None and req[key] not in self.server.files:
                 return _error(400, f"invalid {key}: {req[key]}", param=key, code="invalid_file")
@@ -243,13 +286,28 @@ class _Handler(BaseHTTPRequestHandler):
             return _error(400, "Missing required parameter: 'training_file'.", param="training_file")
         job_id = self.server.next_id("ftjob")
         hp = req.get("hyperparameters") or {}
-        job = {"id": job_id, "object": "fine_tuning.job", "created_at": int(time.time()), "error": None,
-               "fine_tuned_model": None, "finished_at": None,
-               "hyperparameters": {"n_epochs": hp.get("n_epochs", "auto"), "batch_size": hp.get("batch_size", "auto"),
-                                   "learning_rate_multiplier": "auto"},
-               "model": model, "organization_id": "org-prefc", "result_files": [], "seed": req.get("seed", 0),
-               "status": "validating_files", "trained_tokens": None, "training_file": req["training_file"],
-               "validation_file": req.get("validation_file"), "user_provided_suffix": req.get("suffix")}
+        job = {
+            "id": job_id,
+            "object": "fine_tuning.job",
+            "created_at": int(time.time()),
+            "error": None,
+            "fine_tuned_model": None,
+            "finished_at": None,
+            "hyperparameters": {
+                "n_epochs": hp.get("n_epochs", "auto"),
+                "batch_size": hp.get("batch_size", "auto"),
+                "learning_rate_multiplier": "auto",
+            },
+            "model": model,
+            "organization_id": "org-prefc",
+            "result_files": [],
+            "seed": req.get("seed", 0),
+            "status": "validating_files",
+            "trained_tokens": None,
+            "training_file": req["training_file"],
+            "validation_file": req.get("validation_file"),
+            "user_provided_suffix": req.get("suffix"),
+        }
         self.server.jobs[job_id] = job
         self.server.events[job_id] = []
         return 200, {k: v for k, v in job.items() if k != "step"}
@@ -257,11 +315,19 @@ class _Handler(BaseHTTPRequestHandler):
     def _chat(self, body: bytes) -> tuple[int, dict[str, Any]]:
         req = json.loads(body)
         if req.get("model") not in self.server.models:
-            return _error(404, f"The model `{req.get('model')}` does not exist or you do not have access to it.",
-                          param="model", code="model_not_found")
+            return _error(
+                404,
+                f"The model `{req.get('model')}` does not exist or you do not have access to it.",
+                param="model",
+                code="model_not_found",
+            )
         user = next(m["content"] for m in reversed(req["messages"]) if m["role"] == "user")
         text = self.server.reply(user)
-        return 200, {"id": self.server.next_id("chatcmpl"), "object": "chat.completion", "created": int(time.time()),
-                     "model": req["model"], "choices": [{"index": 0, "finish_reason": "stop",
-                                                         "message": {"role": "assistant", "content": text}}],
-                     "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}
+        return 200, {
+            "id": self.server.next_id("chatcmpl"),
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": req["model"],
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+        }

@@ -13,11 +13,14 @@ except ImportError:  # tests/ is a package: import it by path
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 
-SPEC = """spec small "Small games"
+SPEC = (
+    """spec small "Small games"
 
 use "preferences.pref"
 
-""" + DICTATOR + """
+"""
+    + DICTATOR
+    + """
 game prisoners_dilemma "Prisoner's dilemma" {
     players row, col symmetric
     param T = 5 vary {4, 5, 6, 8}, R = 3, P = 1, S = 0 vary {0, -1}
@@ -41,6 +44,7 @@ rubric eval for economicus, moralis(kappa = 0.25, 0.75) {
     seed 7
 }
 """
+)
 
 
 def write_spec(tmp: Path) -> Path:
@@ -48,7 +52,6 @@ def write_spec(tmp: Path) -> Path:
     shutil.copy(SPECS / "preferences.pref", tmp / "preferences.pref")
     (tmp / "small.pref").write_text(SPEC)
     return tmp / "small.pref"
-
 
 
 def theory_answers(rubric_path: Path, preference: str) -> dict[str, str]:

@@ -41,12 +41,52 @@ TOKEN = re.compile(
     rb'"[^"\n]*"|#[^\n]*|[A-Za-z_][A-Za-z0-9_]*|[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|\.\.|==|!=|<=|>=|\S'
 )
 NUMBER = re.compile(rb"(?<![A-Za-z_0-9.])[0-9]+(?:\.[0-9]+)?(?![A-Za-z_0-9])")
-HOSTILE_NUMBERS = [b"0", b"-1", b"1e5000", b"9" * 5000, b"1e400", b"1e-400", b"10000", b"1000000000", b"0.5",
-                   b"2^2^2^2^2^2^2", b"1e999999999", b"3.5", b"100"]
-NOISE = [b"\x00", b"\xff", b"\xc3", b"\xed\xa0\x80", b"{", b"}", b"(", b"[", b'"', b"#", b"..", b"^", b"kantian",
-         b"then", b"payoff(self)", b"\r", b"\t", b"\xe2\x80\xa8", b"\xef\xbb\xbf", b"\xe2\x80\xae", b"\xd0\xb0",
-         b"\xd9\xa5", b'use "/etc/passwd"\n', b'use "../x.pref"\n', b"rubric manifest for economicus { games g }\n",
-         b"exp(1000 * ", b" vary 0..10000", b" samples 1000000000", b"-" * 300]
+HOSTILE_NUMBERS = [
+    b"0",
+    b"-1",
+    b"1e5000",
+    b"9" * 5000,
+    b"1e400",
+    b"1e-400",
+    b"10000",
+    b"1000000000",
+    b"0.5",
+    b"2^2^2^2^2^2^2",
+    b"1e999999999",
+    b"3.5",
+    b"100",
+]
+NOISE = [
+    b"\x00",
+    b"\xff",
+    b"\xc3",
+    b"\xed\xa0\x80",
+    b"{",
+    b"}",
+    b"(",
+    b"[",
+    b'"',
+    b"#",
+    b"..",
+    b"^",
+    b"kantian",
+    b"then",
+    b"payoff(self)",
+    b"\r",
+    b"\t",
+    b"\xe2\x80\xa8",
+    b"\xef\xbb\xbf",
+    b"\xe2\x80\xae",
+    b"\xd0\xb0",
+    b"\xd9\xa5",
+    b'use "/etc/passwd"\n',
+    b'use "../x.pref"\n',
+    b"rubric manifest for economicus { games g }\n",
+    b"exp(1000 * ",
+    b" vary 0..10000",
+    b" samples 1000000000",
+    b"-" * 300,
+]
 OPERATORS = ["delete", "duplicate", "swap", "replace", "number", "insert", "line", "truncate"]
 
 OUTCOMES = ("ok", "diagnostic", "refused", "internal", "traceback", "hang")
@@ -125,7 +165,7 @@ def mutate(data: bytes, rng: random.Random) -> tuple[str, bytes]:
         i = rng.randrange(len(lines))
         if rng.random() < 0.5:
             return op, b"\n".join(lines[:i] + [lines[i]] + lines[i:])
-        return op, b"\n".join(lines[:i] + lines[i + 1:])
+        return op, b"\n".join(lines[:i] + lines[i + 1 :])
     if op == "truncate":
         return op, data[: rng.randrange(len(data) + 1)]
     at = rng.randrange(len(data) + 1)
@@ -252,7 +292,8 @@ def _pick_solve(spec_path: Path, rng: random.Random) -> list[str] | None:
         return None
     game = rng.choice(sorted(spec.games))
     points = [p.label for b in spec.builds.values() for p in b.preferences] or sorted(
-        n for n, p in spec.preferences.items() if all(v is not None for v in p.defaults.values()))
+        n for n, p in spec.preferences.items() if all(v is not None for v in p.defaults.values())
+    )
     if not points:
         return None
     return ["solve", str(spec_path), "--game", game, "--preference", rng.choice(points)]
@@ -282,5 +323,8 @@ def run_mutant(mutant: Mutant, report: Report, *, timeout: float = 30.0, compile
         if solve_args is not None:
             report.add(mutant, "solve", run_cli(solve_args, timeout=timeout))
         if compile_:
-            report.add(mutant, "compile", run_cli(["compile", str(main_file), "-o", str(directory / "out"),
-                                                   "--quiet"], timeout=timeout))
+            report.add(
+                mutant,
+                "compile",
+                run_cli(["compile", str(main_file), "-o", str(directory / "out"), "--quiet"], timeout=timeout),
+            )

@@ -41,8 +41,14 @@ def corpus() -> list[tuple[str, str]]:
 
 @lru_cache(maxsize=1)
 def _all_tokens_parser() -> Lark:
-    return Lark(grammar_text(), parser="lalr", keep_all_tokens=True, maybe_placeholders=False,
-                lexer_callbacks={"COMMENT": _COMMENTS.append}, start="start")
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        keep_all_tokens=True,
+        maybe_placeholders=False,
+        lexer_callbacks={"COMMENT": _COMMENTS.append},
+        start="start",
+    )
 
 
 _COMMENTS: list[Token] = []
@@ -79,8 +85,7 @@ def _expressions(node, out: list) -> None:
             _expressions(v, out)
 
 
-_EXPR_TYPES = {"Number", "Name", "Attr", "Index", "Call", "BinOp", "Neg", "Compare", "BoolOp", "Not", "IfExpr",
-               "Table"}
+_EXPR_TYPES = {"Number", "Name", "Attr", "Index", "Call", "BinOp", "Neg", "Compare", "BoolOp", "Not", "IfExpr", "Table"}
 _GAPS = [" ", "\n", "\n\n", "\t", "   \n      ", "\n\n\n", "  # note {k}\n", "\n# note {k}\n\n", " #{k}\n  "]
 
 
@@ -110,12 +115,12 @@ def mutate(text: str, seed: int, *, edits: int = 25, line_breaks: bool = True) -
         out.append("(" * opens.get(tok.start_pos, 0))
         out.append(_respell(tok, rng) if i in changed else str(tok))
         out.append(")" * closes.get(tok.end_pos, 0))
-        gap = text[tok.end_pos: tokens[i + 1].start_pos] if i + 1 < len(tokens) else text[tok.end_pos:]
+        gap = text[tok.end_pos : tokens[i + 1].start_pos] if i + 1 < len(tokens) else text[tok.end_pos :]
         if i in changed and "#" not in gap:
             if line_breaks:
                 gap = rng.choice(_GAPS).format(k=i)
             elif "\n" in gap:
-                gap = f"  # note {i}" + gap[gap.index("\n"):]
+                gap = f"  # note {i}" + gap[gap.index("\n") :]
             else:
                 gap = rng.choice([" ", "\t", "   "])
             if i + 1 == len(tokens):

@@ -26,8 +26,15 @@ class FiniteGame:
     roles: list[str]
 
 
-def finite_game(rng: random.Random, *, players: int = 2, shared: bool = False, sizes: list[int] | None = None,
-                low: int = -5, high: int = 5) -> FiniteGame:
+def finite_game(
+    rng: random.Random,
+    *,
+    players: int = 2,
+    shared: bool = False,
+    sizes: list[int] | None = None,
+    low: int = -5,
+    high: int = 5,
+) -> FiniteGame:
     """A random finite game of distinct roles (not declared symmetric).
 
     Args:
@@ -44,8 +51,9 @@ def finite_game(rng: random.Random, *, players: int = 2, shared: bool = False, s
     if shared:
         sizes = [sizes[0]] * players
     actions = ["move" if shared else f"a{i}" for i in range(players)]
-    labels = [[f"x{j}" for j in range(sizes[i])] if shared else [f"o{i}_{j}" for j in range(sizes[i])]
-              for i in range(players)]
+    labels = [
+        [f"x{j}" for j in range(sizes[i])] if shared else [f"o{i}_{j}" for j in range(sizes[i])] for i in range(players)
+    ]
     lines = ["spec rand", 'use "preferences.pref"', "game g {", f"    players {', '.join(roles)}"]
     if shared:
         lines.append(f"    each player chooses move in {{{', '.join(labels[0])}}}")
@@ -80,9 +88,11 @@ def symmetric_game(rng: random.Random, *, size: int = 2, low: int = -5, high: in
     labels = [f"s{j}" for j in range(size)]
     A = [[rng.randint(low, high) for _ in range(size)] for _ in range(size)]
     rows = "; ".join(f"{labels[i]}, {labels[j]}: {A[i][j]}" for i in range(size) for j in range(size))
-    text = (f'spec rand\nuse "preferences.pref"\ngame g {{\n    players a, b symmetric\n'
-            f"    each player chooses move in {{{', '.join(labels)}}}\n"
-            f"    payoff a = table(a.move, b.move) {{ {rows} }}\n}}\n")
+    text = (
+        f'spec rand\nuse "preferences.pref"\ngame g {{\n    players a, b symmetric\n'
+        f"    each player chooses move in {{{', '.join(labels)}}}\n"
+        f"    payoff a = table(a.move, b.move) {{ {rows} }}\n}}\n"
+    )
     return text, A
 
 
@@ -107,11 +117,13 @@ def duopoly(rng: random.Random) -> Duopoly:
     b = (rng.randint(1, 3), rng.randint(1, 3))
     c = (rng.randint(0, 2), rng.randint(0, 2))
     cap = rng.randint(1, 4)
-    text = (f'spec rand\nuse "preferences.pref"\ngame g {{\n    players f1, f2\n'
-            f"    param a1 = {a[0]}, a2 = {a[1]}, b1 = {b[0]}, b2 = {b[1]}, c1 = {c[0]}, c2 = {c[1]}, cap = {cap}\n"
-            f"    f1 chooses q in [0, cap]\n    f2 chooses q in [0, cap]\n"
-            f"    payoff f1 = a1 * f1.q - b1 * f1.q ^ 2 - c1 * f1.q * f2.q\n"
-            f"    payoff f2 = a2 * f2.q - b2 * f2.q ^ 2 - c2 * f1.q * f2.q\n}}\n")
+    text = (
+        f'spec rand\nuse "preferences.pref"\ngame g {{\n    players f1, f2\n'
+        f"    param a1 = {a[0]}, a2 = {a[1]}, b1 = {b[0]}, b2 = {b[1]}, c1 = {c[0]}, c2 = {c[1]}, cap = {cap}\n"
+        f"    f1 chooses q in [0, cap]\n    f2 chooses q in [0, cap]\n"
+        f"    payoff f1 = a1 * f1.q - b1 * f1.q ^ 2 - c1 * f1.q * f2.q\n"
+        f"    payoff f2 = a2 * f2.q - b2 * f2.q ^ 2 - c2 * f1.q * f2.q\n}}\n"
+    )
     return Duopoly(text, a, b, c, cap)
 
 
@@ -136,9 +148,14 @@ def two_stage(rng: random.Random, *, low: int = -5, high: int = 5) -> TwoStage:
     """
     k1, k2 = rng.randint(2, 4), rng.randint(2, 4)
     payoffs: list[dict[tuple[int, int], int]] = [{}, {}]
-    lines = ['spec rand', 'use "preferences.pref"', "game g {", "    players leader, follower",
-             "    leader chooses m in 0.." + str(k1 - 1),
-             "    then follower sees leader.m and chooses m in 0.." + str(k2 - 1)]
+    lines = [
+        "spec rand",
+        'use "preferences.pref"',
+        "game g {",
+        "    players leader, follower",
+        "    leader chooses m in 0.." + str(k1 - 1),
+        "    then follower sees leader.m and chooses m in 0.." + str(k2 - 1),
+    ]
     for i, r in enumerate(("leader", "follower")):
         terms = []
         for x in range(k1):

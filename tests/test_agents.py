@@ -40,7 +40,7 @@ def _prompt(text: str) -> Prompt:
 
 
 def _echo(prompt: Prompt) -> str:
-    return f"You said: {prompt[-1]['content']}\nANSWER: {{\"give\": {len(prompt[-1]['content']) % 11}}}"
+    return f'You said: {prompt[-1]["content"]}\nANSWER: {{"give": {len(prompt[-1]["content"]) % 11}}}'
 
 
 @pytest.fixture

@@ -31,8 +31,16 @@ def test_help_lists_every_public_name_with_its_documentation() -> None:
 
 
 def test_every_error_is_a_prefc_error() -> None:
-    for name in ("SpecError", "UsageError", "CompileError", "SelectionError", "UnknownGame", "UnknownPreference",
-                 "UnknownBlock", "WorkTooLarge"):
+    for name in (
+        "SpecError",
+        "UsageError",
+        "CompileError",
+        "SelectionError",
+        "UnknownGame",
+        "UnknownPreference",
+        "UnknownBlock",
+        "WorkTooLarge",
+    ):
         assert issubclass(getattr(prefc, name), prefc.PrefcError), name
     assert not issubclass(prefc.UnknownGame, KeyError)
 
@@ -61,8 +69,9 @@ def test_explain_takes_an_application_as_the_command_line_does(spec: prefc.Spec)
     exp = spec.explain("prisoners_dilemma", "moralis(kappa=0.5)")
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        assert main(["explain", PAPER, "--game", "prisoners_dilemma", "--preference", "moralis(kappa=0.5)",
-                     "--json"]) == 0
+        assert (
+            main(["explain", PAPER, "--game", "prisoners_dilemma", "--preference", "moralis(kappa=0.5)", "--json"]) == 0
+        )
     assert exp.to_json() == json.loads(out.getvalue())
     symbolic = spec.explain("prisoners_dilemma", "moralis")
     assert symbolic.to_json() != exp.to_json()

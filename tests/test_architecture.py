@@ -13,8 +13,12 @@ def test_the_architecture_page_lists_every_module_once():
     text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
     listed = re.findall(r"^\| `([\w/]+\.py)` \| (.+) \|$", text, re.M)
     names = [name for name, _ in listed]
-    on_disk = sorted(str(p.relative_to(ROOT)) for folder in SOURCES for p in (ROOT / folder).rglob("*.py")
-                     if "__pycache__" not in p.parts)
+    on_disk = sorted(
+        str(p.relative_to(ROOT))
+        for folder in SOURCES
+        for p in (ROOT / folder).rglob("*.py")
+        if "__pycache__" not in p.parts
+    )
     assert sorted(names) == on_disk, (sorted(set(on_disk) - set(names)), sorted(set(names) - set(on_disk)))
     assert len(names) == len(set(names))
     assert all(len(what.strip()) > 3 for _, what in listed)

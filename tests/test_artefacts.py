@@ -35,8 +35,10 @@ per preference of datasets that have 42 distinct ones; 40 compiles every block i
 @pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("library")
-    return {name: compile_spec(check_file(str(SPECS / f"{name}.pref")), out, samples=samples).directory
-            for name, samples in LIBRARY.items()}
+    return {
+        name: compile_spec(check_file(str(SPECS / f"{name}.pref")), out, samples=samples).directory
+        for name, samples in LIBRARY.items()
+    }
 
 
 def _model(name: str) -> type:
@@ -80,8 +82,9 @@ def test_every_file_the_library_compiles_to_validates_against_its_model(library:
         assert n_rows == sum(f.rows for f in manifest.files)
 
 
-def test_runtime_outputs_validate_and_are_written_through_their_models(library: dict[str, Path],
-                                                                       tmp_path: Path) -> None:
+def test_runtime_outputs_validate_and_are_written_through_their_models(
+    library: dict[str, Path], tmp_path: Path
+) -> None:
     from prefc.runtime.agents import make_agent
     from prefc.runtime.diff import diff_results
     from prefc.runtime.evaluate import evaluate
@@ -104,8 +107,14 @@ def test_runtime_outputs_validate_and_are_written_through_their_models(library: 
     doc = A.validate_document(A.diff_model(value), value, where=str(written))
     assert isinstance(doc, A.ResultsDiffDocument) and doc.to_text() == text
 
-    sim = simulate(SPECS / "pricing.pref", ["theory:economicus", "theory:moralis(kappa=0.5)"], out_dir=tmp_path / "s",
-                   rounds=5, progress=False, plot=False)
+    sim = simulate(
+        SPECS / "pricing.pref",
+        ["theory:economicus", "theory:moralis(kappa=0.5)"],
+        out_dir=tmp_path / "s",
+        rounds=5,
+        progress=False,
+        plot=False,
+    )
     data = A.read_document(sim.summary_path, A.SimulationSummary)
     assert data == sim.summary and data.to_text() == sim.summary_path.read_text(encoding="utf-8")
     rounds = list(A.read_rows(sim.rounds_path, A.RoundRecord))
@@ -116,7 +125,7 @@ def test_docs_list_the_models_fields_as_generated() -> None:
     from prefc.artefacts.schema_docs import BEGIN, END, render
 
     text = DOCS.read_text(encoding="utf-8")
-    generated = text[text.index(BEGIN) + len(BEGIN):text.index(END)].strip("\n")
+    generated = text[text.index(BEGIN) + len(BEGIN) : text.index(END)].strip("\n")
     assert generated == render().strip("\n"), "run `python -m prefc.artefacts.schema_docs docs/artefacts.md`"
     from prefc.artefacts.schema_docs import ARTEFACTS
 
@@ -125,8 +134,9 @@ def test_docs_list_the_models_fields_as_generated() -> None:
 
 
 def test_the_package_imports_only_pydantic_and_the_version() -> None:
-    code = ("import sys, prefc.artefacts; "
-            "print(sorted(m for m in sys.modules if m == 'prefc' or m.startswith('prefc.')))")
+    code = (
+        "import sys, prefc.artefacts; print(sorted(m for m in sys.modules if m == 'prefc' or m.startswith('prefc.')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     modules = json.loads(out.replace("'", '"'))
     assert {m for m in modules if not m.startswith("prefc.artefacts")} == {"prefc", "prefc.version"}
@@ -189,8 +199,9 @@ def test_atomic_writes_leave_the_old_file_or_the_new_one(tmp_path: Path) -> None
 # -- readers check against the manifest ----------------------------------------------------------
 
 
-def test_eval_refuses_a_rubric_cut_short(library: dict[str, Path], tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_eval_refuses_a_rubric_cut_short(
+    library: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     build = tmp_path / "paper"
     shutil.copytree(library["paper"], build)
     lines = (build / "eval.jsonl").read_text().splitlines(keepends=True)
@@ -208,9 +219,12 @@ def test_eval_refuses_a_rubric_cut_short(library: dict[str, Path], tmp_path: Pat
 
 # -- killed compiles ------------------------------------------------------------------------------
 
-SMALL = """spec small "One game"
+SMALL = (
+    """spec small "One game"
 
-""" + DICTATOR + """
+"""
+    + DICTATOR
+    + """
 preference economicus = payoff(self)
 
 dataset sft for economicus {
@@ -218,6 +232,7 @@ dataset sft for economicus {
     samples 2 per preference
 }
 """
+)
 
 
 def _dead_pid() -> int:

@@ -121,8 +121,14 @@ complete -p prefc
 def bash_complete(spec_dir: Path, *lines: str) -> list[str]:
     path = spec_dir / "prefc.bash"
     path.write_text(script("bash", build_parser()))
-    run = subprocess.run(["bash", "-c", DRIVER, "driver", str(path), *lines], cwd=spec_dir, capture_output=True,
-                         text=True, env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}, check=True)
+    run = subprocess.run(
+        ["bash", "-c", DRIVER, "driver", str(path), *lines],
+        cwd=spec_dir,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"},
+        check=True,
+    )
     out = run.stdout.splitlines()
     assert out[-1] == "complete -F _prefc prefc"
     return out[:-1]
@@ -130,11 +136,23 @@ def bash_complete(spec_dir: Path, *lines: str) -> list[str]:
 
 def test_bash_completes_commands_options_files_and_names(spec_dir: Path) -> None:
     replies = bash_complete(
-        spec_dir, "prefc ", "prefc ch", "prefc -", "prefc check --f", "prefc check --format ", "prefc check ",
-        "prefc explain paper.pref --game ", "prefc explain paper.pref --game pr",
-        "prefc explain --preference mor paper.pref", "prefc solve paper.pref --preference ",
-        "prefc compile paper.pref -o ", "prefc completion ", "prefc compile --format = ", "prefc compile --format =",
-        "prefc explain --game ")
+        spec_dir,
+        "prefc ",
+        "prefc ch",
+        "prefc -",
+        "prefc check --f",
+        "prefc check --format ",
+        "prefc check ",
+        "prefc explain paper.pref --game ",
+        "prefc explain paper.pref --game pr",
+        "prefc explain --preference mor paper.pref",
+        "prefc solve paper.pref --preference ",
+        "prefc compile paper.pref -o ",
+        "prefc completion ",
+        "prefc compile --format = ",
+        "prefc compile --format =",
+        "prefc explain --game ",
+    )
     words = [set(r.split()) for r in replies]
     assert {"check", "compile", "fmt", "new", "completion", "train"} <= words[0]
     assert words[1] == {"check"}
@@ -172,8 +190,17 @@ def test_the_zsh_script_parses_and_registers(tmp_path: Path) -> None:
     path = tmp_path / "_prefc"
     path.write_text(script("zsh", build_parser()))
     subprocess.run(["zsh", "-n", str(path)], check=True)
-    run = subprocess.run(["zsh", "-f", "-c", f"autoload -U compinit; compinit -u -d {tmp_path}/zcd; "
-                          f"source {path}; print -r -- $_comps[prefc]"], capture_output=True, text=True, check=True)
+    run = subprocess.run(
+        [
+            "zsh",
+            "-f",
+            "-c",
+            f"autoload -U compinit; compinit -u -d {tmp_path}/zcd; source {path}; print -r -- $_comps[prefc]",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert run.stdout.strip() == "_prefc"
 
 
@@ -184,9 +211,14 @@ def test_fish_completes_commands_options_files_and_names(spec_dir: Path) -> None
     subprocess.run(["fish", "--no-execute", str(path)], check=True)
 
     def complete(line: str) -> set[str]:
-        run = subprocess.run(["fish", "--no-config", "-c", f"source {path}; complete -C{line!r}"], cwd=spec_dir,
-                             capture_output=True, text=True, check=True,
-                             env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"})
+        run = subprocess.run(
+            ["fish", "--no-config", "-c", f"source {path}; complete -C{line!r}"],
+            cwd=spec_dir,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"},
+        )
         return {row.split("\t")[0] for row in run.stdout.splitlines()}
 
     assert complete("prefc ch") == {"check"}

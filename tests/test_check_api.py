@@ -63,13 +63,16 @@ def test_conditions_and_constants_share_one_exact_evaluator():
     assert eval_const(side, env) == Fraction(5) * Fraction(-1, 3) + 8
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("R > 1", "`R` has no value here"),
-    ("T / (T - 5) > 1", "division by zero"),
-    ("T + 1", "a number is used as a condition"),
-    ("(T > 1) + 1 > 0", "a truth value is used as a number"),
-    ("T ^ 100 > 1", "unsupported power"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("R > 1", "`R` has no value here"),
+        ("T / (T - 5) > 1", "division by zero"),
+        ("T + 1", "a number is used as a condition"),
+        ("(T > 1) + 1 > 0", "a truth value is used as a number"),
+        ("T ^ 100 > 1", "unsupported power"),
+    ],
+)
 def test_a_condition_that_cannot_be_evaluated_says_why(text, message):
     with pytest.raises(NotConstant) as refused:
         evaluate_condition(_condition(text), {"T": Fraction(5)})

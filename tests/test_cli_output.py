@@ -29,12 +29,17 @@ ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 PREFC = [sys.executable, "-m", "prefc"]
 
-SPEC = """spec mini "Two games"
+SPEC = (
+    """spec mini "Two games"
 
 use "preferences.pref"
 
-""" + PRISONERS_DILEMMA + """
-""" + DICTATOR + """
+"""
+    + PRISONERS_DILEMMA
+    + """
+"""
+    + DICTATOR
+    + """
 dataset sft for economicus, moralis(kappa = 0.5) {
     games prisoners_dilemma, dictator
     samples 8 per preference   seed 3
@@ -48,12 +53,14 @@ rubric eval for economicus, moralis(kappa = 0.25, 0.75) {
     seed 4
 }
 """
+)
 
-LINE = re.compile(r"^prefc: (?P<label>.+?) (?P<done>\d+)(?:/(?P<total>\d+))?(?: (?P<unit>[a-z]+))?(?: \(\d+%\))?"
-                  r"(?P<rest>.*)$")
+LINE = re.compile(
+    r"^prefc: (?P<label>.+?) (?P<done>\d+)(?:/(?P<total>\d+))?(?: (?P<unit>[a-z]+))?(?: \(\d+%\))?"
+    r"(?P<rest>.*)$"
+)
 BOX = re.compile("[\u2500-\u257f]")  # a table's border
-THIRD_PARTY = ("Warning", "it/s", "%|", "Loading weights", "Tokenizing", "{'train_runtime'", "{'loss'",
-               "Traceback")
+THIRD_PARTY = ("Warning", "it/s", "%|", "Loading weights", "Tokenizing", "{'train_runtime'", "{'loss'", "Traceback")
 
 
 def prefc(*args: str, cwd: Path, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess:
@@ -101,14 +108,29 @@ def test_compile_progress_and_json(compiled: subprocess.CompletedProcess, work: 
     check_progress(compiled.stderr, "compile mini", rows, "rows")
     data = json.loads(compiled.stdout)  # the whole of stdout is one document
     assert Manifest.model_validate(data["manifest"]).to_data() == json.loads(
-        (work / "build/mini/manifest.json").read_text())
+        (work / "build/mini/manifest.json").read_text()
+    )
     assert {(b["block"], b["split"]): b["rows"] for b in data["blocks"]} == {
-        ("sft", "train"): 12, ("sft", "val"): 4, ("eval", "items"): 24, ("solutions", "-"): data["blocks"][-1]["rows"]}
+        ("sft", "train"): 12,
+        ("sft", "val"): 4,
+        ("eval", "items"): 24,
+        ("solutions", "-"): data["blocks"][-1]["rows"],
+    }
 
 
 def test_eval_progress_and_json(compiled: subprocess.CompletedProcess, work: Path) -> None:
-    done = prefc("eval", "build/mini/eval.jsonl", "--agent", "theory:moralis(kappa=0.75)", "-o", "ev",
-                 "--batch-size", "5", "--json", cwd=work)
+    done = prefc(
+        "eval",
+        "build/mini/eval.jsonl",
+        "--agent",
+        "theory:moralis(kappa=0.75)",
+        "-o",
+        "ev",
+        "--batch-size",
+        "5",
+        "--json",
+        cwd=work,
+    )
     check_progress(done.stderr, "eval theory:moralis(kappa=0.75)", 24, "items")
     summary = Summary.model_validate_json(done.stdout)
     assert done.stdout == (work / "ev/summary.json").read_text()
@@ -121,36 +143,87 @@ def test_eval_progress_and_json(compiled: subprocess.CompletedProcess, work: Pat
 
 
 def test_progress_can_be_turned_off_and_writes_a_line_every_few_seconds(compiled, work: Path) -> None:
-    off = prefc("eval", "build/mini/eval.jsonl", "--agent", "theory:economicus", "-o", "ev3", "--json", cwd=work,
-                env={"PREFC_PROGRESS": "off"})
+    off = prefc(
+        "eval",
+        "build/mini/eval.jsonl",
+        "--agent",
+        "theory:economicus",
+        "-o",
+        "ev3",
+        "--json",
+        cwd=work,
+        env={"PREFC_PROGRESS": "off"},
+    )
     assert "prefc:" not in off.stderr
-    default = prefc("eval", "build/mini/eval.jsonl", "--agent", "theory:economicus", "-o", "ev4",
-                    "--batch-size", "1", cwd=work, env={"PREFC_PROGRESS_SECONDS": "5"})
+    default = prefc(
+        "eval",
+        "build/mini/eval.jsonl",
+        "--agent",
+        "theory:economicus",
+        "-o",
+        "ev4",
+        "--batch-size",
+        "1",
+        cwd=work,
+        env={"PREFC_PROGRESS_SECONDS": "5"},
+    )
     lines = progress_lines(default.stderr, "eval theory:economicus")
     assert len(lines) == 2, "a theory agent answers 24 items well within 5 s: only the first and the last line"
 
 
 def test_simulate_progress_json_and_table_width(work: Path) -> None:
     shutil.copy(SPECS / "pricing.pref", work / "pricing.pref")
-    done = prefc("simulate", "pricing.pref", "--agent", "theory:economicus", "--agent", "theory:moralis(kappa=0.5)",
-                 "-o", "sim", "--rounds", "12", "--json", cwd=work)
+    done = prefc(
+        "simulate",
+        "pricing.pref",
+        "--agent",
+        "theory:economicus",
+        "--agent",
+        "theory:moralis(kappa=0.5)",
+        "-o",
+        "sim",
+        "--rounds",
+        "12",
+        "--json",
+        cwd=work,
+    )
     lines = progress_lines(done.stderr, "simulate theory:economicus vs theory:moralis(kappa=0.5)")
     assert lines[-1]["done"] == "12" and "round 12:" in lines[-1]["rest"]
     summary = SimulationSummary.model_validate_json(done.stdout)
     assert summary.rounds == 12 and done.stdout == (work / "sim/simulation.json").read_text()
-    table = prefc("simulate", "pricing.pref", "--agent", "theory:economicus", "--agent",
-                  "theory:moralis(kappa=0.5)", "-o", "sim2", "--rounds", "12", cwd=work).stdout
+    table = prefc(
+        "simulate",
+        "pricing.pref",
+        "--agent",
+        "theory:economicus",
+        "--agent",
+        "theory:moralis(kappa=0.5)",
+        "-o",
+        "sim2",
+        "--rounds",
+        "12",
+        cwd=work,
+    ).stdout
     assert "benchmark" in table and not re.search(r"\S…", table)  # the last column is whole
     assert "theory:moralis(kappa=0.5)" in table
     assert max(len(line) for line in table.splitlines() if BOX.search(line)) <= 100
 
 
 def test_diff_tables_fit_a_fixed_width_in_a_pipe(work: Path) -> None:
-    data = json.loads(prefc("diff", "mini.pref", "--preference", "economicus", "--preference", "moralis",
-                            "--json", cwd=work).stdout)
+    data = json.loads(
+        prefc("diff", "mini.pref", "--preference", "economicus", "--preference", "moralis", "--json", cwd=work).stdout
+    )
     for columns, width in ((None, 100), ("132", 132)):
-        out = prefc("diff", "mini.pref", "--preference", "economicus", "--preference", "moralis", cwd=work,
-                    env={"COLUMNS": columns} if columns else None).stdout
+        out = prefc(
+            "diff",
+            "mini.pref",
+            "--preference",
+            "economicus",
+            "--preference",
+            "moralis",
+            cwd=work,
+            env={"COLUMNS": columns} if columns else None,
+        ).stdout
         lines = [line for line in out.splitlines() if BOX.search(line)]
         assert max(len(line) for line in lines) <= width
         assert any(len(line) > 80 for line in lines), "the width is used, not rich's 80 columns"
@@ -171,8 +244,20 @@ def test_show_and_report_json(compiled, work: Path) -> None:
 
 
 def test_train_shows_prefc_progress_and_no_third_party_output(compiled, work: Path, tiny_model_dir: Path) -> None:
-    done = prefc("train", "build/mini/sft", "-o", "ad", "--model", str(tiny_model_dir), "--preference", "economicus",
-                 "--max-steps", "3", "--json", cwd=work)
+    done = prefc(
+        "train",
+        "build/mini/sft",
+        "-o",
+        "ad",
+        "--model",
+        str(tiny_model_dir),
+        "--preference",
+        "economicus",
+        "--max-steps",
+        "3",
+        "--json",
+        cwd=work,
+    )
     check_progress(done.stderr, "train economicus", 3, "steps")
     others = [line for line in done.stderr.splitlines() if line.strip() and not line.startswith("prefc: ")]
     assert not others, "only prefc's progress lines on stderr:\n" + "\n".join(others)
@@ -201,8 +286,24 @@ def test_quiet_third_party_keeps_prefc_warnings_and_restores_the_libraries() -> 
 
 @pytest.mark.slow
 def test_run_json_is_the_run_record(work: Path, tiny_model_dir: Path) -> None:
-    done = prefc("run", "mini.pref", "-o", "runs", "--model", str(tiny_model_dir), "--max-steps", "2",
-                 "--eval-items", "4", "--max-new-tokens", "4", "--threads", "1", "--json", cwd=work)
+    done = prefc(
+        "run",
+        "mini.pref",
+        "-o",
+        "runs",
+        "--model",
+        str(tiny_model_dir),
+        "--max-steps",
+        "2",
+        "--eval-items",
+        "4",
+        "--max-new-tokens",
+        "4",
+        "--threads",
+        "1",
+        "--json",
+        cwd=work,
+    )
     record = RunRecord.model_validate_json(done.stdout)
     assert done.stdout == (work / "runs/mini/run.json").read_text()
     assert [a.label for a in record.agents][0] == "base"

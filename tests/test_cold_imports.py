@@ -33,18 +33,22 @@ def test_a_finite_solve_loads_neither_numpy_nor_scipy() -> None:
 
 
 def test_the_artefact_package_exports_every_name_it_lists() -> None:
-    code = ("import prefc.artefacts as a; from prefc.artefacts import *; "
-            "import prefc.artefacts.io as io; "
-            "print(all(getattr(a, n) is globals()[n] for n in a.__all__), a.atomic_write_text is io.atomic_write_text)")
+    code = (
+        "import prefc.artefacts as a; from prefc.artefacts import *; "
+        "import prefc.artefacts.io as io; "
+        "print(all(getattr(a, n) is globals()[n] for n in a.__all__), a.atomic_write_text is io.atomic_write_text)"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "True"]
 
 
 def test_a_continuous_solve_still_gets_numpy_and_scipy() -> None:
-    code = ("import sys, contextlib, io\nfrom prefc.cli import main\n"
-            "with contextlib.redirect_stdout(io.StringIO()):\n"
-            "    code = main(['solve', 'specs/paper.pref', '--game', 'dictator',\n"
-            "                 '--preference', 'moralis(kappa=0.5)'])\n"
-            "print(code, 'numpy' in sys.modules)")
+    code = (
+        "import sys, contextlib, io\nfrom prefc.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    code = main(['solve', 'specs/paper.pref', '--game', 'dictator',\n"
+        "                 '--preference', 'moralis(kappa=0.5)'])\n"
+        "print(code, 'numpy' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["0", "True"]

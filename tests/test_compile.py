@@ -28,11 +28,14 @@ except ImportError:  # tests/ is a package: import it by path
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 
-SMALL = """spec small "Small games"
+SMALL = (
+    """spec small "Small games"
 
 use "preferences.pref"
 
-""" + DICTATOR + """
+"""
+    + DICTATOR
+    + """
 game ultimatum "Ultimatum game" {
     players proposer, responder
     param E = 4 vary {4, 6}
@@ -67,6 +70,7 @@ rubric eval for economicus, moralis(kappa = 0.25, 0.75) {
     seed 7
 }
 """
+)
 
 
 def write_spec(tmp: Path, *, samples: int = 40, template: str = "", holdout: str = "") -> Path:
@@ -91,8 +95,9 @@ def built(tmp_path_factory) -> Path:
 
 def test_rows_load_with_datasets_and_have_the_trl_shape(built: Path):
     datasets = pytest.importorskip("datasets")
-    ds = datasets.load_dataset("json", data_files={s: str(built / "sft" / f"{s}.jsonl")
-                                                   for s in ("train", "val", "test")})
+    ds = datasets.load_dataset(
+        "json", data_files={s: str(built / "sft" / f"{s}.jsonl") for s in ("train", "val", "test")}
+    )
     row = ds["train"][0]
     assert [m["role"] for m in row["prompt"]] == ["system", "user"]
     assert [m["role"] for m in row["completion"]] == ["assistant"]
@@ -107,12 +112,14 @@ def test_every_answer_is_the_solvers_action(built: Path):
     for split in ("train", "val", "test"):
         for r in rows(built / "sft" / f"{split}.jsonl"):
             meta = r["meta"]
-            answer = json.loads(r["completion"][0]["content"].splitlines()[-1][len("ANSWER: "):])
+            answer = json.loads(r["completion"][0]["content"].splitlines()[-1][len("ANSWER: ") :])
             assert answer == meta["answer"]
-            point = PreferencePoint(meta["preference_name"],
-                                    tuple((k, Fraction(str(v))) for k, v in meta["preference_params"].items()))
+            point = PreferencePoint(
+                meta["preference_name"], tuple((k, Fraction(str(v))) for k, v in meta["preference_params"].items())
+            )
             sol = GameSolver(ir.games[meta["game"]], ir.preference(point)).solve(
-                {k: Fraction(str(v)) for k, v in meta["params"].items()})
+                {k: Fraction(str(v)) for k, v in meta["params"].items()}
+            )
             if "seen" in meta:  # the responder: its plan at the offer it saw
                 plan = sol.answer.strategy["responder"]["accept"]
                 assert answer == {"accept": plan[str(meta["seen"]["offer"])]}
@@ -313,15 +320,20 @@ def test_a_template_cannot_change_what_later_prompts_see(tmp_path: Path):
     tpl.mkdir(parents=True)
     (tpl / "dictator.j2").write_text(
         "You are the {{ role }}; the others are {{ others | join(', ') }}.\n"
-        "{% do others.append('intruder') %}{{ answer_format }}\n")
+        "{% do others.append('intruder') %}{{ answer_format }}\n"
+    )
     spec = check_file(str(write_spec(tmp_path / "spec", template='template "tpl"')))
     with pytest.raises(TemplateError, match="render failed"):
         compile_spec(spec, tmp_path / "out")
     (tpl / "dictator.j2").write_text(
-        "You are the {{ role }}; the others are {{ others | join(', ') }}.\n{{ answer_format }}\n")
+        "You are the {{ role }}; the others are {{ others | join(', ') }}.\n{{ answer_format }}\n"
+    )
     result = compile_spec(check_file(str(tmp_path / "spec" / "small.pref")), tmp_path / "out")
-    prompts = [r["prompt"][1]["content"] for r in rows(result.directory / "sft" / "train.jsonl")
-               if r["meta"]["game"] == "dictator"]
+    prompts = [
+        r["prompt"][1]["content"]
+        for r in rows(result.directory / "sft" / "train.jsonl")
+        if r["meta"]["game"] == "dictator"
+    ]
     assert prompts and not any("intruder" in p for p in prompts)
 
 
@@ -334,9 +346,20 @@ def test_sft_trainer_consumes_rows_with_completion_only_loss(built: Path, tiny_m
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        trainer = trl.SFTTrainer(model=str(tiny_model_dir), train_dataset=ds, args=trl.SFTConfig(
-            output_dir=str(tmp_path), max_steps=2, per_device_train_batch_size=2, report_to=[],
-            completion_only_loss=True, use_cpu=True, logging_steps=1, save_strategy="no"))
+        trainer = trl.SFTTrainer(
+            model=str(tiny_model_dir),
+            train_dataset=ds,
+            args=trl.SFTConfig(
+                output_dir=str(tmp_path),
+                max_steps=2,
+                per_device_train_batch_size=2,
+                report_to=[],
+                completion_only_loss=True,
+                use_cpu=True,
+                logging_steps=1,
+                save_strategy="no",
+            ),
+        )
         sample = trainer.train_dataset[0]
         masked = sum(1 for label in sample["labels"] if label == -100)
         assert 0 < masked < len(sample["input_ids"])  # the prompt is masked, the completion is learned
@@ -346,36 +369,66 @@ def test_sft_trainer_consumes_rows_with_completion_only_loss(built: Path, tiny_m
     assert not fmt, [str(w.message) for w in fmt]
 
 
-@pytest.mark.parametrize("marginal, value, chosen, says", [
-    ("6 - 3*x", 1e-12, 2, "Setting it to zero (within the bounds) gives the best q = 2."),  # numeric interior optimum
-    ("4 - 2*x", 0, 2, "at q = 2 it is 0. Setting it to zero"),
-    ("0", None, 3, "It is zero whatever I choose, so every q is equally good; I take q = 3."),
-    ("-1/5", None, 0, "It is negative: the best is the lowest, q = 0."),
-    ("1 - x", 1.0, 0, "at q = 0 it is 1. It is positive"),
-])
+@pytest.mark.parametrize(
+    "marginal, value, chosen, says",
+    [
+        (
+            "6 - 3*x",
+            1e-12,
+            2,
+            "Setting it to zero (within the bounds) gives the best q = 2.",
+        ),  # numeric interior optimum
+        ("4 - 2*x", 0, 2, "at q = 2 it is 0. Setting it to zero"),
+        ("0", None, 3, "It is zero whatever I choose, so every q is equally good; I take q = 3."),
+        ("-1/5", None, 0, "It is negative: the best is the lowest, q = 0."),
+        ("1 - x", 1.0, 0, "at q = 0 it is 1. It is positive"),
+    ],
+)
 def test_continuous_reasoning_follows_the_marginal_utility(marginal, value, chosen, says):
     from prefc.compiler.emit.reasoning import _continuous
     from prefc.compiler.solution import Decision
 
-    d = Decision(player="firm[1]", action="q", kind="interval", given={"others": 2}, utility="x*(4 - x)",
-                 marginal=marginal, marginal_value=value, chosen=chosen)
+    d = Decision(
+        player="firm[1]",
+        action="q",
+        kind="interval",
+        given={"others": 2},
+        utility="x*(4 - x)",
+        marginal=marginal,
+        marginal_value=value,
+        chosen=chosen,
+    )
     assert says in _continuous(d)
 
 
-@pytest.mark.parametrize("utilities, says", [
-    ([10 - 0.5 * k for k in range(7)], "0 gives me 10; 1 gives me 9.5; each further step of 1 takes away 0.5, "
-                                       "up to 6, which gives me 7. 0 is best"),
-    ([k * k for k in range(7)], "0 gives me 0; 1 gives me 1; 2 gives me 4; 3 gives me 9; 4 gives me 16; "
-                                "5 gives me 25; 6 gives me 36. 6 is best"),  # not linear: every option
-    ([3 - k for k in range(5)], "0 gives me 3; 1 gives me 2; 2 gives me 1; 3 gives me 0; 4 gives me -1."),  # few
-])
+@pytest.mark.parametrize(
+    "utilities, says",
+    [
+        (
+            [10 - 0.5 * k for k in range(7)],
+            "0 gives me 10; 1 gives me 9.5; each further step of 1 takes away 0.5, "
+            "up to 6, which gives me 7. 0 is best",
+        ),
+        (
+            [k * k for k in range(7)],
+            "0 gives me 0; 1 gives me 1; 2 gives me 4; 3 gives me 9; 4 gives me 16; "
+            "5 gives me 25; 6 gives me 36. 6 is best",
+        ),  # not linear: every option
+        ([3 - k for k in range(5)], "0 gives me 3; 1 gives me 2; 2 gives me 1; 3 gives me 0; 4 gives me -1."),  # few
+    ],
+)
 def test_long_linear_option_lists_are_described_by_their_step(utilities, says):
     from prefc.compiler.emit.reasoning import _finite
     from prefc.compiler.solution import Decision, OptionValue
 
     best = max(range(len(utilities)), key=lambda k: utilities[k])
-    d = Decision(player="proposer", action="offer", kind="integers", chosen=best,
-                 options=[OptionValue(value=k, utility=u) for k, u in enumerate(utilities)])
+    d = Decision(
+        player="proposer",
+        action="offer",
+        kind="integers",
+        chosen=best,
+        options=[OptionValue(value=k, utility=u) for k, u in enumerate(utilities)],
+    )
     assert says in _finite(d)
 
 
@@ -389,8 +442,9 @@ def test_samples_per_game_gives_every_game_its_count(tmp_path: Path):
     for r in rows_:
         key = (r["meta"]["game"], r["meta"]["preference"])
         counts[key] = counts.get(key, 0) + 1
-    assert counts == {(g, p): 4 for g in ("dictator", "ultimatum", "prisoners_dilemma")
-                      for p in ("economicus", "moralis(kappa=0.5)")}
+    assert counts == {
+        (g, p): 4 for g in ("dictator", "ultimatum", "prisoners_dilemma") for p in ("economicus", "moralis(kappa=0.5)")
+    }
 
 
 def test_samples_per_game_beyond_a_game_s_rows_names_it(tmp_path: Path, capsys):
@@ -441,8 +495,11 @@ def test_public_goods_traces_compare_the_threshold_before_deciding():
                 text = completion_text(ir.preference(pref), decided.decision, decided.answer)
                 full = kappa * m * (n - 1) > n - m
                 assert decided.answer == {"give": e if full else 0}
-                found = re.search(r"Here (\S+) = (-?[\d.]+), (.+?) = (?:[^=,]+ = )?(-?[\d.]+), so the regime is "
-                                  r"\1 (<=|>=|<|>) \3, where the best give is (\d+)\.", text)
+                found = re.search(
+                    r"Here (\S+) = (-?[\d.]+), (.+?) = (?:[^=,]+ = )?(-?[\d.]+), so the regime is "
+                    r"\1 (<=|>=|<|>) \3, where the best give is (\d+)\.",
+                    text,
+                )
                 assert found, text
                 assert ops[found.group(5)](float(found.group(2)), float(found.group(4)))
                 assert found.start() < text.index("Suppose the others play")

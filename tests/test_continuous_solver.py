@@ -40,6 +40,7 @@ def moralis(payoff, k=kappa):
 
 # --------------------------------------------------------------------------- Cournot
 
+
 def cournot_profit(q, r):
     return q * (a - q - r) - c * q
 
@@ -49,8 +50,9 @@ COURNOT_CLOSED = (a - c) / (3 + kappa)
 
 
 def test_cournot_symbolic_closed_form_with_domain():
-    sol = solve_symmetric_symbolic(COURNOT, own=x, other=y, lo=0, hi=a, params=[a, c, kappa],
-                                   domain={a: (5, 20), c: (0, 4), kappa: (0, 1)})
+    sol = solve_symmetric_symbolic(
+        COURNOT, own=x, other=y, lo=0, hi=a, params=[a, c, kappa], domain={a: (5, 20), c: (0, 4), kappa: (0, 1)}
+    )
     assert isinstance(sol, SymbolicSolution)
     assert sol.method == "interior-foc"
     assert len(sol.regimes) == 1 and sol.regimes[0].condition == sympy.true
@@ -81,11 +83,9 @@ def test_cournot_numeric_matches_closed_form(av, cv, kv):
     assert len(eqs) == 1
     assert eqs[0].action == pytest.approx((av - cv) / (3 + kv), abs=1e-9)
     assert eqs[0].kind == "interior"
-    assert verify_symmetric(COURNOT, own=x, other=y, lo=0, hi=a, values=values,
-                            x_star=(av - cv) / (3 + kv))
+    assert verify_symmetric(COURNOT, own=x, other=y, lo=0, hi=a, values=values, x_star=(av - cv) / (3 + kv))
     # a quantity 1% off the closed form is not an equilibrium
-    assert not verify_symmetric(COURNOT, own=x, other=y, lo=0, hi=a, values=values,
-                                x_star=1.01 * (av - cv) / (3 + kv))
+    assert not verify_symmetric(COURNOT, own=x, other=y, lo=0, hi=a, values=values, x_star=1.01 * (av - cv) / (3 + kv))
 
 
 def test_cournot_with_one_symbol_per_rival():
@@ -97,12 +97,12 @@ def test_cournot_with_one_symbol_per_rival():
         return q * (a - q - sum(rivals)) - c * q
 
     u = (1 - kappa) * profit(x, [y, z]) + kappa * profit(x, [x, x])
-    sol = solve_symmetric_symbolic(u, own=x, other=[y, z], lo=0, hi=a, params=[a, c, kappa],
-                                   domain={a: (5, 20), c: (0, 4), kappa: (0, 1)})
+    sol = solve_symmetric_symbolic(
+        u, own=x, other=[y, z], lo=0, hi=a, params=[a, c, kappa], domain={a: (5, 20), c: (0, 4), kappa: (0, 1)}
+    )
     assert sol is not None
     assert sympy.simplify(sol.regimes[0].action - (a - c) / (4 + 2 * kappa)) == 0
-    eqs = solve_symmetric_numeric(u, own=x, other=[y, z], lo=0, hi=a,
-                                  values={a: 10, c: 1, kappa: 0.5})
+    eqs = solve_symmetric_numeric(u, own=x, other=[y, z], lo=0, hi=a, values={a: 10, c: 1, kappa: 0.5})
     assert [round(q.action, 12) for q in eqs] == [1.8]
 
 
@@ -119,12 +119,12 @@ def test_sweep_of_ten_thousand_points_is_fast():
     np.testing.assert_allclose(got, (av - cv) / (3 + kv), rtol=1e-12)
     assert elapsed < 0.25
     # scalar and vectorised evaluation agree
-    scalar = [sol.evaluate({a: float(av[i]), c: float(cv[i]), kappa: float(kv[i])})
-              for i in range(500)]
+    scalar = [sol.evaluate({a: float(av[i]), c: float(cv[i]), kappa: float(kv[i])}) for i in range(500)]
     np.testing.assert_array_equal(scalar, got[:500])
 
 
 # --------------------------------------------------------------------------- public goods
+
 
 def public_goods_payoff(g, other_give):
     return e - g + m / n * (g + (n - 1) * other_give)
@@ -135,8 +135,7 @@ PG_DOMAIN = {n: (2, 12), m: (1.05, 1.95), e: (1, 40), kappa: (0, 1)}
 
 
 def test_public_goods_threshold_symbolic():
-    sol = solve_symmetric_symbolic(PUBLIC_GOODS, own=x, other=y, lo=0, hi=e,
-                                   params=[n, m, e, kappa], domain=PG_DOMAIN)
+    sol = solve_symmetric_symbolic(PUBLIC_GOODS, own=x, other=y, lo=0, hi=e, params=[n, m, e, kappa], domain=PG_DOMAIN)
     assert sol is not None and sol.method == "linear-corner"
     by_action = {(r.action, r.indifferent): r for r in sol.regimes}
     full = by_action[(e, False)]
@@ -150,16 +149,18 @@ def test_public_goods_threshold_symbolic():
     assert sympy.simplify(root - threshold) == 0
 
 
-@pytest.mark.parametrize("nv,mv", [(4, Fraction(8, 5)), (2, Fraction(3, 2)), (5, 3), (10, 2),
-                                   (3, Fraction(6, 5))])
+@pytest.mark.parametrize("nv,mv", [(4, Fraction(8, 5)), (2, Fraction(3, 2)), (5, 3), (10, 2), (3, Fraction(6, 5))])
 def test_public_goods_full_contribution_iff_kappa_above_threshold(nv, mv):
-    sol = solve_symmetric_symbolic(PUBLIC_GOODS, own=x, other=y, lo=0, hi=e,
-                                   params=[n, m, e, kappa])
+    sol = solve_symmetric_symbolic(PUBLIC_GOODS, own=x, other=y, lo=0, hi=e, params=[n, m, e, kappa])
     assert sol is not None
     threshold = Fraction(nv - mv) / (mv * (nv - 1))
     assert 0 < threshold < 1
-    for kv, expected in [(threshold + Fraction(1, 100), 20.0), (threshold - Fraction(1, 100), 0.0),
-                         (Fraction(0), 0.0), (Fraction(1), 20.0)]:
+    for kv, expected in [
+        (threshold + Fraction(1, 100), 20.0),
+        (threshold - Fraction(1, 100), 0.0),
+        (Fraction(0), 0.0),
+        (Fraction(1), 20.0),
+    ]:
         values = {n: nv, m: mv, e: 20, kappa: kv}
         assert sol.evaluate(values) == expected
         eqs = solve_symmetric_numeric(PUBLIC_GOODS, own=x, other=y, lo=0, hi=e, values=values)
@@ -199,8 +200,7 @@ def test_calvano_nash_and_moralis_prices():
         eqs = solve_symmetric_numeric(u, own=P, other=Q, lo=1, hi=3, values={kappa: k})
         assert len(eqs) == 1
         assert round(eqs[0].action, 4) == published
-        assert verify_symmetric(u, own=P, other=Q, lo=1, hi=3, values={kappa: k},
-                                x_star=eqs[0].action)
+        assert verify_symmetric(u, own=P, other=Q, lo=1, hi=3, values={kappa: k}, x_star=eqs[0].action)
 
 
 def test_calvano_monopoly_price_and_no_closed_form():
@@ -214,10 +214,10 @@ def test_calvano_monopoly_price_and_no_closed_form():
 
 # --------------------------------------------------------------------------- dictator
 
+
 def test_dictator_linear_gives_nothing_below_kappa_one():
     u = (1 - kappa) / 2 * (E - x) + kappa / 2 * ((E - x) + x)
-    sol = solve_argmax_symbolic(u, own=x, lo=0, hi=E, params=[E, kappa],
-                                domain={E: (1, 100), kappa: (0, 1)})
+    sol = solve_argmax_symbolic(u, own=x, lo=0, hi=E, params=[E, kappa], domain={E: (1, 100), kappa: (0, 1)})
     assert sol is not None and sol.method == "linear-corner"
     for kv in (0, 0.3, 0.99):
         assert sol.evaluate({E: 10, kappa: kv}) == 0.0
@@ -229,8 +229,7 @@ def test_dictator_linear_gives_nothing_below_kappa_one():
 
 def test_dictator_log_gives_kappa_share():
     u = (1 - kappa) / 2 * sympy.log(E - x) + kappa / 2 * (sympy.log(E - x) + sympy.log(x))
-    sol = solve_argmax_symbolic(u, own=x, lo=0, hi=E, params=[E, kappa],
-                                domain={E: (1, 100), kappa: (0, 1)})
+    sol = solve_argmax_symbolic(u, own=x, lo=0, hi=E, params=[E, kappa], domain={E: (1, 100), kappa: (0, 1)})
     assert sol is not None and sol.method == "interior-foc"
     interior = [r for r in sol.regimes if r.action.has(kappa)]
     assert len(interior) == 1
@@ -238,8 +237,7 @@ def test_dictator_log_gives_kappa_share():
     for ev, kv in [(10, 0.5), (10, 1.0), (40, 0.2)]:
         closed = kv * ev / (1 + kv)
         assert sol.evaluate({E: ev, kappa: kv}) == pytest.approx(closed, rel=1e-12)
-        assert best_response(u, own=x, lo=0, hi=E, values={E: ev, kappa: kv}) == pytest.approx(
-            closed, abs=1e-7)
+        assert best_response(u, own=x, lo=0, hi=E, values={E: ev, kappa: kv}) == pytest.approx(closed, abs=1e-7)
 
 
 # --------------------------------------------------------------------------- properties
@@ -248,19 +246,27 @@ coef = st.fractions(min_value=-5, max_value=5, max_denominator=20)
 
 
 @settings(max_examples=30, deadline=None)
-@given(a1=coef, a2=st.fractions(min_value=Fraction(-5), max_value=Fraction(-1, 10),
-                                max_denominator=20),
-       b_share=st.fractions(min_value=Fraction(-19, 10), max_value=Fraction(19, 10),
-                            max_denominator=20),
-       c1=coef, d1=coef, lo=st.integers(-5, 2), width=st.integers(1, 8))
+@given(
+    a1=coef,
+    a2=st.fractions(min_value=Fraction(-5), max_value=Fraction(-1, 10), max_denominator=20),
+    b_share=st.fractions(min_value=Fraction(-19, 10), max_value=Fraction(19, 10), max_denominator=20),
+    c1=coef,
+    d1=coef,
+    lo=st.integers(-5, 2),
+    width=st.integers(1, 8),
+)
 def test_concave_quadratics_symbolic_agrees_with_numeric(a1, a2, b_share, c1, d1, lo, width):
     # u = a1 x + a2 x^2 + b x y + c1 y + d1 y^2, concave in x; |b| < 2|a2| keeps the symmetric
     # first-order condition a1 + (2 a2 + b) x strictly decreasing (a unique equilibrium)
     b = b_share * -a2
     r = sympy.Rational
-    u = (r(a1.numerator, a1.denominator) * x + r(a2.numerator, a2.denominator) * x**2
-         + r(b.numerator, b.denominator) * x * y + r(c1.numerator, c1.denominator) * y
-         + r(d1.numerator, d1.denominator) * y**2)
+    u = (
+        r(a1.numerator, a1.denominator) * x
+        + r(a2.numerator, a2.denominator) * x**2
+        + r(b.numerator, b.denominator) * x * y
+        + r(c1.numerator, c1.denominator) * y
+        + r(d1.numerator, d1.denominator) * y**2
+    )
     hi = lo + width
     sol = solve_symmetric_symbolic(u, own=x, other=y, lo=lo, hi=hi)
     assert sol is not None
@@ -275,12 +281,14 @@ def test_concave_quadratics_symbolic_agrees_with_numeric(a1, a2, b_share, c1, d1
 
 # --------------------------------------------------------------------------- failures
 
+
 def test_no_verifiable_equilibrium_raises_no_convergence():
     # u = (x - y)^2 on [0, 1]: the best reply to y is the farther bound, so no symmetric
     # equilibrium exists
     with pytest.raises(NoConvergence) as info:
-        solve_symmetric_numeric((x - y) ** 2, own=x, other=y, lo=0, hi=1, values={},
-                                grid=101, grid_points=501, tol=1e-10)
+        solve_symmetric_numeric(
+            (x - y) ** 2, own=x, other=y, lo=0, hi=1, values={}, grid=101, grid_points=501, tol=1e-10
+        )
     message = str(info.value)
     assert "no symmetric equilibrium verified on [0, 1]" in message
     assert "101-point bracketing grid" in message and "501-point grid" in message

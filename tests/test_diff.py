@@ -42,8 +42,9 @@ def frac(x) -> F:
 
 
 def entry(data: dict, game: str, preference: str | None = None) -> dict:
-    hits = [g for g in data["games"]
-            if g["game"] == game and (preference is None or g["a"]["preference"] == preference)]
+    hits = [
+        g for g in data["games"] if g["game"] == game and (preference is None or g["a"]["preference"] == preference)
+    ]
     assert len(hits) == 1, [(g["game"], g["a"]["preference"]) for g in data["games"]]
     return hits[0]
 
@@ -62,9 +63,25 @@ def lower_edge(intervals: list[dict]) -> tuple[F, bool] | None:
 @pytest.fixture(scope="module")
 def econ_vs_moralis(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
     out = tmp_path_factory.mktemp("diff_pref")
-    code = run_cli([SPECS / "paper.pref", "--preference", "economicus", "--preference", "moralis",
-                    "--game", "prisoners_dilemma", "--game", "public_goods", "--game", "trust",
-                    "--steps", "5", "-o", out])
+    code = run_cli(
+        [
+            SPECS / "paper.pref",
+            "--preference",
+            "economicus",
+            "--preference",
+            "moralis",
+            "--game",
+            "prisoners_dilemma",
+            "--game",
+            "public_goods",
+            "--game",
+            "trust",
+            "--steps",
+            "5",
+            "-o",
+            out,
+        ]
+    )
     assert code == 0
     return json.loads((out / "diff.json").read_text()), out
 
@@ -162,8 +179,22 @@ def test_trust_investor_sends_everything_iff_kappa_above_one_over_k(econ_vs_mora
 
 
 def test_fixed_kappas_differ_exactly_where_the_thresholds_fall_between(tmp_path: Path, capsys):
-    code = run_cli([SPECS / "paper.pref", "--preference", "moralis(kappa=0.25)", "--preference", "moralis(kappa=0.75)",
-                    "--game", "prisoners_dilemma", "--game", "public_goods", "-o", tmp_path, "--no-plots"])
+    code = run_cli(
+        [
+            SPECS / "paper.pref",
+            "--preference",
+            "moralis(kappa=0.25)",
+            "--preference",
+            "moralis(kappa=0.75)",
+            "--game",
+            "prisoners_dilemma",
+            "--game",
+            "public_goods",
+            "-o",
+            tmp_path,
+            "--no-plots",
+        ]
+    )
     assert code == 0
     assert "public_goods" in capsys.readouterr().out
     data = json.loads((tmp_path / "diff.json").read_text())
@@ -183,8 +214,11 @@ def test_fixed_kappas_differ_exactly_where_the_thresholds_fall_between(tmp_path:
         t = (n - m) / (m * (n - 1))
         if (lo > t) != (hi > t):
             expected.add((n, m))
-    assert expected and {(frac(p["params"]["n"]), frac(p["params"]["m"])) for p in pg["points"]
-                         if p["status"] == "differ"} == expected
+    assert (
+        expected
+        and {(frac(p["params"]["n"]), frac(p["params"]["m"])) for p in pg["points"] if p["status"] == "differ"}
+        == expected
+    )
     for b in pg["closed_form"]["boundaries"]:
         assert b["differ"] == ((frac(b["params"]["n"]), frac(b["params"]["m"])) in expected)
 
@@ -196,8 +230,18 @@ def test_two_specs_differ_exactly_where_the_changed_payoff_matters(tmp_path: Pat
     (tmp_path / "variant.pref").write_text(text.replace(old, old.replace("+ m / n", "+ 2 * m / n")))
     shutil.copy(SPECS / "preferences.pref", tmp_path / "preferences.pref")
     out = tmp_path / "out"
-    code = run_cli([SPECS / "paper.pref", tmp_path / "variant.pref", "--game", "prisoners_dilemma",
-                    "--game", "public_goods", "-o", out])
+    code = run_cli(
+        [
+            SPECS / "paper.pref",
+            tmp_path / "variant.pref",
+            "--game",
+            "prisoners_dilemma",
+            "--game",
+            "public_goods",
+            "-o",
+            out,
+        ]
+    )
     assert code == 0
     data = json.loads((out / "diff.json").read_text())
     assert data["kind"] == "specs" and len(data["inputs"]) == 2
@@ -223,8 +267,10 @@ def test_two_specs_differ_exactly_where_the_changed_payoff_matters(tmp_path: Pat
 def test_bad_spec_inputs(tmp_path: Path, capsys):
     paper = SPECS / "paper.pref"
     lonely = tmp_path / "lonely.pref"
-    lonely.write_text('spec lonely\nuse "preferences.pref"\n\ngame solo {\n    players me, you\n    param E = 10\n'
-                      '    me chooses give in [0, E]\n    payoff me = E - give\n    payoff you = give\n}\n')
+    lonely.write_text(
+        'spec lonely\nuse "preferences.pref"\n\ngame solo {\n    players me, you\n    param E = 10\n'
+        "    me chooses give in [0, E]\n    payoff me = E - give\n    payoff you = give\n}\n"
+    )
     shutil.copy(SPECS / "preferences.pref", tmp_path / "preferences.pref")
     assert run_cli([paper, lonely]) == 1
     assert "share no game" in capsys.readouterr().err
@@ -257,8 +303,22 @@ def test_bad_spec_inputs(tmp_path: Path, capsys):
 
     blocker = tmp_path / "blocker"
     blocker.write_text("")
-    assert run_cli([paper, "--preference", "economicus", "--preference", "moralis(kappa=0.5)",
-                    "--game", "dictator", "-o", blocker]) == 1
+    assert (
+        run_cli(
+            [
+                paper,
+                "--preference",
+                "economicus",
+                "--preference",
+                "moralis(kappa=0.5)",
+                "--game",
+                "dictator",
+                "-o",
+                blocker,
+            ]
+        )
+        == 1
+    )
     assert "exists and is not a directory" in capsys.readouterr().err
 
 
@@ -276,14 +336,21 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     text = (SPECS / "paper.pref").read_text()
     text = re.sub(r"\ndataset sft.*?\n}\n", "\n", text, flags=re.S)
     text = re.sub(r"(rubric eval[^{]*\{\s*)games [^\n]*", r"\1games trust, prisoners_dilemma", text)
-    text = text.replace("param T = 5 vary {4, 5, 6, 7, 8}, R = 3, P = 1, S = 0 vary {0, -1, -2}",
-                        "param T = 5 vary {4, 5}, R = 3, P = 1, S = -1 vary {-1, -2}").replace("items 200", "items 24")
+    text = text.replace(
+        "param T = 5 vary {4, 5, 6, 7, 8}, R = 3, P = 1, S = 0 vary {0, -1, -2}",
+        "param T = 5 vary {4, 5}, R = 3, P = 1, S = -1 vary {-1, -2}",
+    ).replace("items 200", "items 24")
     (root / "paper.pref").write_text(text)
     shutil.copy(SPECS / "preferences.pref", root / "preferences.pref")
     build = compile_spec(check_file(str(root / "paper.pref")), root / "build")
     rubric = build.directory / "eval.jsonl"
-    agents = {"econ": "theory:economicus", "moralis": "theory:moralis(kappa=0.5)", "econ_again": "theory:economicus",
-              "logit1": "logit:kappa=0.5,temperature=1,seed=1", "logit2": "logit:kappa=0.5,temperature=1,seed=2"}
+    agents = {
+        "econ": "theory:economicus",
+        "moralis": "theory:moralis(kappa=0.5)",
+        "econ_again": "theory:economicus",
+        "logit1": "logit:kappa=0.5,temperature=1,seed=1",
+        "logit2": "logit:kappa=0.5,temperature=1,seed=2",
+    }
     out = {name: root / name for name in agents}
     for name, spec in agents.items():
         evaluate(rubric, make_agent(spec), out[name], progress=False, plots=False)
@@ -309,7 +376,7 @@ def test_theory_agents_differ_beyond_noise(runs, tmp_path: Path):
     assert pd["kind"] == "discrete" and pd["a"]["counts"] == {"defect": n_pd, "cooperate": 0}
     assert pd["b"]["counts"] == {"defect": 0, "cooperate": n_pd}
     assert pd["choice"]["test"] == "McNemar exact"
-    assert pd["choice"]["p"] == pytest.approx(2 * 0.5 ** n_pd)  # all pairs discordant one way
+    assert pd["choice"]["p"] == pytest.approx(2 * 0.5**n_pd)  # all pairs discordant one way
     assert pd["choice"]["significant"]
     send = next(g for g in data["games"] if g["action"] == "send")
     assert send["kind"] == "continuous" and send["choice"]["test"] == "Wilcoxon signed-rank"

@@ -66,11 +66,44 @@ def test_language_example_checks_without_errors(body: str, tmp_path: Path) -> No
 def test_language_examples_cover_the_grammar() -> None:
     """Every statement form of the grammar appears in at least one checked example."""
     text = "\n".join(EXAMPLES)
-    for needle in ["use ", "preference ", "game ", "players ", "symmetric", "param ", " in [", " vary {",
-                   " vary 2..8", "each ", "then ", " sees ", " chooses ", "payoff ", "let ", "repeat ",
-                   "kantian roles", "belief ", "solve ", "table(", " where ", "mean(j in others",
-                   "dataset ", "rubric ", "games ", "samples ", "items ", "seed ", "split ", "template ",
-                   "paraphrases ", "tolerance ", "holdout games", "holdout where", "holdout paraphrases", "select "]:
+    for needle in [
+        "use ",
+        "preference ",
+        "game ",
+        "players ",
+        "symmetric",
+        "param ",
+        " in [",
+        " vary {",
+        " vary 2..8",
+        "each ",
+        "then ",
+        " sees ",
+        " chooses ",
+        "payoff ",
+        "let ",
+        "repeat ",
+        "kantian roles",
+        "belief ",
+        "solve ",
+        "table(",
+        " where ",
+        "mean(j in others",
+        "dataset ",
+        "rubric ",
+        "games ",
+        "samples ",
+        "items ",
+        "seed ",
+        "split ",
+        "template ",
+        "paraphrases ",
+        "tolerance ",
+        "holdout games",
+        "holdout where",
+        "holdout paraphrases",
+        "select ",
+    ]:
         assert needle in text, needle
 
 
@@ -100,13 +133,22 @@ def test_diagnostic_examples_are_the_golden_messages(case: Path) -> None:
     assert (case / "main.pref").read_text(encoding="utf-8").strip() in section
 
 
-@pytest.mark.parametrize("code, name, data", [
-    ("E0004", "latin1.pref", b"spec s\ngame g \xff {\n"),
-    ("E0005", "huge.pref", b"# padding\n" * 300_000),
-    ("E0007", "missing.pref", None),
-])
-def test_generated_diagnostic_examples_are_real(code: str, name: str, data: bytes | None, tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+@pytest.mark.parametrize(
+    "code, name, data",
+    [
+        ("E0004", "latin1.pref", b"spec s\ngame g \xff {\n"),
+        ("E0005", "huge.pref", b"# padding\n" * 300_000),
+        ("E0007", "missing.pref", None),
+    ],
+)
+def test_generated_diagnostic_examples_are_real(
+    code: str,
+    name: str,
+    data: bytes | None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
     """The codes without a golden directory show the message `prefc check` really prints."""
     from prefc.cli import main
 

@@ -96,8 +96,10 @@ def test_load_rubric_errors_name_the_file_and_line(tmp_path: Path) -> None:
 
 
 def test_stratified_takes_every_game_and_role_round_robin() -> None:
-    items = [{"game": g, "role": r, "id": i} for i, (g, r) in enumerate(
-        [("a", "x")] * 5 + [("b", "y")] * 2 + [("a", "z")] * 3)]
+    items = [
+        {"game": g, "role": r, "id": i}
+        for i, (g, r) in enumerate([("a", "x")] * 5 + [("b", "y")] * 2 + [("a", "z")] * 3)
+    ]
     picked = stratified(items, 5)
     assert [it["id"] for it in picked] == [0, 5, 7, 1, 6]
     assert stratified(items, None) == items and stratified(items, 50) == items
@@ -225,8 +227,9 @@ def test_limit_and_table(rubric_path: Path, tmp_path: Path, capsys: pytest.Captu
     assert "moralis(kappa=0.9) *" in out and "parse rate 1.000 (30/30)" in out and "kappa =" in out
 
 
-def test_limit_is_a_stratified_subset_and_says_so(rubric_path: Path, tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_limit_is_a_stratified_subset_and_says_so(
+    rubric_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from prefc.cli import main
 
     rub = E.load_rubric(rubric_path)
@@ -240,8 +243,9 @@ def test_limit_is_a_stratified_subset_and_says_so(rubric_path: Path, tmp_path: P
     assert [r["id"] for r in answered] == [it["id"] for it in stratified(rub.items, 6)]
     groups = {(it["game"], it["role"]) for it in rub.items}
     assert {(r["game"], r["role"]) for r in answered} == groups  # every game and role, not the first rows
-    whole = E.evaluate(rub, TheoryAgent("t", preference_label="economicus"), tmp_path / "all", progress=False,
-                       plots=False).summary
+    whole = E.evaluate(
+        rub, TheoryAgent("t", preference_label="economicus"), tmp_path / "all", progress=False, plots=False
+    ).summary
     assert (whole.n_rubric_items, whole.selection, whole.evaluated) == (120, "all", "all 120 items")
     with pytest.raises(E.EvalError, match="limit must be at least 1"):
         E.evaluate(rub, TheoryAgent("t", preference_label="economicus"), tmp_path / "none", limit=0, progress=False)
@@ -300,15 +304,16 @@ def test_a_theory_agents_interval_holds_its_own_kappa(ends_rubric: E.Rubric, tmp
     # Deterministic answers that break exact ties: the likelihood at the tie point is below its
     # limit beside it, so only the closed likelihood-ratio set is sure to hold the agent's kappa.
     label = f"moralis(kappa={kappa})"
-    summary = E.evaluate(ends_rubric, TheoryAgent("t", preference_label=label), tmp_path, progress=False,
-                         plots=False).summary
+    summary = E.evaluate(
+        ends_rubric, TheoryAgent("t", preference_label=label), tmp_path, progress=False, plots=False
+    ).summary
     k = summary.kappa
     assert k is not None and k.n_used == 120 and k.precision_at_bound
     assert k.ci_low <= float(kappa) <= k.ci_high
     assert k.ci_low <= k.estimate <= k.ci_high
     assert {p.label: p.accuracy for p in summary.preferences}[label] == 1.0
     if kappa in ("0", "1"):
-        assert (k.ci_low_at_bound if kappa == "0" else k.ci_high_at_bound)
+        assert k.ci_low_at_bound if kappa == "0" else k.ci_high_at_bound
 
 
 # -- log-probability scoring on a real (tiny) model ----------------------------------------------

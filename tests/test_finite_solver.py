@@ -105,10 +105,7 @@ def same_sets(mine, theirs) -> bool:
             unique.append((np.asarray(x), np.asarray(y)))
     if len(unique) != len(mine):
         return False
-    return all(
-        any(np.allclose(x, a, atol=TOL) and np.allclose(y, b, atol=TOL) for a, b in unique)
-        for x, y in mine
-    )
+    return all(any(np.allclose(x, a, atol=TOL) and np.allclose(y, b, atol=TOL) for a, b in unique) for x, y in mine)
 
 
 def polytope_vertices(M: np.ndarray) -> list[tuple[np.ndarray, set]]:
@@ -117,11 +114,7 @@ def polytope_vertices(M: np.ndarray) -> list[tuple[np.ndarray, set]]:
     halfspaces = build_halfspaces(M)
     interior = np.full(M.shape[1], 0.5 / M.sum(axis=1).max())
     hull = HalfspaceIntersection(halfspaces, interior)
-    return [
-        (v, labels(v, halfspaces))
-        for v in hull.intersections
-        if not np.all(np.isclose(v, 0)) and max(v) < np.inf
-    ]
+    return [(v, labels(v, halfspaces)) for v in hull.intersections if not np.all(np.isclose(v, 0)) and max(v) < np.inf]
 
 
 def nashpy_vertex(A, B):
@@ -296,9 +289,7 @@ def test_homo_moralis_random_symmetric_games(kappa):
         assert same_sets(as_floats(eqs), nashpy_vertex(U, V)), (A, kappa)
         # the symmetric equilibria are exactly those with x == y
         symmetric = symmetric_mixed_equilibria_2p(U)
-        assert {e.strategies for e in symmetric} == {
-            e.strategies for e in eqs if e.strategies[0] == e.strategies[1]
-        }
+        assert {e.strategies for e in symmetric} == {e.strategies for e in eqs if e.strategies[0] == e.strategies[1]}
         for e in eqs:
             assert all(isinstance(p, Fraction) for s in e.strategies for p in s)
     assert skipped <= 15
@@ -346,9 +337,7 @@ def public_goods_moralis(n: int, m: Fraction, kappa: Fraction, e: int = 20):
     return utility_own
 
 
-@pytest.mark.parametrize(
-    "n,m", [(4, F(8, 5)), (2, F(3, 2)), (5, F(2)), (3, F(6, 5)), (8, F(3))]
-)
+@pytest.mark.parametrize("n,m", [(4, F(8, 5)), (2, F(3, 2)), (5, F(2)), (3, F(6, 5)), (8, F(3))])
 def test_public_goods_full_contribution_threshold(n, m):
     threshold = (n - m) / (m * (n - 1))  # full contribution iff kappa >= (n - m) / (m (n - 1))
     if (n, m) == (4, F(8, 5)):
@@ -374,9 +363,7 @@ def test_pure_equilibria_volunteers_dilemma():
     def utility(i: int, profile: tuple[int, ...]) -> int:
         return (b if any(profile) else 0) - c * profile[i]
 
-    assert pure_equilibria(utility, [2] * n) == sorted(
-        tuple(int(j == i) for j in range(n)) for i in range(n)
-    )
+    assert pure_equilibria(utility, [2] * n) == sorted(tuple(int(j == i) for j in range(n)) for i in range(n))
 
 
 def test_pure_equilibria_agree_with_nashpy_on_two_player_games():

@@ -159,9 +159,11 @@ def test_comments_stay_with_what_they_annotate() -> None:
 
 
 def test_layout_rules() -> None:
-    text = ("game g{players a,b symmetric\n each player chooses x in [0,1]\n"
-            "payoff a=a.x\npayoff b   =   b.x*2\n\n\n\nrepeat 10 rounds }\n"
-            "rubric r for p(k=0.50,0.25){games g items 3 tolerance 5 %}\n")
+    text = (
+        "game g{players a,b symmetric\n each player chooses x in [0,1]\n"
+        "payoff a=a.x\npayoff b   =   b.x*2\n\n\n\nrepeat 10 rounds }\n"
+        "rubric r for p(k=0.50,0.25){games g items 3 tolerance 5 %}\n"
+    )
     assert format_text(text) == (
         "game g {\n"
         "    players a, b symmetric\n"
@@ -174,7 +176,8 @@ def test_layout_rules() -> None:
         "\n"
         "rubric r for p(k = 0.5, 0.25) {\n"
         "    games g   items 3   tolerance 5%\n"
-        "}\n")
+        "}\n"
+    )
 
 
 def test_long_lines_break_at_the_sum_and_tables_line_up() -> None:
@@ -202,15 +205,16 @@ def test_a_result_that_would_change_the_meaning_is_refused(monkeypatch) -> None:
     """The check that guards every write: a printer that loses a sign is caught, not written."""
     monkeypatch.setattr(pretty, "number", lambda v: str(abs(v.numerator)) if v.denominator == 1 else str(float(v)))
     with pytest.raises(FormatError, match="meaning"):
-        format_text("game g {\n    players a, b symmetric\n    each player chooses x in [-1, 1]\n"
-                    "    payoff a = a.x\n}\n")
+        format_text(
+            "game g {\n    players a, b symmetric\n    each player chooses x in [-1, 1]\n    payoff a = a.x\n}\n"
+        )
 
 
 # ----------------------------------------------------------------------------- the printer
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.fractions().filter(lambda f: f.denominator in {2 ** a * 5 ** b for a in range(12) for b in range(12)}))
+@given(st.fractions().filter(lambda f: f.denominator in {2**a * 5**b for a in range(12) for b in range(12)}))
 def test_numbers_print_exactly(value: Fraction) -> None:
     text = pretty.number(value)
     assert Fraction(text) == value
@@ -227,15 +231,19 @@ def test_strings_print_back_to_themselves(value: str) -> None:
 # ----------------------------------------------------------------------------- artefacts
 
 
-def _build(directory: Path, texts: dict[str, str], main_file: str, *,
-           samples: int | None = None) -> tuple[str, dict[str, bytes]]:
+def _build(
+    directory: Path, texts: dict[str, str], main_file: str, *, samples: int | None = None
+) -> tuple[str, dict[str, bytes]]:
     directory.mkdir(parents=True)
     for name, text in texts.items():
         (directory / name).write_text(text, encoding="utf-8")
     spec = check_file(str(directory / main_file))
     compile_spec(spec, str(directory / "build"), samples=samples)
-    files = {str(p.relative_to(directory / "build")): p.read_bytes()
-             for p in sorted((directory / "build").rglob("*")) if p.is_file()}
+    files = {
+        str(p.relative_to(directory / "build")): p.read_bytes()
+        for p in sorted((directory / "build").rglob("*"))
+        if p.is_file()
+    }
     return spec.sha256, files
 
 
@@ -284,8 +292,7 @@ def test_a_respelled_spec_compiles_to_the_same_artefacts_once_formatted(seed: in
 
 
 UGLY = "game g{players a,b symmetric\neach player chooses x in [0,1]\npayoff a=a.x  # mine\n}\n"
-PRETTY = ("game g {\n    players a, b symmetric\n    each player chooses x in [0, 1]\n"
-          "    payoff a = a.x  # mine\n}\n")
+PRETTY = "game g {\n    players a, b symmetric\n    each player chooses x in [0, 1]\n    payoff a = a.x  # mine\n}\n"
 
 
 def test_fmt_rewrites_in_place_atomically_keeping_permissions(tmp_path: Path, capsys) -> None:

@@ -81,8 +81,15 @@ def test_json_format(capsys, monkeypatch):
     diags = json.loads(out)
     err = next(d for d in diags if d["severity"] == "error")
     assert err == {
-        "code": "E0203", "severity": "error", "message": "unknown preference `moralsi`", "file": "main.pref",
-        "line": 10, "column": 29, "end_line": 10, "end_column": 36, "label": "did you mean `moralis`?",
+        "code": "E0203",
+        "severity": "error",
+        "message": "unknown preference `moralsi`",
+        "file": "main.pref",
+        "line": 10,
+        "column": 29,
+        "end_line": 10,
+        "end_column": 36,
+        "label": "did you mean `moralis`?",
         "hint": "preferences are declared with `preference NAME = ...` or imported with `use`",
     }
     assert any(d["code"] == "W0402" for d in diags)
@@ -160,8 +167,7 @@ def test_python_in_an_expression_is_rejected_and_runs_nothing(tmp_path, capsys, 
     assert "error[E0002]: unexpected character `'`" in err
     assert not Path("pwned").exists()
     Path("evil2.pref").write_text(
-        "game g {\n    players a, b symmetric\n    each player chooses x in [0, 1]\n"
-        "    payoff a = __import__(os)\n}\n"
+        "game g {\n    players a, b symmetric\n    each player chooses x in [0, 1]\n    payoff a = __import__(os)\n}\n"
     )
     code, _, err = run_check(capsys, "evil2.pref")
     assert code == 1 and "unknown function `__import__`" in err
@@ -172,7 +178,8 @@ def test_long_operator_chain_is_a_diagnostic(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     chain = " + ".join(["a.x"] * 60_000)
     Path("long.pref").write_text(
-        f"game g {{\n    players a, b symmetric\n    each player chooses x in [0, 1]\n    payoff a = {chain}\n}}\n")
+        f"game g {{\n    players a, b symmetric\n    each player chooses x in [0, 1]\n    payoff a = {chain}\n}}\n"
+    )
     code, _, err = run_check(capsys, "long.pref")
     assert code in (0, 1)
     if code == 1:
@@ -185,6 +192,10 @@ def test_check_file_returns_structure():
     assert pd.ast.symmetric and pd.kantian_mode == "substitute"
     assert spec.games["trust"].kantian_mode == "roles" and spec.games["trust"].is_sequential
     assert [p.label for p in spec.builds["eval"].preferences] == [
-        "economicus", "moralis(kappa=0.25)", "moralis(kappa=0.5)", "moralis(kappa=0.75)"]
+        "economicus",
+        "moralis(kappa=0.25)",
+        "moralis(kappa=0.5)",
+        "moralis(kappa=0.75)",
+    ]
     with pytest.raises(CompileError):
         check_file(str(GOLDEN / "E0301-missing-payoff" / "main.pref"))

@@ -31,36 +31,52 @@ def test_the_prisoners_dilemma_exports_its_payoffs_and_a_preferences_utilities(t
     material = parse_nfg(export(tmp_path, "nfg", "prisoners_dilemma").read_text())
     assert material.players == ["row", "col"] and material.strategies == [["cooperate", "defect"]] * 2
     assert material.payoffs == {(0, 0): (3, 3), (1, 0): (5, 0), (0, 1): (0, 5), (1, 1): (1, 1)}
-    moralis = parse_nfg(export(tmp_path / "m", "nfg", "prisoners_dilemma", "--preference", "moralis(kappa=0.75)",
-                               "--set", "T=6").read_text())
+    moralis = parse_nfg(
+        export(
+            tmp_path / "m", "nfg", "prisoners_dilemma", "--preference", "moralis(kappa=0.75)", "--set", "T=6"
+        ).read_text()
+    )
     # u(x, y) = (1 - kappa) * pi(x, y) + kappa * pi(x, x), T = 6, R = 3, P = 1, S = 0
     k = Fraction(3, 4)
     assert moralis.payoffs[(1, 0)] == ((1 - k) * 6 + k * 1, (1 - k) * 0 + k * 3)
     assert moralis.payoffs[(0, 0)] == (3, 3) and moralis.payoffs[(1, 1)] == (1, 1)
 
 
-@pytest.mark.parametrize("preference, params", [("economicus", {}), ("moralis(kappa=0.75)", {}),
-                                                ("moralis(kappa=0.4)", {"T": 5}), ("moralis(kappa=0.25)", {"T": 8})])
+@pytest.mark.parametrize(
+    "preference, params",
+    [
+        ("economicus", {}),
+        ("moralis(kappa=0.75)", {}),
+        ("moralis(kappa=0.4)", {"T": 5}),
+        ("moralis(kappa=0.25)", {"T": 8}),
+    ],
+)
 def test_pygambit_finds_prefcs_equilibria_in_the_exported_game(tmp_path: Path, preference: str, params: dict):
     gbt = pytest.importorskip("pygambit")
     sets = [f"--set={k}={v}" for k, v in params.items()]
     extra = [] if preference == "economicus" else ["--preference", preference]
     path = export(tmp_path, "nfg", "prisoners_dilemma", *extra, *sets)
     game = gbt.read_nfg(str(path))
-    theirs = {tuple(round(float(e.payoffs[p]), 6) for p in game.players)
-              for e in gbt.nash.enummixed_solve(game, rational=True).equilibria}
+    theirs = {
+        tuple(round(float(e.payoffs[p]), 6) for p in game.players)
+        for e in gbt.nash.enummixed_solve(game, rational=True).equilibria
+    }
     # the file holds the utilities of pure profiles, which mix linearly: its mixed equilibria are
     # those of the action-level shortcut, so only the pure ones (and, without a Kantian term, every
     # one) are prefc's too; prefc mixes under the Kantian term at the strategy level
     kantian = preference.startswith("moralis")
-    ours = {tuple(round(e["utilities"][p], 6) for p in ("row", "col"))
-            for e in solved("prisoners_dilemma", preference, **params)["equilibria"]
-            if e["symmetric"] and (not kantian or not e["probabilities"])}
+    ours = {
+        tuple(round(e["utilities"][p], 6) for p in ("row", "col"))
+        for e in solved("prisoners_dilemma", preference, **params)["equilibria"]
+        if e["symmetric"] and (not kantian or not e["probabilities"])
+    }
     assert ours <= theirs
-    pure_theirs = {tuple(int(e[p]["defect"]) for p in game.players)
-                   for e in gbt.nash.enumpure_solve(game).equilibria}
-    pure_ours = {tuple(int(e["path"][p]["move"] == "defect") for p in ("row", "col"))
-                 for e in solved("prisoners_dilemma", preference, **params)["equilibria"] if not e["probabilities"]}
+    pure_theirs = {tuple(int(e[p]["defect"]) for p in game.players) for e in gbt.nash.enumpure_solve(game).equilibria}
+    pure_ours = {
+        tuple(int(e["path"][p]["move"] == "defect") for p in ("row", "col"))
+        for e in solved("prisoners_dilemma", preference, **params)["equilibria"]
+        if not e["probabilities"]
+    }
     assert pure_ours == pure_theirs
 
 
@@ -94,6 +110,7 @@ def test_openspiel_loads_the_exported_tree_with_the_same_payoffs_and_solution(tm
 
     walk(tree.root, ())
     assert leaves == ours and len(leaves) == 14
+
     # backward induction on OpenSpiel's tree gives prefc's subgame-perfect play
     def backward(state):
         if state.is_terminal():
@@ -122,8 +139,9 @@ def test_a_simultaneous_game_as_a_tree_has_an_information_set(tmp_path: Path):
     assert leaves[("defect", "cooperate")] == (5.0, 0.0) and leaves[("cooperate", "cooperate")] == (3.0, 3.0)
     gbt = pytest.importorskip("pygambit")
     tree = gbt.read_efg(str(path))
-    assert {tuple(float(e.payoffs[p]) for p in tree.players) for e in gbt.nash.enumpure_solve(tree).equilibria} \
-        == {(1.0, 1.0)}
+    assert {tuple(float(e.payoffs[p]) for p in tree.players) for e in gbt.nash.enumpure_solve(tree).equilibria} == {
+        (1.0, 1.0)
+    }
 
 
 def test_exported_games_import_back_to_the_same_solutions(tmp_path: Path):
@@ -133,18 +151,22 @@ def test_exported_games_import_back_to_the_same_solutions(tmp_path: Path):
         assert main(["import", str(path), "-o", str(spec), "--name", "back", "--game-only"]) == 0
         again = prefc.load(spec).solve("back", "economicus").model_dump(mode="json")
         original = solved(game, "economicus", **({"E": 4} if game == "ultimatum" else {}))
-        assert sorted(tuple(sorted(e["utilities"].values())) for e in again["equilibria"]) == \
-            sorted(tuple(sorted(e["utilities"].values())) for e in original["equilibria"])
+        assert sorted(tuple(sorted(e["utilities"].values())) for e in again["equilibria"]) == sorted(
+            tuple(sorted(e["utilities"].values())) for e in original["equilibria"]
+        )
 
 
-@pytest.mark.parametrize("args, message", [
-    (["nfg", "--game", "trust"], "continuous actions (send, back)"),
-    (["nfg", "--game", "ultimatum"], "has 2 stages"),
-    (["efg", "--game", "ultimatum", "--preference", "moralis(kappa=0.5)"], "a game of distinct roles"),
-    (["nfg", "--game", "nope"], "no game `nope`"),
-    (["nfg", "--game", "prisoners_dilemma", "--set", "Q=1"], "--set 'Q=1'"),
-    (["nfg", "--game", "prisoners_dilemma", "--preference", "moralsi"], "unknown preference"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["nfg", "--game", "trust"], "continuous actions (send, back)"),
+        (["nfg", "--game", "ultimatum"], "has 2 stages"),
+        (["efg", "--game", "ultimatum", "--preference", "moralis(kappa=0.5)"], "a game of distinct roles"),
+        (["nfg", "--game", "nope"], "no game `nope`"),
+        (["nfg", "--game", "prisoners_dilemma", "--set", "Q=1"], "--set 'Q=1'"),
+        (["nfg", "--game", "prisoners_dilemma", "--preference", "moralsi"], "unknown preference"),
+    ],
+)
 def test_what_cannot_be_exported_is_a_clear_error(tmp_path: Path, capsys, args: list[str], message: str):
     fmt, rest = args[0], args[1:]
     out = tmp_path / f"x.{fmt}"
@@ -154,8 +176,9 @@ def test_what_cannot_be_exported_is_a_clear_error(tmp_path: Path, capsys, args: 
 
 
 def test_export_json_and_help_list_the_targets(tmp_path: Path, capsys):
-    assert main(["export", "nfg", str(SPEC), "--game", "prisoners_dilemma", "-o", str(tmp_path / "p.nfg"),
-                 "--json"]) == 0
+    assert (
+        main(["export", "nfg", str(SPEC), "--game", "prisoners_dilemma", "-o", str(tmp_path / "p.nfg"), "--json"]) == 0
+    )
     assert json.loads(capsys.readouterr().out)["profiles"] == 4
     with pytest.raises(SystemExit):
         main(["export", "--help"])
@@ -171,12 +194,14 @@ def test_a_kantian_role_game_exports_its_plan_game(tmp_path: Path):
     import shutil
 
     shutil.copy(Path(__file__).resolve().parent.parent / "specs" / "preferences.pref", tmp_path / "preferences.pref")
-    spec.write_text('spec mp\nuse "preferences.pref"\ngame mp {\n    players row, col\n'
-                    "    each player chooses side in {heads, tails}\n"
-                    "    payoff row = table(row.side, col.side) { heads, heads: 1; heads, tails: -1; tails, heads: -1; "
-                    "tails, tails: 1 }\n"
-                    "    payoff col = table(row.side, col.side) { heads, heads: -1; heads, tails: 1; tails, heads: 1; "
-                    "tails, tails: -1 }\n}\n")
+    spec.write_text(
+        'spec mp\nuse "preferences.pref"\ngame mp {\n    players row, col\n'
+        "    each player chooses side in {heads, tails}\n"
+        "    payoff row = table(row.side, col.side) { heads, heads: 1; heads, tails: -1; tails, heads: -1; "
+        "tails, tails: 1 }\n"
+        "    payoff col = table(row.side, col.side) { heads, heads: -1; heads, tails: 1; tails, heads: 1; "
+        "tails, tails: -1 }\n}\n"
+    )
     from prefc.cli import main as cli
 
     out = tmp_path / "mp.nfg"

@@ -79,8 +79,9 @@ def test_both_nfg_versions_read_to_the_same_game():
 def test_written_files_read_back_to_the_same_game():
     game = parse_efg(ULTIMATUM)
     again = parse_efg(write_efg(game))
-    assert [(n.kind, n.player, n.actions, n.payoffs) for n in again.nodes()] == \
-        [(n.kind, n.player, n.actions, n.payoffs) for n in game.nodes()]
+    assert [(n.kind, n.player, n.actions, n.payoffs) for n in again.nodes()] == [
+        (n.kind, n.player, n.actions, n.payoffs) for n in game.nodes()
+    ]
     strategic = parse_nfg(PD)
     assert parse_nfg(write_nfg(strategic)).payoffs == strategic.payoffs
     exact = StrategicGame("t", ["a", "b"], [["x"], ["y"]], {(0, 0): (Fraction(1, 3), Fraction(-7, 4))})
@@ -117,21 +118,28 @@ def test_catalog_games_agree_with_pygambit(path: Path):
         equilibria = gbt.nash.enumpure_solve(theirs).equilibria
     except RuntimeError:  # Gambit refuses imperfect-recall trees
         return
-    assert {tuple(Fraction(e.payoffs[p]) for p in theirs.players) for e in equilibria} == \
-        {ours.payoffs[p] for p in ours.pure_equilibria()}
+    assert {tuple(Fraction(e.payoffs[p]) for p in theirs.players) for e in equilibria} == {
+        ours.payoffs[p] for p in ours.pure_equilibria()
+    }
 
 
-@pytest.mark.parametrize("text, where, message", [
-    ("NFG 1 R \"x\" { \"a\" } { { \"s\" } }\n1 2\n", ":2:3", "unexpected '2' after the game"),
-    ("NFG 1 R \"x\" { \"a\" \"b\" } { { \"s\" } }\n", ":1:", "2 players but 1 strategy lists"),
-    ("NFG 2 R \"x\"", ":1:5", "NFG version 2 is not supported"),
-    ("EFG 2 R \"x\" { \"a\" }\np \"\" 2 1 \"\" { \"L\" } 0\n", ":2:6", "player 2 does not exist"),
-    ("EFG 2 R \"x\" { \"a\" }\nc \"\" 1 \"\" { \"L\" 1/2 \"R\" 1/3 } 0\nt \"\" 1 \"\" { 1 }\nt \"\" 2 \"\" { 2 }\n",
-     ":2:1", "chance probabilities must be non-negative and sum to 1"),
-    ("EFG 2 R \"x\" { \"a\" }\np \"\" 1 1 \"\" { \"L\" } 0\nt \"\" 3\n", ":3:", "outcome 3 is used before"),
-    ("EFG 2 R \"x\" { \"a\" }\np \"\" 1 1 \"\" { \"L\" \"R\" } 0\nt \"\" 1 \"\" { 1 }\n", ":3:", "expected a node"),
-    ("hello", ":1:1", "starts with neither NFG nor EFG"),
-])
+@pytest.mark.parametrize(
+    "text, where, message",
+    [
+        ('NFG 1 R "x" { "a" } { { "s" } }\n1 2\n', ":2:3", "unexpected '2' after the game"),
+        ('NFG 1 R "x" { "a" "b" } { { "s" } }\n', ":1:", "2 players but 1 strategy lists"),
+        ('NFG 2 R "x"', ":1:5", "NFG version 2 is not supported"),
+        ('EFG 2 R "x" { "a" }\np "" 2 1 "" { "L" } 0\n', ":2:6", "player 2 does not exist"),
+        (
+            'EFG 2 R "x" { "a" }\nc "" 1 "" { "L" 1/2 "R" 1/3 } 0\nt "" 1 "" { 1 }\nt "" 2 "" { 2 }\n',
+            ":2:1",
+            "chance probabilities must be non-negative and sum to 1",
+        ),
+        ('EFG 2 R "x" { "a" }\np "" 1 1 "" { "L" } 0\nt "" 3\n', ":3:", "outcome 3 is used before"),
+        ('EFG 2 R "x" { "a" }\np "" 1 1 "" { "L" "R" } 0\nt "" 1 "" { 1 }\n', ":3:", "expected a node"),
+        ("hello", ":1:1", "starts with neither NFG nor EFG"),
+    ],
+)
 def test_malformed_files_are_located_errors(text: str, where: str, message: str):
     with pytest.raises(GambitFormatError) as info:
         parse_game(text, source="g")
@@ -157,8 +165,11 @@ def test_prisoners_dilemma_imports_symmetric_with_the_homo_moralis_thresholds(tm
 
     def mutual(kappa: str) -> set[str]:
         sol = spec.solve("g", f"moralis(kappa={kappa})").model_dump(mode="json")
-        return {e["path"]["Row"]["move"] for e in sol["equilibria"] if not e["probabilities"]
-                and e["path"]["Row"]["move"] == e["path"]["Column"]["move"]}
+        return {
+            e["path"]["Row"]["move"]
+            for e in sol["equilibria"]
+            if not e["probabilities"] and e["path"]["Row"]["move"] == e["path"]["Column"]["move"]
+        }
 
     assert mutual("0.5") == mutual("0.9") == mutual("1") == {"Cooperate"}
     assert mutual("0.3") == mutual("0.1") == mutual("0") == {"Defect"}
@@ -201,15 +212,27 @@ def test_random_bimatrix_games_agree_with_nashpy_and_enumeration(tmp_path: Path)
         spec = prefc.load(imported(tmp_path / f"g{k}", write_nfg(game), ".nfg"))
         sol = spec.solve("g", "economicus").model_dump(mode="json")
         labels = [dict((s, i) for i, s in enumerate(row)) for row in game.strategies]
-        pure = {tuple(labels[i][e["path"][p][f"{p}_strategy"]] for i, p in enumerate(game.players))
-                for e in sol["equilibria"] if not e["probabilities"]}
+        pure = {
+            tuple(labels[i][e["path"][p][f"{p}_strategy"]] for i, p in enumerate(game.players))
+            for e in sol["equilibria"]
+            if not e["probabilities"]
+        }
         assert pure == set(game.pure_equilibria())
-        a = np.array([[float(game.payoffs[(i, j)][0]) for j in range(len(game.strategies[1]))]
-                      for i in range(len(game.strategies[0]))])
-        b = np.array([[float(game.payoffs[(i, j)][1]) for j in range(len(game.strategies[1]))]
-                      for i in range(len(game.strategies[0]))])
-        theirs = {tuple(round(float(v), 6) for v in (x @ a @ y, x @ b @ y))
-                  for x, y in nash.Game(a, b).vertex_enumeration()}
+        a = np.array(
+            [
+                [float(game.payoffs[(i, j)][0]) for j in range(len(game.strategies[1]))]
+                for i in range(len(game.strategies[0]))
+            ]
+        )
+        b = np.array(
+            [
+                [float(game.payoffs[(i, j)][1]) for j in range(len(game.strategies[1]))]
+                for i in range(len(game.strategies[0]))
+            ]
+        )
+        theirs = {
+            tuple(round(float(v), 6) for v in (x @ a @ y, x @ b @ y)) for x, y in nash.Game(a, b).vertex_enumeration()
+        }
         ours = {tuple(round(e["utilities"][p], 6) for p in game.players) for e in sol["equilibria"]}
         assert ours == theirs
 
@@ -232,16 +255,21 @@ def test_random_game_trees_agree_with_backward_induction(tmp_path: Path):
         def build(depth: int, movers=movers, width=width, values=values, infoset=infoset) -> Node:
             if depth == len(movers):
                 return Node(kind="t", payoffs=(Fraction(next(values)), Fraction(next(values))), outcome_name="o")
-            return Node(kind="p", player=movers[depth], infoset=next(infoset),
-                        actions=[f"a{depth}{j}" for j in range(width[depth])],
-                        children=[build(depth + 1) for _ in range(width[depth])])
+            return Node(
+                kind="p",
+                player=movers[depth],
+                infoset=next(infoset),
+                actions=[f"a{depth}{j}" for j in range(width[depth])],
+                children=[build(depth + 1) for _ in range(width[depth])],
+            )
 
         tree = ExtensiveGame("tree", ["First", "Second"], build(0))
         spec = prefc.load(imported(tmp_path / f"t{k}", write_efg(tree), ".efg"))
         sol = spec.solve("g", "economicus").model_dump(mode="json")
         (eq,) = sol["equilibria"]
-        assert tuple(Fraction(eq["utilities"][p]).limit_denominator(1000) for p in ("First", "Second")) == \
-            _backward(tree.root)
+        assert tuple(Fraction(eq["utilities"][p]).limit_denominator(1000) for p in ("First", "Second")) == _backward(
+            tree.root
+        )
 
 
 def test_a_tree_with_one_simultaneous_stage_imports_as_a_strategic_game(tmp_path: Path):
@@ -249,15 +277,20 @@ def test_a_tree_with_one_simultaneous_stage_imports_as_a_strategic_game(tmp_path
     text = spec_path.read_text()
     assert "then" not in text.split("game g ")[1].split("dataset")[0]
     sol = prefc.load(spec_path).solve("g", "economicus").model_dump(mode="json")
-    pure = {(e["path"]["One"]["One_move"], e["path"]["Two"]["Two_move"]) for e in sol["equilibria"]
-            if not e["probabilities"]}
+    pure = {
+        (e["path"]["One"]["One_move"], e["path"]["Two"]["Two_move"])
+        for e in sol["equilibria"]
+        if not e["probabilities"]
+    }
     assert pure == {("H", "h"), ("T", "t")}  # battle of the sexes as a tree
 
 
 def test_chance_needs_the_normal_form_and_gets_expected_payoffs(tmp_path: Path, capsys):
-    text = ("EFG 2 R \"coin\" { \"a\" \"b\" }\n\"\"\nc \"\" 1 \"\" { \"h\" 1/4 \"t\" 3/4 } 0\n"
-            "p \"\" 1 1 \"\" { \"L\" \"R\" } 0\nt \"\" 1 \"\" { 4, 0 }\nt \"\" 2 \"\" { 0, 4 }\n"
-            "p \"\" 1 1 \"\" { \"L\" \"R\" } 0\nt \"\" 3 \"\" { 0, 0 }\nt \"\" 4 \"\" { 8, 8 }\n")
+    text = (
+        'EFG 2 R "coin" { "a" "b" }\n""\nc "" 1 "" { "h" 1/4 "t" 3/4 } 0\n'
+        'p "" 1 1 "" { "L" "R" } 0\nt "" 1 "" { 4, 0 }\nt "" 2 "" { 0, 4 }\n'
+        'p "" 1 1 "" { "L" "R" } 0\nt "" 3 "" { 0, 0 }\nt "" 4 "" { 8, 8 }\n'
+    )
     src = tmp_path / "coin.efg"
     src.write_text(text)
     assert main(["import", str(src), "-o", str(tmp_path / "coin.pref")]) == 1
@@ -272,7 +305,7 @@ def test_chance_needs_the_normal_form_and_gets_expected_payoffs(tmp_path: Path, 
 
 def test_import_refuses_bad_files_without_writing(tmp_path: Path, capsys):
     src = tmp_path / "bad.nfg"
-    src.write_text("NFG 1 R \"x\" { \"a\" } { { \"s\" \"t\" } }\n1\n")
+    src.write_text('NFG 1 R "x" { "a" } { { "s" "t" } }\n1\n')
     assert main(["import", str(src), "-o", str(tmp_path / "bad.pref")]) == 1
     assert "payoffs end before profile 2 of 2" in capsys.readouterr().err
     assert main(["import", str(tmp_path / "none.nfg"), "-o", str(tmp_path / "x.pref")]) == 1

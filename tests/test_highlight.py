@@ -31,12 +31,24 @@ EDITORS = ROOT / "editors" / "vscode"
 GRAMMAR = EDITORS / "syntaxes" / "pref.tmLanguage.json"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
-PYGMENTS_CLASS = {"comment": (Comment,), "string": (String,), "number": (Number,), "name": (Name,),
-                  "keyword": (Keyword, Operator.Word), "operator": (Operator,), "punctuation": (Punctuation,)}
-TEXTMATE_CLASS = {"comment": ("comment.",), "string": ("string.",), "number": ("constant.numeric.",),
-                  "name": ("variable.", "entity.name.", "support.function."),
-                  "keyword": ("keyword.", "storage.type.", "constant.language."),
-                  "operator": ("keyword.operator.",), "punctuation": ("punctuation.",)}
+PYGMENTS_CLASS = {
+    "comment": (Comment,),
+    "string": (String,),
+    "number": (Number,),
+    "name": (Name,),
+    "keyword": (Keyword, Operator.Word),
+    "operator": (Operator,),
+    "punctuation": (Punctuation,),
+}
+TEXTMATE_CLASS = {
+    "comment": ("comment.",),
+    "string": ("string.",),
+    "number": ("constant.numeric.",),
+    "name": ("variable.", "entity.name.", "support.function."),
+    "keyword": ("keyword.", "storage.type.", "constant.language."),
+    "operator": ("keyword.operator.",),
+    "punctuation": ("punctuation.",),
+}
 
 
 def grammar_keywords() -> set[str]:
@@ -50,7 +62,7 @@ def pygments_classes(text: str) -> list:
     types: list = [None] * len(text)
     pos = 0
     for ttype, value in PrefLexer(stripnl=False, ensurenl=False).get_tokens(text):
-        types[pos: pos + len(value)] = [ttype] * len(value)
+        types[pos : pos + len(value)] = [ttype] * len(value)
         pos += len(value)
     assert pos == len(text)
     return types
@@ -77,14 +89,15 @@ def assert_classified(text: str, char_ok, blank_ok) -> None:
 def test_pygments_classifies_every_token_as_the_grammar_does(text: str) -> None:
     types = pygments_classes(text)
     assert not any(t in Error for t in types)
-    assert_classified(text, lambda i, cls: any(types[i] in f for f in PYGMENTS_CLASS[cls]),
-                      lambda i: types[i] in Text)
+    assert_classified(text, lambda i, cls: any(types[i] in f for f in PYGMENTS_CLASS[cls]), lambda i: types[i] in Text)
 
 
 def test_pygments_marks_what_declarations_declare() -> None:
-    text = ('spec s\nuse "lib.pref"\npreference p(k in [0, 1]) = (1 - k) * payoff(self) + k * kantian(payoff(self))\n'
-            "game g {\n    players a, b symmetric\n    let share(i) = 1\n    payoff a = sum(j in a: 1)\n"
-            "    kantian substitute\n}\ndataset d for p(k = 0.5) {\n    samples 4 per preference   seed 1\n}\n")
+    text = (
+        'spec s\nuse "lib.pref"\npreference p(k in [0, 1]) = (1 - k) * payoff(self) + k * kantian(payoff(self))\n'
+        "game g {\n    players a, b symmetric\n    let share(i) = 1\n    payoff a = sum(j in a: 1)\n"
+        "    kantian substitute\n}\ndataset d for p(k = 0.5) {\n    samples 4 per preference   seed 1\n}\n"
+    )
     tokens = [(t, v) for t, v in PrefLexer().get_tokens(text) if t not in Text]
     assert (Name.Namespace, "s") in tokens and (Keyword.Namespace, "use") in tokens
     assert (Name.Function, "p") in tokens and (Name.Class, "g") in tokens and (Name.Function, "share") in tokens
@@ -107,12 +120,18 @@ def test_every_keyword_of_the_grammar_is_a_keyword_for_both_highlighters() -> No
 
 
 def test_pygmentize_finds_the_lexer_through_its_entry_point(tmp_path: Path) -> None:
-    (tmp_path / "x.pref").write_text('game g { payoff a = payoff(self) }  # c\n')
-    run = subprocess.run([sys.executable, "-m", "pygments", "-l", "pref", "-f", "raw", "x.pref"], cwd=tmp_path,
-                         capture_output=True, text=True, check=True)
+    (tmp_path / "x.pref").write_text("game g { payoff a = payoff(self) }  # c\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "pygments", "-l", "pref", "-f", "raw", "x.pref"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "Token.Keyword.Declaration\t'game'" in run.stdout and "Token.Comment.Single\t'# c'" in run.stdout
-    guess = subprocess.run([sys.executable, "-m", "pygments", "-N", "x.pref"], cwd=tmp_path, capture_output=True,
-                           text=True, check=True)
+    guess = subprocess.run(
+        [sys.executable, "-m", "pygments", "-N", "x.pref"], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
     assert guess.stdout.strip() == "pref"
 
 
@@ -156,11 +175,17 @@ def test_colour_is_on_for_terminals_only(monkeypatch) -> None:
 def test_prefc_check_in_a_pipe_prints_plain_text(tmp_path: Path) -> None:
     (tmp_path / "g.pref").write_text("game g {\n    payoff a = = 1\n}\n")
     env = {k: v for k, v in __import__("os").environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
-    run = subprocess.run([sys.executable, "-m", "prefc", "check", "g.pref"], cwd=tmp_path, capture_output=True,
-                         text=True, env=env)
+    run = subprocess.run(
+        [sys.executable, "-m", "prefc", "check", "g.pref"], cwd=tmp_path, capture_output=True, text=True, env=env
+    )
     assert run.returncode == 1 and "error[E0001]" in run.stderr and "\x1b[" not in run.stderr
-    forced = subprocess.run([sys.executable, "-m", "prefc", "check", "g.pref"], cwd=tmp_path, capture_output=True,
-                            text=True, env={**env, "FORCE_COLOR": "1"})
+    forced = subprocess.run(
+        [sys.executable, "-m", "prefc", "check", "g.pref"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**env, "FORCE_COLOR": "1"},
+    )
     assert "\x1b[" in forced.stderr and ANSI.sub("", forced.stderr) == run.stderr
 
 
@@ -220,7 +245,7 @@ def textmate_scopes(parser, text: str) -> list:
     element = parser.parse_string(text)
     for (line, column), value, names in element.flatten() if element else []:
         at = starts[line] + column
-        scopes[at: at + len(value)] = [names] * len(value)
+        scopes[at : at + len(value)] = [names] * len(value)
     return scopes
 
 
@@ -247,8 +272,9 @@ def test_textmate_marks_what_declarations_declare(textmate) -> None:
     found = {(text[i], tuple(s)) for i, s in enumerate(textmate_scopes(textmate, text)) if s}
     assert ("g", ("source.pref", "entity.name.type.game.pref")) in found
     assert ("\\", ("source.pref", "string.quoted.double.pref", "constant.character.escape.pref")) in found
-    words = {text[m.start(): m.end()]: textmate_scopes(textmate, text)[m.start()][-1]
-             for m in re.finditer(r"\w+", text)}
+    words = {
+        text[m.start() : m.end()]: textmate_scopes(textmate, text)[m.start()][-1] for m in re.finditer(r"\w+", text)
+    }
     assert words["seed"] == "keyword.other.pref" and words["preference"] == "keyword.other.pref"
 
 

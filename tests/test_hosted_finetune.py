@@ -36,8 +36,23 @@ def key(monkeypatch):
 
 
 def train(build: Path, out: Path, server: FakeOpenAI, *extra: str) -> int:
-    return main(["train", str(build / "sft"), "-o", str(out), "--backend", "openai", "--preference",
-                 "moralis(kappa=0.5)", "--base-url", server.base_url, "--poll-interval", "0.01", *extra])
+    return main(
+        [
+            "train",
+            str(build / "sft"),
+            "-o",
+            str(out),
+            "--backend",
+            "openai",
+            "--preference",
+            "moralis(kappa=0.5)",
+            "--base-url",
+            server.base_url,
+            "--poll-interval",
+            "0.01",
+            *extra,
+        ]
+    )
 
 
 def test_a_hosted_job_runs_to_a_model_that_prefc_eval_evaluates(build: Path, tmp_path: Path, capsys):
@@ -54,8 +69,20 @@ def test_a_hosted_job_runs_to_a_model_that_prefc_eval_evaluates(build: Path, tmp
         # progress lines on stderr, from the job's status and events; the key is never printed
         assert "job ftjob-" in captured.err and "Step 3/3" in captured.err and KEY not in captured.err + captured.out
         # the uploaded files are exactly the preference's OpenAI files, and the job got them and the options
-        assert main(["export", "openai", str(build / "sft"), "-o", str(tmp_path / "exp"), "--preference",
-                     "moralis(kappa=0.5)"]) == 0
+        assert (
+            main(
+                [
+                    "export",
+                    "openai",
+                    str(build / "sft"),
+                    "-o",
+                    str(tmp_path / "exp"),
+                    "--preference",
+                    "moralis(kappa=0.5)",
+                ]
+            )
+            == 0
+        )
         job = server.jobs[record["job_id"]]
         assert (
             server.files[job["training_file"]]["data"]
@@ -86,12 +113,18 @@ def test_a_file_the_service_rejects_fails_the_job_with_its_reason(build: Path, t
 def test_a_file_that_breaks_the_published_rules_is_not_uploaded(tmp_path: Path, capsys):
     data = tmp_path / "sft"
     data.mkdir()
-    row = {"messages": [{"role": "user", "content": "u"}, {"role": "assistant", "content": "a"}],
-           "meta": {"preference": "economicus"}}
+    row = {
+        "messages": [{"role": "user", "content": "u"}, {"role": "assistant", "content": "a"}],
+        "meta": {"preference": "economicus"},
+    }
     (data / "train.jsonl").write_text((json.dumps(row) + "\n") * 3)
     with FakeOpenAI(api_key=KEY) as server:
-        assert main(["train", str(data), "-o", str(tmp_path / "run"), "--backend", "openai",
-                     "--base-url", server.base_url]) == 1
+        assert (
+            main(
+                ["train", str(data), "-o", str(tmp_path / "run"), "--backend", "openai", "--base-url", server.base_url]
+            )
+            == 1
+        )
         assert not any(path == "/v1/files" for _, path in server.requests)
     assert "too_few_examples" in capsys.readouterr().err
 
@@ -124,8 +157,9 @@ def test_a_timeout_keeps_the_job_and_resume_follows_it(build: Path, tmp_path: Pa
     assert "fine-tuned model ft:" in capsys.readouterr().out
 
 
-def test_a_wrong_key_and_a_missing_key_are_errors_that_never_show_the_key(build: Path, tmp_path: Path, capsys,
-                                                                          monkeypatch):
+def test_a_wrong_key_and_a_missing_key_are_errors_that_never_show_the_key(
+    build: Path, tmp_path: Path, capsys, monkeypatch
+):
     with FakeOpenAI(api_key="sk-the-right-one") as server:
         assert train(build, tmp_path / "run", server) == 1
         err = capsys.readouterr().err
@@ -147,6 +181,21 @@ def test_an_unreachable_endpoint_is_a_clear_error(build: Path, tmp_path: Path, c
     server = FakeOpenAI(api_key=KEY)
     url = server.base_url
     server.server_close()  # nothing listens there any more
-    assert main(["train", str(build / "sft"), "-o", str(tmp_path / "run"), "--backend", "openai", "--preference",
-                 "economicus", "--base-url", url]) == 1
+    assert (
+        main(
+            [
+                "train",
+                str(build / "sft"),
+                "-o",
+                str(tmp_path / "run"),
+                "--backend",
+                "openai",
+                "--preference",
+                "economicus",
+                "--base-url",
+                url,
+            ]
+        )
+        == 1
+    )
     assert "cannot reach the API" in capsys.readouterr().err

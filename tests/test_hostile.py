@@ -66,8 +66,7 @@ def assert_clean_failure(code: int, err: str, expected_code: str | None = None, 
 
 
 @pytest.mark.parametrize("file_name", ["..pref", "...pref", "2024.pref", "+.pref"])
-def test_a_file_name_that_gives_no_spec_name_is_refused_and_touches_no_build(file_name, tmp_path, capsys,
-                                                                               monkeypatch):
+def test_a_file_name_that_gives_no_spec_name_is_refused_and_touches_no_build(file_name, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     Path(file_name).write_text('use "preferences.pref"\n' + GAME + RUBRIC)
     shutil.copy(LIBRARY, "preferences.pref")
@@ -88,11 +87,14 @@ def test_a_file_name_is_cleaned_into_a_spec_name(tmp_path):
     assert check_file(str(directory / "my-first spec.pref")).name == "my_first_spec"
 
 
-@pytest.mark.parametrize("kind, name, message", [
-    ("rubric", "manifest", "`manifest` is a reserved name: every build writes `manifest.json`"),
-    ("dataset", "solutions", "`solutions` is a reserved name: every build writes `solutions.jsonl`"),
-    ("rubric", "Manifest", "`Manifest` is a reserved name"),
-])
+@pytest.mark.parametrize(
+    "kind, name, message",
+    [
+        ("rubric", "manifest", "`manifest` is a reserved name: every build writes `manifest.json`"),
+        ("dataset", "solutions", "`solutions` is a reserved name: every build writes `solutions.jsonl`"),
+        ("rubric", "Manifest", "`Manifest` is a reserved name"),
+    ],
+)
 def test_reserved_block_names_are_located_errors(kind, name, message, tmp_path, capsys):
     settings = "games g\n    items 2" if kind == "rubric" else "games g\n    samples 2"
     text = f'use "preferences.pref"\n{GAME}{kind} {name} for economicus {{\n    {settings}\n}}\n'
@@ -123,18 +125,21 @@ def outside(tmp_path: Path) -> Path:
     return elsewhere
 
 
-@pytest.mark.parametrize("use, message", [
-    ("/etc/passwd", "`/etc/passwd` is an absolute path"),
-    ("{outside}/secret.pref", "is an absolute path"),
-    ("../elsewhere/secret.pref", "`../elsewhere/secret.pref` is outside the spec's directory"),
-    ("sub/../../elsewhere/secret.pref", "is outside the spec's directory"),
-    ("link.pref", "`link.pref` is a link to a file outside the spec's directory"),
-    ("linkdir/secret.pref", "is a link to a file outside the spec's directory"),
-    ("notes.txt", "`notes.txt` is not a .pref file"),
-    ("folder.pref", "`folder.pref` is not a regular file"),
-    ("a" * 300 + ".pref", "the path is 305 characters long; the limit is 240"),
-    ("~/secret.pref", "is an absolute path"),
-])
+@pytest.mark.parametrize(
+    "use, message",
+    [
+        ("/etc/passwd", "`/etc/passwd` is an absolute path"),
+        ("{outside}/secret.pref", "is an absolute path"),
+        ("../elsewhere/secret.pref", "`../elsewhere/secret.pref` is outside the spec's directory"),
+        ("sub/../../elsewhere/secret.pref", "is outside the spec's directory"),
+        ("link.pref", "`link.pref` is a link to a file outside the spec's directory"),
+        ("linkdir/secret.pref", "is a link to a file outside the spec's directory"),
+        ("notes.txt", "`notes.txt` is not a .pref file"),
+        ("folder.pref", "`folder.pref` is not a regular file"),
+        ("a" * 300 + ".pref", "the path is 305 characters long; the limit is 240"),
+        ("~/secret.pref", "is an absolute path"),
+    ],
+)
 def test_use_reads_only_pref_files_inside_the_spec_tree(use, message, outside, tmp_path, capsys):
     directory = spec_dir(tmp_path, "")
     (directory / "link.pref").symlink_to(outside / "secret.pref")
@@ -183,16 +188,22 @@ def test_the_library_is_listed(capsys):
 
 
 def template_spec(tmp_path: Path, setting: str) -> Path:
-    text = ('use "preferences.pref"\n' + GAME +
-            f'dataset sft for economicus {{\n    games g\n    samples 1\n    template "{setting}"\n}}\n')
+    text = (
+        'use "preferences.pref"\n'
+        + GAME
+        + f'dataset sft for economicus {{\n    games g\n    samples 1\n    template "{setting}"\n}}\n'
+    )
     return spec_dir(tmp_path, text) / "main.pref"
 
 
-@pytest.mark.parametrize("setting, message", [
-    ("/etc", "template directory `/etc` is an absolute path"),
-    ("../elsewhere", "template directory `../elsewhere` is outside the spec's directory"),
-    ("tpl_link", "template directory `tpl_link` is a link out of the spec's directory"),
-])
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ("/etc", "template directory `/etc` is an absolute path"),
+        ("../elsewhere", "template directory `../elsewhere` is outside the spec's directory"),
+        ("tpl_link", "template directory `tpl_link` is a link out of the spec's directory"),
+    ],
+)
 def test_template_directories_outside_the_tree_are_refused(setting, message, outside, tmp_path, capsys):
     main_file = template_spec(tmp_path, setting)
     (main_file.parent / "tpl_link").symlink_to(outside, target_is_directory=True)
@@ -214,12 +225,15 @@ def test_a_template_linked_to_a_file_outside_is_not_read(outside, tmp_path, caps
     assert not out_dir.exists() or not any(SECRET in p.read_text() for p in out_dir.rglob("*") if p.is_file())
 
 
-@pytest.mark.parametrize("body, message", [
-    ("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", "a macro or include calls itself without end"),
-    ("{{ 'x' * 1000000000 }}", "sandbox violation"),
-    ("{{ 2 ** 100000 }}", "sandbox violation"),
-    ("{{ '%0999999d' % 1 }}", "sandbox violation"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", "a macro or include calls itself without end"),
+        ("{{ 'x' * 1000000000 }}", "sandbox violation"),
+        ("{{ 2 ** 100000 }}", "sandbox violation"),
+        ("{{ '%0999999d' % 1 }}", "sandbox violation"),
+    ],
+)
 def test_a_template_cannot_recurse_or_build_huge_text(body, message, tmp_path, capsys):
     main_file = template_spec(tmp_path, "tpl")
     (main_file.parent / "tpl").mkdir()
@@ -236,8 +250,10 @@ def test_a_template_cannot_recurse_or_build_huge_text(body, message, tmp_path, c
 
 def test_the_spec_hash_does_not_depend_on_how_the_path_is_typed(tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
-    hashes = {check_file(p).sha256 for p in ("specs/paper.pref", "./specs/paper.pref", str(SPECS / "paper.pref"),
-                                            "specs/../specs/paper.pref")}
+    hashes = {
+        check_file(p).sha256
+        for p in ("specs/paper.pref", "./specs/paper.pref", str(SPECS / "paper.pref"), "specs/../specs/paper.pref")
+    }
     assert len(hashes) == 1
     moved = tmp_path / "copy"
     moved.mkdir()
@@ -254,8 +270,17 @@ def test_eval_accepts_its_own_rubric_whatever_the_typed_path(tmp_path, capsys, m
     monkeypatch.chdir(directory.parent)
     assert run(capsys, "compile", "spec/main.pref", "-o", "build", "--quiet")[0] == 0
     for typed in ("./spec/main.pref", str(directory / "main.pref"), "spec//main.pref"):
-        code, _, err = run(capsys, "eval", "build/small/eval.jsonl", "--agent", "theory:economicus",
-                           "-o", str(tmp_path / "results"), "--expect-spec", typed)
+        code, _, err = run(
+            capsys,
+            "eval",
+            "build/small/eval.jsonl",
+            "--agent",
+            "theory:economicus",
+            "-o",
+            str(tmp_path / "results"),
+            "--expect-spec",
+            typed,
+        )
         assert code == 0, err
 
 
@@ -280,8 +305,11 @@ HOSTILE = [
 
 @pytest.mark.parametrize("case, line, code", HOSTILE, ids=[c[0] for c in HOSTILE])
 def test_numbers_and_nesting_no_stage_can_compute_with_are_diagnostics(case, line, code, tmp_path, capsys):
-    text = 'use "preferences.pref"\n' + GAME.replace("    param E = 10\n", f"    param E = 10\n    {line}\n"
-                                                   if line else "    param E = 10\n") + RUBRIC
+    text = (
+        'use "preferences.pref"\n'
+        + GAME.replace("    param E = 10\n", f"    param E = 10\n    {line}\n" if line else "    param E = 10\n")
+        + RUBRIC
+    )
     if case == "huge-split":
         text += "dataset d for economicus {\n    games g\n    samples 2\n    split train 1e400\n}\n"
     if case == "huge-samples":
@@ -300,8 +328,10 @@ def test_characters_that_do_not_show_as_themselves_are_named(tmp_path, capsys):
         "cyrillic": ("param scale = 1 + \u0430", "U+0430 CYRILLIC SMALL LETTER A (it looks like `a`)"),
         "digit": ("param scale = \u0665", "U+0665 ARABIC-INDIC DIGIT FIVE (not an ASCII digit"),
         "bom-inside": ("param scale = 1 \ufeff", "U+FEFF ZERO WIDTH NO-BREAK SPACE (invisible)"),
-        "rlo-in-comment": ("param scale = 1  # \u202e gnp.live", "text-direction control character U+202E "
-                                                                   "RIGHT-TO-LEFT OVERRIDE"),
+        "rlo-in-comment": (
+            "param scale = 1  # \u202e gnp.live",
+            "text-direction control character U+202E RIGHT-TO-LEFT OVERRIDE",
+        ),
         "fullwidth": ("param scale = \uff11", "U+FF11 FULLWIDTH DIGIT ONE (not an ASCII digit"),
     }
     for name, (line, message) in cases.items():
@@ -323,12 +353,15 @@ def test_a_byte_order_mark_at_the_start_is_ignored(tmp_path, capsys):
     assert run(capsys, "check", str(directory / "main.pref"))[0] == 0
 
 
-@pytest.mark.parametrize("old, new, word", [
-    ("{low, high}", "{low high}", "unexpected name `high`"),
-    ("{low, high}", "{low, 3}", "unexpected number `3`"),
-    ("{low, high}", '{low, "x"}', 'unexpected string `"x"`'),
-    ("param E = 10", "param E == 10", "unexpected `=`"),
-])
+@pytest.mark.parametrize(
+    "old, new, word",
+    [
+        ("{low, high}", "{low high}", "unexpected name `high`"),
+        ("{low, high}", "{low, 3}", "unexpected number `3`"),
+        ("{low, high}", '{low, "x"}', 'unexpected string `"x"`'),
+        ("param E = 10", "param E == 10", "unexpected `=`"),
+    ],
+)
 def test_unexpected_tokens_are_named_as_the_reference_names_them(old, new, word, tmp_path, capsys):
     directory = spec_dir(tmp_path, GAME.replace(old, new))
     code, _, err = run(capsys, "check", str(directory / "main.pref"))
@@ -345,38 +378,57 @@ def big(tmp_path: Path, kind: str) -> Path:
     if kind == "points":
         params = ", ".join(f"p{i} = 1 vary 1..10" for i in range(20))
         game = GAME.replace("param E = 10", f"param E = 10, {params}").replace(
-            "then E", "then E + " + " + ".join(f"p{i}" for i in range(20)))
+            "then E", "then E + " + " + ".join(f"p{i}" for i in range(20))
+        )
         return spec_dir(tmp_path, pre + game + RUBRIC) / "main.pref"
     if kind == "stages":
-        moves = "\n".join(("    " if i == 0 else "    then ") + f"p{i % 2} chooses m{i} in {{"
-                          + ", ".join(f"o{i}_{k}" for k in range(10)) + "}" for i in range(12))
+        moves = "\n".join(
+            ("    " if i == 0 else "    then ")
+            + f"p{i % 2} chooses m{i} in {{"
+            + ", ".join(f"o{i}_{k}" for k in range(10))
+            + "}"
+            for i in range(12)
+        )
         game = f"game g {{\n    players p0, p1\n{moves}\n    payoff p0 = 1\n    payoff p1 = 2\n}}\n"
         return spec_dir(tmp_path, pre + game + RUBRIC) / "main.pref"
     if kind == "exp":
-        game = ("game g {\n    players dictator, recipient\n    param E = 10\n    dictator chooses give in [0, E]\n"
-                "    payoff dictator = E - give + exp(1000 * give)\n    payoff recipient = give\n}\n")
+        game = (
+            "game g {\n    players dictator, recipient\n    param E = 10\n    dictator chooses give in [0, E]\n"
+            "    payoff dictator = E - give + exp(1000 * give)\n    payoff recipient = give\n}\n"
+        )
         return spec_dir(tmp_path, pre + game + RUBRIC) / "main.pref"
     if kind == "options":
-        game = GAME.replace("param E = 10", "param E = 1000000000").replace("in {low, high}", "in 0..E").replace(
-            "if a.x == high then E else 1", "a.x")
+        game = (
+            GAME.replace("param E = 10", "param E = 1000000000")
+            .replace("in {low, high}", "in 0..E")
+            .replace("if a.x == high then E else 1", "a.x")
+        )
         return spec_dir(tmp_path, pre + game + RUBRIC) / "main.pref"
     if kind == "samples":
-        return spec_dir(tmp_path, pre + GAME + "dataset d for economicus {\n    games g\n    samples 1000000000\n}\n"
-                        ) / "main.pref"
+        return (
+            spec_dir(tmp_path, pre + GAME + "dataset d for economicus {\n    games g\n    samples 1000000000\n}\n")
+            / "main.pref"
+        )
     if kind == "items":
         return spec_dir(tmp_path, pre + GAME + RUBRIC.replace("items 2", "items 1000000000")) / "main.pref"
     raise AssertionError(kind)
 
 
-@pytest.mark.parametrize("kind, message", [
-    ("points", "game `g` has about 10^20 parameter points; the limit is 100,000"),
-    ("stages", "move sequences to search at one parameter point (12 stages, up to 10 options an action); "
-               "the limit is 1,000,000"),
-    ("exp", "`exp(...)` reaches e^10,000 here"),
-    ("options", "action `x` of game `g` has up to 1,000,000,001 options; the limit is 10,000"),
-    ("samples", "this compile writes 1,000,000,000 rows and items; the limit is 1,000,000"),
-    ("items", "this compile writes 1,000,000,000 rows and items; the limit is 1,000,000"),
-])
+@pytest.mark.parametrize(
+    "kind, message",
+    [
+        ("points", "game `g` has about 10^20 parameter points; the limit is 100,000"),
+        (
+            "stages",
+            "move sequences to search at one parameter point (12 stages, up to 10 options an action); "
+            "the limit is 1,000,000",
+        ),
+        ("exp", "`exp(...)` reaches e^10,000 here"),
+        ("options", "action `x` of game `g` has up to 1,000,000,001 options; the limit is 10,000"),
+        ("samples", "this compile writes 1,000,000,000 rows and items; the limit is 1,000,000"),
+        ("items", "this compile writes 1,000,000,000 rows and items; the limit is 1,000,000"),
+    ],
+)
 def test_huge_work_is_refused_at_once_with_the_estimate_and_the_limit(kind, message, tmp_path, capsys):
     main_file = big(tmp_path, kind)
     assert run(capsys, "check", str(main_file))[0] == 0  # a valid spec: only the work is too much
@@ -403,8 +455,19 @@ def test_allow_large_starts_the_work_anyway(tmp_path, capsys):
 
 def test_simulate_refuses_a_billion_rounds_at_once(tmp_path, capsys):
     start = time.monotonic()
-    code, _, err = run(capsys, "simulate", str(SPECS / "pricing.pref"), "--agent", "theory:economicus",
-                       "--agent", "theory:economicus", "--rounds", "1000000000", "-o", str(tmp_path / "sims"))
+    code, _, err = run(
+        capsys,
+        "simulate",
+        str(SPECS / "pricing.pref"),
+        "--agent",
+        "theory:economicus",
+        "--agent",
+        "theory:economicus",
+        "--rounds",
+        "1000000000",
+        "-o",
+        str(tmp_path / "sims"),
+    )
     assert_clean_failure(code, err)
     assert "1,000,000,000 rounds asked for; the limit is 100,000" in err and "--allow-large" in err
     assert time.monotonic() - start < 5 and not (tmp_path / "sims").exists()
@@ -414,14 +477,35 @@ def test_simulate_refuses_a_billion_rounds_asked_for_by_the_spec(tmp_path, capsy
     spec = tmp_path / "pricing.pref"
     spec.write_text((SPECS / "pricing.pref").read_text().replace("repeat 300 rounds", "repeat 1000000000 rounds"))
     start = time.monotonic()
-    code, _, err = run(capsys, "simulate", str(spec), "--agent", "theory:economicus",
-                       "--agent", "theory:economicus", "-o", str(tmp_path / "sims"))
+    code, _, err = run(
+        capsys,
+        "simulate",
+        str(spec),
+        "--agent",
+        "theory:economicus",
+        "--agent",
+        "theory:economicus",
+        "-o",
+        str(tmp_path / "sims"),
+    )
     assert_clean_failure(code, err)
     assert "1,000,000,000 rounds asked for (by game `bertrand`'s `repeat` setting)" in err and "--allow-large" in err
     assert time.monotonic() - start < 5 and not (tmp_path / "sims").exists()
     # an explicit --rounds wins over the spec's setting
-    code, _, err = run(capsys, "simulate", str(spec), "--agent", "theory:economicus",
-                       "--agent", "theory:economicus", "--rounds", "3", "-o", str(tmp_path / "sims"), "--no-plot")
+    code, _, err = run(
+        capsys,
+        "simulate",
+        str(spec),
+        "--agent",
+        "theory:economicus",
+        "--agent",
+        "theory:economicus",
+        "--rounds",
+        "3",
+        "-o",
+        str(tmp_path / "sims"),
+        "--no-plot",
+    )
     assert code == 0, err
 
 
@@ -465,17 +549,28 @@ def test_a_bug_is_an_internal_error_with_its_location_not_a_traceback(capsys, mo
     assert code == 70 and "Traceback (most recent call last)" in err
 
 
-@pytest.mark.parametrize("argv", [["codes"], ["solve", str(SPECS / "paper.pref"), "--game", "prisoners_dilemma",
-                                              "--preference", "economicus", "--json"],
-                                  ["check", "--format", "json", str(SPECS / "paper.pref")]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["codes"],
+        ["solve", str(SPECS / "paper.pref"), "--game", "prisoners_dilemma", "--preference", "economicus", "--json"],
+        ["check", "--format", "json", str(SPECS / "paper.pref")],
+    ],
+)
 def test_a_closed_pipe_ends_quietly(argv):
     """`prefc ... | head -1` must not print a BrokenPipeError: here the reader has gone before the
     first write, so every write to standard output fails as it does once `head` exits."""
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
-        result = subprocess.run([str(PREFC), *argv], stdout=write_end, stderr=subprocess.PIPE, text=True,
-                                timeout=120, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        result = subprocess.run(
+            [str(PREFC), *argv],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        )
     finally:
         os.close(write_end)
     assert result.stderr == "" and result.returncode == 141
@@ -525,10 +620,13 @@ INDEX_AS_NUMBER = {
 
 @pytest.mark.parametrize("case", sorted(INDEX_AS_NUMBER))
 def test_a_member_index_used_as_a_number_is_refused_where_it_is_written(case, tmp_path, capsys):
-    text = ('use "preferences.pref"\ngame g {\n    players firm[1..2] symmetric\n'
-            "    each firm chooses price in [1, 4]\n" + INDEX_AS_NUMBER[case] + "}\n")
-    code, _, err = run(capsys, "solve", str(spec_dir(tmp_path, text) / "main.pref"), "--game", "g",
-                       "--preference", "economicus")
+    text = (
+        'use "preferences.pref"\ngame g {\n    players firm[1..2] symmetric\n'
+        "    each firm chooses price in [1, 4]\n" + INDEX_AS_NUMBER[case] + "}\n"
+    )
+    code, _, err = run(
+        capsys, "solve", str(spec_dir(tmp_path, text) / "main.pref"), "--game", "g", "--preference", "economicus"
+    )
     assert code == 1 and "Traceback" not in err and "internal error" not in err
     assert "error[E0601]" in err and "not a number" in err
     assert "main.pref:5:" in err and "\n5 | " in err  # located at the expression, its line quoted

@@ -46,7 +46,8 @@ def test_card_header_has_the_hub_fields(built: Path):
     assert set(configs) == {"all", "economicus", "moralis_kappa0.5"} and configs["all"]["default"] is True
     assert configs["moralis_kappa0.5"]["data_files"] == [
         {"split": "train", "path": "moralis_kappa0.5/train.jsonl"},
-        {"split": "validation", "path": "moralis_kappa0.5/val.jsonl"}]
+        {"split": "validation", "path": "moralis_kappa0.5/val.jsonl"},
+    ]
     for config in configs.values():
         for entry in config["data_files"]:
             assert (built / entry["path"]).is_file()
@@ -83,8 +84,9 @@ def test_the_cards_snippet_trains_on_one_preference(built: Path, tiny_model_dir:
     assert 'load_dataset(DATASET_DIR, "economicus")' in code  # the first preference's config
     code = re.sub(r'DATASET_DIR = "[^"]*"', f"DATASET_DIR = {str(built)!r}", code)
     code = re.sub(r'MODEL = "[^"]*"', f"MODEL = {str(tiny_model_dir)!r}", code)
-    code = code.replace("max_steps=60", "max_steps=3, per_device_train_batch_size=2, use_cpu=True, report_to=[], "
-                                         "save_strategy='no'")
+    code = code.replace(
+        "max_steps=60", "max_steps=3, per_device_train_batch_size=2, use_cpu=True, report_to=[], save_strategy='no'"
+    )
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
     exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - the card's own snippet, on our files

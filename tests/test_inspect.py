@@ -59,9 +59,11 @@ def metrics_of(log) -> dict[str, float]:
 
 
 def test_the_task_is_discovered_through_the_entry_point(tmp_path: Path):
-    code = ("from inspect_ai._util.registry import registry_lookup; "
-            "print(registry_lookup('task', 'prefc/rubric') is not None, "
-            "registry_lookup('scorer', 'prefc/preferences') is not None)")
+    code = (
+        "from inspect_ai._util.registry import registry_lookup; "
+        "print(registry_lookup('task', 'prefc/rubric') is not None, "
+        "registry_lookup('scorer', 'prefc/preferences') is not None)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert done.stdout.split() == ["True", "True"], done.stderr[-2000:]
 
@@ -73,8 +75,12 @@ def test_an_inspect_eval_with_the_mock_model_scores_every_preference(rubric_path
 
     label = "moralis(kappa=0.75)"
     answers = theory_answers(rubric_path, label)
-    (log,) = inspect_eval(rubric(rubric=str(rubric_path)), model=mock_model(answers.__getitem__),
-                          log_dir=str(tmp_path / "logs"), display="none")
+    (log,) = inspect_eval(
+        rubric(rubric=str(rubric_path)),
+        model=mock_model(answers.__getitem__),
+        log_dir=str(tmp_path / "logs"),
+        display="none",
+    )
     assert log.status == "success", log.error
     got = metrics_of(log)
     summary = prefc_numbers(rubric_path, label)
@@ -98,8 +104,13 @@ def test_unparsed_answers_have_no_nearest_type(rubric_path: Path, tmp_path: Path
 
     from prefc.interop.inspect_task import rubric
 
-    (log,) = inspect_eval(rubric(rubric=str(rubric_path)), model=mock_model(lambda user: "I would rather not say."),
-                          log_dir=str(tmp_path / "logs"), display="none", limit=4)
+    (log,) = inspect_eval(
+        rubric(rubric=str(rubric_path)),
+        model=mock_model(lambda user: "I would rather not say."),
+        log_dir=str(tmp_path / "logs"),
+        display="none",
+        limit=4,
+    )
     got = metrics_of(log)
     assert got["accuracy/parsed"] == 0.0 and got["nearest_type/none"] == 0.0 and math.isnan(got["kappa/estimate"])
 
@@ -113,10 +124,28 @@ def test_inspect_cli_runs_the_rubric_on_a_loopback_endpoint(rubric_path: Path, t
     url = server.url
     env = {**os.environ, "PREFC_BASE_URL": url, "PREFC_API_KEY": "unused", "INSPECT_LOG_DIR": str(tmp_path / "logs")}
     try:
-        done = subprocess.run([sys.executable, "-m", "inspect_ai", "eval", "prefc/rubric", "-T",
-                               f"rubric={rubric_path}", "--model", "openai-api/prefc/theory", "--display", "none",
-                               "--log-format", "json"],
-                              capture_output=True, text=True, env=env, timeout=240, cwd=tmp_path)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "inspect_ai",
+                "eval",
+                "prefc/rubric",
+                "-T",
+                f"rubric={rubric_path}",
+                "--model",
+                "openai-api/prefc/theory",
+                "--display",
+                "none",
+                "--log-format",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=240,
+            cwd=tmp_path,
+        )
     finally:
         server.stop()
     assert done.returncode == 0, done.stderr[-3000:]

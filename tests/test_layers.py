@@ -38,8 +38,9 @@ def layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _lint(root: Path, config: Path) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).with_name("lint-imports")
     env = {**os.environ, "PYTHONPATH": str(root)}
-    return subprocess.run([str(exe), "--no-cache", str(config)], cwd=root, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [str(exe), "--no-cache", str(config)], cwd=root, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_the_layer_contracts_hold(layout: Path) -> None:

@@ -20,17 +20,21 @@ except ImportError:  # tests/ is a package: import it by path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-FIRST = """spec first "A first spec"
+FIRST = (
+    """spec first "A first spec"
 
 use "preferences.pref"
 
-""" + DICTATOR + """
+"""
+    + DICTATOR
+    + """
 dataset sft for economicus, moralis(kappa = 0.5) {
     games dictator
     samples 4 per preference   seed 1
     paraphrases 2
 }
 """
+)
 
 
 @pytest.fixture(scope="module")
@@ -38,19 +42,35 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel built from the tracked files, installed into a fresh directory (no editable link)."""
     base = tmp_path_factory.mktemp("wheel")
     source = base / "source"
-    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                           capture_output=True, check=True).stdout.decode().split("\0")
+    files = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, files):
         if (ROOT / name).is_file():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             (source / name).write_bytes((ROOT / name).read_bytes())
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(base / "dist"), str(source)],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(base / "dist"), str(source)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     wheel = next((base / "dist").glob("prefc-*.whl"))
     target = base / "site"
-    subprocess.run([*pip, "install", "--no-deps", "--target", str(target), str(wheel)], check=True,
-                   capture_output=True, timeout=300)
+    subprocess.run(
+        [*pip, "install", "--no-deps", "--target", str(target), str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     return target
 
 
@@ -58,15 +78,21 @@ def prefc(installed: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess
     """Run the installed prefc with ``python -S``: no site hooks, so the editable install of this
     checkout is not on the path; the dependencies come from the environment's site-packages."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(installed), sysconfig.get_paths()["purelib"]])}
-    return subprocess.run([sys.executable, "-S", "-m", "prefc", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-S", "-m", "prefc", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_the_installed_package_is_the_wheel_not_the_checkout(installed: Path, tmp_path: Path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(installed), sysconfig.get_paths()["purelib"]])}
-    where = subprocess.run([sys.executable, "-S", "-c", "import prefc.compiler.paths as p; print(p.__file__); "
-                            "print(p.library_dir())"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                           check=True).stdout.split()
+    where = subprocess.run(
+        [sys.executable, "-S", "-c", "import prefc.compiler.paths as p; print(p.__file__); print(p.library_dir())"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert where[0].startswith(str(installed)) and where[1] == str(installed / "prefc" / "library")
 
 
@@ -85,8 +111,10 @@ def test_a_first_spec_outside_the_repository_uses_the_library(installed: Path, t
     built = prefc(installed, tmp_path, "compile", "first.pref", "-o", "build", "--quiet")
     assert built.returncode == 0, built.stderr
     rows = (tmp_path / "build" / "first" / "sft" / "train.jsonl").read_text().splitlines()
-    assert len(rows) == 8 and {json.loads(r)["meta"]["preference"] for r in rows} == {"economicus",
-                                                                                    "moralis(kappa=0.5)"}
+    assert len(rows) == 8 and {json.loads(r)["meta"]["preference"] for r in rows} == {
+        "economicus",
+        "moralis(kappa=0.5)",
+    }
 
 
 def test_a_file_beside_the_spec_takes_precedence_over_the_library(installed: Path, tmp_path: Path):

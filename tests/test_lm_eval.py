@@ -57,8 +57,8 @@ def test_process_results_scores_with_the_rubric_tolerance(exported):
     item = json.loads(dictator["item"])
     hi = item["schema"]["give"]["max"] - item["schema"]["give"]["min"]
     target = item["targets"]["economicus"]["give"]
-    inside = utils.process_results(dictator, [f"ANSWER: {{\"give\": {target + 0.049 * hi}}}"])
-    outside = utils.process_results(dictator, [f"ANSWER: {{\"give\": {target + 0.051 * hi}}}"])
+    inside = utils.process_results(dictator, [f'ANSWER: {{"give": {target + 0.049 * hi}}}'])
+    outside = utils.process_results(dictator, [f'ANSWER: {{"give": {target + 0.051 * hi}}}'])
     assert inside["acc_economicus"] == 1.0 and outside["acc_economicus"] == 0.0
     assert utils.process_results(dictator, ["no answer here"])["parsed"] == 0.0
 
@@ -68,6 +68,7 @@ def test_simple_evaluate_against_prefc_serve_reports_prefcs_numbers(exported, tm
     from lm_eval.tasks import TaskManager
 
     from prefc.interop.rubric import load_rubric, score_answer, summarize
+
     pytest.importorskip("starlette")
     from prefc.runtime.serve import start_server
 
@@ -80,9 +81,13 @@ def test_simple_evaluate_against_prefc_serve_reports_prefcs_numbers(exported, tm
         results = simple_evaluate(
             model="local-chat-completions",
             model_args=f"model=theory,base_url={url}/chat/completions,num_concurrent=1,max_retries=1,"
-                       "tokenized_requests=False",
-            tasks=["prefc_small_eval"], task_manager=TaskManager(include_path=str(task_dir)),
-            apply_chat_template=True, limit=None, bootstrap_iters=0)
+            "tokenized_requests=False",
+            tasks=["prefc_small_eval"],
+            task_manager=TaskManager(include_path=str(task_dir)),
+            apply_chat_template=True,
+            limit=None,
+            bootstrap_iters=0,
+        )
     finally:
         server.stop()
     got = results["results"]["prefc_small_eval"]

@@ -17,6 +17,7 @@ try:
 except ImportError:  # tests/ is a package: import it by path
     from tests.interop_fixtures import write_spec
 
+
 def rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
@@ -24,8 +25,9 @@ def rows(path: Path) -> list[dict]:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("openai")
-    assert main(["compile", str(write_spec(tmp / "spec")), "-o", str(tmp / "out"), "--format", "openai",
-                 "--quiet"]) == 0
+    assert (
+        main(["compile", str(write_spec(tmp / "spec")), "-o", str(tmp / "out"), "--format", "openai", "--quiet"]) == 0
+    )
     return tmp / "out" / "small" / "sft"
 
 
@@ -54,8 +56,10 @@ def test_compile_writes_one_valid_openai_file_per_preference_and_split(built: Pa
 def test_per_preference_files_partition_the_mixed_rows(built: Path):
     for split in ("train", "val"):
         mixed = (built / f"{split}.jsonl").read_text().splitlines()
-        parts = [(built / preference_slug(p) / f"{split}.jsonl").read_text().splitlines()
-                 for p in ("economicus", "moralis(kappa=0.5)")]
+        parts = [
+            (built / preference_slug(p) / f"{split}.jsonl").read_text().splitlines()
+            for p in ("economicus", "moralis(kappa=0.5)")
+        ]
         assert sorted(parts[0] + parts[1]) == sorted(mixed)
         assert all(json.loads(line)["meta"]["preference"] == "economicus" for line in parts[0])
 
@@ -66,27 +70,41 @@ def _problems(tmp_path: Path, lines: list[object], **kw) -> set[str]:
     return {p.code for p in validate_openai_file(path, **kw).errors}
 
 
-GOOD = {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "u"},
-                     {"role": "assistant", "content": "a"}]}
+GOOD = {
+    "messages": [
+        {"role": "system", "content": "s"},
+        {"role": "user", "content": "u"},
+        {"role": "assistant", "content": "a"},
+    ]
+}
 
 
-@pytest.mark.parametrize("bad, code", [
-    ("[1, 2]", "data_type"),
-    ("{not json", "data_type"),
-    ({"prompt": "x"}, "missing_messages_list"),
-    ({"messages": [{"content": "u"}, {"role": "assistant", "content": "a"}]}, "message_missing_key"),
-    ({"messages": [{"role": "user", "content": "u", "meta": 1}, {"role": "assistant", "content": "a"}]},
-     "message_unrecognized_key"),
-    ({"messages": [{"role": "human", "content": "u"}, {"role": "assistant", "content": "a"}]}, "unrecognized_role"),
-    ({"messages": [{"role": "user", "content": ""}, {"role": "assistant", "content": "a"}]}, "missing_content"),
-    ({"messages": [{"role": "user", "content": 5}, {"role": "assistant", "content": "a"}]}, "missing_content"),
-    ({"messages": [{"role": "user", "content": "u"}]}, "example_missing_assistant_message"),
-    ({"messages": [{"role": "user", "content": "u", "weight": 1}, {"role": "assistant", "content": "a"}]},
-     "invalid_weight"),
-    ({"messages": [{"role": "user", "content": "u"}, {"role": "assistant", "content": "a", "weight": 0.5}]},
-     "invalid_weight"),
-    ({**GOOD, "meta": {}}, "unrecognized_key"),
-])
+@pytest.mark.parametrize(
+    "bad, code",
+    [
+        ("[1, 2]", "data_type"),
+        ("{not json", "data_type"),
+        ({"prompt": "x"}, "missing_messages_list"),
+        ({"messages": [{"content": "u"}, {"role": "assistant", "content": "a"}]}, "message_missing_key"),
+        (
+            {"messages": [{"role": "user", "content": "u", "meta": 1}, {"role": "assistant", "content": "a"}]},
+            "message_unrecognized_key",
+        ),
+        ({"messages": [{"role": "human", "content": "u"}, {"role": "assistant", "content": "a"}]}, "unrecognized_role"),
+        ({"messages": [{"role": "user", "content": ""}, {"role": "assistant", "content": "a"}]}, "missing_content"),
+        ({"messages": [{"role": "user", "content": 5}, {"role": "assistant", "content": "a"}]}, "missing_content"),
+        ({"messages": [{"role": "user", "content": "u"}]}, "example_missing_assistant_message"),
+        (
+            {"messages": [{"role": "user", "content": "u", "weight": 1}, {"role": "assistant", "content": "a"}]},
+            "invalid_weight",
+        ),
+        (
+            {"messages": [{"role": "user", "content": "u"}, {"role": "assistant", "content": "a", "weight": 0.5}]},
+            "invalid_weight",
+        ),
+        ({**GOOD, "meta": {}}, "unrecognized_key"),
+    ],
+)
 def test_each_published_rule_is_checked(tmp_path: Path, bad, code):
     assert code in _problems(tmp_path, [GOOD] * MIN_EXAMPLES + [bad])
     assert not _problems(tmp_path, [GOOD] * MIN_EXAMPLES)
@@ -136,8 +154,20 @@ def test_export_openai_from_a_trl_build_matches_compile(built: Path, tmp_path: P
             and (out / Path(f["path"]).name).read_bytes() == (built / "openai" / Path(f["path"]).name).read_bytes()
         )
     one = tmp_path / "one"
-    assert main(["export", "openai", str(tmp_path / "trl" / "small" / "sft"), "-o", str(one),
-                 "--preference", "moralis(kappa=0.5)"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "openai",
+                str(tmp_path / "trl" / "small" / "sft"),
+                "-o",
+                str(one),
+                "--preference",
+                "moralis(kappa=0.5)",
+            ]
+        )
+        == 0
+    )
     assert sorted(p.name for p in one.iterdir()) == ["moralis_kappa0.5.train.jsonl", "moralis_kappa0.5.val.jsonl"]
 
 
@@ -151,12 +181,17 @@ def test_export_openai_refuses_a_missing_dataset_and_an_unknown_preference(built
 
 # --- prefc train on messages rows ------------------------------------------------------------------
 
+
 def _tokenised(dataset, tiny_model_dir: Path, tmp_path: Path, **kw):
     pytest.importorskip("trl")
     from prefc.runtime.train import TrainConfig, prepare
 
-    run = prepare(dataset, tmp_path / f"out{len(list(tmp_path.iterdir()))}", progress=False,
-                  config=TrainConfig(model=str(tiny_model_dir), max_steps=1, bf16=False, **kw))
+    run = prepare(
+        dataset,
+        tmp_path / f"out{len(list(tmp_path.iterdir()))}",
+        progress=False,
+        config=TrainConfig(model=str(tiny_model_dir), max_steps=1, bf16=False, **kw),
+    )
     ds = run.trainer.train_dataset
     return run, sorted((tuple(r["input_ids"]), tuple(int(x != -100) for x in r["labels"])) for r in ds)
 
@@ -169,8 +204,9 @@ def test_train_reads_messages_rows_exactly_as_its_own_rows(built: Path, tiny_mod
     label = "moralis(kappa=0.5)"
     own_run, own = _tokenised(tmp_path / "trl" / "small" / "sft", tiny_model_dir, tmp_path, preference=label)
     msg_run, msg = _tokenised(built, tiny_model_dir, tmp_path, preference=label)
-    file_run, from_file = _tokenised(built / "openai" / "moralis_kappa0.5.train.jsonl", tiny_model_dir, tmp_path,
-                                     preference=label)
+    file_run, from_file = _tokenised(
+        built / "openai" / "moralis_kappa0.5.train.jsonl", tiny_model_dir, tmp_path, preference=label
+    )
     assert own == msg == from_file and own
     assert own_run.val_rows == msg_run.val_rows == file_run.val_rows > 0  # the sibling .val.jsonl is found
     assert file_run.dataset_info["spec"] == "small"  # dataset.json found above openai/

@@ -101,8 +101,11 @@ def test_a_batch_runs_its_shared_prefix_once(tiny) -> None:
     assert len(widths) == 2
     (one, shared), (rows, own) = widths
     assert one == 1 and rows == 3 and shared >= 8
-    prefix = len(tok(tok.apply_chat_template(PROMPTS[1], tokenize=False, add_generation_prompt=True),
-                     add_special_tokens=False)["input_ids"])
+    prefix = len(
+        tok(tok.apply_chat_template(PROMPTS[1], tokenize=False, add_generation_prompt=True), add_special_tokens=False)[
+            "input_ids"
+        ]
+    )
     assert shared + own < prefix + sum(len(tok(o, add_special_tokens=False)["input_ids"]) for o in OPTIONS[1]) + 8
 
 
@@ -142,8 +145,9 @@ def test_numeric_items_are_scored_over_the_option_grid(tiny_model_dir: Path, tmp
     agent = LocalAgent(str(tiny_model_dir), device="cpu", batch_size=8)
     (tmp_path / "rubric").mkdir()
     path = write_rubric(tmp_path / "rubric", items)
-    both = evaluate(path, agent, tmp_path / "options", scoring="logprob", numeric="options", progress=False,
-                    plots=False)
+    both = evaluate(
+        path, agent, tmp_path / "options", scoring="logprob", numeric="options", progress=False, plots=False
+    )
     records = [json.loads(line) for line in both.results_path.read_text().splitlines()]
     assert all(r["scoring"] == "logprob" for r in records)
     for r, it in zip(records, items, strict=True):
@@ -155,7 +159,8 @@ def test_numeric_items_are_scored_over_the_option_grid(tiny_model_dir: Path, tmp
         assert r["option_index"] == max(range(len(options)), key=lambda j: r["option_logprobs"][j])
         assert all(math.isfinite(x) and x < 0 for x in r["option_logprobs"])
     assert both.summary.kappa is not None and both.summary.kappa.n_soft == len(items)
-    plain = evaluate(path, agent, tmp_path / "plain", scoring="logprob", max_new_tokens=4, progress=False,
-                     plots=False)  # the default: numeric items still generated
+    plain = evaluate(
+        path, agent, tmp_path / "plain", scoring="logprob", max_new_tokens=4, progress=False, plots=False
+    )  # the default: numeric items still generated
     kinds = [json.loads(line)["scoring"] for line in plain.results_path.read_text().splitlines()]
     assert kinds.count("generate") == len(numeric)

@@ -19,8 +19,9 @@ SPECS = sorted((ROOT / "specs").glob("*.pref"))
 
 
 def _fresh() -> Lark:
-    return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False,
-                start=["start", "pref_app"])
+    return Lark(
+        grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False, start=["start", "pref_app"]
+    )
 
 
 def _cached(builds: list[int]) -> Lark:

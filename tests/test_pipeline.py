@@ -24,12 +24,17 @@ except ImportError:  # tests/ is a package: import it by path
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 
-SPEC = """spec mini "Two games"
+SPEC = (
+    """spec mini "Two games"
 
 use "preferences.pref"
 
-""" + PRISONERS_DILEMMA + """
-""" + DICTATOR + """
+"""
+    + PRISONERS_DILEMMA
+    + """
+"""
+    + DICTATOR
+    + """
 dataset sft for economicus, moralis(kappa = 0.5) {
     games prisoners_dilemma, dictator
     samples 8 per preference   seed 3
@@ -43,6 +48,7 @@ rubric eval for economicus, moralis(kappa = 0.25, 0.75) {
     seed 4
 }
 """
+)
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +61,16 @@ def spec_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_run_compiles_trains_evaluates_and_reports(spec_path: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "runs"
-    result = run_spec(str(spec_path), threads=1, out=out, model=str(tiny_model_dir), max_steps=2, eval_items=4,
-                      max_new_tokens=8, batch_size=4)
+    result = run_spec(
+        str(spec_path),
+        threads=1,
+        out=out,
+        model=str(tiny_model_dir),
+        max_steps=2,
+        eval_items=4,
+        max_new_tokens=8,
+        batch_size=4,
+    )
     root = out / "mini"
     assert result.directory == root
     assert (root / "build" / "mini" / "manifest.json").is_file()
@@ -81,21 +95,44 @@ def test_run_compiles_trains_evaluates_and_reports(spec_path: Path, tiny_model_d
 
     # a second run with the same settings reuses both adapters (their files are left untouched)
     stamps = {k: (p / "adapter_model.safetensors").stat().st_mtime_ns for k, p in result.adapters.items()}
-    again = run_spec(str(spec_path), threads=1, out=out, model=str(tiny_model_dir), max_steps=2, eval_items=4,
-                     max_new_tokens=8, batch_size=4)
+    again = run_spec(
+        str(spec_path),
+        threads=1,
+        out=out,
+        model=str(tiny_model_dir),
+        max_steps=2,
+        eval_items=4,
+        max_new_tokens=8,
+        batch_size=4,
+    )
     assert {k: (p / "adapter_model.safetensors").stat().st_mtime_ns for k, p in again.adapters.items()} == stamps
     assert not any(k.startswith("train") for k in again.seconds) and "eval base" in again.seconds
 
     # other settings train again, replacing the adapters (the old checkpoints do not get in the way)
-    third = run_spec(str(spec_path), threads=1, out=out, model=str(tiny_model_dir), max_steps=3, eval_items=4,
-                     max_new_tokens=8, batch_size=4)
+    third = run_spec(
+        str(spec_path),
+        threads=1,
+        out=out,
+        model=str(tiny_model_dir),
+        max_steps=3,
+        eval_items=4,
+        max_new_tokens=8,
+        batch_size=4,
+    )
     for adapter in third.adapters.values():
         assert json.loads((adapter / "prefc_train.json").read_text())["steps"] == 3
     assert sorted(p.name for p in (root / "adapters").iterdir()) == ["economicus", "moralis_kappa0.5"]
     seconds = json.loads((root / "run.json").read_text())["seconds"]
     assert set(seconds) == {
-        "compile", "train economicus", "train moralis(kappa=0.5)", "eval base", "eval economicus",
-        "eval moralis(kappa=0.5)", "report", "total"}
+        "compile",
+        "train economicus",
+        "train moralis(kappa=0.5)",
+        "eval base",
+        "eval economicus",
+        "eval moralis(kappa=0.5)",
+        "report",
+        "total",
+    }
     assert seconds["total"] >= sum(v for k, v in seconds.items() if k != "total")
 
 
@@ -105,18 +142,21 @@ def test_python_api_loop(spec_path: Path, tiny_model_dir: Path, tmp_path: Path) 
     solution = spec.solve("prisoners_dilemma", "moralis(kappa=0.75)", T=5)
     assert solution.answer.path["row"]["move"] == "cooperate"
     build = spec.compile(tmp_path / "build")
-    adapter = prefc.train(build.dataset("sft"), preference="economicus", model=str(tiny_model_dir),
-                          out=tmp_path / "adapter", max_steps=1)
+    adapter = prefc.train(
+        build.dataset("sft"), preference="economicus", model=str(tiny_model_dir), out=tmp_path / "adapter", max_steps=1
+    )
     assert (adapter / "prefc_train.json").is_file()
-    summary = prefc.evaluate(build.rubric("eval"), agent="theory:economicus", out=tmp_path / "results",
-                             progress=False, plots=False)
+    summary = prefc.evaluate(
+        build.rubric("eval"), agent="theory:economicus", out=tmp_path / "results", progress=False, plots=False
+    )
     assert summary.preferences[0].label == "economicus" and summary.preferences[0].accuracy == 1.0
     with pytest.raises(prefc.UnknownBlock, match="unknown dataset `nope`.*datasets: sft"):
         build.dataset("nope")
 
 
-def test_answer_budget_covers_the_longest_training_completion(spec_path: Path, tiny_model_dir: Path,
-                                                              tmp_path: Path) -> None:
+def test_answer_budget_covers_the_longest_training_completion(
+    spec_path: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
     import json
 
     from prefc.compiler.check import check_file
@@ -127,8 +167,10 @@ def test_answer_budget_covers_the_longest_training_completion(spec_path: Path, t
     built = compile_spec(check_file(str(spec_path)), tmp_path / "build")
     dataset = next(p for p in built.directory.iterdir() if (p / "train.jsonl").exists())
     tok = load_tokenizer(tiny_model_dir)
-    lengths = [len(tok(json.loads(line)["completion"][0]["content"], add_special_tokens=False)["input_ids"])
-               for line in (dataset / "train.jsonl").read_text().splitlines()]
+    lengths = [
+        len(tok(json.loads(line)["completion"][0]["content"], add_special_tokens=False)["input_ids"])
+        for line in (dataset / "train.jsonl").read_text().splitlines()
+    ]
     budget = answer_budget(tok, dataset, floor=1)
     assert budget >= 1.25 * max(lengths) > budget - 1
     assert answer_budget(tok, dataset, floor=10_000) == 10_000
@@ -193,8 +235,11 @@ def test_development_rubric_never_asks_a_reported_or_trained_prompt(spec_path: P
     spec = check_file(str(spec_path))
     built = compile_spec(spec, tmp_path / "build").directory
     dev = development_rubric(spec, "eval", built, seed=9, out=tmp_path / "dev")
-    asked = {json.dumps(json.loads(line)["prompt"], sort_keys=True)
-             for path in [built / "eval.jsonl", *built.glob("sft/*.jsonl")] for line in path.read_text().splitlines()}
+    asked = {
+        json.dumps(json.loads(line)["prompt"], sort_keys=True)
+        for path in [built / "eval.jsonl", *built.glob("sft/*.jsonl")]
+        for line in path.read_text().splitlines()
+    }
     assert dev.items and not asked & {json.dumps(it["prompt"], sort_keys=True) for it in dev.items}
     assert dev.header["seed"] == 9 and dev.header["spec_sha256"] == spec.sha256
     assert len(dev.items) <= 3 * 8

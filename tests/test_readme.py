@@ -106,9 +106,12 @@ def readme_commands() -> list[Command]:
             if not stripped or stripped.startswith("#") or re.match(r"^[A-Z_]+=\S+$", stripped):
                 continue
             if stripped.startswith("bash scripts/setup.sh"):
-                why = ("runs this test suite" if "pytest" in stripped else
-                       "sets up the environment this suite runs in; its `prefc run` is the 13-minute main job "
-                       "that bench/main_job.py measures")
+                why = (
+                    "runs this test suite"
+                    if "pytest" in stripped
+                    else "sets up the environment this suite runs in; its `prefc run` is the 13-minute main job "
+                    "that bench/main_job.py measures"
+                )
                 commands.append(Command(stripped, None, [], why))
                 continue
             if stripped.startswith("bash scripts/check.sh"):
@@ -171,8 +174,17 @@ def readme_run(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -
 def test_the_readme_has_commands_to_run():
     runnable = [c for c in COMMANDS if c.argv is not None]
     assert len(runnable) >= 20
-    assert {c.argv[0] for c in runnable} >= {"check", "explain", "solve", "compile", "train", "eval", "diff",
-                                            "simulate", "report"}
+    assert {c.argv[0] for c in runnable} >= {
+        "check",
+        "explain",
+        "solve",
+        "compile",
+        "train",
+        "eval",
+        "diff",
+        "simulate",
+        "report",
+    }
 
 
 @pytest.mark.parametrize("index", range(len(COMMANDS)), ids=[c.text[:70] for c in COMMANDS])
@@ -191,10 +203,12 @@ def test_readme_command_runs(index: int, readme_run: dict[int, Result]):
 def test_readme_python_api_runs(readme_run: dict[int, Result], tiny_model_dir: Path, monkeypatch):
     """The API snippet, with the tiny model, 2 training steps and 8 items."""
     block = next(body for tag, body in FENCE.findall(README.read_text(encoding="utf-8")) if tag == "python")
-    code = (block.replace("max_steps=60", f"max_steps=2, model={str(tiny_model_dir)!r}")
-            .replace("local:smollm2-135m-instruct", f"local:{tiny_model_dir}")
-            .replace('out="adapters/moralis"', 'out="adapters/api"')
-            .replace('out="results/moralis")', 'out="results/api", limit=8, max_new_tokens=8)'))
+    code = (
+        block.replace("max_steps=60", f"max_steps=2, model={str(tiny_model_dir)!r}")
+        .replace("local:smollm2-135m-instruct", f"local:{tiny_model_dir}")
+        .replace('out="adapters/moralis"', 'out="adapters/api"')
+        .replace('out="results/moralis")', 'out="results/api", limit=8, max_new_tokens=8)')
+    )
     assert code != block
     monkeypatch.chdir(readme_run[-1].out)
     printed = io.StringIO()
@@ -218,5 +232,7 @@ def test_every_spec_in_specs_compiles(spec: Path, readme_run: dict[int, Result],
     manifest = (built / "manifest.json").read_text()
     assert '"spec_sha256"' in manifest
     if check_file(str(spec)).builds:
-        assert any(p.suffix == ".jsonl" and p.stat().st_size > 0 and p.name != "solutions.jsonl"
-                   for p in built.rglob("*.jsonl"))
+        assert any(
+            p.suffix == ".jsonl" and p.stat().st_size > 0 and p.name != "solutions.jsonl"
+            for p in built.rglob("*.jsonl")
+        )

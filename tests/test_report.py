@@ -147,7 +147,12 @@ def test_report_is_well_formed_and_structured(report: tuple[Path, str]) -> None:
     # summary, two evaluations, one build, provenance
     assert c.seen["section"] == 5
     assert [m.group(1) for m in re.finditer(r'<section[^>]* id="([^"]+)"', html)] == [
-        "summary", "in1", "in2", "in3", "provenance"]
+        "summary",
+        "in1",
+        "in2",
+        "in3",
+        "provenance",
+    ]
     assert not list(path.parent.glob(".*.tmp"))  # the atomic write left no temp file
 
 
@@ -262,18 +267,27 @@ def test_cli_writes_report(made: dict[str, Path], tmp_path: Path, capsys: pytest
         (lambda d: d / "missing", "no such file or directory"),
         (lambda d: (d / "notes.txt").write_text("hello") and d / "notes.txt", "not a prefc output"),
         (lambda d: (d / "empty").mkdir() or d / "empty", "not an evaluation, run, simulation, diff or build"),
-        (lambda d: ((d / "bad").mkdir(), (d / "bad" / "summary.json").write_text('{"agent": ')) and d / "bad",
-         r"summary.json:1: invalid JSON"),
-        (lambda d: ((d / "odd").mkdir(), (d / "odd" / "summary.json").write_text('{"agent": "x"}')) and d / "odd",
-         "not an evaluation summary"),
-        (lambda d: ((d / "list").mkdir(), (d / "list" / "run.json").write_text("[1, 2]")) and d / "list",
-         "expected a JSON object"),
-        (lambda d: ((d / "web").mkdir(), (d / "web" / "manifest.json").write_text('{"name": "app"}')) and d / "web",
-         "not a prefc build manifest"),
+        (
+            lambda d: ((d / "bad").mkdir(), (d / "bad" / "summary.json").write_text('{"agent": ')) and d / "bad",
+            r"summary.json:1: invalid JSON",
+        ),
+        (
+            lambda d: ((d / "odd").mkdir(), (d / "odd" / "summary.json").write_text('{"agent": "x"}')) and d / "odd",
+            "not an evaluation summary",
+        ),
+        (
+            lambda d: ((d / "list").mkdir(), (d / "list" / "run.json").write_text("[1, 2]")) and d / "list",
+            "expected a JSON object",
+        ),
+        (
+            lambda d: ((d / "web").mkdir(), (d / "web" / "manifest.json").write_text('{"name": "app"}')) and d / "web",
+            "not a prefc build manifest",
+        ),
     ],
 )
-def test_bad_inputs_exit_1_with_a_message(tmp_path: Path, capsys: pytest.CaptureFixture[str], setup: Any,
-                                          message: str) -> None:
+def test_bad_inputs_exit_1_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], setup: Any, message: str
+) -> None:
     src = setup(tmp_path)
     out = tmp_path / "report.html"
     assert main(["report", str(src), "-o", str(out)]) == 1
@@ -285,8 +299,9 @@ def test_bad_inputs_exit_1_with_a_message(tmp_path: Path, capsys: pytest.Capture
         write_report([src], out)
 
 
-def test_output_path_that_is_a_directory(made: dict[str, Path], tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_output_path_that_is_a_directory(
+    made: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["report", str(made["theory"]), "-o", str(tmp_path)]) == 1
     assert "is a directory" in capsys.readouterr().err
 
@@ -297,25 +312,58 @@ def test_simulation_and_diff_directories(made: dict[str, Path], tmp_path: Path) 
     sim.mkdir()
     plot = pngs_in(made["logit"])[0]
     shutil.copy(plot, sim / "prices.png")
-    (sim / "simulation.json").write_text(json.dumps({
-        "spec": "pricing", "spec_sha256": "ab" * 32, "game": "logit_bertrand", "rounds": 300,
-        "rounds_requested": 300, "last": 50, "interrupted": False, "elapsed_s": 1.5,
-        "params": {"a": 2, "mu": 0.25, "c": 1},
-        "agents": [
-            {"name": "theory:economicus", "kind": "theory", "preference": "economicus", "mean_price_last": 1.4729,
-             "mean_profit_last": 0.2229, "mean_share_last": 0.5, "failures": 0, "parse_rate": 1.0,
-             "benchmark_price": 1.4729},
-            {"name": SCRIPT, "kind": "agent", "preference": "moralis(kappa=0.5)", "mean_price_last": 1.7106,
-             "mean_profit_last": 0.3001, "mean_share_last": 0.5, "failures": 2, "parse_rate": 0.99,
-             "benchmark_price": 1.7106},
-        ],
-        "benchmarks": {"nash_price": 1.4729, "monopoly_price": 1.925, "nash_profit": 0.2229,
-                       "monopoly_profit": 0.3375, "moralis": {"0.5": 1.7106}},
-        "collusion_index": {"per_agent": [0.0, 0.523], "joint": 0.2615},
-    }), encoding="utf-8")
+    (sim / "simulation.json").write_text(
+        json.dumps(
+            {
+                "spec": "pricing",
+                "spec_sha256": "ab" * 32,
+                "game": "logit_bertrand",
+                "rounds": 300,
+                "rounds_requested": 300,
+                "last": 50,
+                "interrupted": False,
+                "elapsed_s": 1.5,
+                "params": {"a": 2, "mu": 0.25, "c": 1},
+                "agents": [
+                    {
+                        "name": "theory:economicus",
+                        "kind": "theory",
+                        "preference": "economicus",
+                        "mean_price_last": 1.4729,
+                        "mean_profit_last": 0.2229,
+                        "mean_share_last": 0.5,
+                        "failures": 0,
+                        "parse_rate": 1.0,
+                        "benchmark_price": 1.4729,
+                    },
+                    {
+                        "name": SCRIPT,
+                        "kind": "agent",
+                        "preference": "moralis(kappa=0.5)",
+                        "mean_price_last": 1.7106,
+                        "mean_profit_last": 0.3001,
+                        "mean_share_last": 0.5,
+                        "failures": 2,
+                        "parse_rate": 0.99,
+                        "benchmark_price": 1.7106,
+                    },
+                ],
+                "benchmarks": {
+                    "nash_price": 1.4729,
+                    "monopoly_price": 1.925,
+                    "nash_profit": 0.2229,
+                    "monopoly_profit": 0.3375,
+                    "moralis": {"0.5": 1.7106},
+                },
+                "collusion_index": {"per_agent": [0.0, 0.523], "joint": 0.2615},
+            }
+        ),
+        encoding="utf-8",
+    )
     move = {"agent": "a", "price": 1.5, "held": False, "raw": None, "error": None, "share": 0.5, "profit": 0.25}
-    (sim / "rounds.jsonl").write_text("".join(json.dumps({"round": i, "agents": [move, move]}) + "\n"
-                                              for i in range(1, 301)))
+    (sim / "rounds.jsonl").write_text(
+        "".join(json.dumps({"round": i, "agents": [move, move]}) + "\n" for i in range(1, 301))
+    )
     diff = tmp_path / "diff"
     diff.mkdir()
     shutil.copy(plot, diff / "diff_trust.png")
@@ -404,8 +452,12 @@ def test_run_directory(made: dict[str, Path], tiny_model_dir: Path, tmp_path: Pa
     adapters = {}
     for label, dirname in [("economicus", "economicus"), ("moralis(kappa=0.5)", "moralis_kappa0.5")]:
         adapters[label] = run / "adapters" / dirname
-        train(run / "build" / "paper" / "sft", adapters[label],
-              config=TrainConfig(model=str(tiny_model_dir), preference=label, max_steps=2), progress=False)
+        train(
+            run / "build" / "paper" / "sft",
+            adapters[label],
+            config=TrainConfig(model=str(tiny_model_dir), preference=label, max_steps=2),
+            progress=False,
+        )
     agents = []
     for label, adapter in [("base", None), *adapters.items()]:
         agent = LocalAgent(tiny_model_dir, adapter=adapter, batch_size=4)
@@ -413,13 +465,30 @@ def test_run_directory(made: dict[str, Path], tiny_model_dir: Path, tmp_path: Pa
         res = run / "results" / ("base" if adapter is None else adapter.name)
         ev = evaluate(subset, agent, res, max_new_tokens=8, progress=False, plots=True)
         s = json.loads(ev.summary_path.read_text())
-        agents.append({"agent": agent.name, "adapter": None if adapter is None else str(adapter), "results": str(res),
-                       "parse_rate": s["parse_rate"], "accuracy": {p["label"]: p["accuracy"] for p in s["preferences"]},
-                       "nearest": (s["nearest"] or {}).get("label"), "kappa": s["kappa"]})
+        agents.append(
+            {
+                "agent": agent.name,
+                "adapter": None if adapter is None else str(adapter),
+                "results": str(res),
+                "parse_rate": s["parse_rate"],
+                "accuracy": {p["label"]: p["accuracy"] for p in s["preferences"]},
+                "nearest": (s["nearest"] or {}).get("label"),
+                "kappa": s["kappa"],
+            }
+        )
     manifest = json.loads((run / "build" / "paper" / "manifest.json").read_text())
-    (run / "run.json").write_text(json.dumps({
-        "spec": "paper", "spec_sha256": manifest["spec_sha256"], "build": str(run / "build" / "paper"),
-        "adapters": {k: str(v) for k, v in adapters.items()}, "agents": agents}, indent=2))
+    (run / "run.json").write_text(
+        json.dumps(
+            {
+                "spec": "paper",
+                "spec_sha256": manifest["spec_sha256"],
+                "build": str(run / "build" / "paper"),
+                "adapters": {k: str(v) for k, v in adapters.items()},
+                "agents": agents,
+            },
+            indent=2,
+        )
+    )
 
     # the run directory moved elsewhere is still found through its own layout
     moved = tmp_path / "moved" / "paper"

@@ -28,7 +28,8 @@ except ImportError:  # tests/ is a package: import it by path
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 
-SPEC = """spec mini "Two games"
+SPEC = (
+    """spec mini "Two games"
 
 use "preferences.pref"
 
@@ -41,7 +42,9 @@ game trust "Trust game" {
     payoff trustee  = k * send - back
 }
 
-""" + PRISONERS_DILEMMA + """
+"""
+    + PRISONERS_DILEMMA
+    + """
 dataset sft for economicus, moralis(kappa = 0.5) {
     games prisoners_dilemma
     samples 4 per preference   seed 3
@@ -55,6 +58,7 @@ rubric eval for economicus, moralis(kappa = 0.25, 0.75) {
     seed 4
 }
 """
+)
 
 
 class Tree(HTMLParser):
@@ -68,9 +72,13 @@ class Tree(HTMLParser):
         self.elements: list[dict] = []
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
-        el = {"tag": tag, "attrs": dict(attrs), "text": [], "parents": [e["tag"] + "." + (e["attrs"].get("class") or "")
-                                                                       for e in self.stack],
-              "ids": [e["attrs"].get("id") for e in self.stack if e["attrs"].get("id")]}
+        el = {
+            "tag": tag,
+            "attrs": dict(attrs),
+            "text": [],
+            "parents": [e["tag"] + "." + (e["attrs"].get("class") or "") for e in self.stack],
+            "ids": [e["attrs"].get("id") for e in self.stack if e["attrs"].get("id")],
+        }
         self.elements.append(el)
         if tag not in self.VOID:
             self.stack.append(el)
@@ -85,8 +93,11 @@ class Tree(HTMLParser):
             el["text"].append(data)
 
     def find(self, tag: str, cls: str | None = None) -> list[dict]:
-        return [e for e in self.elements if e["tag"] == tag
-                and (cls is None or cls in (e["attrs"].get("class") or "").split())]
+        return [
+            e
+            for e in self.elements
+            if e["tag"] == tag and (cls is None or cls in (e["attrs"].get("class") or "").split())
+        ]
 
 
 def text_of(el: dict) -> str:
@@ -108,20 +119,96 @@ def made(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Path
     spec = str(root / "mini.pref")
     out = lambda name: str(root / name)  # noqa: E731
     assert main(["compile", spec, "-o", out("build"), "--quiet"]) == 0
-    assert main(["diff", spec, "--preference", "economicus", "--preference", "moralis", "-o", out("diffs/theory"),
-                 "--json"]) == 0
-    assert main(["eval", out("build/mini/eval.jsonl"), "--agent", "theory:moralis(kappa=0.75)", "-o",
-                 out("results/theory"), "--json"]) == 0
-    assert main(["train", out("build/mini/sft"), "-o", out("adapters/moralis"), "--model", str(tiny_model_dir),
-                 "--preference", "moralis(kappa=0.5)", "--max-steps", "2", "--json"]) == 0
-    assert main(["eval", out("build/mini/eval.jsonl"), "--agent",
-                 f"local:{tiny_model_dir}?adapter={out('adapters/moralis')}", "-o", out("results/moralis"),
-                 "--max-new-tokens", "4", "--json"]) == 0
-    assert main(["simulate", str(root / "pricing.pref"), "--agent", "theory:economicus", "--agent",
-                 "theory:moralis(kappa=0.5)", "-o", out("sims/theory"), "--rounds", "40", "--initial", "high",
-                 "--json"]) == 0
-    assert main(["report", out("results/theory"), out("results/moralis"), out("diffs/theory"), out("sims/theory"),
-                 out("build/mini"), "-o", out("report.html"), "--json"]) == 0
+    assert (
+        main(
+            ["diff", spec, "--preference", "economicus", "--preference", "moralis", "-o", out("diffs/theory"), "--json"]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "eval",
+                out("build/mini/eval.jsonl"),
+                "--agent",
+                "theory:moralis(kappa=0.75)",
+                "-o",
+                out("results/theory"),
+                "--json",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "train",
+                out("build/mini/sft"),
+                "-o",
+                out("adapters/moralis"),
+                "--model",
+                str(tiny_model_dir),
+                "--preference",
+                "moralis(kappa=0.5)",
+                "--max-steps",
+                "2",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "eval",
+                out("build/mini/eval.jsonl"),
+                "--agent",
+                f"local:{tiny_model_dir}?adapter={out('adapters/moralis')}",
+                "-o",
+                out("results/moralis"),
+                "--max-new-tokens",
+                "4",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "simulate",
+                str(root / "pricing.pref"),
+                "--agent",
+                "theory:economicus",
+                "--agent",
+                "theory:moralis(kappa=0.5)",
+                "-o",
+                out("sims/theory"),
+                "--rounds",
+                "40",
+                "--initial",
+                "high",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "report",
+                out("results/theory"),
+                out("results/moralis"),
+                out("diffs/theory"),
+                out("sims/theory"),
+                out("build/mini"),
+                "-o",
+                out("report.html"),
+                "--json",
+            ]
+        )
+        == 0
+    )
     return root
 
 
@@ -208,8 +295,13 @@ def test_the_diff_plot_legend_names_only_what_is_drawn(made: Path) -> None:
         statuses = {p["status"] for p in entry["points"]}
         assert set(labels) - {"closed-form boundary"} == statuses
         free = list(entry["grid"]["free"])
-        inside = [iv for bd in (entry.get("closed_form") or {}).get("boundaries") or [] for iv in bd["intervals"]
-                  for edge in (iv["lo"], iv["hi"]) if len(free) == 1 and 0 < edge < 1]  # kappa swept over [0, 1]
+        inside = [
+            iv
+            for bd in (entry.get("closed_form") or {}).get("boundaries") or []
+            for iv in bd["intervals"]
+            for edge in (iv["lo"], iv["hi"])
+            if len(free) == 1 and 0 < edge < 1
+        ]  # kappa swept over [0, 1]
         assert ("closed-form boundary" in labels) == bool(inside)
 
 

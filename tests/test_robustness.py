@@ -65,14 +65,37 @@ def mutate(name: str, op: str, data: st.DataObject) -> bytes:
         return src[:a1] + src[a2:b2] + src[b1:a2] + src[a1:b1] + src[b2:]
     if op == "insert":
         at = _pick(data, len(src) + 1, "offset")
-        noise = data.draw(st.one_of(
-            st.binary(min_size=1, max_size=8),
-            st.sampled_from([b"\x00", b"\xff", b"\xc3", b"\xed\xa0\x80", b"{", b"}", b"(", b"[", b'"', b"#",
-                             b"..", b"^", b"kantian", b"then", b"payoff(self)", b"\r", b"\t", b"\xe2\x80\xa8"])),
-            label="noise")
+        noise = data.draw(
+            st.one_of(
+                st.binary(min_size=1, max_size=8),
+                st.sampled_from(
+                    [
+                        b"\x00",
+                        b"\xff",
+                        b"\xc3",
+                        b"\xed\xa0\x80",
+                        b"{",
+                        b"}",
+                        b"(",
+                        b"[",
+                        b'"',
+                        b"#",
+                        b"..",
+                        b"^",
+                        b"kantian",
+                        b"then",
+                        b"payoff(self)",
+                        b"\r",
+                        b"\t",
+                        b"\xe2\x80\xa8",
+                    ]
+                ),
+            ),
+            label="noise",
+        )
         return src[:at] + noise + src[at:]
     if op == "truncate":
-        return src[:_pick(data, len(src) + 1, "length")]
+        return src[: _pick(data, len(src) + 1, "length")]
     raise AssertionError(op)
 
 
@@ -147,24 +170,30 @@ def test_library_spec_checks_clean(name: str) -> None:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(name=st.sampled_from(sorted(SOURCES)),
-       op=st.sampled_from(["delete", "duplicate", "swap", "insert", "truncate"]),
-       data=st.data())
+@given(
+    name=st.sampled_from(sorted(SOURCES)),
+    op=st.sampled_from(["delete", "duplicate", "swap", "insert", "truncate"]),
+    data=st.data(),
+)
 def test_mutated_spec_gives_only_diagnostics(name: str, op: str, data: st.DataObject) -> None:
     text = mutate(name, op, data)
     code, _, err = run_check(text)
     assert_only_diagnostics(code, err)
 
 
-@pytest.mark.parametrize("text", [
-    b"",
-    b"\xff\xfe",
-    b"spec s\n\x00",
-    b"game g {\n  players a, b symmetric\n  each player chooses x in [0, 1]\n  payoff a = a.x\n}\n\xc3",
-    b'use "preferences.pref"\n' + b"(" * 500,
-    b"game g { players a[1..0] each a chooses x in {} payoff a[i] = 1 }",
-    b"game g { players a, b symmetric each player chooses x in 5..1 step 0 payoff a = a.x }",
-], ids=["empty", "invalid-utf8", "nul", "truncated-utf8", "deep-brackets", "empty-group", "zero-step"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"",
+        b"\xff\xfe",
+        b"spec s\n\x00",
+        b"game g {\n  players a, b symmetric\n  each player chooses x in [0, 1]\n  payoff a = a.x\n}\n\xc3",
+        b'use "preferences.pref"\n' + b"(" * 500,
+        b"game g { players a[1..0] each a chooses x in {} payoff a[i] = 1 }",
+        b"game g { players a, b symmetric each player chooses x in 5..1 step 0 payoff a = a.x }",
+    ],
+    ids=["empty", "invalid-utf8", "nul", "truncated-utf8", "deep-brackets", "empty-group", "zero-step"],
+)
 def test_hostile_inputs_give_only_diagnostics(text: bytes) -> None:
     code, _, err = run_check(text)
     assert_only_diagnostics(code, err)
@@ -177,14 +206,19 @@ def test_invalid_utf8_is_located_at_the_offending_byte() -> None:
     assert re.search(r"--> .*main\.pref:2:8$", err, re.M)
 
 
-@pytest.mark.parametrize("helpers, use, chain", [
-    ("let f(i) = g2(i) + 1\n    let g2(i) = f(i)", "f(1)", "f -> g2 -> f"),
-    ("let f = f + 1", "f", "f -> f"),
-])
+@pytest.mark.parametrize(
+    "helpers, use, chain",
+    [
+        ("let f(i) = g2(i) + 1\n    let g2(i) = f(i)", "f(1)", "f -> g2 -> f"),
+        ("let f = f + 1", "f", "f -> f"),
+    ],
+)
 def test_recursive_helpers_are_rejected(helpers: str, use: str, chain: str) -> None:
     """A helper that uses itself would never finish lowering; the checker says so instead."""
-    text = ("game g {\n    players a, b symmetric\n    each player chooses x in [0, 1]\n"
-            f"    {helpers}\n    payoff a = a.x * {use}\n}}\n")
+    text = (
+        "game g {\n    players a, b symmetric\n    each player chooses x in [0, 1]\n"
+        f"    {helpers}\n    payoff a = a.x * {use}\n}}\n"
+    )
     code, _, err = run_check(text.encode())
     assert code == 1
     assert f"error[E0307]: helper `f` uses itself: {chain}" in err
@@ -192,15 +226,19 @@ def test_recursive_helpers_are_rejected(helpers: str, use: str, chain: str) -> N
 
 
 def test_a_helper_argument_may_share_a_helper_name() -> None:
-    text = ("game g {\n    players a, b symmetric\n    each player chooses x in [0, 1]\n"
-            "    let f = 2\n    let h(f) = f + 1\n    payoff a = a.x * f + h(2)\n}\n")
+    text = (
+        "game g {\n    players a, b symmetric\n    each player chooses x in [0, 1]\n"
+        "    let f = 2\n    let h(f) = f + 1\n    payoff a = a.x * f + h(2)\n}\n"
+    )
     assert run_check(text.encode())[0] == 0
 
 
 def test_indexed_group_must_be_symmetric() -> None:
     """Members of a group differ only by their index; without `symmetric` no solver applies."""
-    text = (b"game g {\n    players m[1..3]\n    each m chooses give in {none, all}\n"
-            b"    payoff m[i] = if m[i].give == all then 0 else 10\n}\n")
+    text = (
+        b"game g {\n    players m[1..3]\n    each m chooses give in {none, all}\n"
+        b"    payoff m[i] = if m[i].give == all then 0 else 10\n}\n"
+    )
     code, _, err = run_check(text)
     assert code == 1
     assert "error[E0307]: the indexed group `m` must be declared `symmetric`" in err
@@ -210,8 +248,10 @@ def test_indexed_group_must_be_symmetric() -> None:
 def test_many_helpers_using_each_other_check_quickly() -> None:
     """The recursion check visits each helper once per start, not every path (2^40 here)."""
     lets = "\n".join(f"    let h{i} = " + " + ".join(["1", *(f"h{j}" for j in range(i))]) for i in range(40))
-    text = (f"game g {{\n    players a, b symmetric\n    each player chooses x in [0, 1]\n{lets}\n"
-            "    payoff a = a.x * h39\n}\n")
+    text = (
+        f"game g {{\n    players a, b symmetric\n    each player chooses x in [0, 1]\n{lets}\n"
+        "    payoff a = a.x * h39\n}\n"
+    )
     code, _, err = run_check(text.encode())  # run_check fails the test after TIME_LIMIT_S
     assert (code, err) == (0, "")
 
@@ -224,8 +264,10 @@ FUZZ_MUTANTS = 240
 # Internal errors (exit 70, located, no traceback) whose place is known, with the reason. They are
 # reported as warnings when a mutant reaches them, never silenced; bench/fuzz.py (5,000 mutants,
 # seed 2026) reaches both, FUZZ_SEED neither. tests/test_hostile.py holds their reproducers.
-_INDEX_AS_NUMBER = ("lowering cannot use a member index as a number (a helper argument or a `j in group` "
-                    "variable in arithmetic), which the checker accepts")
+_INDEX_AS_NUMBER = (
+    "lowering cannot use a member index as a number (a helper argument or a `j in group` "
+    "variable in arithmetic), which the checker accepts"
+)
 KNOWN_INTERNAL: dict[str, str] = {
     "at compiler/lower.py:180 in <lambda>": _INDEX_AS_NUMBER,
     "at compiler/lower.py:324 in <listcomp>": _INDEX_AS_NUMBER,
@@ -245,12 +287,16 @@ def test_bounded_mutation_fuzz_through_check_solve_and_compile() -> None:
     for mutant in mutants(FUZZ_SEED, FUZZ_MUTANTS):
         run_mutant(mutant, report, timeout=TIME_LIMIT_S)
     counts = {stage: dict(c) for stage, c in report.counts.items()}
-    bad = [(m, stage, run.outcome, run.where or run.stderr[-600:]) for m, stage, run in report.failures
-           if run.outcome != "internal" or run.where not in KNOWN_INTERNAL]
+    bad = [
+        (m, stage, run.outcome, run.where or run.stderr[-600:])
+        for m, stage, run in report.failures
+        if run.outcome != "internal" or run.where not in KNOWN_INTERNAL
+    ]
     assert not bad, f"{counts}\n" + "\n".join(map(str, bad))
     for m, stage, run in report.failures:
-        warnings.warn(f"known internal error, mutant {m} ({stage}) {run.where}: {KNOWN_INTERNAL[run.where]}",
-                      stacklevel=1)
+        warnings.warn(
+            f"known internal error, mutant {m} ({stage}) {run.where}: {KNOWN_INTERNAL[run.where]}", stacklevel=1
+        )
     assert not report.wording, report.wording[:5]
     # the fuzz reaches every stage, and mutants are refused as well as accepted
     assert counts["check"].get("ok", 0) >= FUZZ_MUTANTS // 10 and counts["check"].get("diagnostic", 0) > 0

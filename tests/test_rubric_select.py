@@ -23,7 +23,8 @@ except ImportError:  # tests/ is a package: import it by path
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 
-GAMES = """spec sel "Selection"
+GAMES = (
+    """spec sel "Selection"
 
 use "preferences.pref"
 
@@ -44,8 +45,11 @@ game pg "Linear public goods game" {
     payoff member[i] = e - member[i].give + m / n * sum(member.give)
 }
 
-""" + DICTATOR + """
 """
+    + DICTATOR
+    + """
+"""
+)
 
 
 def _spec(tmp: Path, body: str) -> Path:
@@ -67,8 +71,9 @@ def _differ(item: dict, a: str, b: str) -> bool:
     """No accepted answer of one target is correct for the other (the runtime's own scoring)."""
     schema, ta, tb = item["schema"], item["targets"][a], item["targets"][b]
     tol = float(item["tolerance"])
-    return not any(answer_matches(x, tb, schema, tolerance=tol) for x in acceptable_answers(ta)) and \
-        not any(answer_matches(x, ta, schema, tolerance=tol) for x in acceptable_answers(tb))
+    return not any(answer_matches(x, tb, schema, tolerance=tol) for x in acceptable_answers(ta)) and not any(
+        answer_matches(x, ta, schema, tolerance=tol) for x in acceptable_answers(tb)
+    )
 
 
 def _discriminating(item: dict, labels: list[str]) -> bool:
@@ -81,33 +86,47 @@ def test_prisoners_dilemma_keeps_exactly_the_points_where_moralis_cooperates(tmp
     # (both moves are optimal), so only T = 4 tells the two apart. At T = 6 (S = 0) its best reply
     # to a cooperator is to defect (0.5 < 3/5) and to a defector to cooperate (0.5 >= 1/3): no pure
     # symmetric equilibrium, so that point is not a candidate at all (8 = 2 points x 4 wordings).
-    items, head = _compile(tmp_path, """rubric r for economicus, moralis(kappa = 0.5) {
+    items, head = _compile(
+        tmp_path,
+        """rubric r for economicus, moralis(kappa = 0.5) {
     games pd   items 4   paraphrases 4   select discriminating
 }
-""")
+""",
+    )
     for it in items:
         t = Fraction(str(it["params"]["T"]))
         assert (t - 3) / (t - 1) < Fraction(1, 2)
         assert it["targets"]["moralis(kappa=0.5)"] == {"move": "cooperate"}
         assert it["targets"]["economicus"] == {"move": "defect"}
     assert len({json.dumps(it["prompt"]) for it in items}) == 4
-    assert head["selection"] == {"rule": "discriminating", "candidates": 8, "discriminating": 4, "share": 0.5,
-                                 "pairs": [{"preferences": ["economicus", "moralis(kappa=0.5)"], "differ": 4}]}
+    assert head["selection"] == {
+        "rule": "discriminating",
+        "candidates": 8,
+        "discriminating": 4,
+        "share": 0.5,
+        "pairs": [{"preferences": ["economicus", "moralis(kappa=0.5)"], "differ": 4}],
+    }
     with pytest.raises(EmitError, match="lower `items`"):
-        _compile(tmp_path / "more", """rubric r for economicus, moralis(kappa = 0.5) {
+        _compile(
+            tmp_path / "more",
+            """rubric r for economicus, moralis(kappa = 0.5) {
     games pd   items 5   paraphrases 4   select discriminating
 }
-""")
+""",
+        )
 
 
 def test_the_header_counts_agree_with_the_runtimes_scoring(tmp_path: Path) -> None:
     labels = ["economicus", "moralis(kappa=0.25)", "moralis(kappa=0.5)", "moralis(kappa=0.75)"]
     # Every candidate emitted (2 prisoner's dilemma points where all four have a pure answer, 15
     # public goods points, 2 wordings each): the header's count is checkable.
-    everything, head = _compile(tmp_path / "all", """rubric r for economicus, moralis(kappa = 0.25, 0.5, 0.75) {
+    everything, head = _compile(
+        tmp_path / "all",
+        """rubric r for economicus, moralis(kappa = 0.25, 0.5, 0.75) {
     games pd, pg   items 34   paraphrases 2
 }
-""")
+""",
+    )
     telling = [it for it in everything if _discriminating(it, labels)]
     sel = head["selection"]
     assert sel["rule"] == "all" and sel["candidates"] == 34 == len(everything)
@@ -116,10 +135,13 @@ def test_the_header_counts_agree_with_the_runtimes_scoring(tmp_path: Path) -> No
     for pair in sel["pairs"]:
         assert pair["differ"] == sum(_differ(it, *pair["preferences"]) for it in everything)
 
-    kept, head = _compile(tmp_path / "sel", f"""rubric r for economicus, moralis(kappa = 0.25, 0.5, 0.75) {{
+    kept, head = _compile(
+        tmp_path / "sel",
+        f"""rubric r for economicus, moralis(kappa = 0.25, 0.5, 0.75) {{
     games pd, pg   items {len(telling)}   paraphrases 2   select discriminating
 }}
-""")
+""",
+    )
     assert all(_discriminating(it, labels) for it in kept)
     assert sorted(json.dumps(it["prompt"]) for it in kept) == sorted(json.dumps(it["prompt"]) for it in telling)
     assert head["selection"]["discriminating"] == len(telling) and head["selection"]["candidates"] == 34
@@ -133,20 +155,32 @@ def test_the_header_counts_agree_with_the_runtimes_scoring(tmp_path: Path) -> No
 def test_a_game_that_tells_nothing_apart_is_refused(tmp_path: Path) -> None:
     # With linear payoffs and role randomisation homo moralis gives nothing, as homo economicus does.
     with pytest.raises(EmitError, match="no situation of game `dictator` tells economicus, moralis"):
-        _compile(tmp_path, """rubric r for economicus, moralis(kappa = 0.5) {
+        _compile(
+            tmp_path,
+            """rubric r for economicus, moralis(kappa = 0.5) {
     games pd, dictator   items 4   select discriminating
 }
-""")
+""",
+        )
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ("dataset d for economicus, moralis(kappa = 0.5) {\n    games pd   select discriminating\n}\n",
-     "`select` belongs to rubrics"),
-    ("rubric r for economicus, moralis(kappa = 0.5) {\n    games pd   select discriminatng\n}\n",
-     "unknown selection `discriminatng`"),
-    ("rubric r for moralis(kappa = 0.5) {\n    games pd   select discriminating\n}\n",
-     "needs at least two preferences"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "dataset d for economicus, moralis(kappa = 0.5) {\n    games pd   select discriminating\n}\n",
+            "`select` belongs to rubrics",
+        ),
+        (
+            "rubric r for economicus, moralis(kappa = 0.5) {\n    games pd   select discriminatng\n}\n",
+            "unknown selection `discriminatng`",
+        ),
+        (
+            "rubric r for moralis(kappa = 0.5) {\n    games pd   select discriminating\n}\n",
+            "needs at least two preferences",
+        ),
+    ],
+)
 def test_bad_selections_are_located_diagnostics(tmp_path: Path, body: str, message: str) -> None:
     path = _spec(tmp_path, body)
     with pytest.raises(CompileError) as info:

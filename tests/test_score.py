@@ -350,8 +350,12 @@ def test_a_tie_declares_no_nearest_type() -> None:
 
 
 def test_an_agent_that_matched_nothing_has_no_nearest_type() -> None:
-    nothing = [score.PreferenceScore(label=x, n=10, accuracy=0.0, expected_accuracy=0.0, accuracy_by_game={},
-                                     mean_distance=None, n_numeric=0) for x in ("a", "b")]
+    nothing = [
+        score.PreferenceScore(
+            label=x, n=10, accuracy=0.0, expected_accuracy=0.0, accuracy_by_game={}, mean_distance=None, n_numeric=0
+        )
+        for x in ("a", "b")
+    ]
     assert score.nearest_type(nothing) is None
     # a smaller distance does not make a type of an agent no answer of which was within tolerance
     nothing[1] = nothing[1].model_copy(update={"mean_distance": 0.4, "n_numeric": 10})
@@ -364,8 +368,9 @@ def test_the_margin_has_a_paired_standard_error() -> None:
     outcomes = []
     for i in range(40):
         hit_a, hit_b = (i < 30), (15 <= i < 35)
-        outcomes.append(score.ItemOutcome(id=str(i), game="g", role="r", ok=True, value={"x": 1},
-                                          correct={"a": hit_a, "b": hit_b}))
+        outcomes.append(
+            score.ItemOutcome(id=str(i), game="g", role="r", ok=True, value={"x": 1}, correct={"a": hit_a, "b": hit_b})
+        )
     scores = score.preference_scores(outcomes, ["a", "b"])
     near = score.nearest_type(scores, outcomes=outcomes)
     assert near is not None and near.label == "a" and near.margin == pytest.approx(0.25)

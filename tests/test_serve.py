@@ -57,7 +57,7 @@ def _prompt(text: str) -> Prompt:
 
 
 def _echo(prompt: Prompt) -> str:
-    return f"You said: {prompt[-1]['content']}\nANSWER: {{\"give\": {len(prompt[-1]['content']) % 11}}}"
+    return f'You said: {prompt[-1]["content"]}\nANSWER: {{"give": {len(prompt[-1]["content"]) % 11}}}'
 
 
 @pytest.fixture
@@ -190,8 +190,11 @@ def test_completion_shape(served_echo: str) -> None:
     prompt_tokens, completion_tokens = _estimate(
         [{"role": "user", "content": "hi"}], data["choices"][0]["message"]["content"]
     )
-    assert data["usage"] == {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                             "total_tokens": prompt_tokens + completion_tokens}
+    assert data["usage"] == {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
     parts = {
         "model": "echo",
         "messages": [{"role": "user", "content": [{"type": "text", "text": "h"}, {"type": "text", "text": "i"}]}],
@@ -312,8 +315,9 @@ def test_concurrent_requests_are_batched_on_one_thread(no_key: None) -> None:
     assert len(recorder.threads) == 1 and threading.get_ident() not in recorder.threads
 
 
-def test_openai_key_fallback_and_served_key_check(monkeypatch: pytest.MonkeyPatch,
-                                                  caplog: pytest.LogCaptureFixture) -> None:
+def test_openai_key_fallback_and_served_key_check(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.delenv("PREFC_API_KEY", raising=False)
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     with caplog.at_level(logging.DEBUG), start_server(ScriptedAgent("echo", _echo), api_key=SECRET) as handle:
@@ -355,10 +359,16 @@ def test_official_client_answers_streams_and_counts(served_echo: str) -> None:
     assert reply.choices[0].finish_reason == "stop" and reply.model == "echo"
     prompt_tokens, completion_tokens = _estimate([{"role": "system", "content": "be brief"}, messages[1]], expected)
     assert (reply.usage.prompt_tokens, reply.usage.completion_tokens, reply.usage.total_tokens) == (
-        prompt_tokens, completion_tokens, prompt_tokens + completion_tokens)
+        prompt_tokens,
+        completion_tokens,
+        prompt_tokens + completion_tokens,
+    )
 
-    chunks = list(client.chat.completions.create(model="echo", messages=messages, stream=True,
-                                                 stream_options={"include_usage": True}))
+    chunks = list(
+        client.chat.completions.create(
+            model="echo", messages=messages, stream=True, stream_options={"include_usage": True}
+        )
+    )
     assert all(c.object == "chat.completion.chunk" and c.id == chunks[0].id for c in chunks)
     assert chunks[0].choices[0].delta.role == "assistant"
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == expected
@@ -374,8 +384,12 @@ def test_official_client_answers_streams_and_counts(served_echo: str) -> None:
     # the wire format: server-sent events ending with [DONE]
     host, port, _ = _split(served_echo)
     conn = http.client.HTTPConnection(host, port, timeout=10)
-    conn.request("POST", "/v1/chat/completions", body=json.dumps({**GOOD, "stream": True}),
-                 headers={"Content-Type": "application/json"})
+    conn.request(
+        "POST",
+        "/v1/chat/completions",
+        body=json.dumps({**GOOD, "stream": True}),
+        headers={"Content-Type": "application/json"},
+    )
     response = conn.getresponse()
     text = response.read().decode()
     conn.close()
@@ -387,11 +401,13 @@ def test_official_client_answers_streams_and_counts(served_echo: str) -> None:
 
 def test_stop_strings_cut_the_answer(served_echo: str) -> None:
     client = _client(served_echo)
-    reply = client.chat.completions.create(model="echo", messages=[{"role": "user", "content": "one two three"}],
-                                           stop=["three", "\n"])
+    reply = client.chat.completions.create(
+        model="echo", messages=[{"role": "user", "content": "one two three"}], stop=["three", "\n"]
+    )
     assert reply.choices[0].message.content == "You said: one two " and reply.choices[0].finish_reason == "stop"
-    streamed = client.chat.completions.create(model="echo", messages=[{"role": "user", "content": "one two three"}],
-                                              stop="two", stream=True)
+    streamed = client.chat.completions.create(
+        model="echo", messages=[{"role": "user", "content": "one two three"}], stop="two", stream=True
+    )
     assert "".join(c.choices[0].delta.content or "" for c in streamed) == "You said: one "
 
 
@@ -430,8 +446,11 @@ def test_official_client_against_the_tiny_model(tiny_model_dir: Path, no_key: No
             assert reply.usage.prompt_tokens == len(ids)  # what the model reads, from its tokenizer
             assert reply.usage.completion_tokens == len(tok(content, add_special_tokens=False)["input_ids"])
             assert reply.choices[0].finish_reason == ("length" if reply.usage.completion_tokens >= 12 else "stop")
-            chunks = list(client.chat.completions.create(model="tiny", messages=prompt, max_tokens=12, stream=True,
-                                                         stream_options={"include_usage": True}))
+            chunks = list(
+                client.chat.completions.create(
+                    model="tiny", messages=prompt, max_tokens=12, stream=True, stream_options={"include_usage": True}
+                )
+            )
             assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == expected
             assert chunks[-1].usage.prompt_tokens == len(ids)
         # concurrent requests are batched; each still gets its own answer
@@ -483,10 +502,23 @@ FIELDS: list[tuple[tuple[Any, ...], set[str]]] = [
     (("logit_bias",), {"dict", "null"}),
 ]
 _BASE: dict[str, Any] = {
-    "model": "echo", "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}], "name": "u"}],
-    "max_tokens": 5, "max_completion_tokens": 5, "stream": True, "stream_options": {"include_usage": True}, "n": 1,
-    "temperature": 0, "top_p": 1, "presence_penalty": 0, "frequency_penalty": 0, "seed": 1, "stop": ["zz"],
-    "user": "me", "metadata": {}, "response_format": {"type": "text"}, "logit_bias": {},
+    "model": "echo",
+    "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}], "name": "u"}],
+    "max_tokens": 5,
+    "max_completion_tokens": 5,
+    "stream": True,
+    "stream_options": {"include_usage": True},
+    "n": 1,
+    "temperature": 0,
+    "top_p": 1,
+    "presence_penalty": 0,
+    "frequency_penalty": 0,
+    "seed": 1,
+    "stop": ["zz"],
+    "user": "me",
+    "metadata": {},
+    "response_format": {"type": "text"},
+    "logit_bias": {},
 }
 
 
@@ -622,8 +654,10 @@ def strict_server(no_key: None) -> Iterator[Any]:
 
 def _request(body: bytes, *, length: int | None = None, extra: bytes = b"") -> bytes:
     size = len(body) if length is None else length
-    return (b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            b"Content-Length: %d\r\n" % size + extra + b"\r\n" + body)
+    return (
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n" % size + extra + b"\r\n" + body
+    )
 
 
 def test_oversized_bodies_are_answered_413(strict_server: Any) -> None:
@@ -663,8 +697,9 @@ def test_oversized_bodies_are_answered_413(strict_server: Any) -> None:
         ("malformed HTTP", b"GARBAGE\r\n\r\n", 400),
     ],
 )
-def test_slow_and_half_sent_requests_are_answered_or_closed_in_time(strict_server: Any, name: str, data: bytes,
-                                                                     status: int | None) -> None:
+def test_slow_and_half_sent_requests_are_answered_or_closed_in_time(
+    strict_server: Any, name: str, data: bytes, status: int | None
+) -> None:
     seconds, reply = _raw(strict_server.port, data)
     assert seconds < 3.0, name  # read_timeout is 1 s
     if status is None:
@@ -694,7 +729,7 @@ def test_a_hundred_half_sent_requests_hold_no_threads(strict_server: Any) -> Non
     try:
         for i in range(100):
             s = socket.create_connection(("127.0.0.1", strict_server.port), timeout=5)
-            s.sendall(_request(b'{"model": "echo", "messages": [' , length=500) if i % 2 else b"POST /v1/chat/com")
+            s.sendall(_request(b'{"model": "echo", "messages": [', length=500) if i % 2 else b"POST /v1/chat/com")
             sockets.append(s)
         assert threading.active_count() - before < 3  # the old server held one thread per connection
         start = time.monotonic()
@@ -730,7 +765,8 @@ async def _burst(port: int, n: int) -> tuple[list[Any], float]:
             data = await asyncio.wait_for(reader.read(), 30)
             writer.close()
             return _status(data), _json_body(data)["choices"][0]["message"]["content"] == _echo(
-                [{"role": "user", "content": f"q{i}"}])
+                [{"role": "user", "content": f"q{i}"}]
+            )
         except (TimeoutError, OSError, IndexError, ValueError) as exc:
             return repr(exc), False
 
@@ -747,8 +783,10 @@ def test_two_hundred_concurrent_connections_none_reset(served_echo: str, capsys:
     results, seconds = asyncio.run(asyncio.wait_for(_burst(port, 200), 60))
     ok = sum(1 for status, right in results if status == 200 and right)
     with capsys.disabled():
-        print(f"\n200 concurrent connections: {ok} answered correctly, "
-              f"{sum(1 for r in results if isinstance(r[0], str))} failed, in {seconds:.2f} s")
+        print(
+            f"\n200 concurrent connections: {ok} answered correctly, "
+            f"{sum(1 for r in results if isinstance(r[0], str))} failed, in {seconds:.2f} s"
+        )
     assert ok == 200, [r for r in results if r[0] != 200][:5]
 
 
@@ -756,8 +794,12 @@ def test_two_hundred_concurrent_official_client_requests(served_echo: str, capsy
     async def main() -> tuple[list[str], float]:
         async with openai.AsyncOpenAI(base_url=served_echo, api_key="unused", max_retries=0, timeout=30) as client:
             start = time.perf_counter()
-            replies = await asyncio.gather(*(client.chat.completions.create(
-                model="echo", messages=[{"role": "user", "content": f"r{i}"}]) for i in range(200)))
+            replies = await asyncio.gather(
+                *(
+                    client.chat.completions.create(model="echo", messages=[{"role": "user", "content": f"r{i}"}])
+                    for i in range(200)
+                )
+            )
             return [r.choices[0].message.content for r in replies], time.perf_counter() - start
 
     texts, seconds = asyncio.run(asyncio.wait_for(main(), 60))
@@ -824,8 +866,13 @@ def test_an_agent_slower_than_request_timeout_is_a_504(no_key: None) -> None:
 def test_a_request_whose_client_left_is_not_answered(no_key: None) -> None:
     recorder = _BatchRecorder(first_sleep=1.0)
     with start_server(recorder) as handle:
-        first = threading.Thread(target=_post, args=(handle.url + "/chat/completions", json.dumps(
-            {"model": "recorder", "messages": [{"role": "user", "content": "first"}]}).encode()))
+        first = threading.Thread(
+            target=_post,
+            args=(
+                handle.url + "/chat/completions",
+                json.dumps({"model": "recorder", "messages": [{"role": "user", "content": "first"}]}).encode(),
+            ),
+        )
         first.start()
         time.sleep(0.3)  # the agent is busy with "first"
         s = socket.create_connection(("127.0.0.1", handle.port), timeout=5)
@@ -835,8 +882,13 @@ def test_a_request_whose_client_left_is_not_answered(no_key: None) -> None:
         time.sleep(0.2)
         s.close()  # the client leaves while its request waits
         first.join(timeout=10)
-        assert _post(handle.url + "/chat/completions", json.dumps(
-            {"model": "recorder", "messages": [{"role": "user", "content": "third"}]}).encode())[0] == 200
+        assert (
+            _post(
+                handle.url + "/chat/completions",
+                json.dumps({"model": "recorder", "messages": [{"role": "user", "content": "third"}]}).encode(),
+            )[0]
+            == 200
+        )
     assert recorder.seen == ["first", "third"]
 
 
@@ -847,8 +899,14 @@ def test_stop_lets_requests_in_flight_finish(no_key: None) -> None:
 
     handle = start_server(ScriptedAgent("slow", slow), shutdown_timeout=5)
     results: list[tuple[int, dict]] = []
-    caller = threading.Thread(target=lambda: results.append(_post(handle.url + "/chat/completions", json.dumps(
-        {"model": "slow", "messages": [{"role": "user", "content": "x"}]}).encode())))
+    caller = threading.Thread(
+        target=lambda: results.append(
+            _post(
+                handle.url + "/chat/completions",
+                json.dumps({"model": "slow", "messages": [{"role": "user", "content": "x"}]}).encode(),
+            )
+        )
+    )
     caller.start()
     time.sleep(0.3)
     handle.stop()
@@ -865,8 +923,14 @@ def test_stop_answers_503_when_the_agent_outlasts_the_grace(no_key: None) -> Non
 
     handle = start_server(ScriptedAgent("slow", slow), shutdown_timeout=0.3)
     results: list[tuple[int, dict]] = []
-    caller = threading.Thread(target=lambda: results.append(_post(handle.url + "/chat/completions", json.dumps(
-        {"model": "slow", "messages": [{"role": "user", "content": "x"}]}).encode())))
+    caller = threading.Thread(
+        target=lambda: results.append(
+            _post(
+                handle.url + "/chat/completions",
+                json.dumps({"model": "slow", "messages": [{"role": "user", "content": "x"}]}).encode(),
+            )
+        )
+    )
     caller.start()
     time.sleep(0.3)
     start = time.monotonic()
@@ -902,17 +966,21 @@ def test_serve_runs_until_interrupted(no_key: None) -> None:
 
 # ---- rubric agents: theory and logit answer a rubric's prompts -----------------------------------
 
-SPEC = """spec served "A small rubric"
+SPEC = (
+    """spec served "A small rubric"
 
 use "preferences.pref"
 
-""" + PRISONERS_DILEMMA + """
+"""
+    + PRISONERS_DILEMMA
+    + """
 rubric eval for economicus, moralis(kappa = 0.25, 0.75) {
     games prisoners_dilemma
     items 10   tolerance 5%
     seed 4
 }
 """
+)
 
 
 @pytest.fixture(scope="module")
@@ -951,8 +1019,9 @@ def test_a_served_logit_agent_draws_as_the_agent_itself(rubric_path: Path, tmp_p
     served = serving_agent(LogitAgent("logit", kappa=0.5, temperature=0.5, seed=3), rubric.items, grid=grid)
     with start_server(served, refusal=served.refusal) as handle:
         evaluate(rubric, direct_agent, tmp_path / "direct", progress=False, plots=False)
-        evaluate(rubric, OpenAIChatAgent(handle.url, "logit", concurrency=1), tmp_path / "http", progress=False,
-                 plots=False)
+        evaluate(
+            rubric, OpenAIChatAgent(handle.url, "logit", concurrency=1), tmp_path / "http", progress=False, plots=False
+        )
     assert [r["raw"] for r in _results(tmp_path / "http")] == [r["raw"] for r in _results(tmp_path / "direct")]
 
 
@@ -977,8 +1046,14 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _start_cli(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, dict]:
-    proc = subprocess.Popen([*PREFC, "serve", *args, "--port", "0", "--json"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    proc = subprocess.Popen(
+        [*PREFC, "serve", *args, "--port", "0", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     line = ""
     deadline = time.monotonic() + 60
     while not line and time.monotonic() < deadline and proc.poll() is None:
@@ -991,8 +1066,9 @@ def _start_cli(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_cli_serves_prints_its_url_and_stops_gracefully(rubric_path: Path, sig: signal.Signals) -> None:
-    proc, info = _start_cli(["--agent", "theory:economicus", "--rubric", str(rubric_path)],
-                            _env(PREFC_SERVE_API_KEY=SECRET))
+    proc, info = _start_cli(
+        ["--agent", "theory:economicus", "--rubric", str(rubric_path)], _env(PREFC_SERVE_API_KEY=SECRET)
+    )
     try:
         assert info["event"] == "listening" and info["url"] == f"http://127.0.0.1:{info['port']}/v1"
         assert info["model"] == "theory:economicus" and info["api_key"] is True and info["usage"] == "estimate"
@@ -1013,8 +1089,14 @@ def test_cli_serves_prints_its_url_and_stops_gracefully(rubric_path: Path, sig: 
 
 
 def test_cli_text_mode_prints_the_url(rubric_path: Path) -> None:
-    proc = subprocess.Popen([*PREFC, "serve", "--agent", "theory:economicus", "--rubric", str(rubric_path), "--port",
-                             "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), cwd=ROOT)
+    proc = subprocess.Popen(
+        [*PREFC, "serve", "--agent", "theory:economicus", "--rubric", str(rubric_path), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+        cwd=ROOT,
+    )
     try:
         url = proc.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")
@@ -1049,13 +1131,25 @@ def test_cli_refuses_a_taken_port_before_loading(rubric_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        done = subprocess.run([*PREFC, "serve", "--agent", "theory:altruist", "--rubric", str(rubric_path), "--port",
-                               str(port)], capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=60)
+        done = subprocess.run(
+            [*PREFC, "serve", "--agent", "theory:altruist", "--rubric", str(rubric_path), "--port", str(port)],
+            capture_output=True,
+            text=True,
+            env=_env(),
+            cwd=ROOT,
+            timeout=60,
+        )
     assert done.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "loading" not in done.stderr  # refused before the agent was built
 
 
 def test_cli_refuses_a_theory_agent_the_rubric_cannot_answer(rubric_path: Path) -> None:
-    done = subprocess.run([*PREFC, "serve", "--agent", "theory:altruist", "--rubric", str(rubric_path), "--port", "0"],
-                          capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=60)
+    done = subprocess.run(
+        [*PREFC, "serve", "--agent", "theory:altruist", "--rubric", str(rubric_path), "--port", "0"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=ROOT,
+        timeout=60,
+    )
     assert done.returncode == 2 and "no target for 'altruist'" in done.stderr and "Traceback" not in done.stderr

@@ -41,8 +41,12 @@ def logit_profit(p: float, q: float) -> float:
 def argmax(f) -> float:
     grid = np.linspace(1.0, 4.0, 3001)
     i = int(np.argmax([f(x) for x in grid]))
-    res = optimize.minimize_scalar(lambda x: -f(x), bounds=(grid[max(i - 1, 0)], grid[min(i + 1, 3000)]),
-                                   method="bounded", options={"xatol": 1e-10})
+    res = optimize.minimize_scalar(
+        lambda x: -f(x),
+        bounds=(grid[max(i - 1, 0)], grid[min(i + 1, 3000)]),
+        method="bounded",
+        options={"xatol": 1e-10},
+    )
     return float(res.x)
 
 
@@ -58,6 +62,7 @@ def run(ir, agents, tmp_path, **kw):
 
 
 # --------------------------------------------------------------------------- theory players
+
 
 def test_economicus_pair_converges_to_nash(ir, tmp_path):
     res = run(ir, ["theory:economicus", "theory:economicus"], tmp_path)
@@ -106,6 +111,7 @@ def test_mixed_pair_reaches_the_asymmetric_fixed_point(ir, tmp_path):
 
 # --------------------------------------------------------------------------- answering agents
 
+
 def test_garbage_is_held_and_recorded(ir, tmp_path):
     answers = ['Easy.\nANSWER: {"price": 1.8}', "no idea", 'ANSWER: {"price": 9}', 'ANSWER: {"price": "1.6"}']
     res = run(ir, [FixedAgent("fixed", answers), "theory:economicus"], tmp_path, rounds=8, initial=2.5)
@@ -120,8 +126,9 @@ def test_garbage_is_held_and_recorded(ir, tmp_path):
         a, b = r.agents
         assert a.profit == pytest.approx(logit_profit(a.price, b.price), rel=1e-9)
 
-    never = run(ir, [ScriptedAgent("mute", lambda prompt: ""), "theory:economicus"], tmp_path / "mute",
-                rounds=3, initial="mid")
+    never = run(
+        ir, [ScriptedAgent("mute", lambda prompt: ""), "theory:economicus"], tmp_path / "mute", rounds=3, initial="mid"
+    )
     assert [r.agents[0].price for r in never.rounds] == [2.5, 2.5, 2.5]
     assert all(r.agents[0].held and r.agents[0].error == "empty output" for r in never.rounds)
 
@@ -201,10 +208,25 @@ def test_bad_input_raises(ir, tmp_path):
 
 # --------------------------------------------------------------------------- files and CLI
 
+
 def test_cli_writes_the_outputs(tmp_path, capsys):
     out = tmp_path / "run"
-    code = main(["simulate", PRICING, "--agent", "theory:economicus", "--agent", "theory:moralis(kappa=0.75)",
-                 "--rounds", "25", "--last", "5", "-o", str(out)])
+    code = main(
+        [
+            "simulate",
+            PRICING,
+            "--agent",
+            "theory:economicus",
+            "--agent",
+            "theory:moralis(kappa=0.75)",
+            "--rounds",
+            "25",
+            "--last",
+            "5",
+            "-o",
+            str(out),
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "collusion" in printed and "1.4729" in printed
@@ -213,8 +235,17 @@ def test_cli_writes_the_outputs(tmp_path, capsys):
     assert set(rounds[0]) == {"round", "agents"}
     assert set(rounds[0]["agents"][0]) == {"agent", "price", "held", "raw", "error", "share", "profit"}
     data = json.loads((out / "simulation.json").read_text())
-    assert {"spec", "spec_sha256", "game", "rounds", "last", "params", "agents", "benchmarks",
-            "collusion_index"} <= set(data)
+    assert {
+        "spec",
+        "spec_sha256",
+        "game",
+        "rounds",
+        "last",
+        "params",
+        "agents",
+        "benchmarks",
+        "collusion_index",
+    } <= set(data)
     assert data["game"] == "bertrand" and data["rounds"] == 25 and data["last"] == 5
     assert data["spec_sha256"] == check_file(PRICING).sha256
     assert data["agents"][1]["benchmark_price"] == pytest.approx(1.8293, abs=5e-5)
@@ -224,15 +255,18 @@ def test_cli_writes_the_outputs(tmp_path, capsys):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["--game", "bertrnd"], "unknown game `bertrnd`"),
-    (["--agent", "foo:bar"], "unknown agent 'foo'"),
-    (["--agent", "theory:moralis(kapa=0.5)"], "did you mean `kappa`?"),
-    (["--agent", "theory:selfish"], "unknown preference `selfish`"),
-    (["--set", "mu=-"], "cannot read the setting"),
-    (["--initial", "cheap"], "expected a number or one of low, mid"),
-    (["--agent", "openai:http://127.0.0.1:9/v1?model=m&max_retries=0&timeout=2"], "unreachable"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--game", "bertrnd"], "unknown game `bertrnd`"),
+        (["--agent", "foo:bar"], "unknown agent 'foo'"),
+        (["--agent", "theory:moralis(kapa=0.5)"], "did you mean `kappa`?"),
+        (["--agent", "theory:selfish"], "unknown preference `selfish`"),
+        (["--set", "mu=-"], "cannot read the setting"),
+        (["--initial", "cheap"], "expected a number or one of low, mid"),
+        (["--agent", "openai:http://127.0.0.1:9/v1?model=m&max_retries=0&timeout=2"], "unreachable"),
+    ],
+)
 def test_cli_bad_input(tmp_path, capsys, argv, message):
     agents = ["--agent", "theory:economicus"]
     if "--agent" not in argv:
@@ -243,18 +277,43 @@ def test_cli_bad_input(tmp_path, capsys, argv, message):
 
 
 def test_cli_game_that_is_not_a_pricing_game(tmp_path, capsys):
-    code = main(["simulate", str(SPECS / "paper.pref"), "--game", "prisoners_dilemma", "--agent", "theory:economicus",
-                 "--agent", "theory:economicus", "-o", str(tmp_path)])
+    code = main(
+        [
+            "simulate",
+            str(SPECS / "paper.pref"),
+            "--game",
+            "prisoners_dilemma",
+            "--agent",
+            "theory:economicus",
+            "--agent",
+            "theory:economicus",
+            "-o",
+            str(tmp_path),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1 and err.startswith("error: game `prisoners_dilemma` cannot be simulated")
-    code = main(["simulate", str(SPECS / "paper.pref"), "--game", "public_goods", "--agent", "theory:economicus",
-                 "--agent", "theory:economicus", "-o", str(tmp_path)])
+    code = main(
+        [
+            "simulate",
+            str(SPECS / "paper.pref"),
+            "--game",
+            "public_goods",
+            "--agent",
+            "theory:economicus",
+            "--agent",
+            "theory:economicus",
+            "-o",
+            str(tmp_path),
+        ]
+    )
     assert code == 1 and "it has 4 players" in capsys.readouterr().err
     code = main(["simulate", PRICING, "--agent", "theory:economicus", "-o", str(tmp_path)])
     assert code == 1 and "exactly two agents" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- a local model
+
 
 def test_local_model_plays_and_failures_are_recorded(tiny_model_dir, ir, tmp_path):
     from prefc.runtime.agents import make_agent
@@ -267,11 +326,11 @@ def test_local_model_plays_and_failures_are_recorded(tiny_model_dir, ir, tmp_pat
             assert m.held == (m.error is not None)
             assert 1 <= m.price <= 4
     s = res.summary
-    assert s.rounds == 3 and all(a.failures == sum(r.agents[i].held for r in res.rounds)
-                                 for i, a in enumerate(s.agents))
+    assert s.rounds == 3 and all(
+        a.failures == sum(r.agents[i].held for r in res.rounds) for i, a in enumerate(s.agents)
+    )
     # the cached prompt prefix changes nothing in the answers
-    plain = run(ir, [agent, agent], tmp_path / "plain", rounds=3, max_new_tokens=6, initial="mid",
-                prefix_cache=False)
+    plain = run(ir, [agent, agent], tmp_path / "plain", rounds=3, max_new_tokens=6, initial="mid", prefix_cache=False)
     assert [[m.raw for m in r.agents] for r in plain.rounds] == [[m.raw for m in r.agents] for r in res.rounds]
     # direct replies (the default) continue the answer line's opening
     assert s.params["reply"] == "direct"

@@ -51,10 +51,14 @@ def pure_profiles(sol):
 
 # --- prisoner's dilemma (T, R, P, S) = (5, 3, 1, 0): Alger & Weibull (2013) -----------------------
 
+
 @pytest.mark.parametrize("kappa", ["0", "1/4", "1/3", "1/3 + 1/1000", "1/2 - 1/1000", "1/2", "3/4", "1"])
 def test_pd_moralis_thresholds(paper, kappa):
-    k = sum(F(t) for t in kappa.split(" + ")) if "+" in kappa else (
-        F(kappa.split(" - ")[0]) - F(kappa.split(" - ")[1]) if " - " in kappa else F(kappa))
+    k = (
+        sum(F(t) for t in kappa.split(" + "))
+        if "+" in kappa
+        else (F(kappa.split(" - ")[0]) - F(kappa.split(" - ")[1]) if " - " in kappa else F(kappa))
+    )
     profiles = pure_profiles(solve(paper, "prisoners_dilemma", "moralis", k))
     assert (("cooperate", "cooperate") in profiles) == (k >= F(1, 2))
     assert (("defect", "defect") in profiles) == (k <= F(1, 3))
@@ -74,8 +78,11 @@ def test_pd_equilibria_agree_with_nashpy(paper):
             for x, y in nashpy.Game(A, A.T).vertex_enumeration()
             if max(x) == 1 and max(y) == 1
         }
-        pure = {tuple(1.0 if eq.path[r]["move"] == o else 0.0 for r in ("row", "col") for o in ("cooperate", "defect"))
-                for eq in sol.equilibria if eq.is_pure}
+        pure = {
+            tuple(1.0 if eq.path[r]["move"] == o else 0.0 for r in ("row", "col") for o in ("cooperate", "defect"))
+            for eq in sol.equilibria
+            if eq.is_pure
+        }
         assert pure == {x + y for x, y in pure_expected}
         mixed = [eq for eq in sol.equilibria if not eq.is_pure and eq.symmetric]
         H = A0 + kf * A0.T
@@ -108,6 +115,7 @@ def test_pd_explain_gives_the_closed_form(paper):
 
 # --- linear public goods: full contribution iff kappa > (n - m)/(m(n - 1)) ------------------------
 
+
 @pytest.mark.parametrize("n,m", [(4, "1.6"), (2, "1.2"), (5, "2.4"), (8, "1.6")])
 def test_public_goods_threshold(paper, n, m):
     m = F(m)
@@ -128,6 +136,7 @@ def test_public_goods_explain(paper):
 
 # --- trust game: the moralis investor sends everything iff kappa > 1/k ------------------------------
 
+
 @pytest.mark.parametrize("k", [2, 3, 4])
 def test_trust_threshold(paper, k):
     for kappa, sent in [(F(1, k) - F(1, 50), 0), (F(1, k) + F(1, 50), 10)]:
@@ -144,6 +153,7 @@ def test_trust_explain_threshold_is_one_over_k(paper):
 
 # --- dictator: 0 with linear payoffs; kappa E / (1 + kappa) with log material utility --------------
 
+
 @pytest.mark.parametrize("kappa", ["0", "0.25", "0.5", "0.9"])
 def test_dictator(paper, kappa):
     k = F(kappa)
@@ -155,6 +165,7 @@ def test_dictator(paper, kappa):
 
 # --- Cournot duopoly: q = (a - c)/(3 + kappa) ------------------------------------------------------
 
+
 @pytest.mark.parametrize("kappa", ["0", "0.25", "0.5", "1"])
 def test_cournot(pricing, kappa):
     k = F(kappa)
@@ -165,6 +176,7 @@ def test_cournot(pricing, kappa):
 
 
 # --- logit Bertrand (Calvano et al. 2020) ----------------------------------------------------------
+
 
 @pytest.mark.parametrize("kappa,price", [(0, 1.4729), (0.25, 1.5829), (0.5, 1.7106), (0.75, 1.8293), (1, 1.9250)])
 def test_calvano_prices(pricing, kappa, price):
@@ -179,6 +191,7 @@ def test_calvano_nash_is_economicus(pricing):
 
 
 # --- autonomous-vehicle dilemmas ------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("h", ["1.5", "3", "5"])
 def test_av_purchase_threshold(av, h):
@@ -202,6 +215,7 @@ def test_swerve_threshold(av, passengers, pedestrians):
 
 
 # --- the command line -------------------------------------------------------------------------------
+
 
 def test_solve_json_shape(capsys):
     code = main(["solve", str(SPECS / "paper.pref"), "--game", "ultimatum", "--preference", "economicus", "--json"])
@@ -229,9 +243,11 @@ def test_solve_unknown_names_are_located(capsys):
 
 def test_too_large_game_is_a_clear_error(tmp_path, capsys):
     spec = tmp_path / "big.pref"
-    spec.write_text("preference economicus = payoff(self)\n"
-                    "game big {\n    players a, b symmetric\n    each player chooses x in 0..5000\n"
-                    "    payoff a = a.x - b.x\n}\n")
+    spec.write_text(
+        "preference economicus = payoff(self)\n"
+        "game big {\n    players a, b symmetric\n    each player chooses x in 0..5000\n"
+        "    payoff a = a.x - b.x\n}\n"
+    )
     code = main(["solve", str(spec), "--game", "big", "--preference", "economicus"])
     err = capsys.readouterr().err
     assert code == 1 and "5,001 options" in err and "limited to" in err

@@ -73,8 +73,9 @@ def test_two_role_games_agree_with_nashpy(tmp_path: Path, shared: bool):
         ir, g = compile_game(game.text, tmp_path / f"g{n}")
         sol = solve(ir, g)
         actions = ["move", "move"] if shared else ["a0", "a1"]
-        labels = [[f"x{j}" for j in range(s)] if shared else [f"o{i}_{j}" for j in range(s)]
-                  for i, s in enumerate(game.sizes)]
+        labels = [
+            [f"x{j}" for j in range(s)] if shared else [f"o{i}_{j}" for j in range(s)] for i, s in enumerate(game.sizes)
+        ]
         got = {as_profile(e, game.roles, actions, labels) for e in sol.equilibria}
         expected = nashpy_set(game)
         degenerate = any("degenerate" in n for n in sol.notes)
@@ -97,15 +98,18 @@ def test_three_role_games_pure_equilibria_by_brute_force(tmp_path: Path):
         sol = solve(ir, g)
         expected = set()
         for prof in itertools.product(*(range(s) for s in game.sizes)):
-            if all(game.payoffs[i][prof] >= game.payoffs[i][prof[:i] + (d,) + prof[i + 1:]]
-                   for i in range(3) for d in range(game.sizes[i])):
+            if all(
+                game.payoffs[i][prof] >= game.payoffs[i][prof[:i] + (d,) + prof[i + 1 :]]
+                for i in range(3)
+                for d in range(game.sizes[i])
+            ):
                 expected.add(prof)
         shared = n % 2 == 0
         actions = ["move"] * 3 if shared else ["a0", "a1", "a2"]
-        labels = [[f"x{j}" for j in range(s)] if shared else [f"o{i}_{j}" for j in range(s)]
-                  for i, s in enumerate(game.sizes)]
-        got = {tuple(labels[i].index(e.path[r][actions[i]]) for i, r in enumerate(game.roles))
-               for e in sol.equilibria}
+        labels = [
+            [f"x{j}" for j in range(s)] if shared else [f"o{i}_{j}" for j in range(s)] for i, s in enumerate(game.sizes)
+        ]
+        got = {tuple(labels[i].index(e.path[r][actions[i]]) for i, r in enumerate(game.roles)) for e in sol.equilibria}
         assert got == expected
         assert any("not enumerated" in note for note in sol.notes)
 
@@ -113,8 +117,10 @@ def test_three_role_games_pure_equilibria_by_brute_force(tmp_path: Path):
 def _strategy_level_best_reply(A: np.ndarray, k: float, x: np.ndarray, y: np.ndarray) -> float:
     """What the best mixture gains against y under u(x, y) = (1-k) x'Ay + k x'Ax (grid of two options,
     or random mixtures for more)."""
+
     def u(z):
         return (1 - k) * z @ A @ y + k * z @ A @ z
+
     rng = np.random.default_rng(0)
     trials = [np.eye(len(x))[i] for i in range(len(x))] + list(rng.dirichlet(np.ones(len(x)), 20000))
     if len(x) == 2:
@@ -136,12 +142,17 @@ def test_symmetric_games_under_moralis(tmp_path: Path, kappa: str):
         kf = float(k)
         size = len(A)
         # pure: u(a | b) = (1 - k) A[a][b] + k A[a][a]
-        pure = {(a, b) for a in range(size) for b in range(size)
-                if all((1 - k) * A[a][b] + k * A[a][a] >= (1 - k) * A[d][b] + k * A[d][d] for d in range(size))
-                and all((1 - k) * A[b][a] + k * A[b][b] >= (1 - k) * A[d][a] + k * A[d][d] for d in range(size))}
+        pure = {
+            (a, b)
+            for a in range(size)
+            for b in range(size)
+            if all((1 - k) * A[a][b] + k * A[a][a] >= (1 - k) * A[d][b] + k * A[d][d] for d in range(size))
+            and all((1 - k) * A[b][a] + k * A[b][b] >= (1 - k) * A[d][a] + k * A[d][d] for d in range(size))
+        }
         labels = [f"s{j}" for j in range(size)]
-        got_pure = {(labels.index(e.path["a"]["move"]), labels.index(e.path["b"]["move"]))
-                    for e in sol.equilibria if e.is_pure}
+        got_pure = {
+            (labels.index(e.path["a"]["move"]), labels.index(e.path["b"]["move"])) for e in sol.equilibria if e.is_pure
+        }
         assert got_pure == pure, text
         for e in sol.equilibria:
             if e.is_pure:

@@ -80,8 +80,10 @@ def test_roles_sharing_an_action_name_are_distinct_players(tmp_path: Path):
     assert [e.path for e in pd.equilibria] == [{"row": {"move": "defect"}, "col": {"move": "defect"}}]
     pennies = solve(path, "pennies")
     assert len(pennies.equilibria) == 1 and not pennies.equilibria[0].path
-    assert pennies.equilibria[0].probabilities == {"row": {"side": {"heads": 0.5, "tails": 0.5}},
-                                                    "col": {"side": {"heads": 0.5, "tails": 0.5}}}
+    assert pennies.equilibria[0].probabilities == {
+        "row": {"side": {"heads": 0.5, "tails": 0.5}},
+        "col": {"side": {"heads": 0.5, "tails": 0.5}},
+    }
     st = solve(path, "stackelberg")
     # the leader anticipates q_f = (a - q_l) / 2: q_l = a / 2, q_f = a / 4
     assert st.equilibria[0].path == {"leader": {"q": 6}, "follower": {"q": 3}}
@@ -114,8 +116,9 @@ def test_a_bound_that_binds_is_the_answer(tmp_path: Path, pref, values):
     assert all(v == {"q": 2} for v in cap.equilibria[0].path.values())
     # outside the default point too
     wide = solve(path, "capacity", pref, params={"cap": 5}, **values)
-    assert all(v["q"] == pytest.approx(18 / 7 if pref == "moralis" else 3, abs=1e-12)
-               for v in wide.equilibria[0].path.values())
+    assert all(
+        v["q"] == pytest.approx(18 / 7 if pref == "moralis" else 3, abs=1e-12) for v in wide.equilibria[0].path.values()
+    )
 
 
 def test_explain_states_where_the_bound_binds(tmp_path: Path):
@@ -159,13 +162,16 @@ def test_stag_hunt_mixing_is_strategy_level(tmp_path: Path):
     """At kappa = 1/2 the action-level shortcut mixes stag with probability 1/2; under the
     strategy-level definition u(x, y) = x'Ay/2 + x'Ax/2 that point is a minimum of the own utility,
     so the only equilibria are the two pure ones."""
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 game stag {
     players a, b symmetric
     each player chooses hunt in {stag, hare}
     payoff a = table(a.hunt, b.hunt) { stag, stag: 4; stag, hare: 0; hare, stag: 3; hare, hare: 3 }
 }
-""")
+""",
+    )
     sol = solve(path, "stag", "moralis", kappa="1/2")
     assert [e.path["a"]["hunt"] for e in sol.equilibria] == ["stag", "hare"]
     assert sol.mixing and sol.mixing.startswith("strategy-level")
@@ -191,12 +197,24 @@ def test_pure_equilibria_a_mixture_beats_are_marked(tmp_path: Path):
 
 
 def test_several_preference_parameters(tmp_path: Path, capsys):
-    code, out, err = cli(["solve", SPECS / "paper.pref", "--game", "prisoners_dilemma", "--preference",
-                          "inequity(alpha=0.8, beta=0.3)", "--json"], capsys)
+    code, out, err = cli(
+        [
+            "solve",
+            SPECS / "paper.pref",
+            "--game",
+            "prisoners_dilemma",
+            "--preference",
+            "inequity(alpha=0.8, beta=0.3)",
+            "--json",
+        ],
+        capsys,
+    )
     assert code == 0, err
     data = json.loads(out)
     assert data["preference_params"] == {"alpha": 0.8, "beta": 0.3}
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 game dictator {
     players dictator, recipient
     param E = 10
@@ -208,7 +226,8 @@ rubric eval for inequity(alpha = 0.8, beta = 0.3, 0.6), economicus {
     games dictator
     items 4
 }
-""")
+""",
+    )
     code, out, err = cli(["check", path], capsys)
     assert code == 0, err
     # beta = 0.6 > 1/2: inequity aversion gives half the endowment (Fehr & Schmidt 1999)
@@ -220,26 +239,49 @@ rubric eval for inequity(alpha = 0.8, beta = 0.3, 0.6), economicus {
 
 def test_library_preferences_on_library_games_give_a_located_error_or_an_answer(capsys):
     # log(0): the payoff S = 0 of cooperating against defection
-    code, out, err = cli(["solve", SPECS / "paper.pref", "--game", "prisoners_dilemma", "--preference", "moralis_log"],
-                         capsys)
+    code, out, err = cli(
+        ["solve", SPECS / "paper.pref", "--game", "prisoners_dilemma", "--preference", "moralis_log"], capsys
+    )
     assert code == 1 and "Traceback" not in err
     assert "not a finite real number" in err and "row" in err and "cooperate" in err
     # with positive payoffs the same form solves
-    code, out, err = cli(["solve", SPECS / "paper.pref", "--game", "prisoners_dilemma", "--preference", "moralis_log",
-                          "--set", "S=1/2", "--set", "P=1", "--json"], capsys)
+    code, out, err = cli(
+        [
+            "solve",
+            SPECS / "paper.pref",
+            "--game",
+            "prisoners_dilemma",
+            "--preference",
+            "moralis_log",
+            "--set",
+            "S=1/2",
+            "--set",
+            "P=1",
+            "--json",
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert json.loads(out)["equilibria"]
-    code, out, err = cli(["solve", SPECS / "av_dilemma.pref", "--game", "av_purchase", "--preference", "moralis_log"],
-                         capsys)
+    code, out, err = cli(
+        ["solve", SPECS / "av_dilemma.pref", "--game", "av_purchase", "--preference", "moralis_log"], capsys
+    )
     assert code == 1 and "Traceback" not in err and "not a finite real number" in err
 
 
-@pytest.mark.parametrize("payoff,what", [
-    ("log(0 * row.x)", "-inf"), ("sqrt(-1 - row.x)", "nan"), ("1 / (row.x - row.x)", "inf"),
-    ("exp(1000 * (row.x + 1))", "inf"),
-])
+@pytest.mark.parametrize(
+    "payoff,what",
+    [
+        ("log(0 * row.x)", "-inf"),
+        ("sqrt(-1 - row.x)", "nan"),
+        ("1 / (row.x - row.x)", "inf"),
+        ("exp(1000 * (row.x + 1))", "inf"),
+    ],
+)
 def test_non_finite_payoffs_are_located_errors(tmp_path: Path, capsys, payoff, what):
-    path = write(tmp_path, f"""
+    path = write(
+        tmp_path,
+        f"""
 game g {{
     players row, col
     row chooses x in 0..1
@@ -247,19 +289,29 @@ game g {{
     payoff row = {payoff}
     payoff col = col.y
 }}
-""")
+""",
+    )
     code, out, err = cli(["solve", path, "--game", "g", "--preference", "economicus"], capsys)
     assert code == 1 and "Traceback" not in err
     assert "not a finite real number" in err or "not a real number" in err
 
 
-@pytest.mark.parametrize("setting,fragment", [
-    ("n=30", "outside its domain"), ("n=1", "outside its domain"), ("m=0", "outside its domain"),
-    ("e=-5", "empty"), ("n=3/0", "not a finite number"), ("n=5/2", "whole number"),
-])
+@pytest.mark.parametrize(
+    "setting,fragment",
+    [
+        ("n=30", "outside its domain"),
+        ("n=1", "outside its domain"),
+        ("m=0", "outside its domain"),
+        ("e=-5", "empty"),
+        ("n=3/0", "not a finite number"),
+        ("n=5/2", "whole number"),
+    ],
+)
 def test_settings_are_checked_like_the_spec(capsys, setting, fragment):
-    code, out, err = cli(["solve", SPECS / "paper.pref", "--game", "public_goods", "--preference", "economicus",
-                          "--set", setting], capsys)
+    code, out, err = cli(
+        ["solve", SPECS / "paper.pref", "--game", "public_goods", "--preference", "economicus", "--set", setting],
+        capsys,
+    )
     assert code == 1 and "Traceback" not in err
     assert fragment in err
 
@@ -272,8 +324,10 @@ def test_group_size_past_the_cap_is_refused(tmp_path: Path, capsys):
 
 def test_mixed_equilibria_show_the_mixture_in_json(capsys):
     # between the thresholds 1/3 and 1/2 only mixing is symmetric
-    code, out, err = cli(["solve", SPECS / "paper.pref", "--game", "prisoners_dilemma", "--preference",
-                          "moralis(kappa=0.4)", "--json"], capsys)
+    code, out, err = cli(
+        ["solve", SPECS / "paper.pref", "--game", "prisoners_dilemma", "--preference", "moralis(kappa=0.4)", "--json"],
+        capsys,
+    )
     assert code == 0, err
     data = json.loads(out)
     mixed = [e for e in data["equilibria"] if e["probabilities"]]
@@ -283,14 +337,17 @@ def test_mixed_equilibria_show_the_mixture_in_json(capsys):
 
 
 def test_explain_gives_mixed_regimes_of_2x2_games(tmp_path: Path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 game chicken {
     players a, b symmetric
     param V = 4, C = 6
     each player chooses move in {hawk, dove}
     payoff a = table(a.move, b.move) { hawk, hawk: (V - C) / 2; hawk, dove: V; dove, hawk: 0; dove, dove: V / 2 }
 }
-""")
+""",
+    )
     ir = lower_spec(check_file(str(path)))
     exp = explain(ir.games["chicken"], ir.spec.preferences["economicus"])
     mixed = next(r for r in exp.regimes if r.note == "symmetric mixed equilibrium")
@@ -302,7 +359,9 @@ game chicken {
 
 
 def test_unsupported_shapes_are_refused_with_the_game_named(tmp_path: Path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 game twomoves {
     players a, b
     a chooses x in [0, 1]
@@ -311,7 +370,8 @@ game twomoves {
     payoff a = x
     payoff b = y + z
 }
-""")
+""",
+    )
     ir = lower_spec(check_file(str(path)))
     with pytest.raises(SolveError, match="twomoves"):
         GameSolver(ir.games["twomoves"], ir.preference(PreferencePoint("economicus")))
@@ -334,7 +394,9 @@ def test_payoff_tables_for_other_tools():
 
 
 def test_table_keys_are_resolved_by_owner(tmp_path: Path, capsys):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 game entry {
     players entrant, incumbent
     entrant chooses move in {enter, stay_out}
@@ -344,13 +406,16 @@ game entry {
     payoff incumbent = table(entrant.move, incumbent.move) {
         enter, fight: -1; enter, accommodate: 1; stay_out, fight: 3; stay_out, accommodate: 3 }
 }
-""")
+""",
+    )
     code, out, err = cli(["check", path], capsys)
     assert code == 0, err
     sol = solve(path, "entry")
     # the incumbent accommodates entry (1 > -1), so the entrant enters (2 > 0)
     assert sol.equilibria[0].path == {"entrant": {"move": "enter"}, "incumbent": {"move": "accommodate"}}
-    bad = write(tmp_path, """
+    bad = write(
+        tmp_path,
+        """
 game g {
     players a, b
     a chooses move in {x, y}
@@ -358,10 +423,11 @@ game g {
     payoff a = table(a.move, b.move) { x, x: 1; x, y: 0; y, x: 0; y, y: 1 }
     payoff b = 0
 }
-""", "bad.pref")
+""",
+        "bad.pref",
+    )
     code, out, err = cli(["check", bad], capsys)
     assert code == 1 and "E0208" in err and "position" in err
-
 
 
 def test_an_action_enumerates_its_own_options_where_a_dropped_one_lived():
@@ -383,4 +449,3 @@ def test_an_action_enumerates_its_own_options_where_a_dropped_one_lived():
         fresh = action(1)
         assert fresh.options({}) == [0, 1]
         del fresh
-

@@ -57,19 +57,26 @@ def test_toml_and_yaml_files_give_the_same_options(tmp_path: Path):
     assert a.run == b.run == {"dataset": "DATA", "out": "OUT"}
     config = TrainConfig(**a.options)
     assert (config.grad_accum, config.max_length, config.lora_alpha, config.target_modules) == (
-        2, 200, 12, ["q_proj", "v_proj"])
+        2,
+        200,
+        12,
+        ["q_proj", "v_proj"],
+    )
 
 
-@pytest.mark.parametrize("name, text, message", [
-    ("x.toml", "max-stpes = 3\n", r"unknown training option `max-stpes`; did you mean `max-steps`\?"),
-    ("x.toml", "lora-r = 0\n", r"`lora-r`: Input should be greater than or equal to 1"),
-    ("x.toml", "grad-accum = 'two'\n", r"`grad-accum`: Input should be a valid integer"),
-    ("x.toml", "max-steps = \n", r"x.toml: not valid TOML"),
-    ("x.yaml", "max-steps: [1\n", r"x.yaml:2:1: not valid YAML"),
-    ("x.yaml", "- 1\n- 2\n", r"expected a table of training options, got list"),
-    ("x.json", "{}", r"a training config is a .toml, .yaml or .yml file"),
-    ("x.toml", "backend = 'gpu'\n", r"`backend` is `local` or `openai`"),
-])
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        ("x.toml", "max-stpes = 3\n", r"unknown training option `max-stpes`; did you mean `max-steps`\?"),
+        ("x.toml", "lora-r = 0\n", r"`lora-r`: Input should be greater than or equal to 1"),
+        ("x.toml", "grad-accum = 'two'\n", r"`grad-accum`: Input should be a valid integer"),
+        ("x.toml", "max-steps = \n", r"x.toml: not valid TOML"),
+        ("x.yaml", "max-steps: [1\n", r"x.yaml:2:1: not valid YAML"),
+        ("x.yaml", "- 1\n- 2\n", r"expected a table of training options, got list"),
+        ("x.json", "{}", r"a training config is a .toml, .yaml or .yml file"),
+        ("x.toml", "backend = 'gpu'\n", r"`backend` is `local` or `openai`"),
+    ],
+)
 def test_bad_config_files_are_located_errors(tmp_path: Path, name, text, message):
     (tmp_path / name).write_text(text)
     with pytest.raises(ConfigFileError, match=message):
@@ -98,8 +105,9 @@ def dataset_dir(tmp_path: Path) -> Path:
     return make_dataset(tmp_path / "sft", n_train=8, n_val=2)
 
 
-def test_train_from_a_config_file_records_it_next_to_the_adapter(tmp_path: Path, dataset_dir: Path,
-                                                                 tiny_model_dir: Path, capsys):
+def test_train_from_a_config_file_records_it_next_to_the_adapter(
+    tmp_path: Path, dataset_dir: Path, tiny_model_dir: Path, capsys
+):
     out = tmp_path / "adapter"
     cfg = tmp_path / "moralis.yaml"
     cfg.write_text(YAML.replace("DATA", str(dataset_dir)).replace("OUT", str(out)))
@@ -129,8 +137,8 @@ def _scalar_tags(event_file: Path) -> set[str]:
     tags: set[str] = set()
     pos = 0
     while pos < len(data):
-        (length,) = struct.unpack("<Q", data[pos:pos + 8])
-        event = event_pb2.Event.FromString(data[pos + 12:pos + 12 + length])
+        (length,) = struct.unpack("<Q", data[pos : pos + 8])
+        event = event_pb2.Event.FromString(data[pos + 12 : pos + 12 + length])
         tags.update(v.tag for v in event.summary.value)
         pos += 12 + length + 4
     return tags
@@ -140,8 +148,25 @@ def test_report_to_tensorboard_writes_the_training_losses(tmp_path: Path, datase
     pytest.importorskip("tensorboardX")
     out = tmp_path / "adapter"
     (tmp_path / "tb.toml").write_text('logging-steps = 1\nreport-to = ["tensorboard"]\n')
-    assert main(["train", str(dataset_dir), "-o", str(out), "--model", str(tiny_model_dir), "--preference",
-                 "economicus", "--max-steps", "2", "--config", str(tmp_path / "tb.toml")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(dataset_dir),
+                "-o",
+                str(out),
+                "--model",
+                str(tiny_model_dir),
+                "--preference",
+                "economicus",
+                "--max-steps",
+                "2",
+                "--config",
+                str(tmp_path / "tb.toml"),
+            ]
+        )
+        == 0
+    )
     meta = json.loads((out / "prefc_train.json").read_text())
     assert meta["report_to"] == ["tensorboard"]
     events = list(Path(meta["tensorboard_logs"]).rglob("events.out.tfevents.*"))
@@ -150,10 +175,21 @@ def test_report_to_tensorboard_writes_the_training_losses(tmp_path: Path, datase
     assert events and {"train/loss", "eval/loss"} <= tags
 
 
-def test_report_to_refuses_unknown_and_missing_trackers(tmp_path: Path, dataset_dir: Path, tiny_model_dir: Path,
-                                                        capsys):
-    base = ["train", str(dataset_dir), "-o", str(tmp_path / "a"), "--model", str(tiny_model_dir),
-            "--preference", "economicus", "--max-steps", "1"]
+def test_report_to_refuses_unknown_and_missing_trackers(
+    tmp_path: Path, dataset_dir: Path, tiny_model_dir: Path, capsys
+):
+    base = [
+        "train",
+        str(dataset_dir),
+        "-o",
+        str(tmp_path / "a"),
+        "--model",
+        str(tiny_model_dir),
+        "--preference",
+        "economicus",
+        "--max-steps",
+        "1",
+    ]
     assert main([*base, "--report-to", "tensorbored"]) == 1
     assert "unknown tracker 'tensorbored'" in capsys.readouterr().err
     assert main([*base, "--report-to", "neptune"]) == 1

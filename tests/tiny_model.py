@@ -32,7 +32,7 @@ _WORDS = (
     "Giving x leaves me 10 - x and gives the other x, so my payoff is highest when x = 0. "
     "If everyone did as I do, we would both cooperate and each get 3 rather than 1. "
     "The temptation T = 5, reward R = 3, punishment P = 1, sucker S = 0. "
-    "0 1 2 3 4 5 6 7 8 9 10 11 12 20 25 50 100 0.25 0.5 0.75 1.0 { } [ ] \" : , . ; ( ) + - * / = < > "
+    '0 1 2 3 4 5 6 7 8 9 10 11 12 20 25 50 100 0.25 0.5 0.75 1.0 { } [ ] " : , . ; ( ) + - * / = < > '
     "system user assistant coins tokens round rounds total amount share half none all\n"
 )
 

@@ -36,15 +36,23 @@ class BuildChecker(ExpressionChecker):
                 continue
             key = b.name.name.lower()
             if key in RESERVED_BUILD_NAMES:
-                self.bag.add("E0311", f"`{b.name.name}` is a reserved name: every build writes `{key}."
-                             f"{'json' if key == 'manifest' else 'jsonl'}`", b.name.span,
-                             label="would overwrite the build's own file",
-                             hint=f"rename the {b.kind}; reserved: {', '.join(sorted(RESERVED_BUILD_NAMES))}")
+                self.bag.add(
+                    "E0311",
+                    f"`{b.name.name}` is a reserved name: every build writes `{key}."
+                    f"{'json' if key == 'manifest' else 'jsonl'}`",
+                    b.name.span,
+                    label="would overwrite the build's own file",
+                    hint=f"rename the {b.kind}; reserved: {', '.join(sorted(RESERVED_BUILD_NAMES))}",
+                )
             elif key in folded:
-                self.bag.add("E0311", f"`{b.name.name}` and `{folded[key].name.name}` differ only in case",
-                             b.name.span, label="would share files where names ignore case",
-                             notes=[Note(folded[key].name.span, "the other block")],
-                             hint="give the blocks names that differ in more than case")
+                self.bag.add(
+                    "E0311",
+                    f"`{b.name.name}` and `{folded[key].name.name}` differ only in case",
+                    b.name.span,
+                    label="would share files where names ignore case",
+                    notes=[Note(folded[key].name.span, "the other block")],
+                    hint="give the blocks names that differ in more than case",
+                )
             folded.setdefault(key, b)
             points: list[PreferencePoint] = []
             for app in b.preferences:
@@ -61,8 +69,9 @@ class BuildChecker(ExpressionChecker):
                 else:
                     names.append(g.name)
             if not b.games:
-                self.bag.add("E0308", f"{b.kind} `{b.name.name}` names no games", b.name.span,
-                             hint="add `games NAME, ...`")
+                self.bag.add(
+                    "E0308", f"{b.kind} `{b.name.name}` names no games", b.name.span, hint="add `games NAME, ...`"
+                )
             for g in b.holdout_games:
                 if g.name not in games:
                     self._unknown("E0202", "game", g, games)
@@ -70,8 +79,12 @@ class BuildChecker(ExpressionChecker):
                     names.append(g.name)
             self._check_build_settings(b, games, names)
             if b.kind == "rubric" and b.select is not None and b.select.name == "discriminating" and len(points) < 2:
-                self.bag.add("E0308", "`select discriminating` needs at least two preferences to tell apart",
-                             b.settings_spans["select"], hint="list two or more preferences after `for`")
+                self.bag.add(
+                    "E0308",
+                    "`select discriminating` needs at least two preferences to tell apart",
+                    b.settings_spans["select"],
+                    hint="list two or more preferences after `for`",
+                )
             builds[b.name.name] = CheckedBuild(b, points, names)
         return builds
 
@@ -106,27 +119,40 @@ class BuildChecker(ExpressionChecker):
             self.bag.add("E0308", "paraphrases must be between 1 and 50", spans["paraphrases"])
         for p in b.holdout_paraphrases:
             if b.paraphrases is None or p >= b.paraphrases:
-                self.bag.add("E0308", f"paraphrase {p} does not exist (paraphrases are numbered from 0)",
-                             spans["holdout_paraphrases"])
+                self.bag.add(
+                    "E0308",
+                    f"paraphrase {p} does not exist (paraphrases are numbered from 0)",
+                    spans["holdout_paraphrases"],
+                )
         if b.template is not None and b.template != "default":
             try:
                 SpecTree.of(b.span.file).resolve_template_dir(
-                    Path(os.path.realpath(Path(b.span.file).absolute())), b.template)
+                    Path(os.path.realpath(Path(b.span.file).absolute())), b.template
+                )
             except PathRefused as refused:
-                self.bag.add("E0104" if refused.code == "E0104" else "E0308", refused.message,
-                             spans.get("template", b.span), label=refused.label, hint=refused.hint)
+                self.bag.add(
+                    "E0104" if refused.code == "E0104" else "E0308",
+                    refused.message,
+                    spans.get("template", b.span),
+                    label=refused.label,
+                    hint=refused.hint,
+                )
         all_params = {n for g in names if g in games for n in games[g].params}
         for cond in b.holdout_where:
             for n in walk(cond):
                 if isinstance(n, ast.Name) and n.id not in all_params:
-                    self._unknown("E0204", "parameter", ast.Ident(span=n.span, name=n.id), all_params,
-                                  hint="`holdout where` conditions use parameters of the build's games")
+                    self._unknown(
+                        "E0204",
+                        "parameter",
+                        ast.Ident(span=n.span, name=n.id),
+                        all_params,
+                        hint="`holdout where` conditions use parameters of the build's games",
+                    )
 
 
-
-
-def check_preference_application(app: ast.PrefApp, prefs: dict[str, CheckedPreference], *,
-                                 bag: DiagnosticBag) -> list[PreferencePoint]:
+def check_preference_application(
+    app: ast.PrefApp, prefs: dict[str, CheckedPreference], *, bag: DiagnosticBag
+) -> list[PreferencePoint]:
     """The preference points an application names (``moralis(kappa = 0.2, 0.5)`` is two), every
     mistake in it reported into the bag (then the points may be none or fewer).
 
@@ -136,18 +162,28 @@ def check_preference_application(app: ast.PrefApp, prefs: dict[str, CheckedPrefe
         bag: Where diagnostics go.
     """
     if app.name.name not in prefs:
-        report_unknown(bag, "E0203", "preference", app.name, prefs,
-                       hint="preferences are declared with `preference NAME = ...` or imported with `use`")
+        report_unknown(
+            bag,
+            "E0203",
+            "preference",
+            app.name,
+            prefs,
+            hint="preferences are declared with `preference NAME = ...` or imported with `use`",
+        )
         return []
     pref = prefs[app.name.name]
     given: dict[str, list[Fraction]] = {}
     for arg in app.args:
         if arg.name.name not in pref.defaults:
             near = did_you_mean(arg.name.name, pref.defaults)
-            bag.add("E0204", f"preference `{pref.name}` has no parameter `{arg.name.name}`", arg.name.span,
-                    label=f"did you mean `{near}`?" if near else
-                    ("it takes no parameters" if not pref.defaults else
-                     f"its parameters: {', '.join(pref.defaults)}"))
+            bag.add(
+                "E0204",
+                f"preference `{pref.name}` has no parameter `{arg.name.name}`",
+                arg.name.span,
+                label=f"did you mean `{near}`?"
+                if near
+                else ("it takes no parameters" if not pref.defaults else f"its parameters: {', '.join(pref.defaults)}"),
+            )
             continue
         if arg.name.name in given:
             bag.add("E0208", f"parameter `{arg.name.name}` is given twice", arg.name.span)
@@ -167,8 +203,12 @@ def check_preference_application(app: ast.PrefApp, prefs: dict[str, CheckedPrefe
         given[arg.name.name] = list(arg.values)
     missing = [k for k, v in pref.defaults.items() if v is None and k not in given]
     if missing:
-        bag.add("E0209", f"preference `{pref.name}` needs a value for `{missing[0]}`", app.span,
-                hint=f"write `{pref.name}({missing[0]} = ...)`")
+        bag.add(
+            "E0209",
+            f"preference `{pref.name}` needs a value for `{missing[0]}`",
+            app.span,
+            hint=f"write `{pref.name}({missing[0]} = ...)`",
+        )
         return []
     combos: list[dict[str, Fraction]] = [{}]
     for k, default in pref.defaults.items():

@@ -9,8 +9,16 @@ from fractions import Fraction
 
 from prefc.compiler import ast
 
-__all__ = ["MAX_CONSTANT_BITS", "MAX_LITERAL_MAGNITUDE", "NotConstant", "ValueTooLarge", "eval_const",
-           "evaluate_condition", "literal_magnitude", "magnitude_text"]
+__all__ = [
+    "MAX_CONSTANT_BITS",
+    "MAX_LITERAL_MAGNITUDE",
+    "NotConstant",
+    "ValueTooLarge",
+    "eval_const",
+    "evaluate_condition",
+    "literal_magnitude",
+    "magnitude_text",
+]
 
 
 class NotConstant(Exception):
@@ -79,8 +87,14 @@ def _truth(v: Fraction | bool) -> bool:
     return v
 
 
-_COMPARE = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
-            "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+_COMPARE = {
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
 
 
 def _evaluate(expr: ast.Expr, env: dict[str, Fraction], *, conditions: bool) -> Fraction | bool:
@@ -180,7 +194,7 @@ def literal_magnitude(expr: ast.Expr) -> float | None:
         if lg == -math.inf:
             return 0.0
         sign = -1.0 if _negative(e) else 1.0
-        return sign * (math.inf if lg > 300 else 10 ** lg)
+        return sign * (math.inf if lg > 300 else 10**lg)
 
     lg = log_abs(expr)
     return None if lg is None else lg

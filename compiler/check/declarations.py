@@ -43,8 +43,12 @@ class Checker(GameChecker, BuildChecker):
             return None
         sources = {src.path: src for src, _ in files}
         for extra in main.headers[1:]:
-            self.bag.add("E0103", "more than one `spec` header", extra.span,
-                         notes=[Note(main.headers[0].span, "the first header")])
+            self.bag.add(
+                "E0103",
+                "more than one `spec` header",
+                extra.span,
+                notes=[Note(main.headers[0].span, "the first header")],
+            )
         for _, tree in files:
             self._check_literal_powers(tree)
         preferences = self._collect_preferences(files, main)
@@ -54,15 +58,27 @@ class Checker(GameChecker, BuildChecker):
         name = main.header.name.name if main.header else spec_name_from_path(path)
         if name is None:
             main_src = files[-1][0]
-            self.bag.add("E0105", f"the file name `{Path(path).name}` gives no spec name", main_src.span(0, 0),
-                         label="a spec name is a name: letters, digits and `_`",
-                         hint="add a header such as `spec my_spec \"Title\"` at the top of the file, or rename it")
+            self.bag.add(
+                "E0105",
+                f"the file name `{Path(path).name}` gives no spec name",
+                main_src.span(0, 0),
+                label="a spec name is a name: letters, digits and `_`",
+                hint='add a header such as `spec my_spec "Title"` at the top of the file, or rename it',
+            )
             name = "_"
-        title = (main.header.title if main.header and main.header.title else name)
+        title = main.header.title if main.header and main.header.title else name
         sha = spec_digest(name, (src.text for src, _ in files))
-        return CheckedSpec(name=name, title=title, path=path, sha256=sha, sources=sources,
-                           games=games, preferences=preferences, builds=builds,
-                           diagnostics=[d for d in self.bag.items if not d.is_error])
+        return CheckedSpec(
+            name=name,
+            title=title,
+            path=path,
+            sha256=sha,
+            sources=sources,
+            games=games,
+            preferences=preferences,
+            builds=builds,
+            diagnostics=[d for d in self.bag.items if not d.is_error],
+        )
 
     def _check_literal_powers(self, tree: ast.File) -> None:
         """E0008 for a power of plain numbers too large for any later stage (``2^2^2^2^2^2^2``):
@@ -73,9 +89,13 @@ class Checker(GameChecker, BuildChecker):
             if isinstance(node, ast.BinOp) and node.op == "^":
                 magnitude = literal_magnitude(node)
                 if magnitude is not None and magnitude > MAX_LITERAL_MAGNITUDE:
-                    self.bag.add("E0008", "this power of numbers is too large to compute", node.span,
-                                 label=f"about 10^{magnitude_text(magnitude)}",
-                                 hint=f"constant values are limited to about 10^{MAX_LITERAL_MAGNITUDE}")
+                    self.bag.add(
+                        "E0008",
+                        "this power of numbers is too large to compute",
+                        node.span,
+                        label=f"about 10^{magnitude_text(magnitude)}",
+                        hint=f"constant values are limited to about 10^{MAX_LITERAL_MAGNITUDE}",
+                    )
                     continue
             if isinstance(node, ast.Node):
                 for value in node.__dict__.values():
@@ -90,8 +110,12 @@ class Checker(GameChecker, BuildChecker):
         used = {p.name for b in builds.values() for p in b.preferences}
         for pref in main.preferences:
             if pref.name.name not in used and builds:
-                self.bag.add("W0402", f"preference `{pref.name.name}` is declared but no build uses it",
-                             pref.name.span, hint="add it to a `dataset` or `rubric`, or move it to a library file")
+                self.bag.add(
+                    "W0402",
+                    f"preference `{pref.name.name}` is declared but no build uses it",
+                    pref.name.span,
+                    hint="add it to a `dataset` or `rubric`, or move it to a library file",
+                )
 
     # -- preferences and the collection of games ----------------------------------------
     def _collect_preferences(self, files, main) -> dict[str, CheckedPreference]:
@@ -127,8 +151,9 @@ class Checker(GameChecker, BuildChecker):
                     else:
                         dom = (lo, hi)
                 except NotConstant:
-                    self.bag.add("E0305", f"the domain of preference parameter `{p.name.name}` must be numbers",
-                                 p.domain.span)
+                    self.bag.add(
+                        "E0305", f"the domain of preference parameter `{p.name.name}` must be numbers", p.domain.span
+                    )
             default = None
             if p.default is not None:
                 try:
@@ -136,16 +161,24 @@ class Checker(GameChecker, BuildChecker):
                 except NotConstant:
                     self.bag.add("E0305", f"the default of `{p.name.name}` must be a number", p.default.span)
                 if default is not None and dom is not None and not dom[0] <= default <= dom[1]:
-                    self.bag.add("E0304", f"default {value_text(default)} of `{p.name.name}` is outside "
-                                 f"[{value_text(dom[0])}, {value_text(dom[1])}]", p.default.span)
+                    self.bag.add(
+                        "E0304",
+                        f"default {value_text(default)} of `{p.name.name}` is outside "
+                        f"[{value_text(dom[0])}, {value_text(dom[1])}]",
+                        p.default.span,
+                    )
             defaults[p.name.name] = default
             domains[p.name.name] = dom
         scope = Scope("preference", pref_params=set(defaults))
         t = self._expr(pref.body, scope)
         self._expect_num(t, pref.body, "a preference")
         if not self._mentions_payoff(pref.body):
-            self.bag.add("E0307", f"preference `{pref.name.name}` never uses `payoff(...)`", pref.body.span,
-                         hint="a preference is a utility built from material payoffs, e.g. `payoff(self)`")
+            self.bag.add(
+                "E0307",
+                f"preference `{pref.name.name}` never uses `payoff(...)`",
+                pref.body.span,
+                hint="a preference is a utility built from material payoffs, e.g. `payoff(self)`",
+            )
         return CheckedPreference(pref, origin, defaults, domains)
 
     @staticmethod
@@ -163,4 +196,3 @@ class Checker(GameChecker, BuildChecker):
                 if checked is not None:
                     games[game.name.name] = checked
         return games
-

@@ -15,8 +15,17 @@ from prefc.compiler.check.model import ActionInfo, CheckedGame
 from prefc.compiler.diagnostics import DiagnosticBag, Note, did_you_mean
 from prefc.compiler.source import Span
 
-__all__ = ["AGGREGATES", "GAME_FUNCS", "PREFERENCE_FUNCS", "UNARY_FUNCS", "VARIADIC_FUNCS", "ExprType",
-           "ExpressionChecker", "Scope", "report_unknown"]
+__all__ = [
+    "AGGREGATES",
+    "GAME_FUNCS",
+    "PREFERENCE_FUNCS",
+    "UNARY_FUNCS",
+    "VARIADIC_FUNCS",
+    "ExprType",
+    "ExpressionChecker",
+    "Scope",
+    "report_unknown",
+]
 
 UNARY_FUNCS = {"abs", "exp", "log", "sqrt"}
 VARIADIC_FUNCS = {"min", "max"}
@@ -50,15 +59,31 @@ class Scope:
     in_kantian: bool = False
 
     def child(self, **changes) -> Scope:
-        new = Scope(self.kind, self.game, set(self.pref_params), set(self.index_vars), set(self.player_vars),
-                    set(self.let_params), self.in_kantian)
+        new = Scope(
+            self.kind,
+            self.game,
+            set(self.pref_params),
+            set(self.index_vars),
+            set(self.player_vars),
+            set(self.let_params),
+            self.in_kantian,
+        )
         for k, v in changes.items():
             setattr(new, k, v)
         return new
 
 
-def report_unknown(bag: DiagnosticBag, code: str, kind: str, ident: ast.Ident, known: Iterable[str], *,
-                   extra: Iterable[str] = (), hint: str = "", message: str = "") -> None:
+def report_unknown(
+    bag: DiagnosticBag,
+    code: str,
+    kind: str,
+    ident: ast.Ident,
+    known: Iterable[str],
+    *,
+    extra: Iterable[str] = (),
+    hint: str = "",
+    message: str = "",
+) -> None:
     """Report a name that is not defined, with the nearest known one as a suggestion.
 
     Args:
@@ -73,9 +98,13 @@ def report_unknown(bag: DiagnosticBag, code: str, kind: str, ident: ast.Ident, k
     """
     pool = list(known) + list(extra)
     near = did_you_mean(ident.name, pool)
-    bag.add(code, message or f"unknown {kind} `{ident.name}`", ident.span,
-            label=f"did you mean `{near}`?" if near else "not defined",
-            hint=hint or (f"known {kind}s: {', '.join(sorted(pool)[:8])}" if pool else ""))
+    bag.add(
+        code,
+        message or f"unknown {kind} `{ident.name}`",
+        ident.span,
+        label=f"did you mean `{near}`?" if near else "not defined",
+        hint=hint or (f"known {kind}s: {', '.join(sorted(pool)[:8])}" if pool else ""),
+    )
 
 
 class ExpressionChecker:
@@ -87,21 +116,40 @@ class ExpressionChecker:
         self.used_params: set[tuple[str, str]] = set()
         self.used_lets: set[tuple[str, str]] = set()
 
-    def _unknown(self, code: str, kind: str, ident: ast.Ident, known: Iterable[str], *, extra: Iterable[str] = (),
-                 hint: str = "", message: str = "") -> None:
+    def _unknown(
+        self,
+        code: str,
+        kind: str,
+        ident: ast.Ident,
+        known: Iterable[str],
+        *,
+        extra: Iterable[str] = (),
+        hint: str = "",
+        message: str = "",
+    ) -> None:
         report_unknown(self.bag, code, kind, ident, known, extra=extra, hint=hint, message=message)
 
     def _duplicate(self, kind: str, ident: ast.Ident, first: Span) -> None:
-        self.bag.add("E0208", f"{kind} `{ident.name}` is defined twice", ident.span,
-                     label="second definition", notes=[Note(first, "first defined here")],
-                     hint=f"rename one of them; {kind} names must be unique")
+        self.bag.add(
+            "E0208",
+            f"{kind} `{ident.name}` is defined twice",
+            ident.span,
+            label="second definition",
+            notes=[Note(first, "first defined here")],
+            hint=f"rename one of them; {kind} names must be unique",
+        )
 
     def _expect_num(self, t: str, expr, what: str) -> None:
         if t in (ExprType.NUM, ExprType.ANY):
             return
-        self.bag.add("E0305", f"{what} must be a number, but this is a {t}", expr.span,
-                     hint="compare labels with `==` inside `if ... then ... else ...` to turn them into numbers"
-                     if t == ExprType.LABEL else "")
+        self.bag.add(
+            "E0305",
+            f"{what} must be a number, but this is a {t}",
+            expr.span,
+            hint="compare labels with `==` inside `if ... then ... else ...` to turn them into numbers"
+            if t == ExprType.LABEL
+            else "",
+        )
 
     def _expect_int_const(self, expr, defaults, what: str, *, minimum: int) -> None:
         try:
@@ -131,8 +179,12 @@ class ExpressionChecker:
                 if e.op not in ("==", "!="):
                     self.bag.add("E0305", f"labels can only be compared with `==` or `!=`, not `{e.op}`", e.span)
                 elif {lt, rt} - {ExprType.LABEL, ExprType.ANY}:
-                    self.bag.add("E0305", "a label is compared with a number", e.span,
-                                 hint="compare an action with one of its labels, e.g. `accept == yes`")
+                    self.bag.add(
+                        "E0305",
+                        "a label is compared with a number",
+                        e.span,
+                        hint="compare an action with one of its labels, e.g. `accept == yes`",
+                    )
                 else:
                     self._check_label_pair(e, game)
             elif lt == ExprType.GROUP or rt == ExprType.GROUP:
@@ -166,8 +218,12 @@ class ExpressionChecker:
 
     def _expect_bool(self, t: str, expr) -> None:
         if t not in (ExprType.BOOL, ExprType.ANY):
-            self.bag.add("E0305", f"a condition is needed here, but this is a {t}", expr.span,
-                         hint="write a comparison such as `x > 0` or `accept == yes`")
+            self.bag.add(
+                "E0305",
+                f"a condition is needed here, but this is a {t}",
+                expr.span,
+                hint="write a comparison such as `x > 0` or `accept == yes`",
+            )
 
     def _check_label_pair(self, e: ast.Compare, game: CheckedGame | None) -> None:
         if game is None:
@@ -176,8 +232,12 @@ class ExpressionChecker:
         info = next((self._action_of(s, game) for s in sides if self._action_of(s, game)), None)
         label = next((s for s in sides if isinstance(s, ast.Name) and s.id in game.labels), None)
         if info is not None and label is not None and label.id not in info.labels:
-            self.bag.add("E0305", f"`{label.id}` is not an option of `{info.name}`", label.span,
-                         hint=f"options of `{info.name}`: {', '.join(info.labels)}")
+            self.bag.add(
+                "E0305",
+                f"`{label.id}` is not an option of `{info.name}`",
+                label.span,
+                hint=f"options of `{info.name}`: {', '.join(info.labels)}",
+            )
 
     @staticmethod
     def _action_of(e, game: CheckedGame) -> ActionInfo | None:
@@ -202,9 +262,14 @@ class ExpressionChecker:
                 return ExprType.PLAYER
             if name == "others":
                 return ExprType.GROUP
-            self._unknown("E0201", "name", ast.Ident(span=e.span, name=name), scope.pref_params | {"self", "other"},
-                          hint="inside a preference: its parameters, `payoff(self)`, `payoff(other)`, "
-                               "`kantian(...)`, and sums over `others`")
+            self._unknown(
+                "E0201",
+                "name",
+                ast.Ident(span=e.span, name=name),
+                scope.pref_params | {"self", "other"},
+                hint="inside a preference: its parameters, `payoff(self)`, `payoff(other)`, "
+                "`kantian(...)`, and sums over `others`",
+            )
             return ExprType.ANY
         game = scope.game
         assert game is not None
@@ -220,32 +285,53 @@ class ExpressionChecker:
         if name in game.lets:
             self.used_lets.add((game.name, name))
             if game.lets[name].params:
-                self.bag.add("E0209", f"helper `{name}` takes {len(game.lets[name].params)} argument(s)", e.span,
-                             hint=f"write `{name}(...)`")
+                self.bag.add(
+                    "E0209",
+                    f"helper `{name}` takes {len(game.lets[name].params)} argument(s)",
+                    e.span,
+                    hint=f"write `{name}(...)`",
+                )
             return ExprType.NUM
         owners = {i.owner for i in game.actions.values() if i.name == name}
         if owners:
             if len(owners) > 1:
-                self.bag.add("E0210", f"`{name}` is chosen by several players; say whose", e.span,
-                             hint=f"write e.g. `{sorted(owners)[0]}.{name}`")
+                self.bag.add(
+                    "E0210",
+                    f"`{name}` is chosen by several players; say whose",
+                    e.span,
+                    hint=f"write e.g. `{sorted(owners)[0]}.{name}`",
+                )
                 return ExprType.ANY
             owner = next(iter(owners))
             if game.players[owner].is_group:
-                self.bag.add("E0210", f"`{name}` is chosen by every member of `{owner}`; say whose", e.span,
-                             hint=f"write `{owner}[i].{name}` or `sum({owner}.{name})`")
+                self.bag.add(
+                    "E0210",
+                    f"`{name}` is chosen by every member of `{owner}`; say whose",
+                    e.span,
+                    hint=f"write `{owner}[i].{name}` or `sum({owner}.{name})`",
+                )
                 return ExprType.ANY
             info = next(i for i in game.actions.values() if i.name == name)
             return ExprType.LABEL if info.is_finite_labels else ExprType.NUM
         known = set(game.params) | set(game.labels) | set(game.lets) | {i.name for i in game.actions.values()}
-        self._unknown("E0201", "name", ast.Ident(span=e.span, name=name), known,
-                      hint=f"names in game `{game.name}`: its parameters, actions, labels and helpers")
+        self._unknown(
+            "E0201",
+            "name",
+            ast.Ident(span=e.span, name=name),
+            known,
+            hint=f"names in game `{game.name}`: its parameters, actions, labels and helpers",
+        )
         return ExprType.ANY
 
     def _attr(self, e: ast.Attr, scope: Scope) -> str:
         game = scope.game
         if game is None:
-            self.bag.add("E0307", "actions cannot be named inside a preference", e.span,
-                         hint="preferences see games only through `payoff(...)`")
+            self.bag.add(
+                "E0307",
+                "actions cannot be named inside a preference",
+                e.span,
+                hint="preferences see games only through `payoff(...)`",
+            )
             return ExprType.ANY
         base = e.base
         if isinstance(base, ast.Name):
@@ -264,8 +350,13 @@ class ExpressionChecker:
             return ExprType.ANY
         acts = [i for i in game.actions.values() if i.owner == player.name.name and i.name == e.attr.name]
         if not acts:
-            self._unknown("E0206", "action", e.attr, [i.name for i in game.actions_of(player.name.name)],
-                          message=f"`{player.name.name}` has no action `{e.attr.name}`")
+            self._unknown(
+                "E0206",
+                "action",
+                e.attr,
+                [i.name for i in game.actions_of(player.name.name)],
+                message=f"`{player.name.name}` has no action `{e.attr.name}`",
+            )
             return ExprType.ANY
         if vector:
             return ExprType.VECTOR
@@ -304,8 +395,12 @@ class ExpressionChecker:
                     self._unknown("E0206", "option", lab, labels)
             combo = tuple(lab.name for lab in row.labels)
             if combo in seen:
-                self.bag.add("E0208", f"table row `{', '.join(combo)}` is given twice", row.span,
-                             notes=[Note(seen[combo], "first given here")])
+                self.bag.add(
+                    "E0208",
+                    f"table row `{', '.join(combo)}` is given twice",
+                    row.span,
+                    notes=[Note(seen[combo], "first given here")],
+                )
             seen[combo] = row.span
             self._expect_num(self._expr(row.value, scope), row.value, "a table entry")
         if all(k is not None for k in key_labels):
@@ -314,8 +409,12 @@ class ExpressionChecker:
                 total *= len(k or ())
             if len(seen) < total:
                 missing = next(c for c in itertools.product(*key_labels) if c not in seen)  # type: ignore[arg-type]
-                self.bag.add("E0306", f"table misses the row `{', '.join(missing)}`", e.span,
-                             hint="give a value for every combination of labels")
+                self.bag.add(
+                    "E0306",
+                    f"table misses the row `{', '.join(missing)}`",
+                    e.span,
+                    hint="give a value for every combination of labels",
+                )
         return ExprType.NUM
 
     def _call(self, e: ast.Call, scope: Scope) -> str:
@@ -332,8 +431,12 @@ class ExpressionChecker:
         allowed = PREFERENCE_FUNCS if scope.kind == "preference" else GAME_FUNCS
         if f not in allowed:
             if f in ("payoff", "kantian"):
-                self.bag.add("E0307", f"`{f}(...)` is only allowed inside a preference", e.func.span,
-                             hint="game payoffs are material; preferences turn them into utilities")
+                self.bag.add(
+                    "E0307",
+                    f"`{f}(...)` is only allowed inside a preference",
+                    e.func.span,
+                    hint="game payoffs are material; preferences turn them into utilities",
+                )
                 return ExprType.NUM
             pool = set(allowed) | (set(game.lets) if game else set())
             self._unknown("E0207", "function", e.func, pool)
@@ -365,8 +468,11 @@ class ExpressionChecker:
             if t == ExprType.GROUP and scope.kind == "preference":
                 self.bag.add("E0305", f"write `{f}(j in others: payoff(j))`", e.args[0].span)
             elif t not in (ExprType.VECTOR, ExprType.ANY) and f in ("sum", "mean"):
-                self.bag.add("E0305", f"`{f}` needs a group's action (e.g. `{f}(member.give)`) or "
-                             "`j in group: ...`", e.args[0].span)
+                self.bag.add(
+                    "E0305",
+                    f"`{f}` needs a group's action (e.g. `{f}(member.give)`) or `j in group: ...`",
+                    e.args[0].span,
+                )
             return ExprType.NUM
         if f in ("sum", "mean"):
             self.bag.add("E0209", f"`{f}` takes one argument, got {len(e.args)}", e.span)
@@ -398,8 +504,9 @@ class ExpressionChecker:
 
     def _payoff_call(self, e: ast.Call, scope: Scope) -> str:
         if len(e.args) != 1:
-            self.bag.add("E0209", f"`payoff` takes one argument (`self`, `other` or a variable), got {len(e.args)}",
-                         e.span)
+            self.bag.add(
+                "E0209", f"`payoff` takes one argument (`self`, `other` or a variable), got {len(e.args)}", e.span
+            )
             return ExprType.NUM
         arg = e.args[0]
         if not (isinstance(arg, ast.Name) and (arg.id in ("self", "other") or arg.id in scope.player_vars)):
@@ -407,4 +514,3 @@ class ExpressionChecker:
         if scope.in_kantian and isinstance(arg, ast.Name) and arg.id != "self":
             pass  # everyone's payoff under universalisation is well defined
         return ExprType.NUM
-

@@ -31,8 +31,12 @@ class GameChecker(ExpressionChecker):
         gname = game.name.name
         self._current_game = gname
         if not game.players:
-            self.bag.add("E0306", f"game `{gname}` declares no players", game.name.span,
-                         hint="add a line such as `players row, col`")
+            self.bag.add(
+                "E0306",
+                f"game `{gname}` declares no players",
+                game.name.span,
+                hint="add a line such as `players row, col`",
+            )
             return None
         players: dict[str, ast.Player] = {}
         for p in game.players:
@@ -41,14 +45,20 @@ class GameChecker(ExpressionChecker):
             else:
                 players[p.name.name] = p
         if any(p.is_group for p in players.values()) and len(players) > 1:
-            self.bag.add("E0307", "an indexed group must be the game's only player declaration",
-                         game.players_span or game.name.span,
-                         hint="use either named roles (`players a, b`) or one group (`players member[1..n]`)")
+            self.bag.add(
+                "E0307",
+                "an indexed group must be the game's only player declaration",
+                game.players_span or game.name.span,
+                hint="use either named roles (`players a, b`) or one group (`players member[1..n]`)",
+            )
         elif any(p.is_group for p in players.values()) and not game.symmetric:
             group = next(p for p in players.values() if p.is_group)
-            self.bag.add("E0307", f"the indexed group `{group.name.name}` must be declared `symmetric`",
-                         group.span, hint=f"write `players {group.name.name}[...] symmetric`: members differ "
-                         "only by their index")
+            self.bag.add(
+                "E0307",
+                f"the indexed group `{group.name.name}` must be declared `symmetric`",
+                group.span,
+                hint=f"write `players {group.name.name}[...] symmetric`: members differ only by their index",
+            )
         params: dict[str, ast.Param] = {}
         for param in game.params:
             if param.name.name in params:
@@ -98,31 +108,45 @@ class GameChecker(ExpressionChecker):
                     if lab.name in params or lab.name in players:
                         self._duplicate("name", lab, (params.get(lab.name) or players[lab.name]).name.span)
                     elif lab.name in labels and labels[lab.name] != move.action.name:
-                        self.bag.add("E0208", f"label `{lab.name}` belongs to two actions", lab.span,
-                                     hint="use distinct labels so `==` comparisons are unambiguous")
+                        self.bag.add(
+                            "E0208",
+                            f"label `{lab.name}` belongs to two actions",
+                            lab.span,
+                            hint="use distinct labels so `==` comparisons are unambiguous",
+                        )
                     elif lab.name in positions and positions[lab.name] != len(seen_labels) - 1:
-                        self.bag.add("E0208", f"label `{lab.name}` has another position in another player's "
-                                     f"`{move.action.name}`", lab.span,
-                                     hint="list the options of an action of one name in the same order for every "
-                                          "player")
+                        self.bag.add(
+                            "E0208",
+                            f"label `{lab.name}` has another position in another player's `{move.action.name}`",
+                            lab.span,
+                            hint="list the options of an action of one name in the same order for every player",
+                        )
                     labels.setdefault(lab.name, move.action.name)
                     positions.setdefault(lab.name, len(seen_labels) - 1)
                 if not move.domain.labels:
                     self.bag.add("E0303", "an action needs at least one option", move.domain.span)
         del each_name
         if not game.moves:
-            self.bag.add("E0306", f"game `{gname}` declares no moves", game.name.span,
-                         hint="add a line such as `each player chooses move in {a, b}`")
+            self.bag.add(
+                "E0306",
+                f"game `{gname}` declares no moves",
+                game.name.span,
+                hint="add a line such as `each player chooses move in {a, b}`",
+            )
 
         lets: dict[str, ast.Let] = {}
         for let in game.lets:
-            if let.name.name in lets or let.name.name in params or \
-                    any(a.name == let.name.name for a in actions.values()):
+            if (
+                let.name.name in lets
+                or let.name.name in params
+                or any(a.name == let.name.name for a in actions.values())
+            ):
                 first = lets.get(let.name.name) or params.get(let.name.name)
                 self._duplicate("name", let.name, first.name.span if first else let.name.span)
             elif let.name.name in GAME_FUNCS or let.name.name in ("payoff", "kantian", "table"):
-                self.bag.add("E0208", f"`{let.name.name}` is a built-in function and cannot be redefined",
-                             let.name.span)
+                self.bag.add(
+                    "E0208", f"`{let.name.name}` is a built-in function and cannot be redefined", let.name.span
+                )
             else:
                 lets[let.name.name] = let
         self._check_helper_cycles(lets)
@@ -136,8 +160,10 @@ class GameChecker(ExpressionChecker):
             for ref in move.observes:
                 self._check_observed(ref, move, checked)
         for let in lets.values():
-            inner = scope.child(let_params=set(scope.let_params) | {p.name for p in let.params},
-                                index_vars=set(scope.index_vars) | {p.name for p in let.params})
+            inner = scope.child(
+                let_params=set(scope.let_params) | {p.name for p in let.params},
+                index_vars=set(scope.index_vars) | {p.name for p in let.params},
+            )
             self._expect_num(self._expr(let.value, inner), let.value, f"helper `{let.name.name}`")
 
         self._check_payoffs(checked, scope)
@@ -155,8 +181,12 @@ class GameChecker(ExpressionChecker):
             self._expr(belief.value, scope)
         for name in params:
             if (gname, name) not in self.used_params:
-                self.bag.add("W0401", f"parameter `{name}` is never used", params[name].name.span,
-                             hint="remove it, or use it in a payoff or a domain")
+                self.bag.add(
+                    "W0401",
+                    f"parameter `{name}` is never used",
+                    params[name].name.span,
+                    hint="remove it, or use it in a payoff or a domain",
+                )
         for name in lets:
             if (gname, name) not in self.used_lets:
                 self.bag.add("W0403", f"helper `{name}` is never used", lets[name].name.span)
@@ -167,8 +197,11 @@ class GameChecker(ExpressionChecker):
         uses: dict[str, list[str]] = {}
         for name, let in lets.items():
             own = {p.name for p in let.params}
-            refs = [n.func.name if isinstance(n, ast.Call) else n.id for n in walk(let.value)
-                    if isinstance(n, ast.Call) or (isinstance(n, ast.Name) and n.id not in own)]
+            refs = [
+                n.func.name if isinstance(n, ast.Call) else n.id
+                for n in walk(let.value)
+                if isinstance(n, ast.Call) or (isinstance(n, ast.Name) and n.id not in own)
+            ]
             uses[name] = [r for r in dict.fromkeys(refs) if r in lets]
         reported: set[str] = set()
         for start in lets:
@@ -193,8 +226,12 @@ class GameChecker(ExpressionChecker):
                 cycle.append(parent[cycle[-1]])
             cycle.reverse()
             reported.update(cycle)
-            self.bag.add("E0307", f"helper `{start}` uses itself: {' -> '.join([*cycle, start])}",
-                         lets[start].name.span, hint="helpers cannot be recursive; write the value out")
+            self.bag.add(
+                "E0307",
+                f"helper `{start}` uses itself: {' -> '.join([*cycle, start])}",
+                lets[start].name.span,
+                hint="helpers cannot be recursive; write the value out",
+            )
 
     def _check_params(self, game: ast.Game, params: dict[str, ast.Param]) -> dict[str, Fraction]:
         defaults: dict[str, Fraction] = {}
@@ -202,13 +239,22 @@ class GameChecker(ExpressionChecker):
             try:
                 value = eval_const(p.default, defaults)
             except ValueTooLarge:
-                self.bag.add("E0008", f"the default of `{name}` is too large to compute with", p.default.span,
-                             label="beyond about 10^300", hint="rescale the parameter")
+                self.bag.add(
+                    "E0008",
+                    f"the default of `{name}` is too large to compute with",
+                    p.default.span,
+                    label="beyond about 10^300",
+                    hint="rescale the parameter",
+                )
                 continue
             except NotConstant as exc:
-                self.bag.add("E0305", f"the default of `{name}` must be a number or earlier parameters",
-                             p.default.span, label=f"`{exc}` is not a known parameter" if str(exc).isidentifier()
-                             else "", hint="parameters are defined in order; refer only to earlier ones")
+                self.bag.add(
+                    "E0305",
+                    f"the default of `{name}` must be a number or earlier parameters",
+                    p.default.span,
+                    label=f"`{exc}` is not a known parameter" if str(exc).isidentifier() else "",
+                    hint="parameters are defined in order; refer only to earlier ones",
+                )
                 continue
             defaults[name] = value
             lo_hi = None
@@ -219,8 +265,12 @@ class GameChecker(ExpressionChecker):
                     self.bag.add("E0305", f"the domain of `{name}` must be numbers", p.domain.span)
                 else:
                     if lo > hi:
-                        self.bag.add("E0303", f"domain of `{name}` is empty: {value_text(lo)} > {value_text(hi)}",
-                                     p.domain.span, hint="write the lower bound first")
+                        self.bag.add(
+                            "E0303",
+                            f"domain of `{name}` is empty: {value_text(lo)} > {value_text(hi)}",
+                            p.domain.span,
+                            hint="write the lower bound first",
+                        )
                     else:
                         lo_hi = (lo, hi)
             if lo_hi is not None and not lo_hi[0] <= value <= lo_hi[1]:
@@ -239,9 +289,13 @@ class GameChecker(ExpressionChecker):
                         continue
                     count = (p.sweep.hi - p.sweep.lo) // (p.sweep.step or 1) + 1
                     if count > MAX_SWEEP_VALUES:
-                        self.bag.add("E0310", f"sweep of `{name}` has {count_text(count)} values; a sweep has at most "
-                                     f"{MAX_SWEEP_VALUES:,}", p.sweep.span,
-                                     hint="use a larger `step` or fewer values")
+                        self.bag.add(
+                            "E0310",
+                            f"sweep of `{name}` has {count_text(count)} values; a sweep has at most "
+                            f"{MAX_SWEEP_VALUES:,}",
+                            p.sweep.span,
+                            hint="use a larger `step` or fewer values",
+                        )
                         continue
                 points = p.sweep.points()
                 if isinstance(p.domain, ast.IntRange) and any(v.denominator != 1 for v in points):
@@ -249,9 +303,13 @@ class GameChecker(ExpressionChecker):
                 if lo_hi is not None:
                     bad = [v for v in points if not lo_hi[0] <= v <= lo_hi[1]]
                     if bad:
-                        self.bag.add("E0304", f"sweep value {value_text(bad[0])} of `{name}` is outside its domain "
-                                     f"[{value_text(lo_hi[0])}, {value_text(lo_hi[1])}]", p.sweep.span,
-                                     hint="narrow the sweep or widen the domain")
+                        self.bag.add(
+                            "E0304",
+                            f"sweep value {value_text(bad[0])} of `{name}` is outside its domain "
+                            f"[{value_text(lo_hi[0])}, {value_text(lo_hi[1])}]",
+                            p.sweep.span,
+                            hint="narrow the sweep or widen the domain",
+                        )
         return defaults
 
     def _sweep_values(self, params: dict[str, ast.Param], name: str, defaults: dict[str, Fraction]) -> list[Fraction]:
@@ -263,8 +321,9 @@ class GameChecker(ExpressionChecker):
 
     def _check_group_size(self, p: ast.Player, defaults, params) -> None:
         assert p.lo is not None and p.hi is not None
-        names = [n.id for n in walk(p.hi) if isinstance(n, ast.Name)] + \
-            [n.id for n in walk(p.lo) if isinstance(n, ast.Name)]
+        names = [n.id for n in walk(p.hi) if isinstance(n, ast.Name)] + [
+            n.id for n in walk(p.lo) if isinstance(n, ast.Name)
+        ]
         for n in names:
             if n in params:
                 self.used_params.add((self._current_game, n))
@@ -284,8 +343,9 @@ class GameChecker(ExpressionChecker):
                 self.bag.add("E0305", "group bounds must be numbers or parameters", p.hi.span)
                 return
             if lo.denominator != 1 or hi.denominator != 1:
-                self.bag.add("E0305", f"the size of group `{p.name.name}` must be a whole number, got {value_text(hi)}",
-                             p.span)
+                self.bag.add(
+                    "E0305", f"the size of group `{p.name.name}` must be a whole number, got {value_text(hi)}", p.span
+                )
                 return
             if hi < lo + 1:
                 self.bag.add(
@@ -296,8 +356,9 @@ class GameChecker(ExpressionChecker):
                 )
                 return
             if hi - lo + 1 > MAX_GROUP_SIZE:
-                self.bag.add("E0310", f"group `{p.name.name}` has {hi - lo + 1} members; the limit is {MAX_GROUP_SIZE}",
-                             p.span)
+                self.bag.add(
+                    "E0310", f"group `{p.name.name}` has {hi - lo + 1} members; the limit is {MAX_GROUP_SIZE}", p.span
+                )
                 return
 
     def _movers(self, move: ast.Move, players: dict[str, ast.Player], game: ast.Game) -> list[str] | None:
@@ -308,8 +369,12 @@ class GameChecker(ExpressionChecker):
             if name in players and players[name].is_group:
                 return [name]
             if name in players:
-                self.bag.add("E0307", f"`each` needs a group or `player`, and `{name}` is a single player",
-                             move.mover.span, hint=f"write `{name} chooses ...`")
+                self.bag.add(
+                    "E0307",
+                    f"`each` needs a group or `player`, and `{name}` is a single player",
+                    move.mover.span,
+                    hint=f"write `{name} chooses ...`",
+                )
                 return None
             self._unknown("E0205", "player", move.mover, players, extra=["player"])
             return None
@@ -330,22 +395,37 @@ class GameChecker(ExpressionChecker):
             t = self._expr(bound, scope)
             self._expect_num(t, bound, "a bound")
             for n in walk(bound):
-                if (isinstance(n, ast.Attr) and isinstance(n.base, ast.Name) and n.base.id in game.players
-                        and f"{n.base.id}.{n.attr.name}" in game.actions
-                        and f"{n.base.id}.{n.attr.name}" not in earlier_keys):
-                    self.bag.add("E0302", f"the bound uses `{n.base.id}.{n.attr.name}`, which is not chosen "
-                                 "before this move", n.span,
-                                 hint="bounds may use parameters and actions of earlier stages")
+                if (
+                    isinstance(n, ast.Attr)
+                    and isinstance(n.base, ast.Name)
+                    and n.base.id in game.players
+                    and f"{n.base.id}.{n.attr.name}" in game.actions
+                    and f"{n.base.id}.{n.attr.name}" not in earlier_keys
+                ):
+                    self.bag.add(
+                        "E0302",
+                        f"the bound uses `{n.base.id}.{n.attr.name}`, which is not chosen before this move",
+                        n.span,
+                        hint="bounds may use parameters and actions of earlier stages",
+                    )
                 if isinstance(n, ast.Name) and n.id in names and n.id not in earlier:
-                    self.bag.add("E0302", f"the bound uses `{n.id}`, which is not chosen before this move",
-                                 n.span, hint="bounds may use parameters and actions of earlier stages")
+                    self.bag.add(
+                        "E0302",
+                        f"the bound uses `{n.id}`, which is not chosen before this move",
+                        n.span,
+                        hint="bounds may use parameters and actions of earlier stages",
+                    )
         try:
             lo, hi = eval_const(dom.lo, defaults), eval_const(dom.hi, defaults)
         except NotConstant:
             return
         if lo > hi:
-            self.bag.add("E0303", f"the domain of `{move.action.name}` is empty: {value_text(lo)} > {value_text(hi)}",
-                         dom.span, hint="write the lower bound first")
+            self.bag.add(
+                "E0303",
+                f"the domain of `{move.action.name}` is empty: {value_text(lo)} > {value_text(hi)}",
+                dom.span,
+                hint="write the lower bound first",
+            )
             return
         if isinstance(dom, ast.IntRange):
             try:
@@ -356,8 +436,11 @@ class GameChecker(ExpressionChecker):
                 self.bag.add("E0303", "a range step must be positive", dom.step.span if dom.step else dom.span)
                 return
             elif lo.denominator != 1 or hi.denominator != 1 or step.denominator != 1:
-                self.bag.add("E0305", "an integer range needs whole-number bounds and step; use `[lo, hi]` for "
-                             "a continuous action", dom.span)
+                self.bag.add(
+                    "E0305",
+                    "an integer range needs whole-number bounds and step; use `[lo, hi]` for a continuous action",
+                    dom.span,
+                )
                 return
         self._check_domain_at_sweeps(move, game, defaults)
 
@@ -367,8 +450,14 @@ class GameChecker(ExpressionChecker):
         dom = move.domain
         assert not isinstance(dom, ast.LabelSet)  # options have no bounds
         bounds = [dom.lo, dom.hi] + ([dom.step] if isinstance(dom, ast.IntRange) and dom.step is not None else [])
-        used = sorted({n.id for b in bounds for n in walk(b) if isinstance(n, ast.Name)
-                       and n.id in game.params and game.params[n.id].sweep is not None})
+        used = sorted(
+            {
+                n.id
+                for b in bounds
+                for n in walk(b)
+                if isinstance(n, ast.Name) and n.id in game.params and game.params[n.id].sweep is not None
+            }
+        )
         if not used:
             return
         values = [game.params[n].sweep.points() for n in used]  # type: ignore[union-attr]  # swept, by `used`
@@ -382,8 +471,9 @@ class GameChecker(ExpressionChecker):
             at = ", ".join(f"{n} = {value_text(v)}" for n, v in zip(used, combo, strict=False))
             try:
                 lo, hi = eval_const(dom.lo, env), eval_const(dom.hi, env)
-                step = eval_const(dom.step, env) if isinstance(dom, ast.IntRange) and dom.step is not None \
-                    else Fraction(1)
+                step = (
+                    eval_const(dom.step, env) if isinstance(dom, ast.IntRange) and dom.step is not None else Fraction(1)
+                )
             except NotConstant:
                 return
             if lo > hi:
@@ -397,12 +487,20 @@ class GameChecker(ExpressionChecker):
                 return
             if isinstance(dom, ast.IntRange):
                 if step <= 0:
-                    self.bag.add("E0303", f"the range step of `{move.action.name}` is not positive at {at}",
-                                 dom.span, hint="narrow the sweep")
+                    self.bag.add(
+                        "E0303",
+                        f"the range step of `{move.action.name}` is not positive at {at}",
+                        dom.span,
+                        hint="narrow the sweep",
+                    )
                     return
                 if lo.denominator != 1 or hi.denominator != 1 or step.denominator != 1:
-                    self.bag.add("E0305", f"the integer range of `{move.action.name}` has a fractional bound at "
-                                 f"{at}", dom.span, hint="sweep whole numbers, or use `[lo, hi]`")
+                    self.bag.add(
+                        "E0305",
+                        f"the integer range of `{move.action.name}` has a fractional bound at {at}",
+                        dom.span,
+                        hint="sweep whole numbers, or use `[lo, hi]`",
+                    )
                     return
 
     @staticmethod
@@ -417,23 +515,34 @@ class GameChecker(ExpressionChecker):
         if info is None:
             return
         if info.stage >= self._stage_of(move, game):
-            self.bag.add("E0302", f"`{move.mover.name}` cannot see `{ref.action.name}`: it is not chosen earlier",
-                         ref.span, label="chosen in the same or a later stage",
-                         hint="start the observing move with `then` so that it comes after")
+            self.bag.add(
+                "E0302",
+                f"`{move.mover.name}` cannot see `{ref.action.name}`: it is not chosen earlier",
+                ref.span,
+                label="chosen in the same or a later stage",
+                hint="start the observing move with `then` so that it comes after",
+            )
 
     def _check_action_ref(self, ref: ast.ActionRef, game: CheckedGame) -> ActionInfo | None:
         if ref.player is not None and ref.player.name not in game.players:
             self._unknown("E0205", "player", ref.player, game.players)
             return None
-        candidates = [i for i in game.actions.values() if i.name == ref.action.name
-                      and (ref.player is None or i.owner == ref.player.name)]
+        candidates = [
+            i
+            for i in game.actions.values()
+            if i.name == ref.action.name and (ref.player is None or i.owner == ref.player.name)
+        ]
         if not candidates:
             self._unknown("E0206", "action", ref.action, {i.name for i in game.actions.values()})
             return None
         if len(candidates) > 1:
             owners = sorted(i.owner for i in candidates)
-            self.bag.add("E0210", f"`{ref.action.name}` is chosen by several players; say whose", ref.span,
-                         hint=f"write e.g. `{owners[0]}.{ref.action.name}`")
+            self.bag.add(
+                "E0210",
+                f"`{ref.action.name}` is chosen by several players; say whose",
+                ref.span,
+                hint=f"write e.g. `{owners[0]}.{ref.action.name}`",
+            )
             return None
         return candidates[0]
 
@@ -446,12 +555,14 @@ class GameChecker(ExpressionChecker):
                 continue
             player = game.players[pname]
             if pay.index_var is not None and not player.is_group:
-                self.bag.add("E0307", f"`{pname}` is a single player, not a group: write `payoff {pname} = ...`",
-                             pay.span)
+                self.bag.add(
+                    "E0307", f"`{pname}` is a single player, not a group: write `payoff {pname} = ...`", pay.span
+                )
                 continue
             if player.is_group and pay.index_var is None:
-                self.bag.add("E0307", f"`{pname}` is a group: write `payoff {pname}[i] = ...` and use `i`",
-                             pay.player.span)
+                self.bag.add(
+                    "E0307", f"`{pname}` is a group: write `payoff {pname}[i] = ...` and use `i`", pay.player.span
+                )
                 continue
             if pname in given:
                 self._duplicate("payoff of", pay.player, given[pname].player.span)
@@ -464,15 +575,22 @@ class GameChecker(ExpressionChecker):
         missing = [p for p in game.players if p not in given]
         if missing and not (game.ast.symmetric and given):
             for p in missing:
-                self.bag.add("E0301", f"player `{p}` has no payoff", game.players[p].name.span,
-                             hint=f"add `payoff {p} = ...`" + ("" if game.ast.symmetric else
-                                                                " or declare the players `symmetric`"))
+                self.bag.add(
+                    "E0301",
+                    f"player `{p}` has no payoff",
+                    game.players[p].name.span,
+                    hint=f"add `payoff {p} = ...`"
+                    + ("" if game.ast.symmetric else " or declare the players `symmetric`"),
+                )
         if game.ast.symmetric:
             first = next(iter(game.players))
             if given and first not in given and not any(game.players[p].is_group for p in given):
-                self.bag.add("E0301", f"a symmetric game defines the payoff of its first player `{first}`",
-                             game.players[first].name.span,
-                             hint="the payoffs of the others follow by permutation")
+                self.bag.add(
+                    "E0301",
+                    f"a symmetric game defines the payoff of its first player `{first}`",
+                    game.players[first].name.span,
+                    hint="the payoffs of the others follow by permutation",
+                )
             self._check_symmetric_moves(game)
 
     def _check_symmetric_moves(self, game: CheckedGame) -> None:
@@ -482,6 +600,10 @@ class GameChecker(ExpressionChecker):
         reference = next(iter(owners.values()))
         for p, acts in owners.items():
             if acts != reference:
-                self.bag.add("E0309", f"players of a symmetric game choose the same actions; `{p}` does not",
-                             game.players[p].name.span, hint="use `each player chooses ...` for symmetric moves")
+                self.bag.add(
+                    "E0309",
+                    f"players of a symmetric game choose the same actions; `{p}` does not",
+                    game.players[p].name.span,
+                    hint="use `each player chooses ...` for symmetric moves",
+                )
                 return

@@ -155,4 +155,3 @@ class CheckedSpec:
     preferences: dict[str, CheckedPreference]
     builds: dict[str, CheckedBuild]
     diagnostics: list[Diagnostic] = field(default_factory=list)
-

@@ -31,10 +31,15 @@ def load_files(path: str, bag: DiagnosticBag) -> tuple[list[tuple[SourceFile, as
 
     def visit(file_path: str, resolved: Path, stack: tuple[Path, ...], via: ast.Use | None) -> ast.File | None:
         if resolved in stack:
-            chain = " -> ".join(p.name for p in (*stack[stack.index(resolved):], resolved))
+            chain = " -> ".join(p.name for p in (*stack[stack.index(resolved) :], resolved))
             assert via is not None
-            bag.add("E0102", f"import cycle: {chain}", via.span, label="this import closes the cycle",
-                    hint="move the shared declarations into a file that both can `use`")
+            bag.add(
+                "E0102",
+                f"import cycle: {chain}",
+                via.span,
+                label="this import closes the cycle",
+                hint="move the shared declarations into a file that both can `use`",
+            )
             return None
         if resolved in seen:
             return None
@@ -76,10 +81,13 @@ def _refused_use(refused: PathRefused, use: ast.Use, importer: Path, policy: Spe
         pass
     near = did_you_mean(wanted.name, pool + ([p.name for p in library_files()] if wanted.parent == Path(".") else []))
     library = " and then in the standard library (`prefc show --library`)" if policy.library is not None else ""
-    bag.add("E0101", refused.message, use.span,
-            label=f"did you mean `{near}`?" if near else "no such file",
-            hint=f"paths in `use` are looked up relative to the file that uses them ({_display_dir(importer)})"
-                 f"{library}")
+    bag.add(
+        "E0101",
+        refused.message,
+        use.span,
+        label=f"did you mean `{near}`?" if near else "no such file",
+        hint=f"paths in `use` are looked up relative to the file that uses them ({_display_dir(importer)}){library}",
+    )
 
 
 def _display_dir(file: Path) -> str:

@@ -17,8 +17,9 @@ from prefc.compiler.solve.utility import symbolic_preference
 __all__ = ["closed_form"]
 
 
-def closed_form(side: Side, *, consts: dict[str, Fraction], ranges: dict[sp.Symbol, tuple[float, float]],
-                sign_of: SignOracle) -> ClosedForm | None:
+def closed_form(
+    side: Side, *, consts: dict[str, Fraction], ranges: dict[sp.Symbol, tuple[float, float]], sign_of: SignOracle
+) -> ClosedForm | None:
     """A side's solution in closed form, or None where its concept has none.
 
     Args:

@@ -108,8 +108,13 @@ def overall_status(counts: dict[str, int]) -> str:
 
 
 def _point_json(p: PointResult) -> dict[str, Any]:
-    out = {"params": {k: to_plain(v) for k, v in p.params.items()}, "free": {k: to_plain(v) for k, v in p.free.items()},
-           "status": p.status, "a": p.a, "b": p.b}
+    out = {
+        "params": {k: to_plain(v) for k, v in p.params.items()},
+        "free": {k: to_plain(v) for k, v in p.free.items()},
+        "status": p.status,
+        "a": p.a,
+        "b": p.b,
+    }
     if p.closed is not None:
         out["closed_form"] = p.closed
     return out
@@ -142,8 +147,9 @@ class _Evaluator:
         return out
 
 
-def compare(a: Side, b: Side, *, steps: int = DEFAULT_STEPS, closed: bool = True,
-            progress: Callable[[int], None] | None = None) -> GameDiff:
+def compare(
+    a: Side, b: Side, *, steps: int = DEFAULT_STEPS, closed: bool = True, progress: Callable[[int], None] | None = None
+) -> GameDiff:
     """Compare two sides of one game on the grid and, where both have one, in closed form.
 
     Args:
@@ -201,8 +207,7 @@ def _closed_form(diff: GameDiff, outcomes: list[tuple[Outcome, Outcome]]) -> Non
 
     ranges: dict[sp.Symbol, tuple[float, float]] = {}
     for n, s in symbols.items():
-        vals = grid.axes.get(n) or ([grid.shared[n]] if n in grid.shared else
-                                    [d[n] for d in grid.own if n in d])
+        vals = grid.axes.get(n) or ([grid.shared[n]] if n in grid.shared else [d[n] for d in grid.own if n in d])
         ranges[s] = (float(min(vals)), float(max(vals)))
     for k, (lo, hi) in grid.domains.items():
         ranges[sp.Symbol(k, real=True)] = (float(lo), float(hi))
@@ -245,8 +250,10 @@ def _closed_form(diff: GameDiff, outcomes: list[tuple[Outcome, Outcome]]) -> Non
     for side, f in ((a, fa), (b, fb)):
         for cond, acts, ind in f.regimes:
             if ind:
-                indiff.append(f"{side.name}: where {text(cond)} every level of "
-                              f"{', '.join(acts)} is optimal; the solver selects the lower bound")
+                indiff.append(
+                    f"{side.name}: where {text(cond)} every level of "
+                    f"{', '.join(acts)} is optimal; the solver selects the lower bound"
+                )
     diff.method = f"{a.name}: {fa.method}; {b.name}: {fb.method}"
     diff.closed_form = {
         "kind": fa.kind,
@@ -259,9 +266,14 @@ def _closed_form(diff: GameDiff, outcomes: list[tuple[Outcome, Outcome]]) -> Non
         "indifference": indiff,
         "boundaries": overall.boundaries,
         "parts": [
-            {"name": p.name, "description": p.description, "region": text(p.region), "region_general": text(p.general),
-             **({"only_a": text(p.a_only), "only_b": text(p.b_only)} if p.a_only is not None else {}),
-             "boundaries": p.boundaries}
+            {
+                "name": p.name,
+                "description": p.description,
+                "region": text(p.region),
+                "region_general": text(p.general),
+                **({"only_a": text(p.a_only), "only_b": text(p.b_only)} if p.a_only is not None else {}),
+                "boundaries": p.boundaries,
+            }
             for p in parts
         ],
         "sides": {"a": _side_json(fa), "b": _side_json(fb)},
@@ -277,16 +289,22 @@ def _closed_form(diff: GameDiff, outcomes: list[tuple[Outcome, Outcome]]) -> Non
 def _side_json(f: ClosedForm) -> dict[str, Any]:
     if f.kind == "conditions":
         return {"kind": f.kind, "conditions": {str(k): text(c) for k, c in f.conditions.items()}}
-    return {"kind": f.kind, "regimes": [{"condition": text(c), "outcome": {k: text(v) for k, v in o.items()},
-                                         "indifferent": ind} for c, o, ind in f.regimes]}
+    return {
+        "kind": f.kind,
+        "regimes": [
+            {"condition": text(c), "outcome": {k: text(v) for k, v in o.items()}, "indifferent": ind}
+            for c, o, ind in f.regimes
+        ],
+    }
 
 
 def _truth(expr: sp.Basic, env: dict[sp.Symbol, Fraction]) -> bool:
     return bool(compile_exact(expr)(env))
 
 
-def _agreement(diff: GameDiff, fa: ClosedForm, fb: ClosedForm, space: Space,
-               outcomes: list[tuple[Outcome, Outcome]]) -> dict[str, Any]:
+def _agreement(
+    diff: GameDiff, fa: ClosedForm, fb: ClosedForm, space: Space, outcomes: list[tuple[Outcome, Outcome]]
+) -> dict[str, Any]:
     """Check, at every grid point and for both sides, the closed form against the solver."""
     checked = mismatched = 0
     examples: list[str] = []
@@ -317,13 +335,22 @@ def _agreement(diff: GameDiff, fa: ClosedForm, fb: ClosedForm, space: Space,
                 if not _close(predicted, actual):
                     mismatched += 1
                     if len(examples) < 5:
-                        where = ", ".join(f"{k} = {fraction_text(v)}" for k, v in {**diff.points[idx].params,
-                                                                          **diff.points[idx].free}.items())
-                        examples.append(f"{(diff.a, diff.b)[s].name} at {where or 'the defaults'}: closed form "
-                                        f"{_show(predicted)}, solver {_show(actual)}")
+                        where = ", ".join(
+                            f"{k} = {fraction_text(v)}"
+                            for k, v in {**diff.points[idx].params, **diff.points[idx].free}.items()
+                        )
+                        examples.append(
+                            f"{(diff.a, diff.b)[s].name} at {where or 'the defaults'}: closed form "
+                            f"{_show(predicted)}, solver {_show(actual)}"
+                        )
             idx += 1
-    return {"checked": checked, "mismatched": mismatched, "agree": mismatched == 0, "examples": examples,
-            "compared": "symmetric pure equilibria" if fa.kind == "conditions" else "the selected solution"}
+    return {
+        "checked": checked,
+        "mismatched": mismatched,
+        "agree": mismatched == 0,
+        "examples": examples,
+        "compared": "symmetric pure equilibria" if fa.kind == "conditions" else "the selected solution",
+    }
 
 
 def _close(x: Any, y: Any) -> bool:

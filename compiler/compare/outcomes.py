@@ -28,9 +28,14 @@ def equilibrium_key(eq: Equilibrium) -> tuple:
         eq: The equilibrium.
     """
     if eq.probabilities:
-        return ("mixed",) + tuple(sorted(
-            (p, a, o, round(q, _ROUND)) for p, acts in eq.probabilities.items() for a, probs in acts.items()
-            for o, q in probs.items()))
+        return ("mixed",) + tuple(
+            sorted(
+                (p, a, o, round(q, _ROUND))
+                for p, acts in eq.probabilities.items()
+                for a, probs in acts.items()
+                for o, q in probs.items()
+            )
+        )
     return ("pure",) + tuple(sorted((p, a, num_key(v)) for p, acts in eq.path.items() for a, v in acts.items()))
 
 
@@ -40,6 +45,7 @@ def describe_equilibrium(eq: Equilibrium) -> str:
     Args:
         eq: The equilibrium.
     """
+
     def val(v):
         return f"{v:.4g}" if isinstance(v, float) else str(v)
 
@@ -53,8 +59,7 @@ def describe_equilibrium(eq: Equilibrium) -> str:
             return f"mixed: everyone {a} ~ " + parts[0].split(" ~ ")[1]
         return "mixed: " + "; ".join(parts)
     flat = [(p, a, v) for p, acts in eq.path.items() for a, v in acts.items()]
-    if len(eq.path) > 1 and len({(a, num_key(v)) for _, a, v in flat}) == len({a for _, a, _ in flat}) \
-            and eq.symmetric:
+    if len(eq.path) > 1 and len({(a, num_key(v)) for _, a, v in flat}) == len({a for _, a, _ in flat}) and eq.symmetric:
         return ", ".join(f"everyone {a} = {val(v)}" for a, v in next(iter(eq.path.values())).items())
     return ", ".join(f"{p}.{a} = {val(v)}" for p, a, v in flat)
 
@@ -77,8 +82,7 @@ def outcome_of(sol: Solution, game: GameIR) -> Outcome:
     sym = None
     if game.symmetric and len({a.name for a in game.actions}) == 1:
         act = game.actions[0].name
-        sym = frozenset(num_key(next(iter(e.path.values()))[act]) for e in sol.equilibria
-                        if e.is_pure and e.symmetric)
+        sym = frozenset(num_key(next(iter(e.path.values()))[act]) for e in sol.equilibria if e.is_pure and e.symmetric)
     selected: dict[str, Any] | None = None
     ans = sol.answer
     if ans is not None and ans.is_pure:

@@ -64,8 +64,16 @@ def region_parts(fa: ClosedForm, fb: ClosedForm) -> list[Part] | None:
         for opt in list(fa.conditions) + [o for o in fb.conditions if o not in fa.conditions]:
             ca, cb = fa.conditions.get(opt, sp.false), fb.conditions.get(opt, sp.false)
             a_only, b_only = sp.And(ca, sp.Not(cb)), sp.And(sp.Not(ca), cb)
-            parts.append(Part(str(opt), f"everyone playing {opt} is an equilibrium", sp.Or(a_only, b_only),
-                              sp.Or(a_only, b_only), a_only, b_only))
+            parts.append(
+                Part(
+                    str(opt),
+                    f"everyone playing {opt} is an equilibrium",
+                    sp.Or(a_only, b_only),
+                    sp.Or(a_only, b_only),
+                    a_only,
+                    b_only,
+                )
+            )
         return parts
     actions = list(dict.fromkeys([k for _, o, _ in fa.regimes for k in o] + [k for _, o, _ in fb.regimes for k in o]))
     for act in actions:
@@ -90,13 +98,17 @@ class Space:
         self.free = [sp.Symbol(k, real=True) for k in grid.free]
         self.free_points = grid.free_points()
         self.mode = "bool" if not self.free else ("interval" if len(self.free) == 1 else "grid")
-        self.shared = {game_symbols[n]: sp.Rational(v.numerator, v.denominator)
-                       for n, v in grid.shared.items() if n in game_symbols}
+        self.shared = {
+            game_symbols[n]: sp.Rational(v.numerator, v.denominator)
+            for n, v in grid.shared.items()
+            if n in game_symbols
+        }
         self.game_symbols = game_symbols
         if self.mode == "interval":
             lo, hi = grid.domains[self.free[0].name]
-            self.universe = sp.Interval(sp.Rational(lo.numerator, lo.denominator),
-                                        sp.Rational(hi.numerator, hi.denominator))
+            self.universe = sp.Interval(
+                sp.Rational(lo.numerator, lo.denominator), sp.Rational(hi.numerator, hi.denominator)
+            )
         self._cache: dict[tuple[sp.Basic, int], Any] = {}
 
     def subs_at(self, i: int) -> dict[sp.Symbol, sp.Rational]:
@@ -150,7 +162,7 @@ class Space:
         poly = sp.Poly(expr, k)
         if poly.degree() > 1 or not all(c.is_Rational for c in poly.all_coeffs()):
             return None
-        c1, c0 = (poly.all_coeffs() if poly.degree() == 1 else [sp.Integer(0), poly.all_coeffs()[-1]])
+        c1, c0 = poly.all_coeffs() if poly.degree() == 1 else [sp.Integer(0), poly.all_coeffs()[-1]]
         op = rel.rel_op
         if c1 == 0:
             holds = {"==": c0 == 0, "!=": c0 != 0, "<": c0 < 0, "<=": c0 <= 0, ">": c0 > 0, ">=": c0 >= 0}[op]
@@ -158,14 +170,22 @@ class Space:
         t = -c0 / c1
         if c1 < 0:
             op = {">=": "<=", ">": "<", "<=": ">=", "<": ">", "==": "==", "!=": "!="}[op]
-        s = {">": sp.Interval.open(t, sp.oo), ">=": sp.Interval(t, sp.oo), "<": sp.Interval.open(-sp.oo, t),
-             "<=": sp.Interval(-sp.oo, t), "==": sp.FiniteSet(t),
-             "!=": sp.Union(sp.Interval.open(-sp.oo, t), sp.Interval.open(t, sp.oo))}[op]
+        s = {
+            ">": sp.Interval.open(t, sp.oo),
+            ">=": sp.Interval(t, sp.oo),
+            "<": sp.Interval.open(-sp.oo, t),
+            "<=": sp.Interval(-sp.oo, t),
+            "==": sp.FiniteSet(t),
+            "!=": sp.Union(sp.Interval.open(-sp.oo, t), sp.Interval.open(t, sp.oo)),
+        }[op]
         return s.intersect(self.universe)
 
     def full(self):
-        return True if self.mode == "bool" else (self.universe if self.mode == "interval"
-                                                 else frozenset(range(len(self.free_points))))
+        return (
+            True
+            if self.mode == "bool"
+            else (self.universe if self.mode == "interval" else frozenset(range(len(self.free_points))))
+        )
 
     def empty(self):
         return False if self.mode == "bool" else (sp.EmptySet if self.mode == "interval" else frozenset())
@@ -266,6 +286,7 @@ def simplify_on_grid(expr: sp.Basic, space: Space, notes: list[str]) -> sp.Basic
     terms = [list(t.args) if isinstance(t, sp.And) else [t] for t in (dnf.args if isinstance(dnf, sp.Or) else [dnf])]
     n = len(space.points)
     try:
+
         def union_at(ts, i):
             out = space.empty()
             for t in ts:
@@ -283,7 +304,7 @@ def simplify_on_grid(expr: sp.Basic, space: Space, notes: list[str]) -> sp.Basic
             changed = False
             k = 0
             while k < len(terms):  # drop whole terms that change nothing
-                trial = terms[:k] + terms[k + 1:]
+                trial = terms[:k] + terms[k + 1 :]
                 if equal(trial):
                     terms, changed = trial, True
                 else:
@@ -338,8 +359,14 @@ def intervals(s: sp.Set) -> list[dict[str, Any]]:
 
 
 def _interval(lo: sp.Expr, hi: sp.Expr, lo_open: bool, hi_open: bool) -> dict[str, Any]:
-    return {"lo": float(lo), "hi": float(hi), "lo_exact": _exact_text(lo), "hi_exact": _exact_text(hi),
-            "lo_open": lo_open, "hi_open": hi_open}
+    return {
+        "lo": float(lo),
+        "hi": float(hi),
+        "lo_exact": _exact_text(lo),
+        "hi_exact": _exact_text(hi),
+        "lo_open": lo_open,
+        "hi_open": hi_open,
+    }
 
 
 def _exact_text(v: sp.Expr) -> str:
@@ -361,6 +388,8 @@ def interval_text(ivs: list[dict[str, Any]], name: str) -> str:
         if iv["lo"] == iv["hi"]:
             parts.append(f"{name} = {iv['lo_exact']}")
         else:
-            parts.append(f"{iv['lo_exact']} {'<' if iv['lo_open'] else '<='} {name} "
-                         f"{'<' if iv['hi_open'] else '<='} {iv['hi_exact']}")
+            parts.append(
+                f"{iv['lo_exact']} {'<' if iv['lo_open'] else '<='} {name} "
+                f"{'<' if iv['hi_open'] else '<='} {iv['hi_exact']}"
+            )
     return " or ".join(parts)

@@ -74,8 +74,15 @@ class Side:
         return PreferencePoint(self.pref.name, tuple(out))
 
 
-def make_side(game: GameIR, pref: CheckedPreference, *, fixed: dict[str, Fraction] | None = None,
-              free: Sequence[str] | None = None, name: str | None = None, spec: str = "") -> Side:
+def make_side(
+    game: GameIR,
+    pref: CheckedPreference,
+    *,
+    fixed: dict[str, Fraction] | None = None,
+    free: Sequence[str] | None = None,
+    name: str | None = None,
+    spec: str = "",
+) -> Side:
     """Build a side, checking the free parameters.
 
     Args:
@@ -175,11 +182,15 @@ def build_grid(a: Side, b: Side, *, steps: int = DEFAULT_STEPS) -> Grid:
             if in_b:
                 own[1][name] = pb[name].default
             if in_a and in_b:
-                notes.append(f"{name} = {fraction_text(pa[name].default)} for {a.name}, "
-                             f"{fraction_text(pb[name].default)} for {b.name}")
+                notes.append(
+                    f"{name} = {fraction_text(pa[name].default)} for {a.name}, "
+                    f"{fraction_text(pb[name].default)} for {b.name}"
+                )
             else:
-                notes.append(f"{name} exists only for {a.name if in_a else b.name} "
-                             f"(= {fraction_text((pa if in_a else pb)[name].default)})")
+                notes.append(
+                    f"{name} exists only for {a.name if in_a else b.name} "
+                    f"(= {fraction_text((pa if in_a else pb)[name].default)})"
+                )
     free: dict[str, list[Fraction]] = {}
     domains: dict[str, tuple[Fraction, Fraction]] = {}
     for side in (a, b):
@@ -196,6 +207,8 @@ def build_grid(a: Side, b: Side, *, steps: int = DEFAULT_STEPS) -> Grid:
             free[k] = [lo + (hi - lo) * i / steps for i in range(steps + 1)] if hi > lo else [lo]
     clash = set(free) & (set(pa) | set(pb))
     if clash:
-        raise DiffError(f"`{sorted(clash)[0]}` names both a game parameter and a free preference parameter; "
-                        "give the preference parameter a value")
+        raise DiffError(
+            f"`{sorted(clash)[0]}` names both a game parameter and a free preference parameter; "
+            "give the preference parameter a value"
+        )
     return Grid(axes, shared, own, free, domains, notes)

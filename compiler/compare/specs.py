@@ -66,16 +66,28 @@ class SpecDiff:
 
     def to_json(self) -> dict[str, Any]:
         """``diff.json`` for a spec or preference diff."""
-        return {"kind": self.kind, "inputs": self.inputs,
-                "summary": {"compared": len(self.games),
-                            "differ": sum(1 for g in self.games if overall_status(g.counts) in ("differ", "overlap")),
-                            "agree": all(g.agreement.get("agree", True) for g in self.games)},
-                "skipped": self.skipped, "games": [g.to_json() for g in self.games]}
+        return {
+            "kind": self.kind,
+            "inputs": self.inputs,
+            "summary": {
+                "compared": len(self.games),
+                "differ": sum(1 for g in self.games if overall_status(g.counts) in ("differ", "overlap")),
+                "agree": all(g.agreement.get("agree", True) for g in self.games),
+            },
+            "skipped": self.skipped,
+            "games": [g.to_json() for g in self.games],
+        }
 
 
 def _side_for(ir, game: str, choice: PreferenceChoice, name: str, spec_name: str) -> Side:
-    return make_side(ir.games[game], ir.spec.preferences[choice.name], fixed=dict(choice.fixed), free=choice.free,
-                     name=name, spec=spec_name)
+    return make_side(
+        ir.games[game],
+        ir.spec.preferences[choice.name],
+        fixed=dict(choice.fixed),
+        free=choice.free,
+        name=name,
+        spec=spec_name,
+    )
 
 
 def total_points(pairs: Sequence[tuple[Side, Side]], *, steps: int = DEFAULT_STEPS) -> int:
@@ -95,8 +107,9 @@ def total_points(pairs: Sequence[tuple[Side, Side]], *, steps: int = DEFAULT_STE
     return total
 
 
-def preference_pairs(ir, first: PreferenceChoice, second: PreferenceChoice, *,
-                     games: Sequence[str] | None = None) -> list[tuple[Side, Side]]:
+def preference_pairs(
+    ir, first: PreferenceChoice, second: PreferenceChoice, *, games: Sequence[str] | None = None
+) -> list[tuple[Side, Side]]:
     """The sides of a preference diff: every (chosen) game of one spec, played by two preferences.
 
     Args:
@@ -111,12 +124,15 @@ def preference_pairs(ir, first: PreferenceChoice, second: PreferenceChoice, *,
     if first == second:
         raise DiffError(f"both sides are `{first.label}`; give two different preferences")
     names = list(games) if games else list(ir.games)
-    return [(_side_for(ir, g, first, first.label, ir.spec.name), _side_for(ir, g, second, second.label, ir.spec.name))
-            for g in names]
+    return [
+        (_side_for(ir, g, first, first.label, ir.spec.name), _side_for(ir, g, second, second.label, ir.spec.name))
+        for g in names
+    ]
 
 
-def spec_pairs(ir_a, ir_b, choices: Sequence[PreferenceChoice], *, names: tuple[str, str],
-               games: Sequence[str] | None = None) -> list[tuple[Side, Side]]:
+def spec_pairs(
+    ir_a, ir_b, choices: Sequence[PreferenceChoice], *, names: tuple[str, str], games: Sequence[str] | None = None
+) -> list[tuple[Side, Side]]:
     """The sides of a spec diff: every game both specs have, for every preference choice.
 
     Args:
@@ -131,8 +147,10 @@ def spec_pairs(ir_a, ir_b, choices: Sequence[PreferenceChoice], *, names: tuple[
     """
     shared = [g for g in ir_a.games if g in ir_b.games]
     if not shared:
-        raise DiffError(f"the specs share no game: {names[0]} has {', '.join(ir_a.games) or 'none'}; "
-                        f"{names[1]} has {', '.join(ir_b.games) or 'none'}")
+        raise DiffError(
+            f"the specs share no game: {names[0]} has {', '.join(ir_a.games) or 'none'}; "
+            f"{names[1]} has {', '.join(ir_b.games) or 'none'}"
+        )
     if games:
         for g in games:
             if g not in shared:
@@ -140,16 +158,19 @@ def spec_pairs(ir_a, ir_b, choices: Sequence[PreferenceChoice], *, names: tuple[
                 raise DiffError(f"game `{g}` is not in {where}; shared games: {', '.join(shared)}")
         shared = [g for g in shared if g in games]
     if not choices:
-        raise DiffError("no preference to compare: the specs' dataset and rubric blocks name none that both "
-                        "declare; give --preference")
+        raise DiffError(
+            "no preference to compare: the specs' dataset and rubric blocks name none that both "
+            "declare; give --preference"
+        )
     pairs = []
     for g in shared:
         for c in choices:
             for ir, n in ((ir_a, names[0]), (ir_b, names[1])):
                 if c.name not in ir.spec.preferences:
                     raise DiffError(f"preference `{c.name}` is not declared in {n}")
-            pairs.append((_side_for(ir_a, g, c, names[0], ir_a.spec.name),
-                          _side_for(ir_b, g, c, names[1], ir_b.spec.name)))
+            pairs.append(
+                (_side_for(ir_a, g, c, names[0], ir_a.spec.name), _side_for(ir_b, g, c, names[1], ir_b.spec.name))
+            )
     return pairs
 
 
@@ -170,8 +191,14 @@ def build_points(*specs) -> list[PreferenceChoice]:
     return out
 
 
-def diff_pairs(kind: str, inputs: list[dict[str, Any]], pairs: Sequence[tuple[Side, Side]], *,
-               steps: int = DEFAULT_STEPS, progress: Callable[[int], None] | None = None) -> SpecDiff:
+def diff_pairs(
+    kind: str,
+    inputs: list[dict[str, Any]],
+    pairs: Sequence[tuple[Side, Side]],
+    *,
+    steps: int = DEFAULT_STEPS,
+    progress: Callable[[int], None] | None = None,
+) -> SpecDiff:
     """Compare every pair of sides.
 
     Args:
@@ -187,8 +214,18 @@ def diff_pairs(kind: str, inputs: list[dict[str, Any]], pairs: Sequence[tuple[Si
         reason = None
         for side in (a, b):
             try:
-                GameSolver(side.game, BoundPreference(side.values({k: side.pref.domains[k][0]  # type: ignore[index]
-                                                                   for k in side.free}), side.pref))
+                GameSolver(
+                    side.game,
+                    BoundPreference(
+                        side.values(
+                            {
+                                k: side.pref.domains[k][0]  # type: ignore[index]
+                                for k in side.free
+                            }
+                        ),
+                        side.pref,
+                    ),
+                )
             except SolveError as exc:
                 reason = f"{side.name}: {exc}"
                 break

@@ -49,18 +49,36 @@ def _template_sets(spec: CheckedSpec) -> dict[str, TemplateSet]:
         except TemplateDirError as exc:
             span = build.ast.settings_spans.get("template", build.ast.span)
             refused = exc.refused
-            raise CompileError([Diagnostic("E0104" if refused.code == "E0104" else "E0308", refused.message,
-                                           span, label=refused.label, hint=refused.hint)], spec.sources) from None
+            raise CompileError(
+                [
+                    Diagnostic(
+                        "E0104" if refused.code == "E0104" else "E0308",
+                        refused.message,
+                        span,
+                        label=refused.label,
+                        hint=refused.hint,
+                    )
+                ],
+                spec.sources,
+            ) from None
         if directory not in cache:
             cache[directory] = TemplateSet(directory)
         sets[name] = cache[directory]
     return sets
 
 
-def compile_spec(spec: CheckedSpec, out_dir: str | Path, *, fmt: str = "trl", seed: int | None = None,
-                 samples: int | None = None, progress: Callable[[int], None] | None = None,
-                 on_total: Callable[[int], None] | None = None,
-                 before_commit: Callable[[Path], None] | None = None, allow_large: bool = False) -> CompileResult:
+def compile_spec(
+    spec: CheckedSpec,
+    out_dir: str | Path,
+    *,
+    fmt: str = "trl",
+    seed: int | None = None,
+    samples: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+    before_commit: Callable[[Path], None] | None = None,
+    allow_large: bool = False,
+) -> CompileResult:
     """Compile a checked spec's builds into ``out_dir/<spec>/``.
 
     Args:
@@ -111,8 +129,9 @@ def compile_spec(spec: CheckedSpec, out_dir: str | Path, *, fmt: str = "trl", se
             if build.kind == "dataset":
                 if samples is not None:
                     build = _with_samples(build, samples)
-                result = build_dataset(spec, ir, build, solutions, renderer, seed=block_seed, fmt=fmt,
-                                       progress=progress)
+                result = build_dataset(
+                    spec, ir, build, solutions, renderer, seed=block_seed, fmt=fmt, progress=progress
+                )
                 dataset_prompts.setdefault(id(templates[name]), set()).update(result.prompt_keys)
                 for split in ("train", "val", "test"):
                     if split in result.lines:
@@ -120,24 +139,41 @@ def compile_spec(spec: CheckedSpec, out_dir: str | Path, *, fmt: str = "trl", se
                         summary.append((name, split, len(result.lines[split])))
                 _write_per_preference(staged, name, build, result, fmt)
                 staged.write_document(f"{name}/dataset.json", DatasetHeader.model_validate(canonical(result.header)))
-                staged.write_text(f"{name}/README.md", dataset_card(spec, ir, build, result.counts,
-                                                                     result.skipped, result.header))
+                staged.write_text(
+                    f"{name}/README.md", dataset_card(spec, ir, build, result.counts, result.skipped, result.header)
+                )
             else:
-                lines, header = build_rubric(spec, ir, build, solutions, renderer, seed=block_seed,
-                                             progress=progress,
-                                             exclude=frozenset(dataset_prompts.get(id(templates[name]), ())))
+                lines, header = build_rubric(
+                    spec,
+                    ir,
+                    build,
+                    solutions,
+                    renderer,
+                    seed=block_seed,
+                    progress=progress,
+                    exclude=frozenset(dataset_prompts.get(id(templates[name]), ())),
+                )
                 staged.write_lines(f"{name}.jsonl", lines, model=RubricItem)
                 staged.write_document(f"{name}.json", RubricHeader.model_validate(header))
                 summary.append((name, "items", len(lines)))
             blocks.append({"name": name, "kind": build.kind, "seed": block_seed})
-        sol_lines = [dumps(canonical({**s.model_dump(mode="json"), "provenance": {
-            "spec": spec.name, "spec_sha256": spec.sha256}})) for s in solutions.all_solutions()]
+        sol_lines = [
+            dumps(
+                canonical({**s.model_dump(mode="json"), "provenance": {"spec": spec.name, "spec_sha256": spec.sha256}})
+            )
+            for s in solutions.all_solutions()
+        ]
         staged.write_lines("solutions.jsonl", sol_lines, model=SolutionRow)
         summary.append(("solutions", "-", len(sol_lines)))
         # the model validates `format` and turns the block dicts into its entries
-        manifest = Manifest(spec=spec.name, spec_sha256=spec.sha256, prefc_version=__version__,
-                            format=fmt, blocks=blocks,
-                            files=sorted(staged.files, key=lambda f: f.path))
+        manifest = Manifest(
+            spec=spec.name,
+            spec_sha256=spec.sha256,
+            prefc_version=__version__,
+            format=fmt,
+            blocks=blocks,
+            files=sorted(staged.files, key=lambda f: f.path),
+        )
         staged.write_text("manifest.json", manifest.to_text())
         if before_commit is not None:
             before_commit(staged.tmp)
@@ -145,8 +181,11 @@ def compile_spec(spec: CheckedSpec, out_dir: str | Path, *, fmt: str = "trl", se
     except BaseException:
         staged.abort()
         raise
-    return CompileResult(staged.target, [f.model_dump(mode="json", by_alias=True)
-                                         for f in sorted(staged.files, key=lambda f: f.path)], summary)
+    return CompileResult(
+        staged.target,
+        [f.model_dump(mode="json", by_alias=True) for f in sorted(staged.files, key=lambda f: f.path)],
+        summary,
+    )
 
 
 def _write_per_preference(staged: StagedBuild, name: str, build, result, fmt: str) -> None:
@@ -156,19 +195,26 @@ def _write_per_preference(staged: StagedBuild, name: str, build, result, fmt: st
     if len(set(slugs)) != len(slugs) or any(s in SPLITS or s == "openai" for s in slugs):
         from prefc.compiler.emit.situations import EmitError
 
-        raise EmitError(f"dataset `{name}`: preferences {', '.join(labels)} need distinct file names, "
-                        f"got {', '.join(slugs)}")
+        raise EmitError(
+            f"dataset `{name}`: preferences {', '.join(labels)} need distinct file names, got {', '.join(slugs)}"
+        )
     for label in labels:
         for split in SPLITS:
-            own = [line for line, owner in zip(result.lines.get(split, ()), result.labels.get(split, ()), strict=True)
-                   if owner == label]
+            own = [
+                line
+                for line, owner in zip(result.lines.get(split, ()), result.labels.get(split, ()), strict=True)
+                if owner == label
+            ]
             if not own:
                 continue
             if len(labels) > 1:
                 staged.write_lines(f"{name}/{preference_file(label, split)}", own, model=DatasetRow)
             if fmt == "openai":
-                staged.write_lines(f"{name}/{openai_file(label, split)}", [dumps(openai_row(json.loads(line)))
-                                                                          for line in own], model=OpenAIRow)
+                staged.write_lines(
+                    f"{name}/{openai_file(label, split)}",
+                    [dumps(openai_row(json.loads(line))) for line in own],
+                    model=OpenAIRow,
+                )
 
 
 def _with_samples(build, samples: int):

@@ -22,8 +22,13 @@ __all__ = ["CARD_LICENSE", "dataset_card", "hub_header"]
 CARD_LICENSE = "apache-2.0"
 """The license the card declares: prefc's, whose templates write every prompt and trace."""
 
-_SIZE_CATEGORIES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
-                    (10_000_000, "1M<n<10M"))
+_SIZE_CATEGORIES = (
+    (1_000, "n<1K"),
+    (10_000, "1K<n<10K"),
+    (100_000, "10K<n<100K"),
+    (1_000_000, "100K<n<1M"),
+    (10_000_000, "1M<n<10M"),
+)
 
 
 def _q(text: str) -> str:
@@ -46,13 +51,32 @@ def hub_header(spec: CheckedSpec, build: CheckedBuild, counts: Counter) -> str:
         counts: (game, preference, split) -> rows.
     """
     splits = [s for s in SPLITS if any(k[2] == s for k in counts)]
-    lines = ["---", f"pretty_name: {_q(f'{spec.name} / {build.name}')}", f"license: {CARD_LICENSE}",
-             "language:", "- en", "task_categories:", "- text-generation", "task_ids:", "- dialogue-modeling",
-             "tags:", "- prefc", "- game-theory", "- economics", "- preferences", "- sft",
-             "size_categories:", f"- {_size_category(sum(counts.values()))}", "configs:"]
+    lines = [
+        "---",
+        f"pretty_name: {_q(f'{spec.name} / {build.name}')}",
+        f"license: {CARD_LICENSE}",
+        "language:",
+        "- en",
+        "task_categories:",
+        "- text-generation",
+        "task_ids:",
+        "- dialogue-modeling",
+        "tags:",
+        "- prefc",
+        "- game-theory",
+        "- economics",
+        "- preferences",
+        "- sft",
+        "size_categories:",
+        f"- {_size_category(sum(counts.values()))}",
+        "configs:",
+    ]
     several = len(build.preferences) > 1
-    lines += [f"- config_name: {'all' if several else _q(preference_slug(build.preferences[0].label))}",
-              "  default: true", "  data_files:"]
+    lines += [
+        f"- config_name: {'all' if several else _q(preference_slug(build.preferences[0].label))}",
+        "  default: true",
+        "  data_files:",
+    ]
     for split in splits:
         lines += [f"  - split: {HUB_SPLIT_NAMES[split]}", f"    path: {_q(f'{split}.jsonl')}"]
     if several:
@@ -65,8 +89,9 @@ def hub_header(spec: CheckedSpec, build: CheckedBuild, counts: Counter) -> str:
     return "\n".join(lines) + "\n"
 
 
-def dataset_card(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, counts: Counter, skipped: Counter,
-                 header: dict) -> str:
+def dataset_card(
+    spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, counts: Counter, skipped: Counter, header: dict
+) -> str:
     """A Markdown card: what the dataset teaches, its conventions, preferences, counts and how to load it.
 
     Args:
@@ -78,13 +103,21 @@ def dataset_card(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, counts: Cou
         header: The ``dataset.json`` content.
     """
     splits = [s for s in SPLITS if any(k[2] == s for k in counts)]
-    out = [hub_header(spec, build, counts), f"# {spec.name} / {build.name}", "",
-           f"Supervised fine-tuning data compiled by prefc from the spec `{spec.name}` ({spec.title}), "
-           f"sha256 `{spec.sha256}`.", "",
-           "Each row asks a player of an economic game for a decision and answers it as the named "
-           "preference would: a reasoning trace derived from the solver's derivation (the utility of each "
-           "option, or the utility function and its marginal), then one line `ANSWER: {json}` whose keys are "
-           "the action names.", "", "## Preferences", ""]
+    out = [
+        hub_header(spec, build, counts),
+        f"# {spec.name} / {build.name}",
+        "",
+        f"Supervised fine-tuning data compiled by prefc from the spec `{spec.name}` ({spec.title}), "
+        f"sha256 `{spec.sha256}`.",
+        "",
+        "Each row asks a player of an economic game for a decision and answers it as the named "
+        "preference would: a reasoning trace derived from the solver's derivation (the utility of each "
+        "option, or the utility function and its marginal), then one line `ANSWER: {json}` whose keys are "
+        "the action names.",
+        "",
+        "## Preferences",
+        "",
+    ]
     for p in build.preferences:
         checked = spec.preferences[p.name]
         from prefc.compiler import pretty
@@ -95,14 +128,24 @@ def dataset_card(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, counts: Cou
         game = ir.games[g]
         values = ", ".join(f"{n} in {{{', '.join(str(v) for v in par.values)}}}" for n, par in game.params.items())
         out.append(f"- `{g}` ({game.title}): parameters {values}; Kantian convention: {game.describe_kantian()}.")
-    out += ["", "Ties are broken by the lowest option (listed in `meta.alternatives`); parameter points whose "
-            "only equilibria are mixed are skipped" + (": " + ", ".join(f"{g}/{p}: {n}" for (g, p), n in
-                                                                      sorted(skipped.items())) if skipped else ".")]
+    out += [
+        "",
+        "Ties are broken by the lowest option (listed in `meta.alternatives`); parameter points whose "
+        "only equilibria are mixed are skipped"
+        + (": " + ", ".join(f"{g}/{p}: {n}" for (g, p), n in sorted(skipped.items())) if skipped else "."),
+    ]
     hold = header["holdout"]
-    out += ["", "## Splits", "", f"Fractions: {header['split']}. Hold-outs (all in `test`): games "
-            f"{hold['games'] or 'none'}, paraphrases {hold['paraphrases'] or 'none'}, regions "
-            f"{hold['where'] or 'none'}. No prompt appears in two splits.", "",
-            "| game | preference | " + " | ".join(splits) + " |", "|---|---|" + "---|" * len(splits)]
+    out += [
+        "",
+        "## Splits",
+        "",
+        f"Fractions: {header['split']}. Hold-outs (all in `test`): games "
+        f"{hold['games'] or 'none'}, paraphrases {hold['paraphrases'] or 'none'}, regions "
+        f"{hold['where'] or 'none'}. No prompt appears in two splits.",
+        "",
+        "| game | preference | " + " | ".join(splits) + " |",
+        "|---|---|" + "---|" * len(splits),
+    ]
     for g in build.games:
         for p in build.preferences:
             out.append(f"| {g} | {p.label} | " + " | ".join(str(counts.get((g, p.label, s), 0)) for s in splits) + " |")

@@ -81,17 +81,34 @@ def _static_uncached(game: GameIR) -> dict[str, Any]:
         text = f"{who} chooses {m.action.name} in {pretty.domain(m.domain)}"
         if seen:
             text = f"{who} sees {seen}, then chooses {m.action.name} in {pretty.domain(m.domain)}"
-        moves.append({"player": m.mover.name, "action": m.action.name, "text": text,
-                      "stage": 1 + next(i.stage for i in checked.actions.values() if i.move is m)})
+        moves.append(
+            {
+                "player": m.mover.name,
+                "action": m.action.name,
+                "text": text,
+                "stage": 1 + next(i.stage for i in checked.actions.values() if i.move is m),
+            }
+        )
     payoffs = []
     for pay in checked.ast.payoffs:
         who = pay.player.name + (f"[{pay.index_var.name}]" if pay.index_var is not None else "")
         payoffs.append({"player": who, "formula": pretty.expr(pay.value)})
-    helpers = [{"name": let.name.name, "params": [p.name for p in let.params], "formula": pretty.expr(let.value)}
-               for let in checked.ast.lets]
-    return {"name": game.name, "title": game.title, "players": players, "moves": moves, "payoffs": payoffs,
-            "helpers": helpers, "symmetric": game.symmetric, "sequential": game.n_stages > 1,
-            "group": game.group, "kantian": game.describe_kantian()}
+    helpers = [
+        {"name": let.name.name, "params": [p.name for p in let.params], "formula": pretty.expr(let.value)}
+        for let in checked.ast.lets
+    ]
+    return {
+        "name": game.name,
+        "title": game.title,
+        "players": players,
+        "moves": moves,
+        "payoffs": payoffs,
+        "helpers": helpers,
+        "symmetric": game.symmetric,
+        "sequential": game.n_stages > 1,
+        "group": game.group,
+        "kantian": game.describe_kantian(),
+    }
 
 
 def freeze(value: Any) -> Any:
@@ -124,22 +141,38 @@ def situation_context(game: GameIR, situation: Situation, schema: dict[str, dict
         earlier = game.action_by_key(key)
         seen[seen_name(game, key)] = earlier.labels[int(value)] if earlier.kind == "labels" else number_text(value)
     spec = schema[act.name]
-    action = {"name": act.name, "kind": spec["kind"], "options": spec.get("options", []),
-              "min": number_text(spec["min"]) if "min" in spec else "",
-              "max": number_text(spec["max"]) if "max" in spec else ""}
+    action = {
+        "name": act.name,
+        "kind": spec["kind"],
+        "options": spec.get("options", []),
+        "min": number_text(spec["min"]) if "min" in spec else "",
+        "max": number_text(spec["max"]) if "max" in spec else "",
+    }
     n_players = ""
     if game.group is not None and game.group_size is not None:
         n_players = number_text(value_at(game, game.group_size, situation.point))
     others = [r for r in game.roles if r != situation.role]
     return {
-        "game": _static(game), "role": situation.role, "params": freeze(params), "seen": freeze(seen),
-        "action": freeze(action), "n_players": n_players, "others": freeze(others),
-        "other": others[0] if others else "", "answer_format": answer_format(schema),
+        "game": _static(game),
+        "role": situation.role,
+        "params": freeze(params),
+        "seen": freeze(seen),
+        "action": freeze(action),
+        "n_players": n_players,
+        "others": freeze(others),
+        "other": others[0] if others else "",
+        "answer_format": answer_format(schema),
     }
 
 
-def prompt_context(game: GameIR, situation: Situation, paraphrase: int,
-                   schema: dict[str, dict[str, Any]], *, shared: dict[str, Any] | None = None) -> dict[str, Any]:
+def prompt_context(
+    game: GameIR,
+    situation: Situation,
+    paraphrase: int,
+    schema: dict[str, dict[str, Any]],
+    *,
+    shared: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The variables a game template sees.
 
     Args:
@@ -162,5 +195,9 @@ def system_context(schema: dict[str, dict[str, Any]], paraphrase: int, *, line: 
         paraphrase: The wording number.
         line: The schema's :func:`answer_format`, when the caller has it.
     """
-    return {"answer_format": line if line is not None else answer_format(schema), "keys": tuple(schema),
-            "form": form(paraphrase), "paraphrase": paraphrase}
+    return {
+        "answer_format": line if line is not None else answer_format(schema),
+        "keys": tuple(schema),
+        "form": form(paraphrase),
+        "paraphrase": paraphrase,
+    }

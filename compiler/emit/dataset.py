@@ -65,8 +65,17 @@ def paraphrase_numbers(build: CheckedBuild) -> list[int]:
     return list(range(build.ast.paraphrases or 1))
 
 
-def build_dataset(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions: Solutions,
-                  renderer: PromptRenderer, *, seed: int, fmt: str = "trl", progress=None) -> DatasetResult:
+def build_dataset(
+    spec: CheckedSpec,
+    ir: SpecIR,
+    build: CheckedBuild,
+    solutions: Solutions,
+    renderer: PromptRenderer,
+    *,
+    seed: int,
+    fmt: str = "trl",
+    progress=None,
+) -> DatasetResult:
     """Sample, split and render a dataset block.
 
     Args:
@@ -82,8 +91,9 @@ def build_dataset(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions:
     """
     paras = paraphrase_numbers(build)
     if build.ast.template in (None, "default") and len(paras) > DEFAULT_WORDINGS:
-        raise EmitError(f"the default templates have {DEFAULT_WORDINGS} distinct wordings; "
-                        f"`paraphrases {len(paras)}` asks for more")
+        raise EmitError(
+            f"the default templates have {DEFAULT_WORDINGS} distinct wordings; `paraphrases {len(paras)}` asks for more"
+        )
     per_pref = build.ast.samples or 100
     skipped: Counter = Counter()
     chosen: dict[str, list[sampling.PromptKey]] = {}
@@ -104,15 +114,20 @@ def build_dataset(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions:
             if build.ast.samples_per == "game":
                 short = {g: n for g, n in sizes.items() if n < per_pref}
                 if short:
-                    raise EmitError(f"{per_pref} rows per game asked for, but only "
-                                    + ", ".join(f"{g}: {n}" for g, n in short.items()) + " distinct rows exist")
+                    raise EmitError(
+                        f"{per_pref} rows per game asked for, but only "
+                        + ", ".join(f"{g}: {n}" for g, n in short.items())
+                        + " distinct rows exist"
+                    )
                 quota = {g: per_pref for g in sizes}
             else:
                 quota = sampling.quotas(per_pref, sizes)
         except EmitError as exc:
-            raise EmitError(f"dataset `{build.name}`, preference `{pref.label}`: {exc}; lower `samples` "
-                            "or add parameter values, games or paraphrases",
-                            span=exc.span or build.ast.settings_spans.get("samples", build.ast.name.span)) from exc
+            raise EmitError(
+                f"dataset `{build.name}`, preference `{pref.label}`: {exc}; lower `samples` "
+                "or add parameter values, games or paraphrases",
+                span=exc.span or build.ast.settings_spans.get("samples", build.ast.name.span),
+            ) from exc
         keys: list[sampling.PromptKey] = []
         for game in build.games:
             rng = random.Random(f"{seed}:{build.name}:{pref.label}:{game}")
@@ -129,8 +144,12 @@ def build_dataset(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions:
     situation_meta: dict = {}  # situation -> its meta fields (shared by every preference and wording)
     for pref in build.preferences:
         bound = ir.preference(pref)
-        pref_meta = {**base_meta, "preference": pref.label, "preference_name": pref.name,
-                     "preference_params": canonical(dict(pref.values))}
+        pref_meta = {
+            **base_meta,
+            "preference": pref.label,
+            "preference_name": pref.name,
+            "preference_params": canonical(dict(pref.values)),
+        }
         answered: dict = {}  # situation -> (completion JSON, answer meta): the same for every wording
         for key in chosen[pref.label]:
             situation, paraphrase = key
@@ -158,11 +177,25 @@ def build_dataset(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions:
             # ``dumps(row)`` (a test checks this), without re-serialising the shared prompt.
             if fmt in ("messages", "openai"):
                 assistant = dumps({"role": "assistant", "content": text})
-                line = '{"messages":' + renderer.messages_json(situation, paraphrase)[:-1] + "," + assistant \
-                    + '],"meta":' + meta + "}"
+                line = (
+                    '{"messages":'
+                    + renderer.messages_json(situation, paraphrase)[:-1]
+                    + ","
+                    + assistant
+                    + '],"meta":'
+                    + meta
+                    + "}"
+                )
             else:
-                line = '{"completion":' + completion + ',"meta":' + meta + ',"prompt":' \
-                    + renderer.messages_json(situation, paraphrase) + "}"
+                line = (
+                    '{"completion":'
+                    + completion
+                    + ',"meta":'
+                    + meta
+                    + ',"prompt":'
+                    + renderer.messages_json(situation, paraphrase)
+                    + "}"
+                )
             lines.setdefault(split, []).append(line)
             labels.setdefault(split, []).append(pref.label)
             counts[(situation.game, pref.label, split)] += 1
@@ -172,12 +205,20 @@ def build_dataset(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions:
         random.Random(f"{seed}:{build.name}:{split}:order").shuffle(rows)
         random.Random(f"{seed}:{build.name}:{split}:order").shuffle(labels[split])  # the same permutation
     header = {
-        "spec": spec.name, "spec_sha256": spec.sha256, "dataset": build.name, "format": fmt, "seed": seed,
-        "preferences": [p.label for p in build.preferences], "games": list(build.games),
-        "paraphrases": len(paras), "split": {k: plain_number(v) for k, v in fractions.items()},
-        "holdout": {"games": [g.name for g in build.ast.holdout_games],
-                    "paraphrases": list(build.ast.holdout_paraphrases),
-                    "where": [_pretty(c) for c in build.ast.holdout_where]},
+        "spec": spec.name,
+        "spec_sha256": spec.sha256,
+        "dataset": build.name,
+        "format": fmt,
+        "seed": seed,
+        "preferences": [p.label for p in build.preferences],
+        "games": list(build.games),
+        "paraphrases": len(paras),
+        "split": {k: plain_number(v) for k, v in fractions.items()},
+        "holdout": {
+            "games": [g.name for g in build.ast.holdout_games],
+            "paraphrases": list(build.ast.holdout_paraphrases),
+            "where": [_pretty(c) for c in build.ast.holdout_where],
+        },
         "counts": {s: sum(n for (g, p, sp), n in counts.items() if sp == s) for s in SPLIT_ORDER if s in lines},
         "skipped_points": {f"{g}/{p}": n for (g, p), n in sorted(skipped.items())},
     }

@@ -111,12 +111,18 @@ class OpenAIFileReport:
 
     def to_json(self) -> dict[str, Any]:
         """The report as a JSON object."""
+
         def problems(items: list[OpenAIFileProblem]) -> list[dict[str, Any]]:
             return [{"line": p.line, "code": p.code, "message": p.message} for p in items]
 
-        return {"path": str(self.path), "examples": self.examples, "ok": self.ok,
-                "max_example_bytes": self.max_example_bytes,
-                "errors": problems(self.errors), "warnings": problems(self.warnings)}
+        return {
+            "path": str(self.path),
+            "examples": self.examples,
+            "ok": self.ok,
+            "max_example_bytes": self.max_example_bytes,
+            "errors": problems(self.errors),
+            "warnings": problems(self.warnings),
+        }
 
 
 def openai_row(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -140,8 +146,11 @@ def openai_row(row: Mapping[str, Any]) -> dict[str, Any]:
         raise ValueError("expected 'prompt' and 'completion' message lists or a 'messages' list")
     out = []
     for message in messages:
-        if not isinstance(message, Mapping) or not isinstance(message.get("role"), str) or not isinstance(
-                message.get("content"), str):
+        if (
+            not isinstance(message, Mapping)
+            or not isinstance(message.get("role"), str)
+            or not isinstance(message.get("content"), str)
+        ):
             raise ValueError("every message needs string 'role' and 'content'")
         out.append({"role": message["role"], "content": message["content"]})
     return {"messages": out}
@@ -194,8 +203,12 @@ def validate_openai_row(
         if "role" in message and role not in _ROLES:
             err("unrecognized_role", f"{where} has role {role!r}; roles are {', '.join(sorted(_ROLES))}")
         content = message.get("content")
-        if "content" in message and (not isinstance(content, str) or not content.strip()) and not (
-            role == "assistant" and content is None and ("tool_calls" in message or "function_call" in message)
+        if (
+            "content" in message
+            and (not isinstance(content, str) or not content.strip())
+            and not (
+                role == "assistant" and content is None and ("tool_calls" in message or "function_call" in message)
+            )
         ):
             err("missing_content", f"{where} has no text content")
         if "weight" in message:
@@ -212,13 +225,17 @@ def validate_openai_row(
             err("unexpected_roles", f"roles are {roles}, expected system, user, assistant")
     size = len(json.dumps(messages, ensure_ascii=False).encode("utf-8"))
     if size + _PER_MESSAGE_OVERHEAD * len(messages) > max_tokens:
-        warnings.append(OpenAIFileProblem(line, "may_exceed_token_limit",
-                                          f"{size} bytes: the example may exceed {max_tokens} tokens"))
+        warnings.append(
+            OpenAIFileProblem(
+                line, "may_exceed_token_limit", f"{size} bytes: the example may exceed {max_tokens} tokens"
+            )
+        )
     return errors, warnings
 
 
-def validate_openai_file(path: str | os.PathLike[str], *, strict: bool = False, training: bool = True,
-                         max_tokens: int = DEFAULT_MAX_TOKENS) -> OpenAIFileReport:
+def validate_openai_file(
+    path: str | os.PathLike[str], *, strict: bool = False, training: bool = True, max_tokens: int = DEFAULT_MAX_TOKENS
+) -> OpenAIFileReport:
     """Check a JSONL file against the published rules for chat fine-tuning data.
 
     Args:

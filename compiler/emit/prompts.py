@@ -55,8 +55,9 @@ class PromptRenderer:
             if shared is None:
                 shared = self._shared[situation] = situation_context(game, situation, schema)
             system = self.system(schema, paraphrase, line=shared["answer_format"])
-            user = self.templates.render(situation.game,
-                                         prompt_context(game, situation, paraphrase, schema, shared=shared))
+            user = self.templates.render(
+                situation.game, prompt_context(game, situation, paraphrase, schema, shared=shared)
+            )
             cached = [{"role": "system", "content": system}, {"role": "user", "content": user}]
             self._cache[key] = cached
         return cached

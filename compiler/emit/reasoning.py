@@ -22,8 +22,10 @@ def preference_sentence(pref: BoundPreference) -> str:
     body = pref.checked.ast.body
     if "kappa" in values and pref.uses_kantian:
         k = values["kappa"]
-        return (f"I weigh my own payoff with 1 - kappa = {number_text(1 - k)} and the payoff if everyone "
-                f"did as I do with {number_text(k)}.")
+        return (
+            f"I weigh my own payoff with 1 - kappa = {number_text(1 - k)} and the payoff if everyone "
+            f"did as I do with {number_text(k)}."
+        )
     if isinstance(body, ast.Call) and body.func.name == "payoff" and not values:
         return "I care only about my own payoff."
     params = ", ".join(f"{k} = {number_text(v)}" for k, v in values.items())
@@ -67,11 +69,14 @@ def _finite(decision: Decision) -> str:
     if steady is not None:
         dv, du = steady
         first, second, last = opts[0], opts[1], opts[-1]
-        change = "changes it by 0" if abs(du) <= 1e-12 else \
-            f"{'adds' if du > 0 else 'takes away'} {number_text(abs(du))}"
-        text = (f"Comparing my options: {_value(first.value)} gives me {number_text(first.utility)}; "
-                f"{_value(second.value)} gives me {number_text(second.utility)}; each further step of "
-                f"{number_text(dv)} {change}, up to {_value(last.value)}, which gives me {number_text(last.utility)}.")
+        change = (
+            "changes it by 0" if abs(du) <= 1e-12 else f"{'adds' if du > 0 else 'takes away'} {number_text(abs(du))}"
+        )
+        text = (
+            f"Comparing my options: {_value(first.value)} gives me {number_text(first.utility)}; "
+            f"{_value(second.value)} gives me {number_text(second.utility)}; each further step of "
+            f"{number_text(dv)} {change}, up to {_value(last.value)}, which gives me {number_text(last.utility)}."
+        )
     else:
         parts = [f"{_value(o.value)} gives me {number_text(o.utility)}" for o in opts if o.utility is not None]
         text = "Comparing my options: " + "; ".join(parts) + "."
@@ -135,8 +140,10 @@ def _regime_sentence(decision: Decision) -> str | None:
     marginal utility), numbers first, so a model writing it computes before it concludes."""
     if not decision.regime or decision.regime == "always" or not decision.regime_check:
         return None
-    return (f"Here {decision.regime_check}, so the regime is {decision.regime}, where the best "
-            f"{decision.action} is {_value(decision.chosen)}.")
+    return (
+        f"Here {decision.regime_check}, so the regime is {decision.regime}, where the best "
+        f"{decision.action} is {_value(decision.chosen)}."
+    )
 
 
 def completion_text(pref: BoundPreference, decision: Decision, answer: dict) -> str:

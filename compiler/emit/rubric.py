@@ -85,8 +85,9 @@ def _options(schema: dict[str, Any]) -> list[Any]:
     return [plain_number(lo + (hi - lo) * Fraction(i, CONTINUOUS_OPTIONS - 1)) for i in range(CONTINUOUS_OPTIONS)]
 
 
-def family_utilities(solutions: Solutions, family: Family, situation: Situation,
-                     options: list[Any]) -> list[list[float | None]]:
+def family_utilities(
+    solutions: Solutions, family: Family, situation: Situation, options: list[Any]
+) -> list[list[float | None]]:
     """The decider's utility of each option at every grid value of the family's parameter.
 
     Args:
@@ -114,12 +115,13 @@ class Selection:
         tolerance: The rubric's tolerance, as a fraction of a numeric action's range.
     """
 
-    def __init__(self, build: CheckedBuild, solutions: Solutions, renderer: PromptRenderer,
-                 tolerance: Fraction) -> None:
+    def __init__(
+        self, build: CheckedBuild, solutions: Solutions, renderer: PromptRenderer, tolerance: Fraction
+    ) -> None:
         self.build, self.solutions, self.renderer, self.tolerance = build, solutions, renderer, tolerance
         self.rule = build.ast.select.name if build.ast.select is not None else "all"
         prefs = build.preferences
-        self.pairs = [(a, b) for i, a in enumerate(prefs) for b in prefs[i + 1:]]
+        self.pairs = [(a, b) for i, a in enumerate(prefs) for b in prefs[i + 1 :]]
         self._differing: dict[Situation, tuple[int, ...]] = {}
         self.candidates = self.discriminating = 0
         self.emitted = [0] * len(self.pairs)
@@ -134,9 +136,12 @@ class Selection:
             schema = self.renderer.schema(situation)
             decided = {p.label: self.solutions.decide(situation, p) for p in self.build.preferences}
             self._differing[situation] = tuple(
-                i for i, (a, b) in enumerate(self.pairs)
-                if decided[a.label] is not None and decided[b.label] is not None
-                and not _share_an_answer(decided[a.label], decided[b.label], schema, self.tolerance))
+                i
+                for i, (a, b) in enumerate(self.pairs)
+                if decided[a.label] is not None
+                and decided[b.label] is not None
+                and not _share_an_answer(decided[a.label], decided[b.label], schema, self.tolerance)
+            )
         return self._differing[situation]
 
     def apply(self, orders: dict[str, list[sampling.PromptKey]]) -> dict[str, list[sampling.PromptKey]]:
@@ -156,9 +161,11 @@ class Selection:
             self.discriminating += len(telling)
             if self.rule == "discriminating":
                 if keys and not telling:
-                    raise EmitError(f"rubric `{self.build.name}`: no situation of game `{game}` tells "
-                                    f"{', '.join(p.label for p in self.build.preferences)} apart "
-                                    "(`select discriminating`); remove the game or vary its parameters")
+                    raise EmitError(
+                        f"rubric `{self.build.name}`: no situation of game `{game}` tells "
+                        f"{', '.join(p.label for p in self.build.preferences)} apart "
+                        "(`select discriminating`); remove the game or vary its parameters"
+                    )
                 out[game] = telling
             else:
                 out[game] = keys
@@ -178,27 +185,45 @@ class Selection:
         of them are discriminating (and their share), and per preference pair the items whose
         targets differ."""
         share = self.discriminating / self.candidates if self.candidates else 0.0
-        return {"rule": self.rule, "candidates": self.candidates, "discriminating": self.discriminating,
-                "share": round(share, 4),
-                "pairs": [{"preferences": [a.label, b.label], "differ": n}
-                          for (a, b), n in zip(self.pairs, self.emitted, strict=True)]}
+        return {
+            "rule": self.rule,
+            "candidates": self.candidates,
+            "discriminating": self.discriminating,
+            "share": round(share, 4),
+            "pairs": [
+                {"preferences": [a.label, b.label], "differ": n}
+                for (a, b), n in zip(self.pairs, self.emitted, strict=True)
+            ],
+        }
 
 
 def _share_an_answer(a: Any, b: Any, schema: dict[str, Any], tolerance: Fraction) -> bool:
     """Whether some answer is correct for both decisions (see :class:`Selection`)."""
+
     def close(spec: dict[str, Any], x: Any, y: Any) -> bool:
         if spec["kind"] == "number":
             width = Fraction(str(spec["max"])) - Fraction(str(spec["min"]))
             return abs(Fraction(str(x)) - Fraction(str(y))) <= 2 * tolerance * width
         return x == y
 
-    return any(all(k in x and k in y and close(spec, x[k], y[k]) for k, spec in schema.items())
-               for x in [a.answer, *a.alternatives] for y in [b.answer, *b.alternatives])
+    return any(
+        all(k in x and k in y and close(spec, x[k], y[k]) for k, spec in schema.items())
+        for x in [a.answer, *a.alternatives]
+        for y in [b.answer, *b.alternatives]
+    )
 
 
-def build_rubric(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions: Solutions,
-                 renderer: PromptRenderer, *, seed: int, progress=None,
-                 exclude: frozenset | set = frozenset()) -> tuple[list[str], dict[str, Any]]:
+def build_rubric(
+    spec: CheckedSpec,
+    ir: SpecIR,
+    build: CheckedBuild,
+    solutions: Solutions,
+    renderer: PromptRenderer,
+    *,
+    seed: int,
+    progress=None,
+    exclude: frozenset | set = frozenset(),
+) -> tuple[list[str], dict[str, Any]]:
     """Sample and render a rubric block.
 
     Items never ask a prompt in ``exclude`` (the prompts of the spec's datasets rendered with the
@@ -245,9 +270,11 @@ def build_rubric(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions: 
     try:
         quota = sampling.quotas(wanted, {g: len(order) for g, order in orders.items()})
     except EmitError as exc:
-        raise EmitError(f"rubric `{build.name}`: {exc} (prompts of the spec's datasets excluded); lower `items` "
-                        "or add parameter values, games or paraphrases",
-                        span=exc.span or build.ast.settings_spans.get("items", build.ast.name.span)) from exc
+        raise EmitError(
+            f"rubric `{build.name}`: {exc} (prompts of the spec's datasets excluded); lower `items` "
+            "or add parameter values, games or paraphrases",
+            span=exc.span or build.ast.settings_spans.get("items", build.ast.name.span),
+        ) from exc
     keys: list[sampling.PromptKey] = []
     for game in build.games:
         keys.extend(orders[game][: quota[game]])
@@ -266,33 +293,56 @@ def build_rubric(spec: CheckedSpec, ir: SpecIR, build: CheckedBuild, solutions: 
                 target["alternatives"] = decided.alternatives
             targets[pref.label] = target
         item: dict[str, Any] = {
-            "id": f"{build.name}-{i:04d}", "game": situation.game, "role": situation.role,
-            "params": dict(situation.point), "prompt": renderer.messages(situation, paraphrase),
-            "schema": schema, "targets": targets, "tolerance": tolerance,
-            "meta": {"spec": spec.name, "spec_sha256": spec.sha256, "rubric": build.name, "paraphrase": paraphrase,
-                     "varied": [n for n, p in ir.games[situation.game].params.items() if len(p.values) > 1]},
+            "id": f"{build.name}-{i:04d}",
+            "game": situation.game,
+            "role": situation.role,
+            "params": dict(situation.point),
+            "prompt": renderer.messages(situation, paraphrase),
+            "schema": schema,
+            "targets": targets,
+            "tolerance": tolerance,
+            "meta": {
+                "spec": spec.name,
+                "spec_sha256": spec.sha256,
+                "rubric": build.name,
+                "paraphrase": paraphrase,
+                "varied": [n for n, p in ir.games[situation.game].params.items() if len(p.values) > 1],
+            },
         }
         if situation.history:
             seen_in = ir.games[situation.game]
-            item["seen"] = {seen_in.action_label(seen_in.action_by_key(k)):
-                            (seen_in.action_by_key(k).labels[int(v)]
-                             if isinstance(v, int) and seen_in.action_by_key(k).kind == "labels" else v)
-                            for k, v in situation.history}
+            item["seen"] = {
+                seen_in.action_label(seen_in.action_by_key(k)): (
+                    seen_in.action_by_key(k).labels[int(v)]
+                    if isinstance(v, int) and seen_in.action_by_key(k).kind == "labels"
+                    else v
+                )
+                for k, v in situation.history
+            }
         if family is not None:
             if situation not in family_cache:
                 options = _options(schema)
                 action = next(iter(schema))
                 family_cache[situation] = {
                     "options": [{action: o} for o in options],
-                    "utilities": family_utilities(solutions, family, situation, options)}
+                    "utilities": family_utilities(solutions, family, situation, options),
+                }
             item["family"] = family_cache[situation]
         lines.append(dumps(canonical(item)))
         selection.count(situation)
         if progress is not None:
             progress(1)
-    header = {"spec": spec.name, "spec_sha256": spec.sha256, "rubric": build.name,
-              "preferences": [p.label for p in build.preferences], "tolerance": plain_number(tolerance),
-              "games": list(build.games), "items": len(lines), "seed": seed,
-              "excluded_dataset_prompts": len(exclude), "selection": selection.header(),
-              "family": family.header() if family is not None else None}
+    header = {
+        "spec": spec.name,
+        "spec_sha256": spec.sha256,
+        "rubric": build.name,
+        "preferences": [p.label for p in build.preferences],
+        "tolerance": plain_number(tolerance),
+        "games": list(build.games),
+        "items": len(lines),
+        "seed": seed,
+        "excluded_dataset_prompts": len(exclude),
+        "selection": selection.header(),
+        "family": family.header() if family is not None else None,
+    }
     return lines, canonical(header)

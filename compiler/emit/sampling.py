@@ -40,8 +40,11 @@ def held_out(build: ast.Build, key: PromptKey) -> bool:
             if evaluate_condition(cond, env):
                 return True
         except NotConstant as exc:
-            raise EmitError("hold-out condition cannot be evaluated at "
-                            f"{dict((k, str(v)) for k, v in situation.point)}: {exc.message}", span=cond.span) from exc
+            raise EmitError(
+                "hold-out condition cannot be evaluated at "
+                f"{dict((k, str(v)) for k, v in situation.point)}: {exc.message}",
+                span=cond.span,
+            ) from exc
     return False
 
 
@@ -133,8 +136,9 @@ def quotas(total: int, capacities: dict[str, int]) -> dict[str, int]:
     return out
 
 
-def assign_splits(keys: Sequence[PromptKey], fractions: dict[str, Fraction], build: ast.Build,
-                  rng: random.Random) -> dict[PromptKey, str]:
+def assign_splits(
+    keys: Sequence[PromptKey], fractions: dict[str, Fraction], build: ast.Build, rng: random.Random
+) -> dict[PromptKey, str]:
     """The split of every prompt key: hold-outs go to ``test``, the rest by the split fractions.
 
     Args:
@@ -158,7 +162,7 @@ def assign_splits(keys: Sequence[PromptKey], fractions: dict[str, Fraction], bui
         counts[i] += 1
     pos = 0
     for name, count in zip(names, counts, strict=False):
-        for k in rest[pos:pos + count]:
+        for k in rest[pos : pos + count]:
             out[k] = name
         pos += count
     return out

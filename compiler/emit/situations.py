@@ -107,8 +107,9 @@ class Solutions:
             try:
                 self._solvers[key] = GameSolver(self.ir.games[game], self.ir.preference(pref))
             except SolveError as exc:
-                raise EmitError(f"cannot solve game `{game}` for preference `{pref.label}`: {exc}",
-                                span=exc.span) from exc
+                raise EmitError(
+                    f"cannot solve game `{game}` for preference `{pref.label}`: {exc}", span=exc.span
+                ) from exc
         return self._solvers[key]
 
     def solve(self, game: str, pref: PreferencePoint, point: Point) -> Solution:
@@ -124,8 +125,10 @@ class Solutions:
             try:
                 self._solutions[key] = self.solver(game, pref).solve(dict(point))
             except SolveError as exc:
-                raise EmitError(f"cannot solve game `{game}` for preference `{pref.label}` "
-                                f"at {_point_text(point)}: {exc}", span=exc.span) from exc
+                raise EmitError(
+                    f"cannot solve game `{game}` for preference `{pref.label}` at {_point_text(point)}: {exc}",
+                    span=exc.span,
+                ) from exc
         return self._solutions[key]
 
     def all_solutions(self) -> list[Solution]:
@@ -144,8 +147,9 @@ class Solutions:
             self._decided[key] = self._decide(situation, pref)
         return self._decided[key]
 
-    def option_utilities(self, situation: Situation, pref: PreferencePoint,
-                         options: list[object]) -> list[float | None]:
+    def option_utilities(
+        self, situation: Situation, pref: PreferencePoint, options: list[object]
+    ) -> list[float | None]:
         """The decider's utility of each option value.
 
         Where the preference has a pure answer, utilities are taken against it; in a symmetric
@@ -165,8 +169,10 @@ class Solutions:
         try:
             utils = self.solver(situation.game, pref).utilities_against_mix(dict(situation.point))
         except SolveError as exc:
-            raise EmitError(f"cannot solve game `{situation.game}` for preference `{pref.label}` "
-                            f"at {_point_text(situation.point)}: {exc}") from exc
+            raise EmitError(
+                f"cannot solve game `{situation.game}` for preference `{pref.label}` "
+                f"at {_point_text(situation.point)}: {exc}"
+            ) from exc
         if utils is None or len(utils) != len(options):
             return [None for _ in options]
         return [plain_number(u) for u in utils]
@@ -176,11 +182,14 @@ class Solutions:
         if sol.answer is None and not situation.history:
             return None
         try:
-            judged = self.solver(situation.game, pref).judge(dict(situation.point), role=situation.role,
-                                                             action=situation.action, history=situation.history)
+            judged = self.solver(situation.game, pref).judge(
+                dict(situation.point), role=situation.role, action=situation.action, history=situation.history
+            )
         except SolveError as exc:
-            raise EmitError(f"cannot solve game `{situation.game}` for preference `{pref.label}` "
-                            f"at {_point_text(situation.point)}: {exc}") from exc
+            raise EmitError(
+                f"cannot solve game `{situation.game}` for preference `{pref.label}` "
+                f"at {_point_text(situation.point)}: {exc}"
+            ) from exc
         if judged is None:
             return None
         return _decided(judged.decision, judged.utility)
@@ -252,8 +261,9 @@ def action_bounds(game: GameIR, action: ActionIR, point: Point, history: History
     if action.kind == "labels":
         return None
     subs = {game.params[n].symbol: sp.Rational(v.numerator, v.denominator) for n, v in point}
-    hist = {game.action_by_key(k).symbol: sp.Rational(Fraction(v).numerator, Fraction(v).denominator)
-            for k, v in history}
+    hist = {
+        game.action_by_key(k).symbol: sp.Rational(Fraction(v).numerator, Fraction(v).denominator) for k, v in history
+    }
     lo = action.lo.xreplace(subs).xreplace(hist)  # type: ignore[union-attr]
     hi = action.hi.xreplace(subs).xreplace(hist)  # type: ignore[union-attr]
     return float(lo), float(hi)
@@ -275,8 +285,9 @@ def histories(game: GameIR, point: Point) -> list[History]:
     else:
         lo, hi = first.lo.xreplace(subs), first.hi.xreplace(subs)  # type: ignore[union-attr]
         lo_f, hi_f = Fraction(int(lo.p), int(lo.q)), Fraction(int(hi.p), int(hi.q))
-        values = [lo_f + (hi_f - lo_f) * Fraction(i, CONTINUOUS_HISTORY_STEPS)
-                  for i in range(CONTINUOUS_HISTORY_STEPS + 1)]
+        values = [
+            lo_f + (hi_f - lo_f) * Fraction(i, CONTINUOUS_HISTORY_STEPS) for i in range(CONTINUOUS_HISTORY_STEPS + 1)
+        ]
     last = game.movers(game.n_stages - 1)[0]
     out: list[History] = []
     for v in values:

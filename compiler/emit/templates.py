@@ -61,8 +61,15 @@ class TemplateError(SpecError):
         src = SourceFile(self.path, text)
         line_text = src.line_text(self.line)
         start = sum(len(ln) + 1 for ln in text.split("\n")[: self.line - 1])
-        span = Span(file=self.path, start=start, end=start + len(line_text), line=self.line, column=1,
-                    end_line=self.line, end_column=max(2, len(line_text) + 1))
+        span = Span(
+            file=self.path,
+            start=start,
+            end=start + len(line_text),
+            line=self.line,
+            column=1,
+            end_line=self.line,
+            end_column=max(2, len(line_text) + 1),
+        )
         return Diagnostic("E0308", f"template error: {self.message}", span), {self.path: src}
 
     def render(self) -> str:
@@ -103,11 +110,14 @@ class _TreeLoader(jinja2.BaseLoader):
                 continue
             real = Path(os.path.realpath(candidate))
             if not real.is_relative_to(directory):
-                raise TemplateError(f"`{template}` is a link to a file outside the template directory",
-                                    path=str(directory))
+                raise TemplateError(
+                    f"`{template}` is a link to a file outside the template directory", path=str(directory)
+                )
             if not _readable_template(real):
-                raise TemplateError(f"`{template}` is not a regular .j2 file of at most "
-                                    f"{MAX_TEMPLATE_BYTES:,} bytes", path=str(directory))
+                raise TemplateError(
+                    f"`{template}` is not a regular .j2 file of at most {MAX_TEMPLATE_BYTES:,} bytes",
+                    path=str(directory),
+                )
             try:
                 text = real.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
@@ -126,7 +136,7 @@ class _Sandbox(SandboxedEnvironment):
         if operator_name == "**":
             if isinstance(right, (int, float)) and abs(right) > 1024:
                 raise jinja2.exceptions.SecurityError("`**` with an exponent above 1024")
-            return left ** right
+            return left**right
         if operator_name == "*":
             for seq, n in ((left, right), (right, left)):
                 if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and len(seq) * n > MAX_RENDERED_CHARS:
@@ -176,10 +186,16 @@ class TemplateSet:
     def __post_init__(self) -> None:
         paths = [Path(self.directory)] if self.directory is not None else []
         paths.append(DEFAULT_DIR)
-        self.env = _Sandbox(loader=_TreeLoader(paths), undefined=jinja2.StrictUndefined,
-                                        autoescape=False, keep_trailing_newline=False, trim_blocks=True,
-                                        lstrip_blocks=True, extensions=["jinja2.ext.do"],
-                                        auto_reload=False)  # one compile never sees a template change
+        self.env = _Sandbox(
+            loader=_TreeLoader(paths),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            extensions=["jinja2.ext.do"],
+            auto_reload=False,
+        )  # one compile never sees a template change
         self.env.filters["num"] = _num_filter
         self._cache: dict[str, jinja2.Template] = {}
 
@@ -200,8 +216,9 @@ class TemplateSet:
             except jinja2.TemplateSyntaxError as exc:
                 raise TemplateError(exc.message or "syntax error", path=exc.filename, line=exc.lineno) from exc
             except (RecursionError, MemoryError, OverflowError) as exc:
-                raise TemplateError(f"`{candidate}` cannot be compiled: {type(exc).__name__}",
-                                    path=str(self.directory)) from exc
+                raise TemplateError(
+                    f"`{candidate}` cannot be compiled: {type(exc).__name__}", path=str(self.directory)
+                ) from exc
         else:
             raise TemplateError(f"no template `{name}.j2` or `generic.j2`", path=str(self.directory))
         # The template's globals are a ChainMap over the environment's; every render copies them into
@@ -227,18 +244,23 @@ class TemplateSet:
             raise TemplateError(f"{kind}: {exc}", path=path, line=line) from exc
         except RecursionError as exc:
             path, line = _located(exc, tpl.filename)
-            raise TemplateError("render failed: a macro or include calls itself without end", path=path,
-                                line=line) from None
+            raise TemplateError(
+                "render failed: a macro or include calls itself without end", path=path, line=line
+            ) from None
         except MemoryError as exc:
             path, line = _located(exc, tpl.filename)
-            raise TemplateError("render failed: the template builds text too large to hold", path=path,
-                                line=line) from None
+            raise TemplateError(
+                "render failed: the template builds text too large to hold", path=path, line=line
+            ) from None
         except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
             path, line = _located(exc, tpl.filename)
             raise TemplateError(f"render failed: {exc}", path=path, line=line) from exc
         if len(text) > MAX_RENDERED_CHARS:
-            raise TemplateError(f"the template renders {len(text):,} characters; a prompt is at most "
-                                f"{MAX_RENDERED_CHARS:,}", path=tpl.filename, line=1)
+            raise TemplateError(
+                f"the template renders {len(text):,} characters; a prompt is at most {MAX_RENDERED_CHARS:,}",
+                path=tpl.filename,
+                line=1,
+            )
         text = "\n".join(line.rstrip() for line in text.strip().splitlines())
         while "\n\n\n" in text:
             text = text.replace("\n\n\n", "\n\n")
@@ -287,4 +309,3 @@ class TemplateDirError(TemplateError, FileNotFoundError):
 
     def __str__(self) -> str:
         return self.refused.message
-

@@ -112,9 +112,14 @@ class StagedBuild:
         path = self.tmp / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(path, data)
-        rec = FileEntry(path=rel, rows=rows, sha256=sha256_bytes(data), bytes=len(data),
-                        schema=model.__name__ if model is not None else None,
-                        schema_version=model.SCHEMA_VERSION if model is not None else None)
+        rec = FileEntry(
+            path=rel,
+            rows=rows,
+            sha256=sha256_bytes(data),
+            bytes=len(data),
+            schema=model.__name__ if model is not None else None,
+            schema_version=model.SCHEMA_VERSION if model is not None else None,
+        )
         self.files.append(rec)
         return rec
 

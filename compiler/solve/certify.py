@@ -131,9 +131,13 @@ class _Players:
         self.acts = {o: [a for a in game.actions if a.owner == o] for o in owners}
         self.options = {a.key: a.options(subs, limit=MAX_OPTIONS) for a in game.actions}
         # a strategy of an owner: action name -> code
-        self.strategies = {o: [dict(zip([a.name for a in acts], combo, strict=False))
-                               for combo in itertools.product(*(self.options[a.key] for a in acts))]
-                           for o, acts in self.acts.items()}
+        self.strategies = {
+            o: [
+                dict(zip([a.name for a in acts], combo, strict=False))
+                for combo in itertools.product(*(self.options[a.key] for a in acts))
+            ]
+            for o, acts in self.acts.items()
+        }
         if game.group is not None:
             size = game.group_size.xreplace(subs)  # type: ignore[union-attr]
             self.n = int(size)
@@ -167,22 +171,29 @@ class _Players:
 
     def named(self, role: str, profile: dict[str, int]) -> Fraction | float:
         actual = self._table("a:")
-        expr = self._expr(("named-expr", role), lambda: named_utility(
-            self.game, self.pref.template, role=role, actual=actual))
+        expr = self._expr(
+            ("named-expr", role), lambda: named_utility(self.game, self.pref.template, role=role, actual=actual)
+        )
         return self._eval(expr, self._bind(actual, profile), f"`{role}`")
 
     def named_parts(self, role: str, profile: dict[str, int], universal: dict[str, int]):
         actual, uni = self._table("a:"), self._table("u:")
-        split = self._expr(("named-split", role), lambda: named_split(
-            self.game, self.pref.template, role=role, actual=actual, universal=uni, actions=set()))
+        split = self._expr(
+            ("named-split", role),
+            lambda: named_split(self.game, self.pref.template, role=role, actual=actual, universal=uni, actions=set()),
+        )
         if split is None:
             raise CertificateError("the preference does not split into actual and Kantian parts")
-        return (self._eval(split.actual, self._bind(actual, profile), f"`{role}`"),
-                self._eval(split.universal, self._bind(uni, universal), f"`{role}`"))
+        return (
+            self._eval(split.actual, self._bind(actual, profile), f"`{role}`"),
+            self._eval(split.universal, self._bind(uni, universal), f"`{role}`"),
+        )
 
     def plans(self) -> list[dict[str, int]]:
-        return [dict(zip(self.game.roles, combo, strict=False))
-                for combo in itertools.product(*(range(len(self.strategies[r])) for r in self.game.roles))]
+        return [
+            dict(zip(self.game.roles, combo, strict=False))
+            for combo in itertools.product(*(range(len(self.strategies[r])) for r in self.game.roles))
+        ]
 
     def plan_value(self, p: dict[str, int], q: dict[str, int]) -> Fraction | float:
         P, Q = self._table("p:"), self._table("q:")
@@ -191,32 +202,51 @@ class _Players:
 
     def plan_parts(self, p, q, up, uq):
         P, Q, UP, UQ = self._table("p:"), self._table("q:"), self._table("up:"), self._table("uq:")
-        split = self._expr(("plan-split",), lambda: plan_split(
-            self.game, self.pref.template, plan=P, opponent=Q, universal=(UP, UQ), actions=set()))
+        split = self._expr(
+            ("plan-split",),
+            lambda: plan_split(self.game, self.pref.template, plan=P, opponent=Q, universal=(UP, UQ), actions=set()),
+        )
         if split is None:
             raise CertificateError("the preference does not split into actual and Kantian parts")
-        return (self._eval(split.actual, {**self._bind(P, p), **self._bind(Q, q)}, "a plan"),
-                self._eval(split.universal, {**self._bind(UP, up), **self._bind(UQ, uq)}, "a plan"))
+        return (
+            self._eval(split.actual, {**self._bind(P, p), **self._bind(Q, q)}, "a plan"),
+            self._eval(split.universal, {**self._bind(UP, up), **self._bind(UQ, uq)}, "a plan"),
+        )
 
     def _kinds(self, prefix: str, others: tuple[int, ...]):
         g = self.game.group
-        return [({a.name: sp.Symbol(f"{prefix}{b}.{a.name}", real=True) for a in self.acts[g]}, c)  # type: ignore[index]
-                for b, c in enumerate(others) if c]
+        return [
+            ({a.name: sp.Symbol(f"{prefix}{b}.{a.name}", real=True) for a in self.acts[g]}, c)  # type: ignore[index]
+            for b, c in enumerate(others)
+            if c
+        ]
 
     def _bind_kinds(self, prefix: str, others: tuple[int, ...]) -> dict[sp.Symbol, sp.Expr]:
         g = self.game.group
         strategies = self.strategies[g]  # type: ignore[index]
-        return {sp.Symbol(f"{prefix}{b}.{a}", real=True): v for b, c in enumerate(others) if c
-                for a, v in strategies[b].items()}
+        return {
+            sp.Symbol(f"{prefix}{b}.{a}", real=True): v
+            for b, c in enumerate(others)
+            if c
+            for a, v in strategies[b].items()
+        }
 
     def member(self, own: int, others: tuple[int, ...]) -> Fraction | float:
         """A group member's utility with ``others[b]`` of the others on strategy b."""
         g = self.game.group
         strategies = self.strategies[g]  # type: ignore[index]
         mine = {a.name: sp.Symbol(f"own.{a.name}", real=True) for a in self.acts[g]}  # type: ignore[index]
-        expr = self._expr(("member-expr", others), lambda: count_utility(
-            self.game, self.pref.template, own=mine, others=self._kinds("k", others), params=None,
-            universal=(mine, [(mine, sum(others))])))
+        expr = self._expr(
+            ("member-expr", others),
+            lambda: count_utility(
+                self.game,
+                self.pref.template,
+                own=mine,
+                others=self._kinds("k", others),
+                params=None,
+                universal=(mine, [(mine, sum(others))]),
+            ),
+        )
         env = {**{mine[a]: v for a, v in strategies[own].items()}, **self._bind_kinds("k", others)}
         return self._eval(expr, env, f"a member of `{g}`")
 
@@ -225,13 +255,26 @@ class _Players:
         strategies = self.strategies[g]  # type: ignore[index]
         mine = {a.name: sp.Symbol(f"own.{a.name}", real=True) for a in self.acts[g]}  # type: ignore[index]
         umine = {a.name: sp.Symbol(f"uown.{a.name}", real=True) for a in self.acts[g]}  # type: ignore[index]
-        split = self._expr(("member-split", others), lambda: count_split(
-            self.game, self.pref.template, own=mine, others=self._kinds("k", others),
-            universal=(umine, self._kinds("uk", others)), params=None, actions=set()))
+        split = self._expr(
+            ("member-split", others),
+            lambda: count_split(
+                self.game,
+                self.pref.template,
+                own=mine,
+                others=self._kinds("k", others),
+                universal=(umine, self._kinds("uk", others)),
+                params=None,
+                actions=set(),
+            ),
+        )
         if split is None:
             raise CertificateError("the preference does not split into actual and Kantian parts")
-        env = {**{mine[a]: v for a, v in strategies[own].items()}, **self._bind_kinds("k", others),
-               **{umine[a]: v for a, v in strategies[own].items()}, **self._bind_kinds("uk", others)}
+        env = {
+            **{mine[a]: v for a, v in strategies[own].items()},
+            **self._bind_kinds("k", others),
+            **{umine[a]: v for a, v in strategies[own].items()},
+            **self._bind_kinds("uk", others),
+        }
         return (self._eval(split.actual, env, "a member"), self._eval(split.universal, env, "a member (universalised)"))
 
 
@@ -246,22 +289,28 @@ def _mixture_of(players: _Players, owner: str, eq: Equilibrium, player: str) -> 
     x = [Fraction(0)] * k
     if "strategy" in mix and len(players.acts[owner]) > 1:
         raise CertificateError("mixtures over strategies of several actions are checked as pure profiles only")
-    (action, probs), = mix.items()
+    ((action, probs),) = mix.items()
     act = next(a for a in players.acts[owner] if a.name == action)
     for shown, prob in probs.items():
         value: Any = shown
         if act.kind != "labels":
             value = float(shown)
         code = _code(act, value, players.options[act.key])
-        x[players.strategies[owner].index({action: code})] = Fraction(prob).limit_denominator(10 ** 12)
+        x[players.strategies[owner].index({action: code})] = Fraction(prob).limit_denominator(10**12)
     total = sum(x)
     if abs(float(total) - 1) > 1e-9:
         raise CertificateError(f"the mixture of `{player}` adds up to {float(total)}, not 1")
     return [v / total for v in x]
 
 
-def simultaneous_finite(game: GameIR, pref: BoundPreference, point: dict[str, Fraction],
-                        equilibria: list[Equilibrium], *, strategy_level: bool) -> Verification:
+def simultaneous_finite(
+    game: GameIR,
+    pref: BoundPreference,
+    point: dict[str, Fraction],
+    equilibria: list[Equilibrium],
+    *,
+    strategy_level: bool,
+) -> Verification:
     """Check every equilibrium of a one-stage finite game.
 
     Args:
@@ -289,19 +338,31 @@ def simultaneous_finite(game: GameIR, pref: BoundPreference, point: dict[str, Fr
         exact = exact and not isinstance(gain, float)
         if gain > _slack(gain):
             raise CertificateError(f"equilibrium {idx} is not one: a deviation gains {float(gain):.6g}")
-    method = ("no profitable deviation, exact: every pure deviation" +
-              ("; mixed equilibria against every mixture (strategy-level Kantian term, exact maximisation over "
-               "the simplex)" if strategy_level else "") + "; utilities rebuilt from the reported play")
-    return Verification(method=method, deviations=checked, max_gain=max(worst, 0.0) if checked else 0.0,
-                        tolerance=0.0 if exact else 1e-12)
+    method = (
+        "no profitable deviation, exact: every pure deviation"
+        + (
+            "; mixed equilibria against every mixture (strategy-level Kantian term, exact maximisation over "
+            "the simplex)"
+            if strategy_level
+            else ""
+        )
+        + "; utilities rebuilt from the reported play"
+    )
+    return Verification(
+        method=method,
+        deviations=checked,
+        max_gain=max(worst, 0.0) if checked else 0.0,
+        tolerance=0.0 if exact else 1e-12,
+    )
 
 
 def _slack(gain: Fraction | float) -> float:
     return 0.0 if isinstance(gain, Fraction) else 1e-12
 
 
-def _expected(players: _Players, x: list[list[Fraction]], utility: Callable[[tuple[int, ...]], Fraction | float],
-              i: int, own: int) -> Fraction | float:
+def _expected(
+    players: _Players, x: list[list[Fraction]], utility: Callable[[tuple[int, ...]], Fraction | float], i: int, own: int
+) -> Fraction | float:
     """Expected utility of player i's pure strategy ``own`` against the others' mixtures."""
     total: Fraction | float = Fraction(0)
     supports = [[(s, p) for s, p in enumerate(mix) if p] for mix in x]
@@ -329,10 +390,20 @@ def _check_named(players: _Players, eq: Equilibrium, strategy_level: bool) -> tu
         gains = []
         for i in range(2):
             j = 1 - i
-            M = [[players.named_parts(roles[i], {roles[i]: a, roles[j]: b}, {roles[i]: 0, roles[j]: 0})[0]
-                  for b in range(len(x[j]))] for a in range(len(x[i]))]
-            G = [[players.named_parts(roles[i], {roles[i]: 0, roles[j]: 0}, {roles[i]: a, roles[j]: b})[1]
-                  for b in range(len(x[i]))] for a in range(len(x[i]))]
+            M = [
+                [
+                    players.named_parts(roles[i], {roles[i]: a, roles[j]: b}, {roles[i]: 0, roles[j]: 0})[0]
+                    for b in range(len(x[j]))
+                ]
+                for a in range(len(x[i]))
+            ]
+            G = [
+                [
+                    players.named_parts(roles[i], {roles[i]: 0, roles[j]: 0}, {roles[i]: a, roles[j]: b})[1]
+                    for b in range(len(x[i]))
+                ]
+                for a in range(len(x[i]))
+            ]
             gains.append(_quadratic_gain(x[i], x[j], M, G))
             count += 2 ** len(x[i]) - 1
         if mixed:
@@ -346,8 +417,9 @@ def _check_named(players: _Players, eq: Equilibrium, strategy_level: bool) -> tu
             gain = _expected(players, x, utility(i), i, d) - mine
             count += 1
             if gain > _slack(gain):
-                raise CertificateError(f"`{roles[i]}` gains {float(gain):.6g} by deviating to "
-                                       f"{_strategy_text(players, roles[i], d)}")
+                raise CertificateError(
+                    f"`{roles[i]}` gains {float(gain):.6g} by deviating to {_strategy_text(players, roles[i], d)}"
+                )
             worst = max(worst, gain)
     return count, worst
 
@@ -355,8 +427,9 @@ def _check_named(players: _Players, eq: Equilibrium, strategy_level: bool) -> tu
 def _strategy_text(players: _Players, owner: str, s: int) -> str:
     strategy = players.strategies[owner][s]
     acts = {a.name: a for a in players.acts[owner]}
-    parts = [f"{name} = {acts[name].labels[int(v)] if acts[name].kind == 'labels' else v}"
-             for name, v in strategy.items()]
+    parts = [
+        f"{name} = {acts[name].labels[int(v)] if acts[name].kind == 'labels' else v}" for name, v in strategy.items()
+    ]
     return ", ".join(parts)
 
 
@@ -378,7 +451,7 @@ def _check_plan(players: _Players, eq: Equilibrium, strategy_level: bool) -> tup
     else:
         mix = eq.probabilities["plan"]["plan"]
         texts = [_plan_text(players, p) for p in plans]
-        x = [Fraction(mix.get(t, 0.0)).limit_denominator(10 ** 12) for t in texts]
+        x = [Fraction(mix.get(t, 0.0)).limit_denominator(10**12) for t in texts]
     if strategy_level and (eq.probabilities is not None or eq.mixture_gain is not None):
         zero = plans[0]
         M = [[players.plan_parts(p, q, zero, zero)[0] for q in plans] for p in plans]
@@ -388,8 +461,16 @@ def _check_plan(players: _Players, eq: Equilibrium, strategy_level: bool) -> tup
             return 2 ** len(plans) - 1, gain
         if abs(float(gain) - (eq.mixture_gain or 0.0)) > 1e-9 * max(1.0, abs(eq.mixture_gain or 0.0)):
             raise CertificateError(f"the reported mixture gain {eq.mixture_gain} of the plan is {float(gain)}")
-    mine_v = sum((x[a] * x[b] * players.plan_value(plans[a], plans[b]) for a in range(len(plans)) if x[a]
-                  for b in range(len(plans)) if x[b]), Fraction(0))
+    mine_v = sum(
+        (
+            x[a] * x[b] * players.plan_value(plans[a], plans[b])
+            for a in range(len(plans))
+            if x[a]
+            for b in range(len(plans))
+            if x[b]
+        ),
+        Fraction(0),
+    )
     worst: Fraction | float = -math.inf
     for _d, p in enumerate(plans):
         dev = sum((x[b] * players.plan_value(p, plans[b]) for b in range(len(plans)) if x[b]), Fraction(0))
@@ -441,8 +522,10 @@ def _check_group(players: _Players, eq: Equilibrium, strategy_level: bool) -> tu
                 gain = players.member(d, others) - mine
                 checked += 1
                 if gain > _slack(gain):
-                    raise CertificateError(f"a member playing {_strategy_text(players, g, a)} gains "
-                                           f"{float(gain):.6g} by switching to {_strategy_text(players, g, d)}")
+                    raise CertificateError(
+                        f"a member playing {_strategy_text(players, g, a)} gains "
+                        f"{float(gain):.6g} by switching to {_strategy_text(players, g, d)}"
+                    )
                 worst = max(worst, gain)
         return checked, worst
     x = _mixture_of(players, g, eq, next(iter(eq.probabilities)))
@@ -454,7 +537,7 @@ def _check_group(players: _Players, eq: Equilibrium, strategy_level: bool) -> tu
     m = n - 1
 
     def binom(j: int, prob: float) -> float:
-        return math.comb(m, j) * prob ** j * (1 - prob) ** (m - j)
+        return math.comb(m, j) * prob**j * (1 - prob) ** (m - j)
 
     if not strategy_level:
         utils = [sum(binom(j, p) * float(players.member(a, (j, m - j))) for j in range(m + 1)) for a in range(2)]
@@ -468,7 +551,7 @@ def _check_group(players: _Players, eq: Equilibrium, strategy_level: bool) -> tu
     E = [sum(binom(j, p) * A[a][j] for j in range(m + 1)) for a in range(2)]
 
     def u(q: np.ndarray) -> np.ndarray:
-        kq = [sum(math.comb(m, j) * q ** j * (1 - q) ** (m - j) * K[a][j] for j in range(m + 1)) for a in range(2)]
+        kq = [sum(math.comb(m, j) * q**j * (1 - q) ** (m - j) * K[a][j] for j in range(m + 1)) for a in range(2)]
         return q * E[0] + (1 - q) * E[1] + q * kq[0] + (1 - q) * kq[1]
 
     grid = np.linspace(0.0, 1.0, CONTINUOUS_GRID)
@@ -476,8 +559,10 @@ def _check_group(players: _Players, eq: Equilibrium, strategy_level: bool) -> tu
     mine = float(u(np.asarray(p)))
     gain = float(np.max(vals)) - mine
     if gain > CONTINUOUS_TOL * max(1.0, abs(mine)):
-        raise CertificateError(f"the mixture q = {grid[int(np.argmax(vals))]:.6g} gains {gain:.3g} against the "
-                               f"symmetric mixture p = {p:.6g}")
+        raise CertificateError(
+            f"the mixture q = {grid[int(np.argmax(vals))]:.6g} gains {gain:.3g} against the "
+            f"symmetric mixture p = {p:.6g}"
+        )
     return CONTINUOUS_GRID, gain
 
 
@@ -490,7 +575,7 @@ def _check_group_pair(players: _Players, x: list[Fraction], strategy_level: bool
     if strategy_level:
         M = [[players.member_parts(a, unit(b))[0] for b in range(k)] for a in range(k)]
         G = [[_universal_pair(players, a, b) for b in range(k)] for a in range(k)]
-        return 2 ** k - 1, _quadratic_gain(x, x, M, G)
+        return 2**k - 1, _quadratic_gain(x, x, M, G)
     utils = [sum((x[b] * players.member(a, unit(b)) for b in range(k) if x[b]), Fraction(0)) for a in range(k)]
     mine = sum((x[a] * utils[a] for a in range(k) if x[a]), Fraction(0))
     return k, max(utils) - mine
@@ -505,9 +590,18 @@ def _universal_pair(players: _Players, a: int, b: int) -> Fraction | float:
     other = {x.name: sp.Symbol(f"other.{x.name}", real=True) for x in acts}
     uown = {x.name: sp.Symbol(f"uown.{x.name}", real=True) for x in acts}
     uother = {x.name: sp.Symbol(f"uother.{x.name}", real=True) for x in acts}
-    split = players._expr(("pair-split",), lambda: count_split(
-        players.game, players.pref.template, own=own, others=[(other, 1)], universal=(uown, [(uother, 1)]),
-        params=None, actions=set()))
+    split = players._expr(
+        ("pair-split",),
+        lambda: count_split(
+            players.game,
+            players.pref.template,
+            own=own,
+            others=[(other, 1)],
+            universal=(uown, [(uother, 1)]),
+            params=None,
+            actions=set(),
+        ),
+    )
     if split is None:
         raise CertificateError("the preference does not split into actual and Kantian parts")
     env = {**{uown[n]: v for n, v in strategies[a].items()}, **{uother[n]: v for n, v in strategies[b].items()}}
@@ -517,8 +611,9 @@ def _universal_pair(players: _Players, a: int, b: int) -> Fraction | float:
 # ----------------------------------------------------------------------------- continuous
 
 
-def _grid_gain(f: Callable[[np.ndarray], np.ndarray], lo: float, hi: float, x_star: float,
-               points: int = CONTINUOUS_GRID) -> tuple[float, float, float]:
+def _grid_gain(
+    f: Callable[[np.ndarray], np.ndarray], lo: float, hi: float, x_star: float, points: int = CONTINUOUS_GRID
+) -> tuple[float, float, float]:
     """(utility at x*, best utility on the grid and around its best point, where)."""
     from scipy import optimize
 
@@ -533,8 +628,12 @@ def _grid_gain(f: Callable[[np.ndarray], np.ndarray], lo: float, hi: float, x_st
         a, b = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
         if b > a:
             with np.errstate(all="ignore"):
-                res = optimize.minimize_scalar(lambda z: -float(f(np.asarray(z))), bounds=(a, b), method="bounded",
-                                               options={"xatol": 1e-13 * max(1.0, hi - lo)})
+                res = optimize.minimize_scalar(
+                    lambda z: -float(f(np.asarray(z))),
+                    bounds=(a, b),
+                    method="bounded",
+                    options={"xatol": 1e-13 * max(1.0, hi - lo)},
+                )
             if res.success and math.isfinite(res.fun) and -res.fun > best:
                 best, where = -float(res.fun), float(res.x)
     return base, best, where
@@ -549,10 +648,10 @@ def _condition_gain(df: Callable[[float], float], x_star: float, lo: float, hi: 
     span = max(hi - lo, 1e-12)
     tol = 1e-6 * max(1.0, scale) / span
     if x_star <= lo + 1e-9 * max(1.0, span):
-        return max(d - tol, 0.0)       # at the lower bound the utility must not increase
+        return max(d - tol, 0.0)  # at the lower bound the utility must not increase
     if x_star >= hi - 1e-9 * max(1.0, span):
-        return max(-d - tol, 0.0)      # at the upper bound it must not decrease
-    return max(abs(d) - tol, 0.0)      # inside, the marginal utility vanishes
+        return max(-d - tol, 0.0)  # at the upper bound it must not decrease
+    return max(abs(d) - tol, 0.0)  # inside, the marginal utility vanishes
 
 
 def _check_one(f, df, lo: float, hi: float, x_star: float, who: str) -> tuple[int, float]:
@@ -575,8 +674,9 @@ def _check_one(f, df, lo: float, hi: float, x_star: float, who: str) -> tuple[in
             with np.errstate(all="ignore"):
                 better = float(np.max(f(near))) - base
             if better > CONTINUOUS_TOL * max(1.0, abs(base)):
-                raise CertificateError(f"{who} at {x_star:.6g}: the first-order condition fails "
-                                       f"(a deviation gains {better:.3g})")
+                raise CertificateError(
+                    f"{who} at {x_star:.6g}: the first-order condition fails (a deviation gains {better:.3g})"
+                )
     return CONTINUOUS_GRID, max(gain, 0.0)
 
 
@@ -584,8 +684,9 @@ def _lambdify(expr: sp.Expr, sym: sp.Symbol) -> Callable:
     return sp.lambdify(sym, expr, modules=["numpy"])
 
 
-def symmetric_continuous(game: GameIR, pref: BoundPreference, point: dict[str, Fraction],
-                         equilibria: list[Equilibrium]) -> Verification:
+def symmetric_continuous(
+    game: GameIR, pref: BoundPreference, point: dict[str, Fraction], equilibria: list[Equilibrium]
+) -> Verification:
     """Check symmetric equilibria of a symmetric game with one continuous action.
 
     Args:
@@ -627,14 +728,19 @@ def symmetric_continuous(game: GameIR, pref: BoundPreference, point: dict[str, F
         n, gain = _check_one(f, df, lo, hi, v, f"a player of `{game.name}`")
         checked += n
         worst = max(worst, gain)
-    return Verification(method=f"no profitable deviation on a grid of {CONTINUOUS_GRID} points over the bounds "
-                               "(both included, refined around the best point), and the first-order or boundary "
-                               "condition at the reported action; utilities rebuilt from the reported play",
-                        deviations=checked, max_gain=worst, tolerance=CONTINUOUS_TOL)
+    return Verification(
+        method=f"no profitable deviation on a grid of {CONTINUOUS_GRID} points over the bounds "
+        "(both included, refined around the best point), and the first-order or boundary "
+        "condition at the reported action; utilities rebuilt from the reported play",
+        deviations=checked,
+        max_gain=worst,
+        tolerance=CONTINUOUS_TOL,
+    )
 
 
-def profile_continuous(game: GameIR, pref: BoundPreference, point: dict[str, Fraction],
-                       equilibria: list[Equilibrium]) -> Verification:
+def profile_continuous(
+    game: GameIR, pref: BoundPreference, point: dict[str, Fraction], equilibria: list[Equilibrium]
+) -> Verification:
     """Check equilibria of a simultaneous game of distinct roles with continuous actions: no role
     gains by moving its own action over a grid, the others fixed.
 
@@ -666,13 +772,18 @@ def profile_continuous(game: GameIR, pref: BoundPreference, point: dict[str, Fra
             n, gain = _check_one(f, df, lo, hi, float(actual[action.owner][action.name]), f"`{action.owner}`")
             checked += n
             worst = max(worst, gain)
-    return Verification(method=f"no profitable unilateral deviation of any action on a grid of {CONTINUOUS_GRID} "
-                               "points over its bounds (both included), and the first-order or boundary condition",
-                        deviations=checked, max_gain=worst, tolerance=CONTINUOUS_TOL)
+    return Verification(
+        method=f"no profitable unilateral deviation of any action on a grid of {CONTINUOUS_GRID} "
+        "points over its bounds (both included), and the first-order or boundary condition",
+        deviations=checked,
+        max_gain=worst,
+        tolerance=CONTINUOUS_TOL,
+    )
 
 
-def argmax_continuous(f: Callable, df: Callable | None, lo: float, hi: float, x_star: float,
-                      who: str) -> tuple[int, float]:
+def argmax_continuous(
+    f: Callable, df: Callable | None, lo: float, hi: float, x_star: float, who: str
+) -> tuple[int, float]:
     """Check a continuous optimum ``x*`` of ``f`` on ``[lo, hi]`` (grid, bounds, first-order condition).
 
     Args:
@@ -697,5 +808,6 @@ def sequential(check_node: Callable[[], tuple[int, float]], method: str) -> Veri
         method: The check, in words.
     """
     checked, worst = check_node()
-    return Verification(method=method, deviations=checked, max_gain=max(worst, 0.0),
-                        tolerance=0.0 if worst == 0 else CONTINUOUS_TOL)
+    return Verification(
+        method=method, deviations=checked, max_gain=max(worst, 0.0), tolerance=0.0 if worst == 0 else CONTINUOUS_TOL
+    )

@@ -145,8 +145,9 @@ class Concept(ABC):
         """
 
     @classmethod
-    def closed_form(cls, game: GameIR, lowerer: Any, *, free: list, consts: dict[str, Fraction],
-                    ranges: dict, sign_of: Callable) -> Any:
+    def closed_form(
+        cls, game: GameIR, lowerer: Any, *, free: list, consts: dict[str, Fraction], ranges: dict, sign_of: Callable
+    ) -> Any:
         """The solution as sympy conditions in the parameters (:class:`..closed.ClosedForm`), or None
         where this concept has no closed form (``prefc explain`` then sweeps, ``prefc diff`` uses its grid).
 
@@ -160,8 +161,9 @@ class Concept(ABC):
         """
         return None
 
-    def judge(self, point: Point, *, role: str, action: str, history: tuple[tuple[str, Any], ...],
-              found: Found) -> Judged | None:
+    def judge(
+        self, point: Point, *, role: str, action: str, history: tuple[tuple[str, Any], ...], found: Found
+    ) -> Judged | None:
         """The decision a prompt asks for (``role`` choosing ``action`` after ``history``).
 
         The default reads the derivation of the selected equilibrium (first movers, simultaneous
@@ -216,8 +218,10 @@ def unsupported(game: GameIR) -> str:
     if game.symmetric and game.n_stages > 1:
         return "sequential symmetric games are not supported; declare the roles without `symmetric`"
     if game.n_stages > 1 and any(m != 1 for m in stages):
-        return ("sequential games need exactly one move per stage (a stage with several movers needs a "
-                "simultaneous sub-game, which is not supported)")
+        return (
+            "sequential games need exactly one move per stage (a stage with several movers needs a "
+            "simultaneous sub-game, which is not supported)"
+        )
     kinds = {a.finite for a in game.actions}
     if len(kinds) > 1:
         return "simultaneous moves mixing finite and continuous actions are not supported"

@@ -81,8 +81,17 @@ DEFAULT_VERIFY_GRID = 2001
 DEFAULT_TOL = 1e-10
 _CHECK_POINTS = 8
 _CHECK_GRID = 401
-_NONSMOOTH = (sympy.Piecewise, sympy.Max, sympy.Min, sympy.Abs, sympy.Heaviside, sympy.sign,
-              sympy.floor, sympy.ceiling, sympy.DiracDelta)
+_NONSMOOTH = (
+    sympy.Piecewise,
+    sympy.Max,
+    sympy.Min,
+    sympy.Abs,
+    sympy.Heaviside,
+    sympy.sign,
+    sympy.floor,
+    sympy.ceiling,
+    sympy.DiracDelta,
+)
 
 
 class NoConvergence(ValueError):
@@ -206,6 +215,7 @@ class NumericEquilibrium:
 
 # --------------------------------------------------------------------------- compilation
 
+
 @dataclass(frozen=True)
 class _Compiled:
     args: tuple[sympy.Symbol, ...]
@@ -234,11 +244,13 @@ def _compile_condition(cond: sympy.Basic, args: tuple[sympy.Symbol, ...]) -> Cal
     if isinstance(cond, (sympy.And, sympy.Or)):
         parts = [_compile_condition(c, args) for c in cond.args]
         reduce = np.logical_and if isinstance(cond, sympy.And) else np.logical_or
+
         def combined(*a: Any) -> Any:
             acc = parts[0](*a)
             for p in parts[1:]:
                 acc = reduce(acc, p(*a))
             return acc
+
         return combined
     if isinstance(cond, sympy.Not):
         inner = _compile_condition(cond.args[0], args)
@@ -260,6 +272,7 @@ def _compile_condition(cond: sympy.Basic, args: tuple[sympy.Symbol, ...]) -> Cal
             if op in (">", ">="):
                 return diff > slack if op == ">" else diff >= -slack
             return diff < -slack if op == "<" else diff <= slack
+
         return relation
     raise TypeError(f"cannot evaluate condition {cond!r}")
 
@@ -279,8 +292,7 @@ def _compiled(regimes: tuple[Regime, ...]) -> _Compiled:
     )
 
 
-def _scalar_args(args: tuple[sympy.Symbol, ...], values: Mapping[sympy.Symbol, Value]
-                 ) -> list[float] | None:
+def _scalar_args(args: tuple[sympy.Symbol, ...], values: Mapping[sympy.Symbol, Value]) -> list[float] | None:
     """The argument values as floats when all are scalars (the fast path), else None."""
     out = []
     for s in args:
@@ -327,8 +339,9 @@ def _as_symbols(other: sympy.Symbol | Sequence[sympy.Symbol]) -> tuple[sympy.Sym
 _PROVED, _SAMPLED = "proved", "sampled"
 
 
-def _box_bounds(domain: Domain | None, own: Sequence[sympy.Symbol], lo: sympy.Expr,
-                hi: sympy.Expr) -> dict[sympy.Symbol, tuple[float, float]] | None:
+def _box_bounds(
+    domain: Domain | None, own: Sequence[sympy.Symbol], lo: sympy.Expr, hi: sympy.Expr
+) -> dict[sympy.Symbol, tuple[float, float]] | None:
     """Numeric ranges for the parameters and the action symbols, from the parameter domain."""
     if not domain:
         return None
@@ -342,13 +355,15 @@ def _box_bounds(domain: Domain | None, own: Sequence[sympy.Symbol], lo: sympy.Ex
     return box
 
 
-def _interval(expr: sympy.Expr, box: Mapping[sympy.Symbol, tuple[float, float]]
-              ) -> tuple[float, float] | None:
+def _interval(expr: sympy.Expr, box: Mapping[sympy.Symbol, tuple[float, float]]) -> tuple[float, float] | None:
     """A conservative range of ``expr`` over the box (interval arithmetic), or None."""
     if not expr.free_symbols <= set(box):
         return None
-    subs = {s: (sympy.AccumBounds(sympy.Float(a), sympy.Float(b)) if a < b else sympy.Float(a))
-            for s, (a, b) in box.items() if s in expr.free_symbols}
+    subs = {
+        s: (sympy.AccumBounds(sympy.Float(a), sympy.Float(b)) if a < b else sympy.Float(a))
+        for s, (a, b) in box.items()
+        if s in expr.free_symbols
+    }
     try:
         val = expr.xreplace(subs)
         val = val.doit() if hasattr(val, "doit") else val
@@ -363,9 +378,15 @@ def _interval(expr: sympy.Expr, box: Mapping[sympy.Symbol, tuple[float, float]]
     return None
 
 
-def _sample_box(box: Mapping[sympy.Symbol, tuple[float, float]], symbols: Sequence[sympy.Symbol],
-                lo: sympy.Expr, hi: sympy.Expr, actions: Sequence[sympy.Symbol], count: int,
-                seed: int = 0) -> list[dict[sympy.Symbol, float]]:
+def _sample_box(
+    box: Mapping[sympy.Symbol, tuple[float, float]],
+    symbols: Sequence[sympy.Symbol],
+    lo: sympy.Expr,
+    hi: sympy.Expr,
+    actions: Sequence[sympy.Symbol],
+    count: int,
+    seed: int = 0,
+) -> list[dict[sympy.Symbol, float]]:
     """Deterministic sample points: parameters uniform in the box, actions inside their bounds."""
     rng = np.random.default_rng(seed)
     params = [s for s in symbols if s not in actions]
@@ -382,8 +403,13 @@ def _sample_box(box: Mapping[sympy.Symbol, tuple[float, float]], symbols: Sequen
     return points
 
 
-def _sign_negative(expr: sympy.Expr, box: Mapping[sympy.Symbol, tuple[float, float]] | None,
-                   lo: sympy.Expr, hi: sympy.Expr, actions: Sequence[sympy.Symbol]) -> str | None:
+def _sign_negative(
+    expr: sympy.Expr,
+    box: Mapping[sympy.Symbol, tuple[float, float]] | None,
+    lo: sympy.Expr,
+    hi: sympy.Expr,
+    actions: Sequence[sympy.Symbol],
+) -> str | None:
     """Whether ``expr < 0`` holds everywhere: proved, sampled (true on a sample), or unknown."""
     expr = _simplify(expr)
     if expr.is_negative:
@@ -423,8 +449,7 @@ def _sign_of(expr: sympy.Expr, box: Mapping[sympy.Symbol, tuple[float, float]] |
     return None
 
 
-def _decided(cond: sympy.Basic, box: Mapping[sympy.Symbol, tuple[float, float]] | None
-             ) -> bool | None:
+def _decided(cond: sympy.Basic, box: Mapping[sympy.Symbol, tuple[float, float]] | None) -> bool | None:
     """Whether a relational condition is provably true/false everywhere on the box."""
     if cond is sympy.true or cond is sympy.false:
         return bool(cond)
@@ -451,8 +476,12 @@ def _relation(op: str, lhs: sympy.Expr, rhs: sympy.Expr) -> sympy.Basic:
     return sympy.core.relational.Relational(lhs, rhs, op)
 
 
-def _isolate(diff: sympy.Expr, op: str, candidates: Sequence[sympy.Symbol],
-             box: Mapping[sympy.Symbol, tuple[float, float]] | None) -> sympy.Basic:
+def _isolate(
+    diff: sympy.Expr,
+    op: str,
+    candidates: Sequence[sympy.Symbol],
+    box: Mapping[sympy.Symbol, tuple[float, float]] | None,
+) -> sympy.Basic:
     """``diff <op> 0`` rewritten as ``p <op'> threshold`` for the first parameter ``p`` of
     ``candidates`` in which ``diff`` is linear with a coefficient of known sign."""
     diff = _simplify(diff)
@@ -526,21 +555,29 @@ def _unique_root(g: sympy.Expr, own: sympy.Symbol) -> sympy.Expr | None:
         roots = sympy.solve(g, own, dict=False)
     except (NotImplementedError, ValueError, TypeError):
         return None
-    roots = [r for r in roots if isinstance(r, sympy.Expr) and r.is_real is not False
-             and not r.has(sympy.I)]
+    roots = [r for r in roots if isinstance(r, sympy.Expr) and r.is_real is not False and not r.has(sympy.I)]
     if len(roots) != 1:
         return None
     return _tidy(roots[0])
 
 
-def _linear_regimes(coef: sympy.Expr, lo: sympy.Expr, hi: sympy.Expr,
-                    candidates: Sequence[sympy.Symbol],
-                    box: Mapping[sympy.Symbol, tuple[float, float]] | None) -> tuple[Regime, ...]:
+def _linear_regimes(
+    coef: sympy.Expr,
+    lo: sympy.Expr,
+    hi: sympy.Expr,
+    candidates: Sequence[sympy.Symbol],
+    box: Mapping[sympy.Symbol, tuple[float, float]] | None,
+) -> tuple[Regime, ...]:
     pieces = [
         (">", hi, "utility increasing in own action: corner at upper bound", False),
         ("<", lo, "utility decreasing in own action: corner at lower bound", False),
-        ("==", lo, "utility constant in own action: every action in the bounds is optimal "
-                   "(indifference; lower bound selected)", True),
+        (
+            "==",
+            lo,
+            "utility constant in own action: every action in the bounds is optimal "
+            "(indifference; lower bound selected)",
+            True,
+        ),
     ]
     regimes = []
     for op, action, reason, indifferent in pieces:
@@ -553,17 +590,19 @@ def _linear_regimes(coef: sympy.Expr, lo: sympy.Expr, hi: sympy.Expr,
     return tuple(regimes)
 
 
-def _clip_regimes(root: sympy.Expr, lo: sympy.Expr, hi: sympy.Expr, requirement: sympy.Basic,
-                  candidates: Sequence[sympy.Symbol],
-                  box: Mapping[sympy.Symbol, tuple[float, float]] | None,
-                  note: str) -> tuple[Regime, ...]:
+def _clip_regimes(
+    root: sympy.Expr,
+    lo: sympy.Expr,
+    hi: sympy.Expr,
+    requirement: sympy.Basic,
+    candidates: Sequence[sympy.Symbol],
+    box: Mapping[sympy.Symbol, tuple[float, float]] | None,
+    note: str,
+) -> tuple[Regime, ...]:
     pieces = [
-        ([(root - lo, "<=")], lo, "first-order condition root at or below the lower bound: "
-                                  "corner at lower bound"),
-        ([(root - hi, ">=")], hi, "first-order condition root at or above the upper bound: "
-                                  "corner at upper bound"),
-        ([(root - lo, ">"), (root - hi, "<")], root,
-         "interior solution of the first-order condition"),
+        ([(root - lo, "<=")], lo, "first-order condition root at or below the lower bound: corner at lower bound"),
+        ([(root - hi, ">=")], hi, "first-order condition root at or above the upper bound: corner at upper bound"),
+        ([(root - lo, ">"), (root - hi, "<")], root, "interior solution of the first-order condition"),
     ]
     regimes = []
     for parts, action, reason in pieces:
@@ -587,9 +626,13 @@ def _conjunction(conds: Sequence[sympy.Basic]) -> sympy.Basic:
     tightest: dict[tuple[sympy.Symbol, str], sympy.Basic] = {}
     rest: list[sympy.Basic] = []
     for cond in sympy.And(*conds).args if len(conds) > 1 else conds:
-        if (isinstance(cond, sympy.core.relational.Relational) and cond.rel_op in _FLIP
-                and cond.rel_op not in ("==", "!=") and isinstance(cond.lhs, sympy.Symbol)
-                and cond.rhs.is_number):
+        if (
+            isinstance(cond, sympy.core.relational.Relational)
+            and cond.rel_op in _FLIP
+            and cond.rel_op not in ("==", "!=")
+            and isinstance(cond.lhs, sympy.Symbol)
+            and cond.rhs.is_number
+        ):
             upper = cond.rel_op in (">", ">=")
             key = (cond.lhs, "lower" if upper else "upper")
             old = tightest.get(key)
@@ -605,10 +648,15 @@ def _conjunction(conds: Sequence[sympy.Basic]) -> sympy.Basic:
     return sympy.And(*kept) if kept else sympy.true
 
 
-def _requirement(expr: sympy.Expr, actions: Sequence[sympy.Symbol], what: str,
-                 candidates: Sequence[sympy.Symbol],
-                 box: Mapping[sympy.Symbol, tuple[float, float]] | None, lo: sympy.Expr,
-                 hi: sympy.Expr) -> tuple[sympy.Basic, str] | None:
+def _requirement(
+    expr: sympy.Expr,
+    actions: Sequence[sympy.Symbol],
+    what: str,
+    candidates: Sequence[sympy.Symbol],
+    box: Mapping[sympy.Symbol, tuple[float, float]] | None,
+    lo: sympy.Expr,
+    hi: sympy.Expr,
+) -> tuple[sympy.Basic, str] | None:
     """Settle ``expr < 0`` (for all actions in the bounds): a condition to add and a note, or None
     when it cannot be settled."""
     status = _sign_negative(expr, box, lo, hi, actions)
@@ -624,8 +672,13 @@ def _requirement(expr: sympy.Expr, actions: Sequence[sympy.Symbol], what: str,
     return None
 
 
-def _self_check(solution: SymbolicSolution, check: Callable[[dict, float], bool],
-                domain: Domain | None, lo: sympy.Expr, hi: sympy.Expr) -> bool:
+def _self_check(
+    solution: SymbolicSolution,
+    check: Callable[[dict, float], bool],
+    domain: Domain | None,
+    lo: sympy.Expr,
+    hi: sympy.Expr,
+) -> bool:
     """Verify the closed form numerically at sample points of the domain (True without one)."""
     if not domain:
         return True
@@ -701,18 +754,17 @@ def solve_symmetric_symbolic(
         coef = _simplify(du)
         if coef.has(own) or any(coef.has(o) for o in others):
             return None
-        solution = SymbolicSolution(_linear_regimes(coef, lo_e, hi_e, candidates, box), g,
-                                    "linear-corner")
+        solution = SymbolicSolution(_linear_regimes(coef, lo_e, hi_e, candidates, box), g, "linear-corner")
     else:
         if not _is_algebraic_in(g, own):
             return None
-        concave = _requirement(d2, (own, *others), "second derivative", candidates, box,
-                               lo_e, hi_e)
+        concave = _requirement(d2, (own, *others), "second derivative", candidates, box, lo_e, hi_e)
         if concave is None:
             return None
         slope = _simplify(sympy.diff(g, own))
-        decreasing = _requirement(slope, (own,), "slope of the symmetric first-order condition",
-                                  candidates, box, lo_e, hi_e)
+        decreasing = _requirement(
+            slope, (own,), "slope of the symmetric first-order condition", candidates, box, lo_e, hi_e
+        )
         if decreasing is None:
             return None
         root = _unique_root(g, own)
@@ -721,14 +773,15 @@ def solve_symmetric_symbolic(
         requirement = sympy.And(concave[0], decreasing[0])
         note = concave[1] or decreasing[1]
         solution = SymbolicSolution(
-            _clip_regimes(root, lo_e, hi_e, requirement, candidates, box, note), g,
-            "interior-foc")
+            _clip_regimes(root, lo_e, hi_e, requirement, candidates, box, note), g, "interior-foc"
+        )
     if not solution.regimes:
         return None
 
     def check(point: dict, action: float) -> bool:
-        return verify_symmetric(u, own=own, other=others, lo=lo_e, hi=hi_e, values=point,
-                                x_star=action, grid_points=_CHECK_GRID, tol=1e-7)
+        return verify_symmetric(
+            u, own=own, other=others, lo=lo_e, hi=hi_e, values=point, x_star=action, grid_points=_CHECK_GRID, tol=1e-7
+        )
 
     return solution if _self_check(solution, check, domain, lo_e, hi_e) else None
 
@@ -777,8 +830,7 @@ def solve_argmax_symbolic(
         return None
     g, d2 = _simplify(g), _simplify(d2)
     if d2 == 0:
-        solution = SymbolicSolution(_linear_regimes(g, lo_e, hi_e, candidates, box), g,
-                                    "linear-corner")
+        solution = SymbolicSolution(_linear_regimes(g, lo_e, hi_e, candidates, box), g, "linear-corner")
     else:
         concave = _requirement(d2, (own,), "second derivative", candidates, box, lo_e, hi_e)
         if concave is None:
@@ -787,23 +839,25 @@ def solve_argmax_symbolic(
         if root is None:
             return None
         solution = SymbolicSolution(
-            _clip_regimes(root, lo_e, hi_e, concave[0], candidates, box, concave[1]), g,
-            "interior-foc")
+            _clip_regimes(root, lo_e, hi_e, concave[0], candidates, box, concave[1]), g, "interior-foc"
+        )
     if not solution.regimes:
         return None
 
     def check(point: dict, action: float) -> bool:
-        return verify_argmax(u, own=own, lo=lo_e, hi=hi_e, values=point, x_star=action,
-                             grid_points=_CHECK_GRID, tol=1e-7)
+        return verify_argmax(
+            u, own=own, lo=lo_e, hi=hi_e, values=point, x_star=action, grid_points=_CHECK_GRID, tol=1e-7
+        )
 
     return solution if _self_check(solution, check, domain, lo_e, hi_e) else None
 
 
 # --------------------------------------------------------------------------- numeric solving
 
-def _point(u: sympy.Expr, lo: sympy.Expr, hi: sympy.Expr, actions: Sequence[sympy.Symbol],
-           values: Mapping[sympy.Symbol, Value]) -> tuple[tuple[sympy.Symbol, ...],
-                                                          tuple[float, ...], float, float]:
+
+def _point(
+    u: sympy.Expr, lo: sympy.Expr, hi: sympy.Expr, actions: Sequence[sympy.Symbol], values: Mapping[sympy.Symbol, Value]
+) -> tuple[tuple[sympy.Symbol, ...], tuple[float, ...], float, float]:
     """The parameter symbols of ``u`` and the bounds, their float values, and the bounds."""
     params = _sort_symbols((u.free_symbols | lo.free_symbols | hi.free_symbols) - set(actions))
     missing = [s for s in params if s not in values]
@@ -817,8 +871,9 @@ def _point(u: sympy.Expr, lo: sympy.Expr, hi: sympy.Expr, actions: Sequence[symp
     return params, vals, a, b
 
 
-def _deviation_gain(f: Callable[[np.ndarray], np.ndarray], a: float, b: float, x_star: float,
-                    grid_points: int) -> tuple[float, float, float]:
+def _deviation_gain(
+    f: Callable[[np.ndarray], np.ndarray], a: float, b: float, x_star: float, grid_points: int
+) -> tuple[float, float, float]:
     """(utility at x*, best deviation utility, best deviation) on a grid refined locally."""
     with np.errstate(all="ignore"):
         base = float(f(np.asarray(x_star)))
@@ -831,9 +886,12 @@ def _deviation_gain(f: Callable[[np.ndarray], np.ndarray], a: float, b: float, x
         left, right = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
         if right > left:
             with np.errstate(all="ignore"):
-                res = _optimize().minimize_scalar(lambda z: -float(f(np.asarray(z))),
-                                               bounds=(left, right), method="bounded",
-                                               options={"xatol": 1e-13 * max(1.0, abs(b - a))})
+                res = _optimize().minimize_scalar(
+                    lambda z: -float(f(np.asarray(z))),
+                    bounds=(left, right),
+                    method="bounded",
+                    options={"xatol": 1e-13 * max(1.0, abs(b - a))},
+                )
             if res.success and math.isfinite(res.fun) and -res.fun > best:
                 best, where = -float(res.fun), float(res.x)
     return base, best, where
@@ -961,14 +1019,21 @@ def best_response(
     full = _lambdify(u, (own, *params))
     _, best, where = _deviation_gain(lambda z: full(z, *vals), a, b, a, grid_points)
     if not math.isfinite(best):
-        raise NoConvergence(f"utility is not finite anywhere on the grid of {grid_points} points "
-                            f"over [{a}, {b}]")
+        raise NoConvergence(f"utility is not finite anywhere on the grid of {grid_points} points over [{a}, {b}]")
     return _polish(u, own, params, vals, a, b, where, best, grid_points)
 
 
-def _polish(u: sympy.Expr, own: sympy.Symbol, params: tuple[sympy.Symbol, ...],
-            vals: tuple[float, ...], a: float, b: float, where: float, best: float,
-            grid_points: int) -> float:
+def _polish(
+    u: sympy.Expr,
+    own: sympy.Symbol,
+    params: tuple[sympy.Symbol, ...],
+    vals: tuple[float, ...],
+    a: float,
+    b: float,
+    where: float,
+    best: float,
+    grid_points: int,
+) -> float:
     """Sharpen an interior maximiser to a root of ``du/dx`` (a value-based search only reaches
     about the square root of machine precision); kept only if the utility does not drop."""
     step = (b - a) / max(grid_points - 1, 1)
@@ -981,16 +1046,18 @@ def _polish(u: sympy.Expr, own: sympy.Symbol, params: tuple[sympy.Symbol, ...],
             gl, gr = float(g(left, *vals)), float(g(right, *vals))
             if not (math.isfinite(gl) and math.isfinite(gr) and gl > 0 > gr):
                 return where
-            root = _optimize().brentq(lambda z: float(g(z, *vals)), left, right, xtol=1e-15,
-                                   rtol=4 * np.finfo(float).eps, maxiter=200)
+            root = _optimize().brentq(
+                lambda z: float(g(z, *vals)), left, right, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=200
+            )
             value = float(_lambdify(u, (own, *params))(root, *vals))
     except (TypeError, ValueError, NameError, RuntimeError, NotImplementedError):
         return where
     return float(root) if value >= best - 1e-12 * max(1.0, abs(best)) else where
 
 
-def _symmetric_foc(u: sympy.Expr, own: sympy.Symbol, others: tuple[sympy.Symbol, ...],
-                   params: tuple[sympy.Symbol, ...]) -> Callable[..., Any] | None:
+def _symmetric_foc(
+    u: sympy.Expr, own: sympy.Symbol, others: tuple[sympy.Symbol, ...], params: tuple[sympy.Symbol, ...]
+) -> Callable[..., Any] | None:
     try:
         g = sympy.diff(u, own).xreplace({o: own for o in others})
         return _lambdify(g, (own, *params))
@@ -1043,8 +1110,10 @@ def solve_symmetric_numeric(
     if g is None or b <= a:
         g_of = None
     else:
+
         def g_of(z: Any) -> Any:
             return g(z, *vals)
+
     if g_of is not None:
         xs = np.linspace(a, b, max(grid, 3))
         with np.errstate(all="ignore"):
@@ -1056,8 +1125,14 @@ def solve_symmetric_numeric(
         for i in range(len(xs) - 1):
             if finite[i] and finite[i + 1] and gs[i] * gs[i + 1] < 0:
                 try:
-                    root = _optimize().brentq(lambda z: float(g_of(z)), xs[i], xs[i + 1],
-                                           xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=200)
+                    root = _optimize().brentq(
+                        lambda z: float(g_of(z)),
+                        xs[i],
+                        xs[i + 1],
+                        xtol=1e-15,
+                        rtol=4 * np.finfo(float).eps,
+                        maxiter=200,
+                    )
                 except (ValueError, RuntimeError):
                     continue
                 candidates.append(float(root))
@@ -1067,8 +1142,17 @@ def solve_symmetric_numeric(
         if any(abs(x - e.action) <= 1e-9 * max(1.0, abs(b - a)) for e in found):
             continue
         fixed = [x] * len(others)
-        base, best, where = _deviation_gain(lambda z: full(z, *fixed, *vals), a, b, x,  # noqa: B023 - used now
-                                            grid_points)
+
+        def at_fixed(z: Any, fixed: list[float] = fixed) -> Any:
+            return full(z, *fixed, *vals)
+
+        base, best, where = _deviation_gain(
+            at_fixed,
+            a,
+            b,
+            x,
+            grid_points,
+        )
         gain = best - base if math.isfinite(base) else math.inf
         if _gain_ok(base, best, tol):
             kind = "lower-bound" if x == a else "upper-bound" if x == b else "interior"
@@ -1081,5 +1165,6 @@ def solve_symmetric_numeric(
             f"candidates (first-order-condition roots on a {grid}-point bracketing grid and the "
             f"two bounds) all fail the deviation check on a {grid_points}-point grid at "
             f"tolerance {tol:g}; the closest, x = {worst[1]:.6g}, is beaten by deviating to "
-            f"{worst[2]:.6g} (gain {worst[0]:.3g})")
+            f"{worst[2]:.6g} (gain {worst[0]:.3g})"
+        )
     return found

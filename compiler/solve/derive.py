@@ -158,8 +158,11 @@ def argmaxes(utils: Sequence[Fraction | float]) -> list[int]:
         utils: Utilities.
     """
     best = max(utils)
-    return [i for i, u in enumerate(utils)
-            if u == best or (isinstance(u, float) and math.isclose(u, best, rel_tol=1e-12, abs_tol=1e-12))]
+    return [
+        i
+        for i, u in enumerate(utils)
+        if u == best or (isinstance(u, float) and math.isclose(u, best, rel_tol=1e-12, abs_tol=1e-12))
+    ]
 
 
 def shown(action: ActionIR, v: sp.Expr | Fraction | float | int) -> str | int | float:
@@ -189,8 +192,9 @@ def select(equilibria: list[Equilibrium], *, require_symmetric: bool = True) -> 
         )
     if len(pure) == 1:
         n_pure = len([e for e in equilibria if e.is_pure])
-        return pure[0], "unique pure equilibrium" if n_pure == 1 else \
-            ("the only symmetric pure equilibrium" if require_symmetric else "the only pure equilibrium")
+        return pure[0], "unique pure equilibrium" if n_pure == 1 else (
+            "the only symmetric pure equilibrium" if require_symmetric else "the only pure equilibrium"
+        )
 
     def score(i: int) -> float:
         vals = [v for v in equilibria[i].utilities.values() if v is not None]

@@ -55,8 +55,14 @@ class Explanation:
 
     def to_json(self) -> dict:
         return {
-            "game": self.game, "preference": self.preference, "concept": self.concept, "kantian": self.kantian,
-            "mixing": self.mixing, "utility": self.utility, "method": self.method, "assumptions": self.assumptions,
+            "game": self.game,
+            "preference": self.preference,
+            "concept": self.concept,
+            "kantian": self.kantian,
+            "mixing": self.mixing,
+            "utility": self.utility,
+            "method": self.method,
+            "assumptions": self.assumptions,
             "regimes": [{"condition": r.condition, "outcome": r.outcome, "note": r.note} for r in self.regimes],
         }
 
@@ -79,8 +85,9 @@ def text(e) -> str:
 
 
 def _defaults(game: GameIR, pref: CheckedPreference, free) -> dict[sp.Symbol, sp.Expr]:
-    out: dict[sp.Symbol, sp.Expr] = {p.symbol: sp.Rational(p.default.numerator, p.default.denominator)
-                                     for p in game.params.values()}
+    out: dict[sp.Symbol, sp.Expr] = {
+        p.symbol: sp.Rational(p.default.numerator, p.default.denominator) for p in game.params.values()
+    }
     for s in free:
         d = pref.defaults.get(s.name)
         out[s] = sp.Rational(d.numerator, d.denominator) if d is not None else sp.Rational(1, 2)
@@ -100,11 +107,13 @@ def explain(game: GameIR, pref: CheckedPreference, *, fixed: dict[str, Fraction]
     """
     fixed = fixed or {}
     symbols = {k: sp.Symbol(k, real=True) for k in pref.defaults}
-    values = {k: (sp.Rational(fixed[k].numerator, fixed[k].denominator) if k in fixed else symbols[k])
-              for k in pref.defaults}
+    values = {
+        k: (sp.Rational(fixed[k].numerator, fixed[k].denominator) if k in fixed else symbols[k]) for k in pref.defaults
+    }
     lowerer = symbolic_preference(pref, values)
-    point = PreferencePoint(pref.name, tuple((k, fixed.get(k, d if d is not None else Fraction(0)))
-                                             for k, d in pref.defaults.items()))
+    point = PreferencePoint(
+        pref.name, tuple((k, fixed.get(k, d if d is not None else Fraction(0))) for k, d in pref.defaults.items())
+    )
     bound = BoundPreference(point, pref)
     cls = concept_for(game)
     concept = cls(game, bound)
@@ -144,11 +153,21 @@ def _render(game: GameIR, form: ClosedForm, concept: str, label: str, kantian: s
         for opt, cond in form.conditions.items():
             regimes.append(Regime(text(cond), f"{who} {action} = {opt} is an equilibrium"))
         for opt, cond in form.against_mixtures.items():
-            regimes.append(Regime(text(cond), f"{who} {action} = {opt} is an equilibrium against mixed strategies too",
-                                  "strategy-level Kantian term: the utility of a mixture is quadratic in it"))
+            regimes.append(
+                Regime(
+                    text(cond),
+                    f"{who} {action} = {opt} is an equilibrium against mixed strategies too",
+                    "strategy-level Kantian term: the utility of a mixture is quadratic in it",
+                )
+            )
         for m in form.mixed:
-            regimes.append(Regime(text(m.condition), f"{who} mix: {action} = {m.first} with probability "
-                                  f"{text(m.probability)}, else {m.second}", "symmetric mixed equilibrium"))
+            regimes.append(
+                Regime(
+                    text(m.condition),
+                    f"{who} mix: {action} = {m.first} with probability {text(m.probability)}, else {m.second}",
+                    "symmetric mixed equilibrium",
+                )
+            )
     else:
         for i, (cond, acts, indifferent) in enumerate(form.regimes):
             outcome = ", ".join(f"{k} = {text(sp.simplify(v))}" for k, v in acts.items())
@@ -159,8 +178,9 @@ def _render(game: GameIR, form: ClosedForm, concept: str, label: str, kantian: s
     method = form.method
     if form.notes:
         method += "; " + "; ".join(form.notes)
-    return Explanation(game.name, label, concept, kantian, form.utility, method, regimes,
-                       sorted({text(a) for a in form.assumptions}))
+    return Explanation(
+        game.name, label, concept, kantian, form.utility, method, regimes, sorted({text(a) for a in form.assumptions})
+    )
 
 
 def _outcome(sol) -> str:
@@ -178,15 +198,16 @@ def _outcome(sol) -> str:
     return ", ".join(parts)
 
 
-def _by_sweep(game: GameIR, pref: CheckedPreference, free, concept: str, label: str, kantian: str,
-              fixed: dict[str, Fraction]) -> Explanation:
+def _by_sweep(
+    game: GameIR, pref: CheckedPreference, free, concept: str, label: str, kantian: str, fixed: dict[str, Fraction]
+) -> Explanation:
     """Outcome over a sweep of the first free preference parameter, switch points located exactly."""
+
     def outcome_at(v: Fraction | None) -> str:
         values = {**{s: pref.defaults.get(s) for s in pref.defaults}, **fixed}
         if v is not None:
             values[free[0].name] = v
-        point = PreferencePoint(pref.name, tuple((n, Fraction(values[n] or 0))
-                                                 for n in pref.defaults))
+        point = PreferencePoint(pref.name, tuple((n, Fraction(values[n] or 0)) for n in pref.defaults))
         try:
             return _outcome(GameSolver(game, BoundPreference(point, pref)).solve())
         except SolveError as exc:
@@ -194,8 +215,15 @@ def _by_sweep(game: GameIR, pref: CheckedPreference, free, concept: str, label: 
 
     params = ", ".join(f"{n} = {fraction_text(p.default)}" for n, p in game.params.items())
     if not free:
-        return Explanation(game.name, label, concept, kantian, "", "solved at the default parameters",
-                           [Regime("always (at the default game parameters)", outcome_at(None))])
+        return Explanation(
+            game.name,
+            label,
+            concept,
+            kantian,
+            "",
+            "solved at the default parameters",
+            [Regime("always (at the default game parameters)", outcome_at(None))],
+        )
     k = free[0]
     dom = pref.domains.get(k.name) or (Fraction(0), Fraction(1))
     lo, hi = Fraction(dom[0]), Fraction(dom[1])

@@ -126,10 +126,7 @@ def to_fraction(value: Any) -> Fraction:
         return Fraction(int(value))
     if isinstance(value, numbers.Rational):
         return Fraction(int(value.numerator), int(value.denominator))
-    raise TypeError(
-        f"payoffs must be exact (int, Fraction or sympy Rational), got {type(value).__name__} "
-        f"{value!r}"
-    )
+    raise TypeError(f"payoffs must be exact (int, Fraction or sympy Rational), got {type(value).__name__} {value!r}")
 
 
 def _to_matrix(matrix: Matrix | Any, name: str) -> FractionMatrix:
@@ -208,17 +205,12 @@ def is_equilibrium(A: Matrix | Any, B: Matrix | Any, x: Sequence[Any], y: Sequen
     ys = _to_strategy(y, len(a[0]), "y")
     rows = best_responses(a, ys)
     cols = best_responses(_transpose(b), xs)
-    return all(i in rows for i, p in enumerate(xs) if p > 0) and all(
-        j in cols for j, q in enumerate(ys) if q > 0
-    )
+    return all(i in rows for i, p in enumerate(xs) if p > 0) and all(j in cols for j, q in enumerate(ys) if q > 0)
 
 
 def _check_shapes(a: FractionMatrix, b: FractionMatrix) -> None:
     if (len(a), len(a[0])) != (len(b), len(b[0])):
-        raise ValueError(
-            f"payoff matrices differ in shape: A is {len(a)} x {len(a[0])}, "
-            f"B is {len(b)} x {len(b[0])}"
-        )
+        raise ValueError(f"payoff matrices differ in shape: A is {len(a)} x {len(a[0])}, B is {len(b)} x {len(b[0])}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,9 +245,7 @@ def _solve_integer(system: list[list[int]]) -> tuple[int, list[int]] | None:
             if i != k:
                 row = system[i]
                 factor = row[k]
-                system[i] = [
-                    (pivot * v - factor * w) // previous for v, w in zip(row, pivot_row, strict=False)
-                ]
+                system[i] = [(pivot * v - factor * w) // previous for v, w in zip(row, pivot_row, strict=False)]
         previous = pivot
     return previous, [system[i][n] for i in range(n)]
 
@@ -311,13 +301,10 @@ def _has_extra_labels(vertices: list[_Vertex]) -> bool:
     return any(v.tight.bit_count() > v.support.bit_count() for v in vertices)
 
 
-def _check_limits(
-    rows: int, cols: int, max_actions: int, max_support_pairs: int, *, polytopes: int = 2
-) -> None:
+def _check_limits(rows: int, cols: int, max_actions: int, max_support_pairs: int, *, polytopes: int = 2) -> None:
     if rows > max_actions or cols > max_actions:
         raise GameTooLarge(
-            f"game has {rows} x {cols} actions; exact support enumeration is limited to "
-            f"{max_actions} per player"
+            f"game has {rows} x {cols} actions; exact support enumeration is limited to {max_actions} per player"
         )
     pairs = polytopes * _vertex_count(rows, cols)
     if pairs > max_support_pairs:
@@ -336,8 +323,9 @@ def _sort_key(eq: MixedEquilibrium) -> tuple[Any, ...]:
     return (1, sum(sizes), sizes, supports, eq.strategies)
 
 
-def _equilibrium(a: FractionMatrix, b: FractionMatrix, x: tuple[Fraction, ...],
-                 y: tuple[Fraction, ...]) -> MixedEquilibrium:
+def _equilibrium(
+    a: FractionMatrix, b: FractionMatrix, x: tuple[Fraction, ...], y: tuple[Fraction, ...]
+) -> MixedEquilibrium:
     ay = [_expected(row, y) for row in a]
     by = [_expected(row, y) for row in b]
     return MixedEquilibrium((x, y), (_expected(ay, x), _expected(by, x)))
@@ -413,11 +401,7 @@ def bimatrix_equilibria(
     Raises:
         GameTooLarge: above either limit.
     """
-    return list(
-        solve_bimatrix(
-            A, B, max_actions=max_actions, max_support_pairs=max_support_pairs
-        ).equilibria
-    )
+    return list(solve_bimatrix(A, B, max_actions=max_actions, max_support_pairs=max_support_pairs).equilibria)
 
 
 def is_degenerate(
@@ -476,9 +460,7 @@ def symmetric_mixed_equilibria_2p(
     _check_limits(len(a), len(a), max_actions, max_support_pairs, polytopes=1)
     b = _transpose(a)
     equilibria = [
-        _equilibrium(a, b, v.probs, v.probs)
-        for v in _vertices(_positive_integer(b))
-        if v.support & ~v.tight == 0
+        _equilibrium(a, b, v.probs, v.probs) for v in _vertices(_positive_integer(b)) if v.support & ~v.tight == 0
     ]
     equilibria.sort(key=_sort_key)
     return equilibria

@@ -169,9 +169,13 @@ class GroupForm:
             except (ZeroDivisionError, OverflowError, ValueError):
                 value = None
         if value is None or isinstance(value, bool):
-            value = count_utility(self.game, self.pref.lowerer, own=self._actions(own),
-                                  others=[(self._actions(b), c) for b, c in enumerate(others) if c],
-                                  params=self.params)
+            value = count_utility(
+                self.game,
+                self.pref.lowerer,
+                own=self._actions(own),
+                others=[(self._actions(b), c) for b, c in enumerate(others) if c],
+                params=self.params,
+            )
         out = exact_value(value, where)
         self._pure[key] = out
         return out
@@ -197,8 +201,13 @@ class GroupForm:
         assert self.n == 2
         group = self.game.group
         names = [self.member(1), self.member(2)]
-        strategies = [[Strategy({name: dict(s.values[group])}, s.text, {name: dict(s.shown[group])})  # type: ignore[index]
-                       for s in self.strategies] for name in names]
+        strategies = [
+            [
+                Strategy({name: dict(s.values[group])}, s.text, {name: dict(s.shown[group])})  # type: ignore[index]
+                for s in self.strategies
+            ]
+            for name in names
+        ]
 
         def unit(b: int) -> Counts:
             return tuple(1 if i == b else 0 for i in range(self.k))
@@ -211,10 +220,15 @@ class GroupForm:
         def parts(own: int, other: int, uown: int, uother: int) -> tuple[Fraction | float, Fraction | float]:
             key = (own, other, uown, uother)
             if key not in cache:
-                split = count_split(self.game, self.pref.lowerer, own=self._actions(own),
-                                    others=[(self._actions(other), 1)],
-                                    universal=(self._actions(uown), [(self._actions(uother), 1)]),
-                                    params=self.params, actions=set())
+                split = count_split(
+                    self.game,
+                    self.pref.lowerer,
+                    own=self._actions(own),
+                    others=[(self._actions(other), 1)],
+                    universal=(self._actions(uown), [(self._actions(uother), 1)]),
+                    params=self.params,
+                    actions=set(),
+                )
                 if split is None:
                     raise _NoSplit()
                 where = f"a member of `{group}`"
@@ -231,8 +245,10 @@ class GroupForm:
                 parts(0, 0, 0, 0)
             except _NoSplit:
                 return None
-            return ((lambda profile: parts(profile[i], profile[1 - i], 0, 0)[0]),
-                    (lambda own, other: parts(0, 0, own, other)[1]))
+            return (
+                (lambda profile: parts(profile[i], profile[1 - i], 0, 0)[0]),
+                (lambda own, other: parts(0, 0, own, other)[1]),
+            )
 
         return StrategicForm(names, strategies, False, True, pure, split, self.pref.uses_kantian)
 
@@ -270,18 +286,26 @@ class GroupForm:
     # -- symmetric mixed equilibria (two options) -------------------------------------------------
     def _binomial(self, table: Callable[[int], Fraction | float], p: sp.Symbol) -> sp.Expr:
         m = self.n - 1
-        return sp.Add(*[sp.binomial(m, j) * p ** j * (1 - p) ** (m - j) * _rational(table(j)) for j in range(m + 1)])
+        return sp.Add(*[sp.binomial(m, j) * p**j * (1 - p) ** (m - j) * _rational(table(j)) for j in range(m + 1)])
 
     def _split_at(self, own: int, j: int):
         """The split utility of a member playing ``own`` with ``j`` others on the first option, the
         universalised profile drawn the same way (concrete counts)."""
         counts = (j, self.n - 1 - j)
         kinds = [(self._actions(b), c) for b, c in enumerate(counts) if c]
-        return count_split(self.game, self.pref.lowerer, own=self._actions(own), others=kinds,
-                           universal=(self._actions(own), kinds), params=self.params, actions=set())
+        return count_split(
+            self.game,
+            self.pref.lowerer,
+            own=self._actions(own),
+            others=kinds,
+            universal=(self._actions(own), kinds),
+            params=self.params,
+            actions=set(),
+        )
 
-    def _kantian_tables(self) -> tuple[Callable[[int, int], Fraction | float],
-                                       Callable[[int, int], Fraction | float]] | None:
+    def _kantian_tables(
+        self,
+    ) -> tuple[Callable[[int, int], Fraction | float], Callable[[int, int], Fraction | float]] | None:
         """The actual part A(own, j) and the Kantian part K(own draw, j) of a two-option game, with
         ``j`` the number of others on the first option; None when the preference does not split."""
         if not self.pref.uses_kantian:
@@ -294,8 +318,10 @@ class GroupForm:
                 split = self._split_at(a, j)
                 if split is None:
                     raise _NoSplit()
-                cache[(a, j)] = (exact_value(split.actual, where),
-                                 exact_value(split.universal, where + " (universalised)"))
+                cache[(a, j)] = (
+                    exact_value(split.actual, where),
+                    exact_value(split.universal, where + " (universalised)"),
+                )
             return cache[(a, j)]
 
         try:
@@ -309,12 +335,16 @@ class GroupForm:
         preference admits no strategy-level evaluation (a ``kantian`` term inside a nonlinear
         function)."""
         if self.k != 2:
-            return [], (f"symmetric mixed equilibria of a {self.n}-member group with {self.k} options are "
-                        "not enumerated (two options are)")
+            return [], (
+                f"symmetric mixed equilibria of a {self.n}-member group with {self.k} options are "
+                "not enumerated (two options are)"
+            )
         tables = self._kantian_tables()
         if tables is None:
-            return [], ("mixed strategies are not evaluated: the preference is not affine in its `kantian` "
-                        "terms, so the strategy-level Kantian utility of a mixture is not defined")
+            return [], (
+                "mixed strategies are not evaluated: the preference is not affine in its `kantian` "
+                "terms, so the strategy-level Kantian utility of a mixture is not defined"
+            )
         A, K = tables
         p, q = sp.Symbol("p", real=True), sp.Symbol("q", real=True)
         E0 = self._binomial(lambda j: A(0, j), p)
@@ -359,7 +389,6 @@ def _rational(v: Fraction | float) -> sp.Expr:
     if isinstance(v, Fraction):
         return sp.Rational(v.numerator, v.denominator)
     return sp.Float(v, 30)
-
 
 
 class _NoSplit(Exception):

@@ -26,8 +26,10 @@ from prefc.compiler.solve.strategic import StrategicForm
 
 __all__ = ["STRATEGY_LEVEL", "NashResult", "equilibria", "to_models"]
 
-STRATEGY_LEVEL = ("strategy-level: with mixed strategies, kantian(X) is the expectation of X when every "
-                  "player draws independently from the evaluator's own mixture (Alger & Weibull 2013)")
+STRATEGY_LEVEL = (
+    "strategy-level: with mixed strategies, kantian(X) is the expectation of X when every "
+    "player draws independently from the evaluator's own mixture (Alger & Weibull 2013)"
+)
 
 
 @dataclass
@@ -69,30 +71,37 @@ def _two_players(form: StrategicForm, symmetric_only: bool) -> NashResult:
     if symmetric_only:
         pure.equilibria = [e for e in pure.equilibria if e.strategies[0] == e.strategies[1]]
     if quad is None:
-        pure.notes.append("mixed strategies are not evaluated: the preference is not affine in its `kantian` "
-                          "terms, so the strategy-level Kantian utility of a mixture is not defined")
+        pure.notes.append(
+            "mixed strategies are not evaluated: the preference is not affine in its `kantian` "
+            "terms, so the strategy-level Kantian utility of a mixture is not defined"
+        )
         return pure
     M1, G1, M2, G2 = (_exact(m) for m in quad)
     if all(v == 0 for row in G1 + G2 for v in row) and not symmetric_only:
         return _bimatrix(form, symmetric_only)  # the Kantian weight is zero here: utilities are linear
     sol = quadratic.symmetric_equilibria(M1, G1) if symmetric_only else quadratic.equilibria(M1, G1, M2, G2)
     if sol.degenerate:
-        notes.append("degenerate game: some supports have a continuum of candidate mixtures; equilibria inside "
-                     "such a continuum are not listed")
+        notes.append(
+            "degenerate game: some supports have a continuum of candidate mixtures; equilibria inside "
+            "such a continuum are not listed"
+        )
     gains = {}
     for idx, eq in enumerate(pure.equilibria):
-        gain = max(_mixture_gain(eq.strategies[0], eq.strategies[1], M1, G1),
-                   _mixture_gain(eq.strategies[1], eq.strategies[0], M2, G2))
+        gain = max(
+            _mixture_gain(eq.strategies[0], eq.strategies[1], M1, G1),
+            _mixture_gain(eq.strategies[1], eq.strategies[0], M2, G2),
+        )
         if gain > 0:
             gains[idx] = gain
     mixed = [e for e in sol.equilibria if not e.is_pure]
     if gains:
-        notes.append("some pure equilibria of the game in actions are not equilibria against mixed strategies "
-                     "(strategy-level Kantian term): see `mixture_gain`")
+        notes.append(
+            "some pure equilibria of the game in actions are not equilibria against mixed strategies "
+            "(strategy-level Kantian term): see `mixture_gain`"
+        )
     if symmetric_only and not pure.equilibria and not mixed:
         notes.append("no symmetric equilibrium was found")
-    return NashResult(pure.equilibria + mixed, pure.notes + notes, STRATEGY_LEVEL if form.uses_kantian else None,
-                      gains)
+    return NashResult(pure.equilibria + mixed, pure.notes + notes, STRATEGY_LEVEL if form.uses_kantian else None, gains)
 
 
 def _linear_parts(form: StrategicForm):
@@ -134,18 +143,31 @@ def _pure_n(form: StrategicForm) -> NashResult:
     for s in sizes:
         total *= s
     if total > MAX_PROFILES:
-        raise GameTooLarge(f"{' x '.join(map(str, sizes))} strategies give {total:,} profiles; pure equilibria "
-                           f"are enumerated up to {MAX_PROFILES:,}")
+        raise GameTooLarge(
+            f"{' x '.join(map(str, sizes))} strategies give {total:,} profiles; pure equilibria "
+            f"are enumerated up to {MAX_PROFILES:,}"
+        )
     found = []
     for profile in itertools.product(*(range(s) for s in sizes)):
-        if all(form.pure(i, profile) >= form.pure(i, profile[:i] + (d,) + profile[i + 1:])
-               for i in range(form.n) for d in range(sizes[i]) if d != profile[i]):
+        if all(
+            form.pure(i, profile) >= form.pure(i, profile[:i] + (d,) + profile[i + 1 :])
+            for i in range(form.n)
+            for d in range(sizes[i])
+            if d != profile[i]
+        ):
             strategies = tuple(tuple(Fraction(int(j == s)) for j in range(sizes[i])) for i, s in enumerate(profile))
-            payoffs = tuple(Fraction(form.pure(i, profile)) if not isinstance(form.pure(i, profile), float)
-                            else form.pure(i, profile) for i in range(form.n))
+            payoffs = tuple(
+                Fraction(form.pure(i, profile))
+                if not isinstance(form.pure(i, profile), float)
+                else form.pure(i, profile)
+                for i in range(form.n)
+            )
             found.append(MixedEquilibrium(strategies, payoffs))  # type: ignore[arg-type]
-    notes = [] if form.n == 2 else [f"mixed equilibria of a {form.n}-player game are not enumerated; every pure "
-                                    "equilibrium is listed"]
+    notes = (
+        []
+        if form.n == 2
+        else [f"mixed equilibria of a {form.n}-player game are not enumerated; every pure equilibrium is listed"]
+    )
     return NashResult(found, notes)
 
 
@@ -170,8 +192,14 @@ def to_models(form: StrategicForm, result: NashResult) -> list[Equilibrium]:
                 for i, (name, s) in enumerate(zip(form.names, prof, strict=False))
             }
             sym = form.symmetric and len({form.strategies[i][s].text for i, s in enumerate(prof)}) == 1
-            out.append(Equilibrium(path=path, utilities=utilities, symmetric=sym,
-                                   mixture_gain=float(gain) if gain is not None else None))
+            out.append(
+                Equilibrium(
+                    path=path,
+                    utilities=utilities,
+                    symmetric=sym,
+                    mixture_gain=float(gain) if gain is not None else None,
+                )
+            )
         else:
             probs = {name: _mixture(form, i, eq.strategies[i]) for i, name in enumerate(form.names)}
             sym = form.symmetric and eq.strategies[0] == eq.strategies[1]
@@ -195,7 +223,12 @@ def _plan_model(form: StrategicForm, eq: MixedEquilibrium, prof, gain: Fraction 
         plan = form.strategies[0][prof[0]]
         path = {role: dict(acts) for role, acts in plan.shown.items()}
         strategy = {"plan": {f"{role}.{a}": v for role, acts in plan.shown.items() for a, v in acts.items()}}
-        return Equilibrium(path=path, strategy=strategy, utilities={"ex-ante": to_plain(eq.payoffs[0])},
-                           symmetric=True, mixture_gain=float(gain) if gain is not None else None)
+        return Equilibrium(
+            path=path,
+            strategy=strategy,
+            utilities={"ex-ante": to_plain(eq.payoffs[0])},
+            symmetric=True,
+            mixture_gain=float(gain) if gain is not None else None,
+        )
     probs = {"plan": {"plan": {s.text: float(p) for s, p in zip(form.strategies[0], eq.strategies[0], strict=False)}}}
     return Equilibrium(probabilities=probs, utilities={"ex-ante": to_plain(eq.payoffs[0])}, symmetric=True)

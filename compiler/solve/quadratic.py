@@ -103,8 +103,9 @@ def simplex_max(c: Sequence[Fraction], Q: Matrix) -> tuple[Fraction, tuple[Fract
                 x = [Fraction(0)] * k
                 for i, v in zip(face, sol[:size], strict=False):
                     x[i] = v
-            val = sum((c[i] * x[i] for i in range(k)), Fraction(0)) + \
-                sum((x[i] * Q[i][j] * x[j] for i in range(k) if x[i] for j in range(k) if x[j]), Fraction(0))
+            val = sum((c[i] * x[i] for i in range(k)), Fraction(0)) + sum(
+                (x[i] * Q[i][j] * x[j] for i in range(k) if x[i] for j in range(k) if x[j]), Fraction(0)
+            )
             if best is None or val > best[0]:
                 best = (val, tuple(x))
     assert best is not None
@@ -139,8 +140,9 @@ def _best_reply(x: Sequence[Fraction], y: Sequence[Fraction], M: Matrix, G: Matr
     return best <= own
 
 
-def equilibria(M1: Matrix, G1: Matrix, M2: Matrix, G2: Matrix, *,
-               max_pairs: int = MAX_SUPPORT_PAIRS) -> QuadraticSolution:
+def equilibria(
+    M1: Matrix, G1: Matrix, M2: Matrix, G2: Matrix, *, max_pairs: int = MAX_SUPPORT_PAIRS
+) -> QuadraticSolution:
     """Every equilibrium of the game ``u1(x, y) = x'M1 y + x'G1 x``, ``u2(y, x) = y'M2 x + y'G2 y``.
 
     Args:
@@ -154,10 +156,12 @@ def equilibria(M1: Matrix, G1: Matrix, M2: Matrix, G2: Matrix, *,
         GameTooLarge: when there are more support pairs than ``max_pairs``.
     """
     k1, k2 = len(M1), len(M2)
-    pairs = (2 ** k1 - 1) * (2 ** k2 - 1)
+    pairs = (2**k1 - 1) * (2**k2 - 1)
     if pairs > max_pairs:
-        raise GameTooLarge(f"{k1} x {k2} options give {pairs:,} support pairs; mixed equilibria under the "
-                           f"Kantian term are enumerated up to {max_pairs:,}")
+        raise GameTooLarge(
+            f"{k1} x {k2} options give {pairs:,} support pairs; mixed equilibria under the "
+            f"Kantian term are enumerated up to {max_pairs:,}"
+        )
     H1 = [[G1[i][j] + G1[j][i] for j in range(k1)] for i in range(k1)]
     H2 = [[G2[i][j] + G2[j][i] for j in range(k2)] for i in range(k2)]
     found: list[MixedEquilibrium] = []
@@ -187,7 +191,7 @@ def equilibria(M1: Matrix, G1: Matrix, M2: Matrix, G2: Matrix, *,
                         if s1 > 1 or s2 > 1:
                             degenerate = True
                         continue
-                    xs, ys = sol[:s1], sol[s1:s1 + s2]
+                    xs, ys = sol[:s1], sol[s1 : s1 + s2]
                     if any(v <= 0 for v in xs) or any(v <= 0 for v in ys):
                         continue
                     x, y = _mix(S, xs, k1), _mix(T, ys, k2)

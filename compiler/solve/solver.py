@@ -69,16 +69,23 @@ def validate_point(game: GameIR, values: dict[str, Any] | None) -> Point:
             except NotConstant:
                 bounds = None
             if bounds is not None and not bounds[0] <= value <= bounds[1]:
-                raise SolveError(f"`{name}` = {to_plain(value)} is outside its domain "
-                                 f"[{to_plain(bounds[0])}, {to_plain(bounds[1])}]", game=game, span=dom.span)
+                raise SolveError(
+                    f"`{name}` = {to_plain(value)} is outside its domain "
+                    f"[{to_plain(bounds[0])}, {to_plain(bounds[1])}]",
+                    game=game,
+                    span=dom.span,
+                )
         if p.integer and value.denominator != 1:
             raise SolveError(f"`{name}` is a whole number; {to_plain(value)} is not", game=game)
     subs = {p.symbol: sp.Rational(point[n].numerator, point[n].denominator) for n, p in game.params.items()}
     if game.group_size is not None:
         size = game.group_size.xreplace(subs)
         if not size.is_Integer or not 1 <= int(size) <= MAX_GROUP_SIZE:
-            raise SolveError(f"the group `{game.group}` has {size} members at {point_text(point)}; a group has a "
-                             f"whole number of members from 1 to {MAX_GROUP_SIZE}", game=game)
+            raise SolveError(
+                f"the group `{game.group}` has {size} members at {point_text(point)}; a group has a "
+                f"whole number of members from 1 to {MAX_GROUP_SIZE}",
+                game=game,
+            )
     for a in game.actions:
         if a.kind == "labels" or a.lo is None or a.hi is None:
             continue
@@ -87,8 +94,12 @@ def validate_point(game: GameIR, values: dict[str, Any] | None) -> Point:
             if not (lo.is_finite and hi.is_finite):
                 raise SolveError(f"the bounds of `{a.key}` are not finite at {point_text(point)}", game=game)
             if lo > hi:
-                raise SolveError(f"`{a.key}` has no values at {point_text(point)}: its interval "
-                                 f"[{to_plain(lo)}, {to_plain(hi)}] is empty", game=game, span=None)
+                raise SolveError(
+                    f"`{a.key}` has no values at {point_text(point)}: its interval "
+                    f"[{to_plain(lo)}, {to_plain(hi)}] is empty",
+                    game=game,
+                    span=None,
+                )
     return point
 
 
@@ -142,8 +153,9 @@ class GameSolver:
         except (LoweringError, GameTooLarge, NonFinite, NoConvergence) as exc:
             raise SolveError(f"{where}: {exc}", game=self.game, span=getattr(exc, "span", None)) from exc
         except (ZeroDivisionError, OverflowError, RecursionError) as exc:
-            raise SolveError(f"{where}: the utilities cannot be evaluated ({type(exc).__name__}: {exc})",
-                             game=self.game) from exc
+            raise SolveError(
+                f"{where}: the utilities cannot be evaluated ({type(exc).__name__}: {exc})", game=self.game
+            ) from exc
         found.verification = verification
         self._found[key] = found
         if len(self._found) > _FOUND_CACHE:
@@ -162,16 +174,25 @@ class GameSolver:
         """
         point, found = self.found(values, derive=derive)
         return Solution(
-            game=self.game.name, preference=self.pref.label,
+            game=self.game.name,
+            preference=self.pref.label,
             preference_params={k: to_plain(v) for k, v in self.pref.point.values},  # type: ignore[misc]
-            params={k: to_plain(v) for k, v in point.items()}, concept=self.concept_name,  # type: ignore[misc]
+            params={k: to_plain(v) for k, v in point.items()},  # type: ignore[misc]
+            concept=self.concept_name,
             kantian=self.game.describe_kantian() if self.pref.uses_kantian else "not used by this preference",
-            equilibria=found.equilibria, selected=found.selected, selection=found.selection,
-            derivation=found.derivation, exact=found.exact, verified=found.verification,
-            mixing=found.mixing, notes=found.notes)
+            equilibria=found.equilibria,
+            selected=found.selected,
+            selection=found.selection,
+            derivation=found.derivation,
+            exact=found.exact,
+            verified=found.verification,
+            mixing=found.mixing,
+            notes=found.notes,
+        )
 
-    def judge(self, values: dict[str, Any], *, role: str, action: str,
-              history: tuple[tuple[str, Any], ...] = ()) -> Judged | None:
+    def judge(
+        self, values: dict[str, Any], *, role: str, action: str, history: tuple[tuple[str, Any], ...] = ()
+    ) -> Judged | None:
         """The decision a prompt asks for, with the decider's utility of its options.
 
         Args:
@@ -184,8 +205,11 @@ class GameSolver:
         try:
             return self.concept.judge(point, role=role, action=action, history=history, found=found)
         except (LoweringError, GameTooLarge, NonFinite, NoConvergence) as exc:
-            raise SolveError(f"game `{self.game.name}` at {point_text(point)}: {exc}", game=self.game,
-                             span=getattr(exc, "span", None)) from exc
+            raise SolveError(
+                f"game `{self.game.name}` at {point_text(point)}: {exc}",
+                game=self.game,
+                span=getattr(exc, "span", None),
+            ) from exc
 
     def utilities_against_mix(self, values: dict[str, Any]) -> list[float] | None:
         """The representative player's utility of each option against the others' equilibrium

@@ -71,8 +71,9 @@ class StrategicForm:
     plan_game: bool
     symmetric: bool
     pure: Callable[[int, tuple[int, ...]], Fraction | float]
-    split: Callable[[int], tuple[Callable[[tuple[int, ...]], Fraction | float],
-                               Callable[[int, int], Fraction | float]] | None]
+    split: Callable[
+        [int], tuple[Callable[[tuple[int, ...]], Fraction | float], Callable[[int, int], Fraction | float]] | None
+    ]
     uses_kantian: bool
     notes: list[str] = field(default_factory=list)
 
@@ -83,8 +84,10 @@ class StrategicForm:
     def matrices(self) -> tuple[list[list], list[list]]:
         """Pure-utility matrices of a two-player game: ``A[i][j]`` (player 1), ``B[i][j]`` (player 2)."""
         k1, k2 = (len(s) for s in self.strategies)
-        return ([[self.pure(0, (i, j)) for j in range(k2)] for i in range(k1)],
-                [[self.pure(1, (i, j)) for j in range(k2)] for i in range(k1)])
+        return (
+            [[self.pure(0, (i, j)) for j in range(k2)] for i in range(k1)],
+            [[self.pure(1, (i, j)) for j in range(k2)] for i in range(k1)],
+        )
 
     def quadratic(self) -> tuple[list[list], list[list], list[list], list[list]] | None:
         """``M1, G1, M2, G2`` of a two-player game (own index first), or None without a split."""
@@ -107,8 +110,7 @@ def _options(action: ActionIR, subs: dict[sp.Symbol, sp.Expr]) -> list[sp.Expr]:
     return opts
 
 
-def _strategies(game: GameIR, role: str, subs: dict[sp.Symbol, sp.Expr], owner: str | None = None
-                ) -> list[Strategy]:
+def _strategies(game: GameIR, role: str, subs: dict[sp.Symbol, sp.Expr], owner: str | None = None) -> list[Strategy]:
     acts = [a for a in game.actions if a.owner == (owner or role)]
     per_action = [_options(a, subs) for a in acts]
     out = []
@@ -145,8 +147,12 @@ class _Compiled:
                 return self.fn(env)
             except (ZeroDivisionError, OverflowError, ValueError):
                 pass
-        return self.expr.xreplace({k: sp.Rational(v.numerator, v.denominator) if isinstance(v, Fraction)
-                                   else sp.Float(v) for k, v in env.items()})
+        return self.expr.xreplace(
+            {
+                k: sp.Rational(v.numerator, v.denominator) if isinstance(v, Fraction) else sp.Float(v)
+                for k, v in env.items()
+            }
+        )
 
 
 def memo(game: GameIR, key: tuple, build: Callable[[], _T]) -> _T:
@@ -204,8 +210,7 @@ def strategic_form(game: GameIR, pref: BoundPreference, point: dict[str, Fractio
 
 
 def _action_symbols(game: GameIR, prefix: str = "") -> dict[str, dict[str, sp.Symbol]]:
-    return {r: {a.name: sp.Symbol(prefix + a.key, real=True) for a in game.actions if a.owner == r}
-            for r in game.roles}
+    return {r: {a.name: sp.Symbol(prefix + a.key, real=True) for a in game.actions if a.owner == r} for r in game.roles}
 
 
 def _role_form(game: GameIR, pref: BoundPreference, subs, env: Env) -> StrategicForm:
@@ -220,6 +225,7 @@ def _role_form(game: GameIR, pref: BoundPreference, subs, env: Env) -> Strategic
         if len({tuple(v) for v in names.values()}) != 1:
             listed = "; ".join(f"{r}: " + ", ".join(v) for r, v in names.items())
             raise LoweringError(f"`kantian substitute` needs every role to choose the same actions ({listed})")
+
     def named(role: str) -> Callable[[], _Compiled]:
         return lambda: _Compiled(named_utility(game, pref.template, role=role, actual=syms))
 
@@ -240,8 +246,9 @@ def _role_form(game: GameIR, pref: BoundPreference, subs, env: Env) -> Strategic
     def pure_utility(i: int, profile: tuple[int, ...]) -> Fraction | float:
         key = (i, profile)
         if key not in cache:
-            cache[key] = _checked(pure[i](env_of(profile)),
-                                  lambda: f"`{roles[i]}` at {_profile_text(strategies, profile)}")
+            cache[key] = _checked(
+                pure[i](env_of(profile)), lambda: f"`{roles[i]}` at {_profile_text(strategies, profile)}"
+            )
         return cache[key]
 
     split_cache: dict[int, object] = {}
@@ -252,10 +259,16 @@ def _role_form(game: GameIR, pref: BoundPreference, subs, env: Env) -> Strategic
         result = None
         if pref.uses_kantian and len(roles) == 2:
             j = 1 - i
+
             def build():
-                parts = named_split(game, pref.template, role=roles[i], actual=syms,
-                                    universal={roles[i]: usyms[roles[i]], roles[j]: usyms[roles[j]]},
-                                    actions=everything)
+                parts = named_split(
+                    game,
+                    pref.template,
+                    role=roles[i],
+                    actual=syms,
+                    universal={roles[i]: usyms[roles[i]], roles[j]: usyms[roles[j]]},
+                    actions=everything,
+                )
                 return None if parts is None else (_Compiled(parts.actual), _Compiled(parts.universal))
 
             compiled = memo(game, ("named-split", pref.key, roles[i]), build)
@@ -263,8 +276,9 @@ def _role_form(game: GameIR, pref: BoundPreference, subs, env: Env) -> Strategic
                 actual, universal = compiled
 
                 def actual_at(profile: tuple[int, ...]) -> Fraction | float:
-                    return _checked(actual(env_of(profile)),
-                                    lambda: f"`{roles[i]}` at {_profile_text(strategies, profile)}")
+                    return _checked(
+                        actual(env_of(profile)), lambda: f"`{roles[i]}` at {_profile_text(strategies, profile)}"
+                    )
 
                 def universal_at(own: int, other: int) -> Fraction | float:
                     # both draws come from the evaluator's own strategy set (the roles choose alike)
@@ -272,8 +286,12 @@ def _role_form(game: GameIR, pref: BoundPreference, subs, env: Env) -> Strategic
                     bind(e, usyms, roles[i], strategies[i][own], roles[i])
                     for a, v in strategies[i][other].values[roles[i]].items():
                         e[usyms[roles[j]][a]] = Fraction(int(v.p), int(v.q))
-                    return _checked(universal(e), lambda: f"`{roles[i]}` universalised at "
-                                    f"({strategies[i][own].text}, {strategies[i][other].text})")
+                    return _checked(
+                        universal(e),
+                        lambda: (
+                            f"`{roles[i]}` universalised at ({strategies[i][own].text}, {strategies[i][other].text})"
+                        ),
+                    )
 
                 result = (actual_at, universal_at)
         split_cache[i] = result
@@ -288,8 +306,7 @@ def _check_profiles(counts: list[int]) -> None:
     for c in counts:
         total *= c
         if total > MAX_PROFILES:
-            raise GameTooLarge(f"{' x '.join(map(str, counts))} strategies give more than {MAX_PROFILES:,} "
-                               "profiles")
+            raise GameTooLarge(f"{' x '.join(map(str, counts))} strategies give more than {MAX_PROFILES:,} profiles")
 
 
 def _plan_form(game: GameIR, pref: BoundPreference, subs, env: Env) -> StrategicForm:
@@ -311,12 +328,14 @@ def _plan_form(game: GameIR, pref: BoundPreference, subs, env: Env) -> Strategic
     up_syms = _action_symbols(game, "up:")
     uq_syms = _action_symbols(game, "uq:")
     everything = {s for table in (p_syms, q_syms, up_syms, uq_syms) for acts in table.values() for s in acts.values()}
-    pure_expr = memo(game, ("plan", pref.key), lambda: _Compiled(plan_utility(game, pref.template, plan=p_syms,
-                                                                                 opponent=q_syms)))
+    pure_expr = memo(
+        game, ("plan", pref.key), lambda: _Compiled(plan_utility(game, pref.template, plan=p_syms, opponent=q_syms))
+    )
 
     def build_split():
-        parts = plan_split(game, pref.template, plan=p_syms, opponent=q_syms, universal=(up_syms, uq_syms),
-                           actions=everything)
+        parts = plan_split(
+            game, pref.template, plan=p_syms, opponent=q_syms, universal=(up_syms, uq_syms), actions=everything
+        )
         return (None, None) if parts is None else (_Compiled(parts.actual), _Compiled(parts.universal))
 
     actual, universal = memo(game, ("plan-split", pref.key), build_split)

@@ -128,8 +128,9 @@ def game_tree(game: GameIR, point: dict[str, Fraction], pref: BoundPreference | 
     prof: dict[str, dict[str, sp.Expr]] = {r: {} for r in game.roles}
     for a in stages:
         prof[a.owner][a.name] = syms[a.key]
-    utilities = {r: role_utility(game, pref.lowerer, role=r, actual=prof, self_play=prof, params=params)
-                 for r in game.roles}
+    utilities = {
+        r: role_utility(game, pref.lowerer, role=r, actual=prof, self_play=prof, params=params) for r in game.roles
+    }
     children: dict[tuple, list[sp.Expr]] = {}
     payoffs: dict[tuple, tuple[Fraction | float, ...]] = {}
     nodes = 0

@@ -94,16 +94,27 @@ Universe = Callable[[], PreferenceContext]
 
 
 def _context(low, prof: Profile, me: Token, *, inside: bool = False) -> PreferenceContext:
-    return PreferenceContext(payoff=lambda t: low.payoff(t, prof), me=me, others=prof.others(me),
-                             kantian=_nested if inside else None, inside_kantian=inside)
+    return PreferenceContext(
+        payoff=lambda t: low.payoff(t, prof),
+        me=me,
+        others=prof.others(me),
+        kantian=_nested if inside else None,
+        inside_kantian=inside,
+    )
 
 
 def _evaluate(pref: PreferenceLowerer, actual: PreferenceContext, universe: Universe) -> sp.Expr:
     return pref.value(replace(actual, kantian=lambda f: f(universe())))
 
 
-def _symmetric_contexts(game: GameIR, *, own: Actions, rest: Actions, params: dict[str, sp.Expr] | None,
-                        universal: tuple[Actions, Actions] | None) -> tuple[PreferenceContext, Universe]:
+def _symmetric_contexts(
+    game: GameIR,
+    *,
+    own: Actions,
+    rest: Actions,
+    params: dict[str, sp.Expr] | None,
+    universal: tuple[Actions, Actions] | None,
+) -> tuple[PreferenceContext, Universe]:
     low = game.lowerer(params)
     n = _group_size(game, low.params) if game.group is not None else None
     prof, me = _symmetric_profile(game, n, own, rest)
@@ -116,9 +127,15 @@ def _symmetric_contexts(game: GameIR, *, own: Actions, rest: Actions, params: di
     return _context(low, prof, me), universe
 
 
-def symmetric_utility(game: GameIR, pref: PreferenceLowerer, *, own: Actions, rest: Actions,
-                      params: dict[str, sp.Expr] | None = None,
-                      universal: tuple[Actions, Actions] | None = None) -> sp.Expr:
+def symmetric_utility(
+    game: GameIR,
+    pref: PreferenceLowerer,
+    *,
+    own: Actions,
+    rest: Actions,
+    params: dict[str, sp.Expr] | None = None,
+    universal: tuple[Actions, Actions] | None = None,
+) -> sp.Expr:
     """Utility of one player of a symmetric game who plays ``own`` while every other player plays ``rest``.
 
     Args:
@@ -134,9 +151,16 @@ def symmetric_utility(game: GameIR, pref: PreferenceLowerer, *, own: Actions, re
     return _evaluate(pref, actual, universe)
 
 
-def symmetric_split(game: GameIR, pref: PreferenceLowerer, *, own: Actions, rest: Actions,
-                    universal: tuple[Actions, Actions], actions: set[sp.Symbol],
-                    params: dict[str, sp.Expr] | None = None) -> KantianSplit | None:
+def symmetric_split(
+    game: GameIR,
+    pref: PreferenceLowerer,
+    *,
+    own: Actions,
+    rest: Actions,
+    universal: tuple[Actions, Actions],
+    actions: set[sp.Symbol],
+    params: dict[str, sp.Expr] | None = None,
+) -> KantianSplit | None:
     """:func:`symmetric_utility` split into its actual and Kantian parts (None: not affine in them).
 
     Args:
@@ -152,10 +176,14 @@ def symmetric_split(game: GameIR, pref: PreferenceLowerer, *, own: Actions, rest
     return _split(pref, actual, universe, actions)
 
 
-def _count_contexts(game: GameIR, *, own: Actions, others: Sequence[tuple[Actions, int]],
-                    params: dict[str, sp.Expr] | None,
-                    universal: tuple[Actions, Sequence[tuple[Actions, int]]] | None
-                    ) -> tuple[PreferenceContext, Universe]:
+def _count_contexts(
+    game: GameIR,
+    *,
+    own: Actions,
+    others: Sequence[tuple[Actions, int]],
+    params: dict[str, sp.Expr] | None,
+    universal: tuple[Actions, Sequence[tuple[Actions, int]]] | None,
+) -> tuple[PreferenceContext, Universe]:
     assert game.group is not None
     group = game.group
     low = game.lowerer(params)
@@ -170,9 +198,15 @@ def _count_contexts(game: GameIR, *, own: Actions, others: Sequence[tuple[Action
     return _context(low, prof, me), universe
 
 
-def count_utility(game: GameIR, pref: PreferenceLowerer, *, own: Actions,
-                  others: Sequence[tuple[Actions, int]], params: dict[str, sp.Expr] | None,
-                  universal: tuple[Actions, Sequence[tuple[Actions, int]]] | None = None) -> sp.Expr:
+def count_utility(
+    game: GameIR,
+    pref: PreferenceLowerer,
+    *,
+    own: Actions,
+    others: Sequence[tuple[Actions, int]],
+    params: dict[str, sp.Expr] | None,
+    universal: tuple[Actions, Sequence[tuple[Actions, int]]] | None = None,
+) -> sp.Expr:
     """Utility of one member of a symmetric group game whose others play several kinds of actions.
 
     Args:
@@ -188,9 +222,16 @@ def count_utility(game: GameIR, pref: PreferenceLowerer, *, own: Actions,
     return _evaluate(pref, actual, universe)
 
 
-def count_split(game: GameIR, pref: PreferenceLowerer, *, own: Actions, others: Sequence[tuple[Actions, int]],
-                universal: tuple[Actions, Sequence[tuple[Actions, int]]], params: dict[str, sp.Expr] | None,
-                actions: set[sp.Symbol]) -> KantianSplit | None:
+def count_split(
+    game: GameIR,
+    pref: PreferenceLowerer,
+    *,
+    own: Actions,
+    others: Sequence[tuple[Actions, int]],
+    universal: tuple[Actions, Sequence[tuple[Actions, int]]],
+    params: dict[str, sp.Expr] | None,
+    actions: set[sp.Symbol],
+) -> KantianSplit | None:
     """:func:`count_utility` split into its actual and Kantian parts (None: not affine in them).
 
     Args:
@@ -206,8 +247,14 @@ def count_split(game: GameIR, pref: PreferenceLowerer, *, own: Actions, others: 
     return _split(pref, actual, universe, actions)
 
 
-def _named_contexts(game: GameIR, *, role: str, actual: dict[str, Actions], universal: dict[str, Actions] | None,
-                    params: dict[str, sp.Expr] | None) -> tuple[PreferenceContext, Universe]:
+def _named_contexts(
+    game: GameIR,
+    *,
+    role: str,
+    actual: dict[str, Actions],
+    universal: dict[str, Actions] | None,
+    params: dict[str, sp.Expr] | None,
+) -> tuple[PreferenceContext, Universe]:
     low = game.lowerer(params)
     prof = named_profile(actual)
     uni = universal if universal is not None else {r: dict(actual[role]) for r in game.roles}
@@ -219,8 +266,15 @@ def _named_contexts(game: GameIR, *, role: str, actual: dict[str, Actions], univ
     return _context(low, prof, prof.by_role(role)), universe
 
 
-def named_utility(game: GameIR, pref: PreferenceLowerer, *, role: str, actual: dict[str, Actions],
-                  universal: dict[str, Actions] | None = None, params: dict[str, sp.Expr] | None = None) -> sp.Expr:
+def named_utility(
+    game: GameIR,
+    pref: PreferenceLowerer,
+    *,
+    role: str,
+    actual: dict[str, Actions],
+    universal: dict[str, Actions] | None = None,
+    params: dict[str, sp.Expr] | None = None,
+) -> sp.Expr:
     """Utility of ``role`` in a simultaneous game of named roles, ``kantian`` by substitution.
 
     Args:
@@ -236,9 +290,16 @@ def named_utility(game: GameIR, pref: PreferenceLowerer, *, role: str, actual: d
     return _evaluate(pref, ctx, universe)
 
 
-def named_split(game: GameIR, pref: PreferenceLowerer, *, role: str, actual: dict[str, Actions],
-                universal: dict[str, Actions], actions: set[sp.Symbol],
-                params: dict[str, sp.Expr] | None = None) -> KantianSplit | None:
+def named_split(
+    game: GameIR,
+    pref: PreferenceLowerer,
+    *,
+    role: str,
+    actual: dict[str, Actions],
+    universal: dict[str, Actions],
+    actions: set[sp.Symbol],
+    params: dict[str, sp.Expr] | None = None,
+) -> KantianSplit | None:
     """:func:`named_utility` split into its actual and Kantian parts (None: not affine in them).
 
     Args:
@@ -258,8 +319,14 @@ def _nested(f: Callable[[PreferenceContext], sp.Expr]) -> sp.Expr:
     raise LoweringError("`kantian` cannot be nested")
 
 
-def _role_contexts(game: GameIR, *, role: str, actual: dict[str, Actions], self_play: dict[str, Actions],
-                   params: dict[str, sp.Expr] | None) -> tuple[PreferenceContext, Callable]:
+def _role_contexts(
+    game: GameIR,
+    *,
+    role: str,
+    actual: dict[str, Actions],
+    self_play: dict[str, Actions],
+    params: dict[str, sp.Expr] | None,
+) -> tuple[PreferenceContext, Callable]:
     low = game.lowerer(params)
     prof = named_profile(actual)
     weights = _role_weights(game, low.params)
@@ -267,14 +334,20 @@ def _role_contexts(game: GameIR, *, role: str, actual: dict[str, Actions], self_
 
     def kantian(f: Callable[[PreferenceContext], sp.Expr]) -> sp.Expr:
         sprof = named_profile(self_play)
-        return sp.Add(*[weights[r] / w_me * f(_context(low, sprof, sprof.by_role(r), inside=True))
-                        for r in game.roles])
+        return sp.Add(*[weights[r] / w_me * f(_context(low, sprof, sprof.by_role(r), inside=True)) for r in game.roles])
 
     return _context(low, prof, prof.by_role(role)), kantian
 
 
-def role_utility(game: GameIR, pref: PreferenceLowerer, *, role: str, actual: dict[str, Actions],
-                 self_play: dict[str, Actions], params: dict[str, sp.Expr] | None = None) -> sp.Expr:
+def role_utility(
+    game: GameIR,
+    pref: PreferenceLowerer,
+    *,
+    role: str,
+    actual: dict[str, Actions],
+    self_play: dict[str, Actions],
+    params: dict[str, sp.Expr] | None = None,
+) -> sp.Expr:
     """Utility of the player in ``role`` (interim: after its role is drawn), role randomisation.
 
     Args:
@@ -294,8 +367,9 @@ def _role_weights(game: GameIR, params: dict[str, sp.Expr]) -> dict[str, sp.Expr
     return {r: w.xreplace(subs) for r, w in game.role_weights.items()}
 
 
-def plan_material(game: GameIR, *, plan: dict[str, Actions], opponent: dict[str, Actions],
-                  params: dict[str, sp.Expr] | None = None) -> sp.Expr:
+def plan_material(
+    game: GameIR, *, plan: dict[str, Actions], opponent: dict[str, Actions], params: dict[str, sp.Expr] | None = None
+) -> sp.Expr:
     """The ex-ante material payoff ``Pi(p, q) = sum_r w_r * pi_r(p_r, q_-r)`` of plan ``p`` against plan ``q``.
 
     Args:
@@ -315,24 +389,41 @@ def plan_material(game: GameIR, *, plan: dict[str, Actions], opponent: dict[str,
     return total
 
 
-def _plan_contexts(game: GameIR, *, plan: dict[str, Actions], opponent: dict[str, Actions],
-                   params: dict[str, sp.Expr] | None,
-                   universal: tuple[dict[str, Actions], dict[str, Actions]] | None
-                   ) -> tuple[PreferenceContext, Universe]:
+def _plan_contexts(
+    game: GameIR,
+    *,
+    plan: dict[str, Actions],
+    opponent: dict[str, Actions],
+    params: dict[str, sp.Expr] | None,
+    universal: tuple[dict[str, Actions], dict[str, Actions]] | None,
+) -> tuple[PreferenceContext, Universe]:
     def context(p: dict[str, Actions], q: dict[str, Actions], inside: bool) -> PreferenceContext:
         me, other = Token("self", "plan"), Token("other", "plan")
-        material = {id(me): plan_material(game, plan=p, opponent=q, params=params),
-                    id(other): plan_material(game, plan=q, opponent=p, params=params)}
-        return PreferenceContext(payoff=lambda t: material[id(t)], me=me, others=[(other, sp.Integer(1))],
-                                 kantian=_nested if inside else None, inside_kantian=inside)
+        material = {
+            id(me): plan_material(game, plan=p, opponent=q, params=params),
+            id(other): plan_material(game, plan=q, opponent=p, params=params),
+        }
+        return PreferenceContext(
+            payoff=lambda t: material[id(t)],
+            me=me,
+            others=[(other, sp.Integer(1))],
+            kantian=_nested if inside else None,
+            inside_kantian=inside,
+        )
 
     up, uq = universal if universal is not None else (plan, plan)
     return context(plan, opponent, False), lambda: context(up, uq, True)
 
 
-def plan_utility(game: GameIR, pref: PreferenceLowerer, *, plan: dict[str, Actions], opponent: dict[str, Actions],
-                 params: dict[str, sp.Expr] | None = None,
-                 universal: tuple[dict[str, Actions], dict[str, Actions]] | None = None) -> sp.Expr:
+def plan_utility(
+    game: GameIR,
+    pref: PreferenceLowerer,
+    *,
+    plan: dict[str, Actions],
+    opponent: dict[str, Actions],
+    params: dict[str, sp.Expr] | None = None,
+    universal: tuple[dict[str, Actions], dict[str, Actions]] | None = None,
+) -> sp.Expr:
     """The ex-ante utility of plan ``p`` against plan ``q`` in the plan game of a simultaneous role game.
 
     The preference sees ``payoff(self) = Pi(p, q)``, ``payoff(other) = Pi(q, p)`` and
@@ -350,9 +441,16 @@ def plan_utility(game: GameIR, pref: PreferenceLowerer, *, plan: dict[str, Actio
     return _evaluate(pref, actual, universe)
 
 
-def plan_split(game: GameIR, pref: PreferenceLowerer, *, plan: dict[str, Actions], opponent: dict[str, Actions],
-               universal: tuple[dict[str, Actions], dict[str, Actions]], actions: set[sp.Symbol],
-               params: dict[str, sp.Expr] | None = None) -> KantianSplit | None:
+def plan_split(
+    game: GameIR,
+    pref: PreferenceLowerer,
+    *,
+    plan: dict[str, Actions],
+    opponent: dict[str, Actions],
+    universal: tuple[dict[str, Actions], dict[str, Actions]],
+    actions: set[sp.Symbol],
+    params: dict[str, sp.Expr] | None = None,
+) -> KantianSplit | None:
     """:func:`plan_utility` split into its actual and Kantian parts (None: not affine in them).
 
     Args:
@@ -381,8 +479,9 @@ class KantianSplit:
     universal: sp.Expr
 
 
-def _split(pref: PreferenceLowerer, actual: PreferenceContext, universe: Universe,
-           actions: set[sp.Symbol]) -> KantianSplit | None:
+def _split(
+    pref: PreferenceLowerer, actual: PreferenceContext, universe: Universe, actions: set[sp.Symbol]
+) -> KantianSplit | None:
     """Lower with every ``kantian(...)`` held as a placeholder; affine in the placeholders with
     weights free of the actions means the utility splits."""
     placeholders: list[tuple[sp.Symbol, Callable[[PreferenceContext], sp.Expr]]] = []

@@ -118,6 +118,7 @@ def __getattr__(name: str):
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_WHERE))
 
+
 __all__ = [
     "MANIFEST",
     "ActionValue",

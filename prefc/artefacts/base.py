@@ -49,8 +49,9 @@ ActionValue = Annotated[str | int | float, BeforeValidator(_action_value)]
 class Part(BaseModel):
     """A nested object of an artefact: unknown fields are errors, fields are documented."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, protected_namespaces=(),
-                              allow_inf_nan=False)
+    model_config = ConfigDict(
+        extra="forbid", use_attribute_docstrings=True, protected_namespaces=(), allow_inf_nan=False
+    )
 
 
 class Row(Part):
@@ -87,8 +88,9 @@ class Document(Part):
     @classmethod
     def _known_version(cls, value: int) -> int:
         if value > cls.SCHEMA_VERSION:
-            raise ValueError(f"schema version {value} is newer than this prefc reads ({cls.SCHEMA_VERSION}); "
-                             "upgrade prefc")
+            raise ValueError(
+                f"schema version {value} is newer than this prefc reads ({cls.SCHEMA_VERSION}); upgrade prefc"
+            )
         return value
 
     def to_text(self) -> str:

@@ -67,7 +67,6 @@ class DatasetRow(Row):
     """One SFT row: TRL's conversational prompt-completion form (``--format trl``) or one
     ``messages`` list (``--format messages``), with its ``meta``."""
 
-
     prompt: list[Message] | None = None
     """``trl`` rows: the system and user messages."""
     completion: list[Message] | None = None

@@ -207,8 +207,9 @@ def read_json(path: str | os.PathLike[str], *, error: type[Exception] = Artefact
         raise error(f"{path}: invalid JSON (nested too deeply)") from None
 
 
-def validate_document(model: type[D], value: object, *, where: str, text: str | None = None,
-                      error: type[Exception] = ArtefactError) -> D:
+def validate_document(
+    model: type[D], value: object, *, where: str, text: str | None = None, error: type[Exception] = ArtefactError
+) -> D:
     """Validate a parsed JSON value as a document, with a located message on failure.
 
     Args:
@@ -241,8 +242,12 @@ def read_document(path: str | os.PathLike[str], model: type[D], *, error: type[E
     return validate_document(model, value, where=str(path), text=text, error=error)
 
 
-def iter_json_lines(path: str | os.PathLike[str], *, error: type[Exception] = ArtefactError,
-                    bad: Callable[[str, str], None] | None = None) -> Iterator[tuple[str, int, object]]:
+def iter_json_lines(
+    path: str | os.PathLike[str],
+    *,
+    error: type[Exception] = ArtefactError,
+    bad: Callable[[str, str], None] | None = None,
+) -> Iterator[tuple[str, int, object]]:
     """The JSON values of a JSONL file, one per non-blank line, with their location.
 
     Args:
@@ -296,9 +301,11 @@ def validate_row(model: type[R], value: object, *, where: str, error: type[Excep
         error: The exception raised.
     """
     if not isinstance(value, dict):
-        raise error(f"{where}: an {model.NOUN} must be a JSON object, got {type(value).__name__}"
-                    if model.NOUN[0] in "aeiou" else
-                    f"{where}: a {model.NOUN} must be a JSON object, got {type(value).__name__}")
+        raise error(
+            f"{where}: an {model.NOUN} must be a JSON object, got {type(value).__name__}"
+            if model.NOUN[0] in "aeiou"
+            else f"{where}: a {model.NOUN} must be a JSON object, got {type(value).__name__}"
+        )
     try:
         return model.model_validate(value)
     except ValidationError as exc:
@@ -306,8 +313,9 @@ def validate_row(model: type[R], value: object, *, where: str, error: type[Excep
         raise error(f"{where}: {message}") from None
 
 
-def read_rows(path: str | os.PathLike[str], model: type[R], *,
-              error: type[Exception] = ArtefactError) -> Iterator[tuple[str, int, dict[str, Any], R]]:
+def read_rows(
+    path: str | os.PathLike[str], model: type[R], *, error: type[Exception] = ArtefactError
+) -> Iterator[tuple[str, int, dict[str, Any], R]]:
     """Read and validate every row of a JSONL artefact.
 
     Args:

@@ -74,8 +74,9 @@ class Manifest(Document):
         return next((f for f in self.files if f.path == path), None)
 
 
-def verify_file(path: str | os.PathLike[str], *, error: type[Exception] = ArtefactError,
-                rows: int | None = None) -> FileEntry | None:
+def verify_file(
+    path: str | os.PathLike[str], *, error: type[Exception] = ArtefactError, rows: int | None = None
+) -> FileEntry | None:
     """Check a file of a build against the ``manifest.json`` beside it (or up to two folders above
     it, for the files of a dataset directory and its per-preference folders): the same bytes (sha256)
     and, for JSONL, the same number of rows.
@@ -107,9 +108,14 @@ def verify_file(path: str | os.PathLike[str], *, error: type[Exception] = Artefa
             if rows is None:
                 with open(p, "rb") as fh:
                     rows = sum(1 for line in fh if line.strip())
-            counted = (f"{rows} rows where the manifest lists {entry.rows}" if entry.rows and rows != entry.rows
-                       else "its bytes differ from what the manifest records")
-            raise error(f"{p}: {counted} ({manifest_path}, sha256 {entry.sha256[:12]}…): the file was cut or "
-                        f"changed after `prefc compile`; compile the spec again")
+            counted = (
+                f"{rows} rows where the manifest lists {entry.rows}"
+                if entry.rows and rows != entry.rows
+                else "its bytes differ from what the manifest records"
+            )
+            raise error(
+                f"{p}: {counted} ({manifest_path}, sha256 {entry.sha256[:12]}…): the file was cut or "
+                f"changed after `prefc compile`; compile the spec again"
+            )
         return entry
     return None

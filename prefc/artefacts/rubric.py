@@ -15,8 +15,16 @@ from pydantic import Field, field_validator, model_validator
 from .base import ActionValue, Document, Number, Part, Row
 from .dataset import Message
 
-__all__ = ["AnswerSpec", "FamilyHeader", "ItemFamily", "ItemMeta", "PairCount", "RubricHeader", "RubricItem",
-           "RubricSelection"]
+__all__ = [
+    "AnswerSpec",
+    "FamilyHeader",
+    "ItemFamily",
+    "ItemMeta",
+    "PairCount",
+    "RubricHeader",
+    "RubricItem",
+    "RubricSelection",
+]
 
 
 class AnswerSpec(Part):

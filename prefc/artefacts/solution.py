@@ -14,8 +14,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .base import Part, Row
 
-__all__ = ["ActionValue", "Decision", "Equilibrium", "OptionValue", "Provenance", "Solution", "SolutionRow",
-           "Verification"]
+__all__ = [
+    "ActionValue",
+    "Decision",
+    "Equilibrium",
+    "OptionValue",
+    "Provenance",
+    "Solution",
+    "SolutionRow",
+    "Verification",
+]
 
 ActionValue = str | int | float
 """An action's value in a solution: an option label or a number."""

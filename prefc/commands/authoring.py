@@ -32,8 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_new)
 
     p = sub.add_parser("completion", help="print a shell completion script (bash, zsh or fish)")
-    p.add_argument("shell", nargs="?", choices=["bash", "zsh", "fish"], metavar="SHELL",
-                   help="bash, zsh or fish")
+    p.add_argument("shell", nargs="?", choices=["bash", "zsh", "fish"], metavar="SHELL", help="bash, zsh or fish")
     p.add_argument("--names", choices=["games", "preferences"], help=argparse.SUPPRESS)
     p.add_argument("--spec", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_completion)
@@ -94,14 +93,23 @@ def _format_one(path: str) -> dict:
         return {**record, "status": "error", "diagnostics": exc.diagnostics, "sources": sources}
     except FormatError as exc:
         return {**record, "status": "internal", "message": str(exc)}
-    return {**record, "status": "changed" if formatted != text else "unchanged", "original": text,
-            "formatted": formatted}
+    return {
+        **record,
+        "status": "changed" if formatted != text else "unchanged",
+        "original": text,
+        "formatted": formatted,
+    }
 
 
 def _diff(record: dict) -> str:
-    return "".join(difflib.unified_diff(record["original"].splitlines(keepends=True),
-                                        record["formatted"].splitlines(keepends=True),
-                                        fromfile=record["file"], tofile=f"{record['file']} (formatted)"))
+    return "".join(
+        difflib.unified_diff(
+            record["original"].splitlines(keepends=True),
+            record["formatted"].splitlines(keepends=True),
+            fromfile=record["file"],
+            tofile=f"{record['file']} (formatted)",
+        )
+    )
 
 
 def cmd_fmt(args) -> int:
@@ -199,8 +207,17 @@ def cmd_new(args) -> int:
         print(f"internal error: {exc}", file=sys.stderr)
         return EXIT_INTERNAL
     if args.json:
-        print(json.dumps({"directory": str(made.directory), "spec": str(made.spec), "files": list(made.files),
-                          "library_copied": made.library_copied}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "directory": str(made.directory),
+                    "spec": str(made.spec),
+                    "files": list(made.files),
+                    "library_copied": made.library_copied,
+                },
+                indent=2,
+            )
+        )
         return 0
     for name in made.files:
         print(f"created {made.directory / name}")

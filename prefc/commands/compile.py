@@ -15,15 +15,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compile", help="write solutions, SFT datasets and eval rubrics of a spec")
     p.add_argument("file", metavar="FILE")
     p.add_argument("-o", "--out", default="build", metavar="DIR", help="output root (default: build/)")
-    p.add_argument("--format", choices=["trl", "messages", "openai"], default="trl",
-                   help="rows as TRL prompt/completion (default) or a messages list; openai: messages rows "
-                   "plus one OpenAI fine-tuning file per preference")
+    p.add_argument(
+        "--format",
+        choices=["trl", "messages", "openai"],
+        default="trl",
+        help="rows as TRL prompt/completion (default) or a messages list; openai: messages rows "
+        "plus one OpenAI fine-tuning file per preference",
+    )
     p.add_argument("--seed", type=int, default=None, help="override every block's seed")
     p.add_argument("--samples", type=int, default=None, help="override every dataset's samples per preference")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary table")
     p.add_argument("--json", action="store_true", help="print the build's manifest and row counts as JSON")
-    p.add_argument("--allow-large", action="store_true",
-                   help="compile even when the estimated work is above the limits (E0501)")
+    p.add_argument(
+        "--allow-large", action="store_true", help="compile even when the estimated work is above the limits (E0501)"
+    )
     p.set_defaults(func=cmd_compile)
 
 
@@ -88,5 +93,8 @@ def _compiled_json(result) -> dict:
     import json
 
     manifest = json.loads((Path(result.directory) / "manifest.json").read_text(encoding="utf-8"))
-    return {"directory": str(result.directory), "manifest": manifest,
-            "blocks": [{"block": b, "split": s, "rows": r} for b, s, r in result.summary]}
+    return {
+        "directory": str(result.directory),
+        "manifest": manifest,
+        "blocks": [{"block": b, "split": s, "rows": r} for b, s, r in result.summary],
+    }

@@ -24,18 +24,31 @@ def register(sub: argparse._SubParsersAction) -> None:
         sub: The CLI's subparsers.
     """
     p = sub.add_parser(
-        "diff", help="where two specs, two preferences or two evaluated agents part",
+        "diff",
+        help="where two specs, two preferences or two evaluated agents part",
         description="A.pref B.pref: the parameter regions where the specs' optimal actions differ; "
-                    "SPEC --preference P1 --preference P2: the same for two preferences (a preference "
-                    "named without values, e.g. `moralis`, is swept over its parameter's domain); "
-                    "RESULTS_A RESULTS_B: two `prefc eval` runs side by side, each difference with a test.")
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="two .pref files, one .pref file, or two results "
-                   "directories")
-    p.add_argument("--preference", action="append", default=[], metavar="PREF",
-                   help="a preference to compare, e.g. economicus, moralis or 'moralis(kappa=0.25)'")
+        "SPEC --preference P1 --preference P2: the same for two preferences (a preference "
+        "named without values, e.g. `moralis`, is swept over its parameter's domain); "
+        "RESULTS_A RESULTS_B: two `prefc eval` runs side by side, each difference with a test.",
+    )
+    p.add_argument(
+        "inputs", nargs="+", metavar="INPUT", help="two .pref files, one .pref file, or two results directories"
+    )
+    p.add_argument(
+        "--preference",
+        action="append",
+        default=[],
+        metavar="PREF",
+        help="a preference to compare, e.g. economicus, moralis or 'moralis(kappa=0.25)'",
+    )
     p.add_argument("--game", action="append", default=[], metavar="GAME", help="compare only this game")
-    p.add_argument("--steps", type=int, default=None, metavar="N",
-                   help="grid intervals over a free preference parameter (default 20)")
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        metavar="N",
+        help="grid intervals over a free preference parameter (default 20)",
+    )
     p.add_argument("--alpha", type=float, default=None, help="level for results diffs (default 0.05, Holm-adjusted)")
     p.add_argument("-o", "--out", metavar="DIR", help="write diff.json and plots here")
     p.add_argument("--no-plots", action="store_true", help="with -o: write diff.json only")
@@ -71,8 +84,10 @@ def cmd_diff(args) -> int:
         if f.suffix != ".pref":
             return _error(f"{f}: neither a .pref spec nor a results directory written by prefc eval")
     if dirs and files:
-        return _error(f"cannot compare a spec ({files[0]}) with a results directory ({dirs[0]}); give two specs, "
-                      "one spec with two --preference, or two results directories")
+        return _error(
+            f"cannot compare a spec ({files[0]}) with a results directory ({dirs[0]}); give two specs, "
+            "one spec with two --preference, or two results directories"
+        )
     if args.steps is not None and args.steps < 1:
         return _usage("--steps must be at least 1")
     if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
@@ -86,8 +101,9 @@ def cmd_diff(args) -> int:
     if args.alpha is not None:
         return _usage("--alpha applies to results diffs")
     if len(files) == 1 and len(args.preference) != 2:
-        return _usage("one spec needs exactly two --preference options (e.g. --preference economicus "
-                      "--preference moralis)")
+        return _usage(
+            "one spec needs exactly two --preference options (e.g. --preference economicus --preference moralis)"
+        )
     return _specs(args, files)
 
 
@@ -136,8 +152,10 @@ def _specs(args, files: list[Path]) -> int:
                 select_game(spec, g)
             first, second = (_choices(spec, t) for t in args.preference)
             if len(first) != 1 or len(second) != 1:
-                return _usage("each --preference of a preference diff must name one point "
-                              "(e.g. 'moralis(kappa=0.25)', not several values)")
+                return _usage(
+                    "each --preference of a preference diff must name one point "
+                    "(e.g. 'moralis(kappa=0.25)', not several values)"
+                )
             ir = lower_spec(spec)
             pairs = D.preference_pairs(ir, first[0], second[0], games=args.game or None)
             kind = "preferences"
@@ -230,8 +248,9 @@ def _print_spec_diff(data: dict[str, Any]) -> None:
     overview = Table(title=f"prefc diff ({data['kind']}): where the optimal actions differ", title_justify="left")
     for col in ("game", "compared", "region (closed form)", "grid differs", "example"):
         # names are never cut; the region and the example wrap at word boundaries
-        overview.add_column(col, no_wrap=col in ("game", "grid differs"),
-                            ratio={"region (closed form)": 2, "example": 3}.get(col))
+        overview.add_column(
+            col, no_wrap=col in ("game", "grid differs"), ratio={"region (closed form)": 2, "example": 3}.get(col)
+        )
     for entry in data["games"]:
         a, b = entry["a"], entry["b"]
         compared = a["preference"] if a["preference"] == b["preference"] else f"{a['preference']} vs {b['preference']}"
@@ -243,8 +262,7 @@ def _print_spec_diff(data: dict[str, Any]) -> None:
             where = ", ".join(f"{k} = {_plain(v)}" for k, v in {**ex["params"], **ex["free"]}.items()) or "defaults"
             example = f"at {where}: {ex['a']} vs {ex['b']}"
         region = cf["region"] if cf else f"[dim]{entry.get('closed_form_note') or '-'}[/dim]"
-        overview.add_row(entry["game"], compared, region,
-                         "-" if share is None else f"{share:.0%}", example)
+        overview.add_row(entry["game"], compared, region, "-" if share is None else f"{share:.0%}", example)
     for skip in data["skipped"]:
         overview.add_row(skip["game"], skip.get("preference", ""), f"[red]skipped: {skip['reason']}[/red]", "-", "-")
     console.print(overview)
@@ -264,9 +282,13 @@ def _print_entry(console, entry: dict[str, Any]) -> None:
     head.add_column()
     counts = entry["counts"]
     share = entry["share_differ"]
-    head.add_row("grid", f"{sum(counts.values())} points: {counts['differ']} differ, {counts['overlap']} overlap, "
-                         f"{counts['same']} same" + (f", {counts['error']} unsolved" if counts["error"] else "")
-                 + (f" ({share:.1%} not the same)" if share is not None else ""))
+    head.add_row(
+        "grid",
+        f"{sum(counts.values())} points: {counts['differ']} differ, {counts['overlap']} overlap, "
+        f"{counts['same']} same"
+        + (f", {counts['error']} unsolved" if counts["error"] else "")
+        + (f" ({share:.1%} not the same)" if share is not None else ""),
+    )
     grid = entry["grid"]
     swept = ", ".join(f"{k} in {{{', '.join(map(_plain, v))}}}" for k, v in {**grid["params"], **grid["free"]}.items())
     head.add_row("swept", swept or "nothing (defaults only)")
@@ -283,9 +305,13 @@ def _print_entry(console, entry: dict[str, Any]) -> None:
         for note in cf["indifference"]:
             head.add_row("indifference", note)
         ag = entry["agreement"]
-        head.add_row("check", f"closed form and grid agree at all {ag['checked']} checks" if ag["agree"] else
-                     f"[red]closed form and grid disagree at {ag['mismatched']} of {ag['checked']} checks[/red]: "
-                     + "; ".join(ag["examples"][:2]))
+        head.add_row(
+            "check",
+            f"closed form and grid agree at all {ag['checked']} checks"
+            if ag["agree"]
+            else f"[red]closed form and grid disagree at {ag['mismatched']} of {ag['checked']} checks[/red]: "
+            + "; ".join(ag["examples"][:2]),
+        )
     else:
         head.add_row("closed form", entry.get("closed_form_note") or "none")
     if entry.get("error"):
@@ -350,8 +376,12 @@ def _points_table(entry: dict[str, Any]):
         table.add_column(f"{b['name']}")
         for p in entry["points"]:
             if p["status"] in ("differ", "overlap", "error"):
-                table.add_row(", ".join(f"{k} = {_plain(v)}" for k, v in p["params"].items()) or "defaults",
-                              p["status"], p["a"], p["b"])
+                table.add_row(
+                    ", ".join(f"{k} = {_plain(v)}" for k, v in p["params"].items()) or "defaults",
+                    p["status"],
+                    p["a"],
+                    p["b"],
+                )
     if not table.row_count:
         table.add_row(*(["none"] + [""] * (len(table.columns) - 1)))
     return table
@@ -408,9 +438,11 @@ def _print_results_diff(data: dict[str, Any]) -> None:
     if na == nb:
         na, nb = (f"{i['agent']} ({Path(i['path']).name})" for i in data["inputs"])
     rub = data["rubric"]
-    console.print(f"A = [bold]{na}[/bold], B = [bold]{nb}[/bold]; rubric {rub['name']} of spec {rub['spec']}, "
-                  f"{'paired by item' if data['paired'] else 'unpaired'}; p (Holm-adjusted p); "
-                  f"* = beyond noise at alpha {data['alpha']}")
+    console.print(
+        f"A = [bold]{na}[/bold], B = [bold]{nb}[/bold]; rubric {rub['name']} of spec {rub['spec']}, "
+        f"{'paired by item' if data['paired'] else 'unpaired'}; p (Holm-adjusted p); "
+        f"* = beyond noise at alpha {data['alpha']}"
+    )
     for note in data["notes"]:
         console.print(f"note: {note}")
 
@@ -423,17 +455,20 @@ def _print_results_diff(data: dict[str, Any]) -> None:
         choices.add_column(col)
     for g in data["games"]:
         t = g["choice"]
-        choices.add_row(g["game"], f"{g['role']}.{g['action']}", _side_text(g, g["a"]), _side_text(g, g["b"]),
-                        t["test"], p_text(t))
+        choices.add_row(
+            g["game"], f"{g['role']}.{g['action']}", _side_text(g, g["a"]), _side_text(g, g["b"]), t["test"], p_text(t)
+        )
     console.print(choices)
     acc = Table(title="accuracy against each preference", title_justify="left")
     for col in ("where", "preference", "A", "B", "test", "p (adj.)"):
         acc.add_column(col)
-    rows = [t for g in data["games"] for t in g["accuracy"]] + [t for t in data["overall"]
-                                                               if t["what"].startswith("accuracy")]
+    rows = [t for g in data["games"] for t in g["accuracy"]] + [
+        t for t in data["overall"] if t["what"].startswith("accuracy")
+    ]
     for t in rows:
-        acc.add_row(t["scope"], t["what"].removeprefix("accuracy vs "), _fmt(t["a"]), _fmt(t["b"]), t["test"],
-                    p_text(t))
+        acc.add_row(
+            t["scope"], t["what"].removeprefix("accuracy vs "), _fmt(t["a"]), _fmt(t["b"]), t["test"], p_text(t)
+        )
     console.print(acc)
     other = Table(title="overall", title_justify="left")
     for col in ("measure", "A", "B", "test", "p (adj.)"):
@@ -443,8 +478,10 @@ def _print_results_diff(data: dict[str, Any]) -> None:
         if t["what"].startswith("accuracy"):
             continue
         if t["what"] == "kappa":
+
             def k(x):
                 return "-" if not x else f"{x['estimate']:.3f} [{x['ci_low']:.3f}, {x['ci_high']:.3f}]"
+
             va, vb = k(t["a"]), k(t["b"])
             if t["note"]:
                 notes.append(f"kappa: {t['note']}")
@@ -454,5 +491,7 @@ def _print_results_diff(data: dict[str, Any]) -> None:
     console.print(other)
     for note in notes:
         console.print(f"note: {note}")
-    console.print(f"[bold]{data['verdict']}[/bold]" + (f": {len(data['significant'])} difference(s) beyond noise"
-                                                       if data["significant"] else ""))
+    console.print(
+        f"[bold]{data['verdict']}[/bold]"
+        + (f": {len(data['significant'])} difference(s) beyond noise" if data["significant"] else "")
+    )

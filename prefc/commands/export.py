@@ -30,9 +30,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     Args:
         sub: The CLI's subparsers.
     """
-    p = sub.add_parser("export", help="write artefacts in other tools' formats (" + ", ".join(TARGETS) + ")",
-                       description="Write prefc artefacts in the formats of other tools. Targets: "
-                       + "; ".join(f"{k}: {v}" for k, v in TARGETS.items()) + ".")
+    p = sub.add_parser(
+        "export",
+        help="write artefacts in other tools' formats (" + ", ".join(TARGETS) + ")",
+        description="Write prefc artefacts in the formats of other tools. Targets: "
+        + "; ".join(f"{k}: {v}" for k, v in TARGETS.items())
+        + ".",
+    )
     targets = p.add_subparsers(dest="target", metavar="TARGET")
     p.set_defaults(func=lambda args: _no_target(p))
 
@@ -56,10 +60,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         t.add_argument("spec", metavar="SPEC", help="a .pref file")
         t.add_argument("--game", required=True, help="the game to export")
         t.add_argument("-o", "--out", required=True, metavar="FILE")
-        t.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                       help="a parameter value (default: the parameter's default)")
-        t.add_argument("--preference", default=None, help="write this preference's utilities instead of the "
-                       "material payoffs, e.g. 'moralis(kappa=0.5)'")
+        t.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="a parameter value (default: the parameter's default)",
+        )
+        t.add_argument(
+            "--preference",
+            default=None,
+            help="write this preference's utilities instead of the material payoffs, e.g. 'moralis(kappa=0.5)'",
+        )
         t.add_argument("--json", action="store_true", help="print what was written as JSON")
         t.set_defaults(func=cmd_export_game, fmt=fmt)
 
@@ -113,8 +125,10 @@ def cmd_export_lm_eval(args) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"lm-eval task {result['task']} written to {result['out_dir']}: {result['docs']} documents, "
-              f"metrics {', '.join(result['metrics'])}")
+        print(
+            f"lm-eval task {result['task']} written to {result['out_dir']}: {result['docs']} documents, "
+            f"metrics {', '.join(result['metrics'])}"
+        )
         print(f"run it with: lm_eval --include_path {result['out_dir']} --tasks {result['task']} --model ...")
     return 0
 
@@ -133,8 +147,7 @@ def cmd_export_game(args) -> int:
     if spec is None:
         return 1
     try:
-        result = export_game(spec, args.game, args.out, fmt=args.fmt, assignments=args.set,
-                             preference=args.preference)
+        result = export_game(spec, args.game, args.out, fmt=args.fmt, assignments=args.set, preference=args.preference)
     except ExportError as exc:
         return _fail(exc)
     if args.json:

@@ -22,8 +22,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", metavar="RESULTS", help="directories to report on (any mix)")
     p.add_argument("-o", "--out", default="report.html", metavar="FILE", help="the HTML file (default report.html)")
     p.add_argument("--title", default=None, help="page title (default: names the specs)")
-    p.add_argument("--timestamp", action="store_true",
-                   help="show the generation time (off by default so the same inputs give the same file)")
+    p.add_argument(
+        "--timestamp",
+        action="store_true",
+        help="show the generation time (off by default so the same inputs give the same file)",
+    )
     p.add_argument("--json", action="store_true", help="print what was written (path, inputs, plots) as JSON")
     p.set_defaults(func=cmd_report)
 
@@ -35,8 +38,9 @@ def cmd_report(args) -> int:
 
     try:
         loaded = load_inputs(args.inputs)
-        path = write_loaded_report(loaded, args.out, title=args.title,
-                            generated_at=datetime.now(UTC) if args.timestamp else None)
+        path = write_loaded_report(
+            loaded, args.out, title=args.title, generated_at=datetime.now(UTC) if args.timestamp else None
+        )
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -46,8 +50,17 @@ def cmd_report(args) -> int:
     if args.json:
         import json
 
-        print(json.dumps({"report": str(path), "inputs": [{"kind": str(x.kind), "path": str(x.path)} for x in loaded],
-                          "plots": count_plots(loaded), "bytes": path.stat().st_size}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "report": str(path),
+                    "inputs": [{"kind": str(x.kind), "path": str(x.path)} for x in loaded],
+                    "plots": count_plots(loaded),
+                    "bytes": path.stat().st_size,
+                },
+                indent=2,
+            )
+        )
         return 0
     kinds = ", ".join(f"{x.kind} {x.path}" for x in loaded)
     print(f"report written to {path} ({kinds}; {count_plots(loaded)} plots)")

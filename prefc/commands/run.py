@@ -18,33 +18,73 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", metavar="FILE")
     p.add_argument("-o", "--out", default="runs", metavar="DIR")
     p.add_argument("--model", default=None, help="base model (default: the embedded SmolLM2-135M-Instruct)")
-    p.add_argument("--max-steps", type=int, default=M["max_steps"],
-                   help=f"optimizer steps per preference (default {M['max_steps']})")
-    p.add_argument("--learning-rate", type=float, default=M["learning_rate"],
-                   help=f"peak learning rate (default {M['learning_rate']:g})")
-    p.add_argument("--train-batch-size", type=int, default=M["train_batch_size"],
-                   help=f"rows per optimizer step (default {M['train_batch_size']})")
-    p.add_argument("--full", action=argparse.BooleanOptionalAction, default=M["full"],
-                   help="fine-tune every weight (--full) or a LoRA adapter (--no-full)"
-                   f" (default {'--full' if M['full'] else '--no-full'})")
-    p.add_argument("--completion", choices=["as-written", "answer-first", "answer"], default=M["completion"],
-                   help="what the models learn to write: the dataset's reasoning then the answer, the answer "
-                   f"line first, or the answer line alone (default {M['completion']})")
+    p.add_argument(
+        "--max-steps",
+        type=int,
+        default=M["max_steps"],
+        help=f"optimizer steps per preference (default {M['max_steps']})",
+    )
+    p.add_argument(
+        "--learning-rate",
+        type=float,
+        default=M["learning_rate"],
+        help=f"peak learning rate (default {M['learning_rate']:g})",
+    )
+    p.add_argument(
+        "--train-batch-size",
+        type=int,
+        default=M["train_batch_size"],
+        help=f"rows per optimizer step (default {M['train_batch_size']})",
+    )
+    p.add_argument(
+        "--full",
+        action=argparse.BooleanOptionalAction,
+        default=M["full"],
+        help="fine-tune every weight (--full) or a LoRA adapter (--no-full)"
+        f" (default {'--full' if M['full'] else '--no-full'})",
+    )
+    p.add_argument(
+        "--completion",
+        choices=["as-written", "answer-first", "answer"],
+        default=M["completion"],
+        help="what the models learn to write: the dataset's reasoning then the answer, the answer "
+        f"line first, or the answer line alone (default {M['completion']})",
+    )
     p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
-    p.add_argument("--eval-items", type=int, default=M["eval_items"],
-                   help=f"rubric items per agent, stratified (default {M['eval_items']}; 0 = all)")
-    p.add_argument("--max-new-tokens", type=int, default=None,
-                   help="generation budget per answer (default: 1.25 x the longest training completion)")
-    p.add_argument("--scoring", choices=["generate", "logprob"], default=M["scoring"],
-                   help=f"how answers are read (default {M['scoring']})")
-    p.add_argument("--numeric", choices=["generate", "options"], default=M["numeric"],
-                   help="under logprob scoring, numeric items generated or scored over the rubric's option "
-                   f"grid (default {M['numeric']})")
+    p.add_argument(
+        "--eval-items",
+        type=int,
+        default=M["eval_items"],
+        help=f"rubric items per agent, stratified (default {M['eval_items']}; 0 = all)",
+    )
+    p.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=None,
+        help="generation budget per answer (default: 1.25 x the longest training completion)",
+    )
+    p.add_argument(
+        "--scoring",
+        choices=["generate", "logprob"],
+        default=M["scoring"],
+        help=f"how answers are read (default {M['scoring']})",
+    )
+    p.add_argument(
+        "--numeric",
+        choices=["generate", "options"],
+        default=M["numeric"],
+        help="under logprob scoring, numeric items generated or scored over the rubric's option "
+        f"grid (default {M['numeric']})",
+    )
     p.add_argument("--retrain", action="store_true", help="train again even if matching adapters exist")
-    p.add_argument("--threads", type=int, default=None,
-                   help="CPU threads (default: the cores not busy when the run starts)")
-    p.add_argument("--json", action="store_true", help="print the run's record (run.json) on standard output; "
-                   "the steps and tables go to standard error")
+    p.add_argument(
+        "--threads", type=int, default=None, help="CPU threads (default: the cores not busy when the run starts)"
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print the run's record (run.json) on standard output; the steps and tables go to standard error",
+    )
     p.set_defaults(func=cmd_run)
 
 
@@ -63,12 +103,23 @@ def cmd_run(args) -> int:
 
     try:
         with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
-            result = run_spec(args.file, out=args.out, model=args.model, max_steps=args.max_steps,
-                              learning_rate=args.learning_rate, train_batch_size=args.train_batch_size,
-                              full=args.full, completion=args.completion, seed=args.seed,
-                              eval_items=args.eval_items or None, max_new_tokens=args.max_new_tokens,
-                              scoring=args.scoring, numeric=args.numeric, retrain=args.retrain,
-                              threads=args.threads)
+            result = run_spec(
+                args.file,
+                out=args.out,
+                model=args.model,
+                max_steps=args.max_steps,
+                learning_rate=args.learning_rate,
+                train_batch_size=args.train_batch_size,
+                full=args.full,
+                completion=args.completion,
+                seed=args.seed,
+                eval_items=args.eval_items or None,
+                max_new_tokens=args.max_new_tokens,
+                scoring=args.scoring,
+                numeric=args.numeric,
+                retrain=args.retrain,
+                threads=args.threads,
+            )
         if args.json:
             print((result.directory / "run.json").read_text(encoding="utf-8"), end="")
     except (CompileError, TrainError, ModelError, RubricError, EvalError, ValueError) as exc:

@@ -24,8 +24,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("explain", help="the solution as a function of the parameters, in closed form")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--game", required=True)
-    p.add_argument("--preference", required=True, help="a preference name; fixed values like "
-                   "'moralis(kappa=0.5)' fix its parameters, otherwise they stay symbolic")
+    p.add_argument(
+        "--preference",
+        required=True,
+        help="a preference name; fixed values like "
+        "'moralis(kappa=0.5)' fix its parameters, otherwise they stay symbolic",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_explain)
 

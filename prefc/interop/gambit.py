@@ -98,7 +98,7 @@ class StrategicGame:
             for i, options in enumerate(self.strategies):
                 mine = self.payoffs[prof][i]
                 for j in range(len(options)):
-                    dev = prof[:i] + (j,) + prof[i + 1:]
+                    dev = prof[:i] + (j,) + prof[i + 1 :]
                     if self.payoffs[dev][i] > mine:
                         stable = False
                         break
@@ -189,8 +189,9 @@ class _Reader:
         while pos < len(text):
             m = _TOKEN.match(text, pos)
             if m is None:
-                raise GambitFormatError(f"unexpected character {text[pos]!r}", source=source, line=line,
-                                        column=pos - col0 + 1)
+                raise GambitFormatError(
+                    f"unexpected character {text[pos]!r}", source=source, line=line, column=pos - col0 + 1
+                )
             tok = m.group(0)
             if not tok[0].isspace():
                 if tok[0] == '"':
@@ -213,8 +214,9 @@ class _Reader:
         tok = tok or self.peek()
         if tok is None:
             last = self.toks[-1] if self.toks else _Tok("", "", 1, 1)
-            return GambitFormatError(f"{message} (the file ends here)", source=self.source, line=last.line,
-                                     column=last.column)
+            return GambitFormatError(
+                f"{message} (the file ends here)", source=self.source, line=last.line, column=last.column
+            )
         return GambitFormatError(message, source=self.source, line=tok.line, column=tok.column)
 
     def peek(self) -> _Tok | None:
@@ -429,8 +431,11 @@ def parse_efg(text: str, *, source: str = "<game.efg>") -> ExtensiveGame:
             if not nd.actions:
                 raise r.error("a node needs at least one action", tok)
             if key in infosets and infosets[key] != nd.actions:
-                raise r.error(f"information set {nd.infoset} of {'chance' if nd.kind == 'c' else f'player {nd.player}'}"
-                              " has other actions where it appeared before", tok)
+                raise r.error(
+                    f"information set {nd.infoset} of {'chance' if nd.kind == 'c' else f'player {nd.player}'}"
+                    " has other actions where it appeared before",
+                    tok,
+                )
             infosets[key] = list(nd.actions)
         elif key in infosets:
             nd.actions = list(infosets[key])
@@ -462,12 +467,14 @@ def parse_game(text: str, *, source: str) -> StrategicGame | ExtensiveGame:
         return parse_nfg(text, source=source)
     if start == "EFG":
         return parse_efg(text, source=source)
-    raise GambitFormatError("not a Gambit game: the file starts with neither NFG nor EFG", source=source, line=1,
-                            column=1)
+    raise GambitFormatError(
+        "not a Gambit game: the file starts with neither NFG nor EFG", source=source, line=1, column=1
+    )
 
 
 # --------------------------------------------------------------------------------------------------
 # Writing
+
 
 def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -479,9 +486,12 @@ def write_nfg(game: StrategicGame) -> str:
     Args:
         game: The game.
     """
-    head = (f"NFG 1 R {_quote(game.title)} {{ {' '.join(_quote(p) for p in game.players)} }} "
-            + "{ " + " ".join("{ " + " ".join(_quote(s) for s in labels) + " }" for labels in game.strategies)
-            + " }")
+    head = (
+        f"NFG 1 R {_quote(game.title)} {{ {' '.join(_quote(p) for p in game.players)} }} "
+        + "{ "
+        + " ".join("{ " + " ".join(_quote(s) for s in labels) + " }" for labels in game.strategies)
+        + " }"
+    )
     body = " ".join(" ".join(fraction_text(v) for v in game.payoffs[prof]) for prof in game.profiles())
     return f"{head}\n{_quote(game.comment)}\n\n{body}\n"
 
@@ -503,8 +513,11 @@ def write_efg(game: ExtensiveGame) -> str:
         if node.payoffs is None:
             return "0"
         next_outcome[0] += 1
-        return (f"{next_outcome[0]} {_quote(node.outcome_name)} {{ "
-                + ", ".join(fraction_text(v) for v in node.payoffs) + " }")
+        return (
+            f"{next_outcome[0]} {_quote(node.outcome_name)} {{ "
+            + ", ".join(fraction_text(v) for v in node.payoffs)
+            + " }"
+        )
 
     for node in game.nodes():
         if node.kind == "t":
@@ -518,13 +531,16 @@ def write_efg(game: ExtensiveGame) -> str:
             )
         else:
             acts = " ".join(_quote(a) for a in node.actions)
-            lines.append(f"p {_quote(node.name)} {node.player} {node.infoset} {_quote(node.infoset_name)} "
-                         f"{{ {acts} }} {outcome(node)}")
+            lines.append(
+                f"p {_quote(node.name)} {node.player} {node.infoset} {_quote(node.infoset_name)} "
+                f"{{ {acts} }} {outcome(node)}"
+            )
     return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------------------------------
 # Extensive to strategic form
+
 
 def to_strategic(game: ExtensiveGame, *, max_strategies: int = 200) -> StrategicGame:
     """The strategic form of a game tree: a strategy picks an action at each of a player's
@@ -549,12 +565,15 @@ def to_strategic(game: ExtensiveGame, *, max_strategies: int = 200) -> Strategic
         for s in sets:
             size *= len(infosets[player][s])
         if size > max_strategies:
-            raise GambitFormatError(f"player {game.players[player - 1]!r} has {size} pure strategies, more than "
-                                    f"{max_strategies}", line=game.root.line)
+            raise GambitFormatError(
+                f"player {game.players[player - 1]!r} has {size} pure strategies, more than {max_strategies}",
+                line=game.root.line,
+            )
         combos = list(itertools.product(*(range(len(infosets[player][s])) for s in sets)))
         plans.append([dict(zip(sets, combo, strict=True)) for combo in combos])
-        labels.append(["_".join(infosets[player][s][k] for s, k in zip(sets, combo, strict=True)) or "none"
-                       for combo in combos])
+        labels.append(
+            ["_".join(infosets[player][s][k] for s, k in zip(sets, combo, strict=True)) or "none" for combo in combos]
+        )
     n = len(game.players)
 
     def value(node: Node, plan: Sequence[dict[int, int]]) -> list[Fraction]:

@@ -88,10 +88,12 @@ class _Payoffs:
         """Trees hold profiles, not plans: refuse a Kantian preference in a game of distinct roles."""
         game = self.game
         if self.pref is not None and self.pref.uses_kantian and not (game.symmetric and len(game.roles) == 2):
-            raise ExportError(f"`{preference}` uses kantian(...) in `{game.name}`, a game of distinct roles: its "
-                              "utility depends on whole plans (role randomisation), not on the profile played, "
-                              "which a tree cannot hold; export its plan game as a strategic form "
-                              "(prefc export nfg) or the material payoffs")
+            raise ExportError(
+                f"`{preference}` uses kantian(...) in `{game.name}`, a game of distinct roles: its "
+                "utility depends on whole plans (role randomisation), not on the profile played, "
+                "which a tree cannot hold; export its plan game as a strategic form "
+                "(prefc export nfg) or the material payoffs"
+            )
 
     def __call__(self, values: dict[str, dict[str, sp.Expr]]) -> tuple[Fraction, ...]:
         from prefc.compiler.lower import named_profile
@@ -104,11 +106,23 @@ class _Payoffs:
                 out.append(_exact(self.low.payoff(prof.by_role(role), prof), where))
             elif self.pref.uses_kantian:
                 other = self.game.roles[1 - k]
-                out.append(_exact(self._symmetric_utility(self.game, self.pref.lowerer, own=values[role],
-                                                          rest=values[other], params=self.params), where))
+                out.append(
+                    _exact(
+                        self._symmetric_utility(
+                            self.game, self.pref.lowerer, own=values[role], rest=values[other], params=self.params
+                        ),
+                        where,
+                    )
+                )
             else:
-                out.append(_exact(self._role_utility(self.game, self.pref.lowerer, role=role, actual=values,
-                                                     self_play=values, params=self.params), where))
+                out.append(
+                    _exact(
+                        self._role_utility(
+                            self.game, self.pref.lowerer, role=role, actual=values, self_play=values, params=self.params
+                        ),
+                        where,
+                    )
+                )
         return tuple(out)
 
 
@@ -129,8 +143,9 @@ def _label(action: Any, value: sp.Expr) -> str:
     return str(shown)
 
 
-def game_form(spec: Any, game_name: str, *, fmt: str, assignments: list[str] | None = None,
-              preference: str | None = None) -> StrategicGame | ExtensiveGame:
+def game_form(
+    spec: Any, game_name: str, *, fmt: str, assignments: list[str] | None = None, preference: str | None = None
+) -> StrategicGame | ExtensiveGame:
     """A finite game of a spec as a Gambit game.
 
     Args:
@@ -162,12 +177,15 @@ def game_form(spec: Any, game_name: str, *, fmt: str, assignments: list[str] | N
     actions = sorted(game.actions, key=lambda a: a.stage)
     players = list(game.roles)
     what = f"{game_name} at " + (", ".join(f"{n} = {decimal_text(v)}" for n, v in point.items()) or "its defaults")
-    title = f"{game.title or game_name} ({what}; " + (f"utilities of {payoffs.label})" if preference else
-                                                        "material payoffs)")
+    title = f"{game.title or game_name} ({what}; " + (
+        f"utilities of {payoffs.label})" if preference else "material payoffs)"
+    )
     if fmt == "nfg":
         if game.n_stages != 1:
-            raise ExportError(f"`{game_name}` has {game.n_stages} stages; a strategic-form .nfg needs one stage "
-                              "(export it as a tree: prefc export efg)")
+            raise ExportError(
+                f"`{game_name}` has {game.n_stages} stages; a strategic-form .nfg needs one stage "
+                "(export it as a tree: prefc export efg)"
+            )
         from prefc.compiler.limits import GameTooLarge
         from prefc.compiler.lower import LoweringError
         from prefc.compiler.solve.derive import NonFinite
@@ -183,8 +201,10 @@ def game_form(spec: Any, game_name: str, *, fmt: str, assignments: list[str] | N
         out = StrategicGame(title, list(nf.players), [[s.text for s in ss] for ss in nf.strategies], {}, comment)
         for prof, values in nf.payoffs.items():
             if any(isinstance(v, float) for v in values):
-                raise ExportError(f"the payoffs of `{game_name}` at {prof} are not rational numbers: Gambit files hold "
-                                  "exact numbers here")
+                raise ExportError(
+                    f"the payoffs of `{game_name}` at {prof} are not rational numbers: Gambit files hold "
+                    "exact numbers here"
+                )
             out.payoffs[prof] = tuple(values)  # type: ignore[arg-type]
         return out
     payoffs.refuse_plans(preference or "")
@@ -200,8 +220,11 @@ def game_form(spec: Any, game_name: str, *, fmt: str, assignments: list[str] | N
             values = {r: {} for r in players}
             for a, v in zip(actions, chosen, strict=True):
                 values[a.owner][a.name] = v
-            return Node(kind="t", payoffs=payoffs(values), outcome_name=", ".join(
-                _label(a, v) for a, v in zip(actions, chosen, strict=True)))
+            return Node(
+                kind="t",
+                payoffs=payoffs(values),
+                outcome_name=", ".join(_label(a, v) for a, v in zip(actions, chosen, strict=True)),
+            )
         action = actions[level]
         earlier = {}
         for a, v in zip(actions[:level], chosen, strict=True):
@@ -214,17 +237,29 @@ def game_form(spec: Any, game_name: str, *, fmt: str, assignments: list[str] | N
         if key not in infosets:
             per_player[player] = per_player.get(player, 0) + 1
             infosets[key] = per_player[player]
-        return Node(kind="p", player=player, infoset=infosets[key], actions=[_label(action, v) for v in options],
-                    infoset_name=f"{action.owner}.{action.name}" + (" after " + ", ".join(
-                        f"{a.name} = {_label(a, v)}" for a, v in seen) if seen else ""),
-                    children=[build(level + 1, chosen + [v]) for v in options])
+        return Node(
+            kind="p",
+            player=player,
+            infoset=infosets[key],
+            actions=[_label(action, v) for v in options],
+            infoset_name=f"{action.owner}.{action.name}"
+            + (" after " + ", ".join(f"{a.name} = {_label(a, v)}" for a, v in seen) if seen else ""),
+            children=[build(level + 1, chosen + [v]) for v in options],
+        )
 
     root = build(0, [])
     return ExtensiveGame(title, players, root, f"exported by prefc from spec {spec.name} (sha256 {spec.sha256})")
 
 
-def export_game(spec: Any, game_name: str, out: str | os.PathLike[str], *, fmt: str,
-                assignments: list[str] | None = None, preference: str | None = None) -> dict[str, Any]:
+def export_game(
+    spec: Any,
+    game_name: str,
+    out: str | os.PathLike[str],
+    *,
+    fmt: str,
+    assignments: list[str] | None = None,
+    preference: str | None = None,
+) -> dict[str, Any]:
     """Write a finite game as a Gambit ``.nfg`` or ``.efg`` file.
 
     Args:

@@ -47,18 +47,74 @@ MAX_OPTIONS = 200
 PARAPHRASES = 4
 """Wordings of each situation in the imported dataset (the rubric draws from the others)."""
 
-_RESERVED = {"and", "argmax", "backward", "belief", "chooses", "dataset", "default", "each", "else", "for", "game",
-             "games", "holdout", "if", "in", "items", "kantian", "let", "nash", "not", "or", "param", "paraphrases",
-             "payoff", "per", "players", "preference", "repeat", "roles", "rounds", "rubric", "samples", "seed",
-             "sees", "solve", "spec", "split", "step", "substitute", "symmetric", "table", "template", "then",
-             "tolerance", "use", "vary", "where", "self", "other", "others", "min", "max", "abs", "exp", "log",
-             "sqrt", "sum", "mean", "true", "false"}
+_RESERVED = {
+    "and",
+    "argmax",
+    "backward",
+    "belief",
+    "chooses",
+    "dataset",
+    "default",
+    "each",
+    "else",
+    "for",
+    "game",
+    "games",
+    "holdout",
+    "if",
+    "in",
+    "items",
+    "kantian",
+    "let",
+    "nash",
+    "not",
+    "or",
+    "param",
+    "paraphrases",
+    "payoff",
+    "per",
+    "players",
+    "preference",
+    "repeat",
+    "roles",
+    "rounds",
+    "rubric",
+    "samples",
+    "seed",
+    "sees",
+    "solve",
+    "spec",
+    "split",
+    "step",
+    "substitute",
+    "symmetric",
+    "table",
+    "template",
+    "then",
+    "tolerance",
+    "use",
+    "vary",
+    "where",
+    "self",
+    "other",
+    "others",
+    "min",
+    "max",
+    "abs",
+    "exp",
+    "log",
+    "sqrt",
+    "sum",
+    "mean",
+    "true",
+    "false",
+}
 
-PREFERENCES = '''# The paper's preferences (as in specs/preferences.pref), declared here so the spec stands alone.
+PREFERENCES = """# The paper's preferences (as in specs/preferences.pref), declared here so the spec stands alone.
 preference economicus "Homo economicus" = payoff(self)
 preference moralis(kappa in [0, 1] = 0.5) "Homo moralis" =
     (1 - kappa) * payoff(self) + kappa * kantian(payoff(self))
-'''
+"""
 
 
 @dataclass
@@ -126,7 +182,7 @@ def _table(refs: list[str], labels: list[list[str]], values: dict[tuple[int, ...
     rows = []
     for combo in itertools.product(*(range(len(options)) for options in labels)):
         rows.append(", ".join(labels[i][k] for i, k in enumerate(combo)) + ": " + _num(values[combo]))
-    body = "\n".join("        " + "; ".join(rows[i:i + 4]) for i in range(0, len(rows), 4))
+    body = "\n".join("        " + "; ".join(rows[i : i + 4]) for i in range(0, len(rows), 4))
     return f"table({', '.join(refs)}) {{\n{body}\n    }}"
 
 
@@ -138,13 +194,20 @@ def _strategic(game: StrategicGame, name: str, names: _Names, notes: list[str]) 
     players = [names.make(p, f"player{i + 1}") for i, p in enumerate(game.players)]
     for i, s in enumerate(game.strategies):
         if len(s) > MAX_OPTIONS:
-            raise GambitFormatError(f"player {game.players[i]!r} has {len(s)} strategies; prefc decides among at "
-                                    f"most {MAX_OPTIONS}", line=1)
+            raise GambitFormatError(
+                f"player {game.players[i]!r} has {len(s)} strategies; prefc decides among at most {MAX_OPTIONS}", line=1
+            )
     label_names = _Names()
     label_names.used |= names.used
-    symmetric = (len(players) == 2 and game.strategies[0] == game.strategies[1]
-                 and all(game.payoffs[(a, b)][0] == game.payoffs[(b, a)][1]
-                         for a in range(len(game.strategies[0])) for b in range(len(game.strategies[0]))))
+    symmetric = (
+        len(players) == 2
+        and game.strategies[0] == game.strategies[1]
+        and all(
+            game.payoffs[(a, b)][0] == game.payoffs[(b, a)][1]
+            for a in range(len(game.strategies[0]))
+            for b in range(len(game.strategies[0]))
+        )
+    )
     lines = [f"    players {', '.join(players)}" + (" symmetric" if symmetric else "")]
     if symmetric:
         labels = [label_names.make(s, "s") for s in game.strategies[0]]
@@ -208,8 +271,11 @@ def _levels(game: ExtensiveGame, source: str) -> tuple[list[_Level], dict[tuple[
             by_level.append([])
         level = levels[depth]
         if node.player != level.player or node.actions != level.actions:
-            raise fail(node, f"move {depth + 1} is made by player {node.player} with actions {node.actions} here, "
-                             f"by player {level.player} with {level.actions} elsewhere")
+            raise fail(
+                node,
+                f"move {depth + 1} is made by player {node.player} with actions {node.actions} here, "
+                f"by player {level.player} with {level.actions} elsewhere",
+            )
         by_level[depth].append((history, node))
         for k, child in enumerate(node.children):
             walk(child, history + (k,), acc)
@@ -231,8 +297,9 @@ def _levels(game: ExtensiveGame, source: str) -> tuple[list[_Level], dict[tuple[
         for history, node in nodes:
             by_projection.setdefault(tuple(history[k] for k in observed), set()).add(node.infoset)
         if any(len(s) > 1 for s in by_projection.values()):
-            raise fail(nodes[0][1], f"the information sets of move {d + 1} are not what seeing some earlier moves "
-                                    "gives")
+            raise fail(
+                nodes[0][1], f"the information sets of move {d + 1} are not what seeing some earlier moves gives"
+            )
         if any(k in observed for k in stage_levels) or not stage_levels:
             stage += 1
             earlier = list(range(d))
@@ -240,8 +307,11 @@ def _levels(game: ExtensiveGame, source: str) -> tuple[list[_Level], dict[tuple[
         else:
             earlier = [k for k in range(d) if k not in stage_levels]
         if observed != earlier:
-            raise fail(nodes[0][1], f"move {d + 1} sees moves {[k + 1 for k in observed]} but prefc's stages need it "
-                                    f"to see exactly {[k + 1 for k in earlier]}")
+            raise fail(
+                nodes[0][1],
+                f"move {d + 1} sees moves {[k + 1 for k in observed]} but prefc's stages need it "
+                f"to see exactly {[k + 1 for k in earlier]}",
+            )
         if any(levels[k].player == level.player for k in stage_levels):
             raise fail(nodes[0][1], f"player {level.player} moves twice in one stage (move {d + 1})")
         level.observed, level.stage = observed, stage
@@ -261,8 +331,11 @@ def _stages(game: ExtensiveGame, names: _Names, source: str, notes: list[str]) -
     actions, labels = [], []
     for level in levels:
         if len(level.actions) > MAX_OPTIONS:
-            raise GambitFormatError(f"a move with {len(level.actions)} actions; prefc decides among at most "
-                                    f"{MAX_OPTIONS}", source=source, line=game.root.line)
+            raise GambitFormatError(
+                f"a move with {len(level.actions)} actions; prefc decides among at most {MAX_OPTIONS}",
+                source=source,
+                line=game.root.line,
+            )
         seen[level.player] = seen.get(level.player, 0) + 1
         owner = players[level.player - 1]
         action = f"{owner}_move" if counts[level.player] == 1 else f"{owner}_move{seen[level.player]}"
@@ -296,8 +369,14 @@ def _stages(game: ExtensiveGame, names: _Names, source: str, notes: list[str]) -
     return players, "\n".join(lines), situations
 
 
-def spec_text(game: StrategicGame | ExtensiveGame, *, name: str, source: str = "<game>", normal_form: bool = False,
-              builds: bool = True) -> ImportResult:
+def spec_text(
+    game: StrategicGame | ExtensiveGame,
+    *,
+    name: str,
+    source: str = "<game>",
+    normal_form: bool = False,
+    builds: bool = True,
+) -> ImportResult:
     """The prefc spec of a Gambit game.
 
     Args:
@@ -323,20 +402,43 @@ def spec_text(game: StrategicGame | ExtensiveGame, *, name: str, source: str = "
         players, body, situations = _stages(game, names, source, notes)
         form = "stages"
     title = game.title or name
-    out = [f"# Imported by `prefc import` from {Path(source).name} (Gambit {'.efg' if form == 'stages' else 'game'}).",
-           *(f"# {note}" for note in notes), f"spec {name} {_quote(title)}", "", PREFERENCES,
-           f"game {name} {_quote(title)} {{", body, "}", ""]
+    out = [
+        f"# Imported by `prefc import` from {Path(source).name} (Gambit {'.efg' if form == 'stages' else 'game'}).",
+        *(f"# {note}" for note in notes),
+        f"spec {name} {_quote(title)}",
+        "",
+        PREFERENCES,
+        f"game {name} {_quote(title)} {{",
+        body,
+        "}",
+        "",
+    ]
     if builds:
-        out += ["dataset sft for economicus, moralis(kappa = 0.5) {", f"    games {name}",
-                f"    samples {situations * PARAPHRASES} per preference   seed 1", f"    paraphrases {PARAPHRASES}",
-                "}", "", "rubric eval for economicus, moralis(kappa = 0.25, 0.5, 0.75) {", f"    games {name}",
-                f"    items {min(situations * 8, 200)}   tolerance 5%", "    seed 2", "}", ""]
-    return ImportResult(text="\n".join(out), game=name, form=form, players=players, situations=situations,
-                        notes=notes)
+        out += [
+            "dataset sft for economicus, moralis(kappa = 0.5) {",
+            f"    games {name}",
+            f"    samples {situations * PARAPHRASES} per preference   seed 1",
+            f"    paraphrases {PARAPHRASES}",
+            "}",
+            "",
+            "rubric eval for economicus, moralis(kappa = 0.25, 0.5, 0.75) {",
+            f"    games {name}",
+            f"    items {min(situations * 8, 200)}   tolerance 5%",
+            "    seed 2",
+            "}",
+            "",
+        ]
+    return ImportResult(text="\n".join(out), game=name, form=form, players=players, situations=situations, notes=notes)
 
 
-def import_gambit(path: str | os.PathLike[str], out: str | os.PathLike[str], *, name: str | None = None,
-                  normal_form: bool = False, builds: bool = True) -> ImportResult:
+def import_gambit(
+    path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    normal_form: bool = False,
+    builds: bool = True,
+) -> ImportResult:
     """Read a Gambit ``.nfg``/``.efg`` file and write it as a checked prefc spec.
 
     Args:
@@ -388,8 +490,9 @@ def _write_checked(target: Path, text: str) -> None:
         try:
             spec = check_file(tmp)
         except CompileError as exc:
-            raise ExportError("the imported spec does not check: "
-                              + "; ".join(d.message for d in exc.diagnostics[:5])) from None
+            raise ExportError(
+                "the imported spec does not check: " + "; ".join(d.message for d in exc.diagnostics[:5])
+            ) from None
         errors = [d for d in spec.diagnostics if d.is_error]
         if errors:
             raise ExportError("the imported spec does not check: " + "; ".join(d.message for d in errors[:5]))

@@ -135,11 +135,18 @@ def preferences(rubric: str):
         outcome = score_answer(item, text, rubric=rub)
         value: dict[str, float] = {label: float(outcome.correct.get(label, False)) for label in rub.preferences}
         value[PARSED] = float(outcome.ok)
-        explanation = (f"answer {json.dumps(outcome.value)}; right for "
-                       + (", ".join(k for k, v in outcome.correct.items() if v) or "no preference")
-                       if outcome.ok else f"no answer: {outcome.error}")
-        return Score(value=value, answer=json.dumps(outcome.value) if outcome.ok else None,
-                     explanation=explanation, metadata={"outcome": outcome.model_dump_json(), "rubric": str(rubric)})
+        explanation = (
+            f"answer {json.dumps(outcome.value)}; right for "
+            + (", ".join(k for k, v in outcome.correct.items() if v) or "no preference")
+            if outcome.ok
+            else f"no answer: {outcome.error}"
+        )
+        return Score(
+            value=value,
+            answer=json.dumps(outcome.value) if outcome.ok else None,
+            explanation=explanation,
+            metadata={"outcome": outcome.model_dump_json(), "rubric": str(rubric)},
+        )
 
     return score
 
@@ -155,12 +162,24 @@ def rubric(rubric: str, max_tokens: int = 256) -> Task:
     path = str(Path(rubric).resolve())
     rub = _load(path)
     first = rub.preferences[0]
-    samples = [Sample(id=str(item["id"]), input=_messages(item),
-                      target=reference_answer(item, first) if first in item["targets"] else "",
-                      metadata={"game": item["game"], "role": item.get("role"), "params": item.get("params", {})})
-               for item in rub.items]
-    return Task(dataset=MemoryDataset(samples, name=f"{rub.header.get('spec')}/{rub.header.get('rubric')}"),
-                solver=generate(), scorer=preferences(path),
-                config=GenerateConfig(max_tokens=max_tokens, temperature=0.0),
-                metadata={"spec": rub.header.get("spec"), "spec_sha256": rub.spec_sha256,
-                          "preferences": rub.preferences, "tolerance": rub.tolerance})
+    samples = [
+        Sample(
+            id=str(item["id"]),
+            input=_messages(item),
+            target=reference_answer(item, first) if first in item["targets"] else "",
+            metadata={"game": item["game"], "role": item.get("role"), "params": item.get("params", {})},
+        )
+        for item in rub.items
+    ]
+    return Task(
+        dataset=MemoryDataset(samples, name=f"{rub.header.get('spec')}/{rub.header.get('rubric')}"),
+        solver=generate(),
+        scorer=preferences(path),
+        config=GenerateConfig(max_tokens=max_tokens, temperature=0.0),
+        metadata={
+            "spec": rub.header.get("spec"),
+            "spec_sha256": rub.spec_sha256,
+            "preferences": rub.preferences,
+            "tolerance": rub.tolerance,
+        },
+    )

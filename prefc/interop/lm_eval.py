@@ -104,8 +104,13 @@ def _q(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def export_lm_eval(rubric_path: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
-                   task: str | None = None, max_gen_toks: int = 256) -> dict[str, Any]:
+def export_lm_eval(
+    rubric_path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    task: str | None = None,
+    max_gen_toks: int = 256,
+) -> dict[str, Any]:
     """Write an lm-evaluation-harness task directory for a rubric.
 
     Args:
@@ -134,12 +139,21 @@ def export_lm_eval(rubric_path: str | os.PathLike[str], out_dir: str | os.PathLi
     docs = []
     for item in rubric.items:
         messages = {m["role"]: m["content"] for m in item["prompt"]}
-        docs.append(json.dumps({
-            "id": str(item["id"]), "game": str(item["game"]), "role": str(item.get("role", "")),
-            "system": messages.get("system", ""), "user": messages.get("user", ""),
-            "target": reference_answer(item, first) if first in item["targets"] else "",
-            "item": json.dumps(item, ensure_ascii=False, sort_keys=True),
-        }, ensure_ascii=False, sort_keys=True))
+        docs.append(
+            json.dumps(
+                {
+                    "id": str(item["id"]),
+                    "game": str(item["game"]),
+                    "role": str(item.get("role", "")),
+                    "system": messages.get("system", ""),
+                    "user": messages.get("user", ""),
+                    "target": reference_answer(item, first) if first in item["targets"] else "",
+                    "item": json.dumps(item, ensure_ascii=False, sort_keys=True),
+                },
+                ensure_ascii=False,
+                sort_keys=True,
+            )
+        )
     family = bool(rubric.family)
     yaml_lines = [
         f"# lm-evaluation-harness task for the prefc rubric {rubric.header.get('rubric')!s} of spec "
@@ -151,7 +165,7 @@ def export_lm_eval(rubric_path: str | os.PathLike[str], out_dir: str | os.PathLi
         "description: system",
         "doc_to_text: user",
         "doc_to_target: target",
-        "target_delimiter: \"\\n\"",
+        'target_delimiter: "\\n"',
         "num_fewshot: 0",
         "generation_kwargs:",
         "  until: []",
@@ -165,18 +179,42 @@ def export_lm_eval(rubric_path: str | os.PathLike[str], out_dir: str | os.PathLi
         "    higher_is_better: true",
     ]
     for metric, label in metrics.items():
-        yaml_lines += [f"  - metric: {metric}  # accuracy against {label}", "    aggregation: mean",
-                       "    higher_is_better: true"]
+        yaml_lines += [
+            f"  - metric: {metric}  # accuracy against {label}",
+            "    aggregation: mean",
+            "    higher_is_better: true",
+        ]
     if family:
-        yaml_lines += ["  - metric: kappa  # an estimate, not a score", "    aggregation: !function utils.kappa",
-                       "    higher_is_better: true"]
-    yaml_lines += ["metadata:", "  version: 1.0", f"  spec: {_q(str(rubric.header.get('spec')))}",
-                   f"  spec_sha256: {_q(str(rubric.spec_sha256))}", f"  tolerance: {rubric.tolerance!r}"]
-    utils = _UTILS.format(rubric_name=str(rubric.header.get("rubric")), spec=str(rubric.header.get("spec")),
-                          tolerance=rubric.tolerance, metrics=metrics, docs=DOCS_FILE,
-                          header=json.dumps(rubric.header, sort_keys=True))
-    files = {f"{name}.yaml": "\n".join(yaml_lines) + "\n", "utils.py": utils,
-             DOCS_FILE: "".join(d + "\n" for d in docs)}
+        yaml_lines += [
+            "  - metric: kappa  # an estimate, not a score",
+            "    aggregation: !function utils.kappa",
+            "    higher_is_better: true",
+        ]
+    yaml_lines += [
+        "metadata:",
+        "  version: 1.0",
+        f"  spec: {_q(str(rubric.header.get('spec')))}",
+        f"  spec_sha256: {_q(str(rubric.spec_sha256))}",
+        f"  tolerance: {rubric.tolerance!r}",
+    ]
+    utils = _UTILS.format(
+        rubric_name=str(rubric.header.get("rubric")),
+        spec=str(rubric.header.get("spec")),
+        tolerance=rubric.tolerance,
+        metrics=metrics,
+        docs=DOCS_FILE,
+        header=json.dumps(rubric.header, sort_keys=True),
+    )
+    files = {
+        f"{name}.yaml": "\n".join(yaml_lines) + "\n",
+        "utils.py": utils,
+        DOCS_FILE: "".join(d + "\n" for d in docs),
+    }
     written = write_files(out_dir, files)
-    return {"task": name, "out_dir": str(Path(out_dir)), "files": [str(p) for p in written], "docs": len(docs),
-            "metrics": ["parsed", *metrics, *(["kappa"] if family else [])]}
+    return {
+        "task": name,
+        "out_dir": str(Path(out_dir)),
+        "files": [str(p) for p in written],
+        "docs": len(docs),
+        "metrics": ["parsed", *metrics, *(["kappa"] if family else [])],
+    }

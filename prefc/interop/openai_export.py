@@ -41,8 +41,11 @@ class OpenAIExport:
 
     def to_json(self) -> dict[str, Any]:
         """The export as a JSON object."""
-        return {"out_dir": str(self.out_dir), "preferences": self.preferences,
-                "files": [f.to_json() for f in self.files]}
+        return {
+            "out_dir": str(self.out_dir),
+            "preferences": self.preferences,
+            "files": [f.to_json() for f in self.files],
+        }
 
 
 def _label(row: Any, where: str) -> str:
@@ -75,8 +78,9 @@ def openai_files(dataset_dir: str | os.PathLike[str], *, preference: str | None 
     return collect_openai_files(dataset_dir, preference)[1]
 
 
-def collect_openai_files(dataset_dir: str | os.PathLike[str],
-                         preference: str | None = None) -> tuple[list[str], dict[str, str]]:
+def collect_openai_files(
+    dataset_dir: str | os.PathLike[str], preference: str | None = None
+) -> tuple[list[str], dict[str, str]]:
     """The preferences of a dataset and their OpenAI fine-tuning files.
 
     Args:
@@ -108,19 +112,22 @@ def collect_openai_files(dataset_dir: str | os.PathLike[str],
     if preference is not None:
         labels = [label for label in labels if _matches(label, preference)]
         if not labels:
-            raise ExportError(f"{root}: no rows of preference {preference!r}; preferences present: "
-                              f"{', '.join(by_label) or 'none'}")
+            raise ExportError(
+                f"{root}: no rows of preference {preference!r}; preferences present: {', '.join(by_label) or 'none'}"
+            )
     files: dict[str, str] = {}
     for label in labels:
         for split in SPLITS:
             if split in by_label[label]:
                 files[f"{preference_slug(label)}.{split}.jsonl"] = "".join(
-                    line + "\n" for line in by_label[label][split])
+                    line + "\n" for line in by_label[label][split]
+                )
     return labels, files
 
 
-def export_openai(dataset_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
-                  preference: str | None = None) -> OpenAIExport:
+def export_openai(
+    dataset_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], *, preference: str | None = None
+) -> OpenAIExport:
     """Write the OpenAI fine-tuning files of a dataset, each checked against the published rules first.
 
     Args:

@@ -48,8 +48,22 @@ JOB_FILE = "prefc_openai.json"
 """The record of the hosted job, next to the run."""
 
 _TERMINAL = {"succeeded", "failed", "cancelled"}
-_LOCAL_ONLY = ("lora_r", "lora_alpha", "lora_dropout", "target_modules", "full", "learning_rate", "grad_accum",
-               "max_length", "max_steps", "bf16", "save_steps", "save_total_limit", "logging_steps", "report_to")
+_LOCAL_ONLY = (
+    "lora_r",
+    "lora_alpha",
+    "lora_dropout",
+    "target_modules",
+    "full",
+    "learning_rate",
+    "grad_accum",
+    "max_length",
+    "max_steps",
+    "bf16",
+    "save_steps",
+    "save_total_limit",
+    "logging_steps",
+    "report_to",
+)
 
 
 class HostedTrainError(Exception):
@@ -108,8 +122,9 @@ def _api_error(exc: Exception, doing: str) -> HostedTrainError:
 def _hyperparameters(options: dict[str, Any]) -> dict[str, Any]:
     given = sorted(k for k in _LOCAL_ONLY if options.get(k) not in (None, False, [], "all-linear"))
     if given:
-        raise HostedTrainError(f"{', '.join(given)}: not options of hosted fine-tuning (it takes epochs, "
-                               "batch-size and seed)")
+        raise HostedTrainError(
+            f"{', '.join(given)}: not options of hosted fine-tuning (it takes epochs, batch-size and seed)"
+        )
     hp: dict[str, Any] = {}
     if options.get("epochs") is not None:
         epochs = float(options["epochs"])
@@ -130,11 +145,20 @@ def _write_record(out_dir: Path, record: dict[str, Any]) -> None:
     atomic_write_text(out_dir / JOB_FILE, json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 
-def train_hosted(dataset: Path, out_dir: Path, *, options: dict[str, Any], base_url: str | None = None,
-                 poll_interval: float = 10.0, timeout: float = 6 * 3600.0, heartbeat: float = 60.0,
-                 resume: bool = False, stream: TextIO | None = None,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
-                 ) -> HostedResult:
+def train_hosted(
+    dataset: Path,
+    out_dir: Path,
+    *,
+    options: dict[str, Any],
+    base_url: str | None = None,
+    poll_interval: float = 10.0,
+    timeout: float = 6 * 3600.0,
+    heartbeat: float = 60.0,
+    resume: bool = False,
+    stream: TextIO | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> HostedResult:
     """Fine-tune a hosted model on one preference's rows and follow the job to its end.
 
     Args:
@@ -171,12 +195,24 @@ def train_hosted(dataset: Path, out_dir: Path, *, options: dict[str, Any], base_
         _say(stream, f"following job {job_id}")
     else:
         record, job_id = _start(client, dataset, out_dir, options=options, base_url=base_url, stream=stream)
-    return _follow(client, job_id, record, out_dir, base_url=base_url, poll_interval=poll_interval,
-                   timeout=timeout, heartbeat=heartbeat, stream=stream, clock=clock, sleep=sleep)
+    return _follow(
+        client,
+        job_id,
+        record,
+        out_dir,
+        base_url=base_url,
+        poll_interval=poll_interval,
+        timeout=timeout,
+        heartbeat=heartbeat,
+        stream=stream,
+        clock=clock,
+        sleep=sleep,
+    )
 
 
-def _start(client: Any, dataset: Path, out_dir: Path, *, options: dict[str, Any], base_url: str,
-           stream: TextIO) -> tuple[dict[str, Any], str]:
+def _start(
+    client: Any, dataset: Path, out_dir: Path, *, options: dict[str, Any], base_url: str, stream: TextIO
+) -> tuple[dict[str, Any], str]:
     from prefc.compiler.emit.openai_jsonl import validate_openai_file
 
     hp = _hyperparameters(options)
@@ -186,8 +222,9 @@ def _start(client: Any, dataset: Path, out_dir: Path, *, options: dict[str, Any]
     except ExportError as exc:
         raise HostedTrainError(str(exc)) from None
     if len(labels) != 1:
-        raise HostedTrainError(f"{dataset} holds several preferences ({', '.join(labels)}): choose one with "
-                               "--preference")
+        raise HostedTrainError(
+            f"{dataset} holds several preferences ({', '.join(labels)}): choose one with --preference"
+        )
     label = labels[0]
     slug = preference_slug(label)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -209,8 +246,7 @@ def _start(client: Any, dataset: Path, out_dir: Path, *, options: dict[str, Any]
         uploads[split] = uploaded.id
         _say(stream, f"uploaded {name} ({report.examples} examples) as {uploaded.id}")
     model = options.get("model") or DEFAULT_BASE_MODEL
-    kwargs: dict[str, Any] = {"model": model, "training_file": uploads["train"],
-                              "suffix": slug.replace(".", "-")[:18]}
+    kwargs: dict[str, Any] = {"model": model, "training_file": uploads["train"], "suffix": slug.replace(".", "-")[:18]}
     if "val" in uploads:
         kwargs["validation_file"] = uploads["val"]
     if hp:
@@ -228,20 +264,44 @@ def _start(client: Any, dataset: Path, out_dir: Path, *, options: dict[str, Any]
             meta = json.loads(dataset_json.read_text(encoding="utf-8"))
         except ValueError:
             meta = {}
-    record = {"backend": "openai", "base_url": base_url, "job_id": job.id, "base_model": model,
-              "preference": label, "dataset_dir": str(Path(dataset).resolve()), "spec": meta.get("spec"),
-              "spec_sha256": meta.get("spec_sha256"), "dataset": meta.get("dataset"),
-              "training_file": uploads["train"], "validation_file": uploads.get("val"),
-              "hyperparameters": hp, "seed": kwargs.get("seed"), "status": job.status, "fine_tuned_model": None,
-              "agent": None, "error": None}
+    record = {
+        "backend": "openai",
+        "base_url": base_url,
+        "job_id": job.id,
+        "base_model": model,
+        "preference": label,
+        "dataset_dir": str(Path(dataset).resolve()),
+        "spec": meta.get("spec"),
+        "spec_sha256": meta.get("spec_sha256"),
+        "dataset": meta.get("dataset"),
+        "training_file": uploads["train"],
+        "validation_file": uploads.get("val"),
+        "hyperparameters": hp,
+        "seed": kwargs.get("seed"),
+        "status": job.status,
+        "fine_tuned_model": None,
+        "agent": None,
+        "error": None,
+    }
     _write_record(out_dir, record)
     _say(stream, f"started job {job.id} on {model} ({job.status}); recorded in {out_dir / JOB_FILE}")
     return record, job.id
 
 
-def _follow(client: Any, job_id: str, record: dict[str, Any], out_dir: Path, *, base_url: str,
-            poll_interval: float, timeout: float, heartbeat: float, stream: TextIO,
-            clock: Callable[[], float], sleep: Callable[[float], None]) -> HostedResult:
+def _follow(
+    client: Any,
+    job_id: str,
+    record: dict[str, Any],
+    out_dir: Path,
+    *,
+    base_url: str,
+    poll_interval: float,
+    timeout: float,
+    heartbeat: float,
+    stream: TextIO,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> HostedResult:
     start = last_line = clock()
     seen: set[str] = set()
     status = None
@@ -266,8 +326,10 @@ def _follow(client: Any, job_id: str, record: dict[str, Any], out_dir: Path, *, 
             break
         elapsed = clock() - start
         if elapsed >= timeout:
-            raise HostedTrainError(f"job {job_id} is still {status} after {elapsed:.0f} s; it keeps running. "
-                                   f"Follow it again with the same command and --resume")
+            raise HostedTrainError(
+                f"job {job_id} is still {status} after {elapsed:.0f} s; it keeps running. "
+                f"Follow it again with the same command and --resume"
+            )
         if clock() - last_line >= heartbeat:
             _say(stream, f"job {job_id}: still {status} ({elapsed:.0f} s)")
             last_line = clock()
@@ -277,8 +339,9 @@ def _follow(client: Any, job_id: str, record: dict[str, Any], out_dir: Path, *, 
         code = job.error.code if getattr(job, "error", None) is not None else None
         record.update(error={"code": code, "message": error})
         _write_record(out_dir, record)
-        raise HostedTrainError(f"job {job_id} {status}" + (f": {error}" if error else "")
-                               + (f" [{code}]" if code else ""))
+        raise HostedTrainError(
+            f"job {job_id} {status}" + (f": {error}" if error else "") + (f" [{code}]" if code else "")
+        )
     model = job.fine_tuned_model
     if not model:
         raise HostedTrainError(f"job {job_id} succeeded without a fine-tuned model id")
@@ -299,9 +362,15 @@ def cmd_train_openai(args: Any, *, dataset: Path, out: Path, options: dict[str, 
     """
     resume = bool(options.pop("resume", False))
     try:
-        result = train_hosted(dataset, out, options=options, base_url=args.base_url,
-                              poll_interval=args.poll_interval if args.poll_interval is not None else 10.0,
-                              timeout=args.timeout if args.timeout is not None else 6 * 3600.0, resume=resume)
+        result = train_hosted(
+            dataset,
+            out,
+            options=options,
+            base_url=args.base_url,
+            poll_interval=args.poll_interval if args.poll_interval is not None else 10.0,
+            timeout=args.timeout if args.timeout is not None else 6 * 3600.0,
+            resume=resume,
+        )
     except HostedTrainError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -60,8 +60,9 @@ def prompt_messages(item: Mapping[str, Any]) -> list[dict[str, str]]:
     return [{"role": str(m["role"]), "content": str(m["content"])} for m in item["prompt"]]
 
 
-def score_answer(item: Mapping[str, Any], text: str, *, rubric: Rubric | None = None,
-                 tolerance: float | None = None) -> ItemOutcome:
+def score_answer(
+    item: Mapping[str, Any], text: str, *, rubric: Rubric | None = None, tolerance: float | None = None
+) -> ItemOutcome:
     """Read a model's answer to an item and score it against every preference's target.
 
     Args:
@@ -80,8 +81,9 @@ def score_answer(item: Mapping[str, Any], text: str, *, rubric: Rubric | None = 
     return score_item(item, value=parsed.value if parsed.ok else None, error=parsed.error, tolerance=tol)
 
 
-def summarize(rubric: Rubric, items: Sequence[Mapping[str, Any]], outcomes: Sequence[ItemOutcome], *,
-              agent: str | None = None) -> Summary:
+def summarize(
+    rubric: Rubric, items: Sequence[Mapping[str, Any]], outcomes: Sequence[ItemOutcome], *, agent: str | None = None
+) -> Summary:
     """Parse rate, accuracy per preference, nearest type and kappa of scored answers.
 
     Args:
@@ -90,8 +92,15 @@ def summarize(rubric: Rubric, items: Sequence[Mapping[str, Any]], outcomes: Sequ
         outcomes: Their outcomes from :func:`score_answer`.
         agent: The answering model's name, for the summary.
     """
-    return _summarize(items, outcomes, labels=rubric.preferences, tolerance=rubric.tolerance,
-                      family=rubric.family, agent=agent, header=rubric.header)
+    return _summarize(
+        items,
+        outcomes,
+        labels=rubric.preferences,
+        tolerance=rubric.tolerance,
+        family=rubric.family,
+        agent=agent,
+        header=rubric.header,
+    )
 
 
 def reference_answer(item: Mapping[str, Any], preference: str) -> str:

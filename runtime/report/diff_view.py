@@ -50,8 +50,14 @@ def _sides(cf: Mapping[str, Any], names: tuple[str, str]) -> list[dict[str, Any]
     for key, name in zip(("a", "b"), names, strict=True):
         side = (cf.get("sides") or {}).get(key) or {}
         for r in side.get("regimes") or []:
-            rows.append({"side": name, "condition": str(r.get("condition", "")), "outcome": _outcome(r.get("outcome")),
-                         "indifferent": bool(r.get("indifferent"))})
+            rows.append(
+                {
+                    "side": name,
+                    "condition": str(r.get("condition", "")),
+                    "outcome": _outcome(r.get("outcome")),
+                    "indifferent": bool(r.get("indifferent")),
+                }
+            )
     return rows
 
 
@@ -71,15 +77,27 @@ def _game(entry: Mapping[str, Any]) -> dict[str, Any]:
     if cf:
         parts = cf.get("parts") or []
         for part in parts or [cf]:
-            regions.append({"part": str(part.get("name") or part.get("description") or "answer"),
-                            "region": str(part.get("region", "")),
-                            "general": str(part.get("region_general", ""))
-                            if part.get("region_general") != part.get("region") else ""})
+            regions.append(
+                {
+                    "part": str(part.get("name") or part.get("description") or "answer"),
+                    "region": str(part.get("region", "")),
+                    "general": str(part.get("region_general", ""))
+                    if part.get("region_general") != part.get("region")
+                    else "",
+                }
+            )
         for bd in cf.get("boundaries") or []:
             boundaries.append({"where": point_text(bd.get("params")), "text": str(bd.get("text", ""))})
-    points = [{"where": point_text(p.get("params"), p.get("free")), "status": str(p.get("status", "")),
-               "a": str(p.get("a", "")), "b": str(p.get("b", "")), "closed_form": str(p.get("closed_form") or "")}
-              for p in entry.get("points") or []]
+    points = [
+        {
+            "where": point_text(p.get("params"), p.get("free")),
+            "status": str(p.get("status", "")),
+            "a": str(p.get("a", "")),
+            "b": str(p.get("b", "")),
+            "closed_form": str(p.get("closed_form") or ""),
+        }
+        for p in entry.get("points") or []
+    ]
     agreement = entry.get("agreement") or {}
     return {
         "title": str(entry.get("game", "game")),
@@ -101,13 +119,21 @@ def _game(entry: Mapping[str, Any]) -> dict[str, Any]:
         "assumptions": [str(x) for x in (cf or {}).get("assumptions") or []],
         "indifference": [str(x) for x in (cf or {}).get("indifference") or []],
         "boundaries": boundaries,
-        "example": None if not example else {"where": point_text(example.get("params"), example.get("free")),
-                                             "a": str(example.get("a", "")), "b": str(example.get("b", ""))},
-        "agreement": ("" if not agreement else
-                      f"the grid and the closed form agree at all {agreement.get('checked')} points"
-                      if agreement.get("agree") else
-                      f"the grid and the closed form disagree at {agreement.get('mismatched')} of "
-                      f"{agreement.get('checked')} points"),
+        "example": None
+        if not example
+        else {
+            "where": point_text(example.get("params"), example.get("free")),
+            "a": str(example.get("a", "")),
+            "b": str(example.get("b", "")),
+        },
+        "agreement": (
+            ""
+            if not agreement
+            else f"the grid and the closed form agree at all {agreement.get('checked')} points"
+            if agreement.get("agree")
+            else f"the grid and the closed form disagree at {agreement.get('mismatched')} of "
+            f"{agreement.get('checked')} points"
+        ),
         "points": points,
     }
 
@@ -124,8 +150,17 @@ def diff_view(diff: DiffInput, *, anchor: str, blocks: Any) -> dict[str, Any]:
     entries = d.get("games") or []
     spec_like = d.get("kind") != "results"
     games = [_game(g) for g in entries] if spec_like else []
-    other = [] if spec_like else [{"title": " / ".join(str(g[k]) for k in ("game", "role", "action") if g.get(k))
-                                   or f"entry {i + 1}", "blocks": blocks(g, 1)} for i, g in enumerate(entries)]
+    other = (
+        []
+        if spec_like
+        else [
+            {
+                "title": " / ".join(str(g[k]) for k in ("game", "role", "action") if g.get(k)) or f"entry {i + 1}",
+                "blocks": blocks(g, 1),
+            }
+            for i, g in enumerate(entries)
+        ]
+    )
     rest = {k: v for k, v in d.items() if k not in ("kind", "inputs", "games", "schema_version", "summary", "skipped")}
     inputs = [f"{i.get('spec') or i.get('agent') or ''} ({i.get('path', '')})" for i in d.get("inputs") or []]
     return {
@@ -133,14 +168,25 @@ def diff_view(diff: DiffInput, *, anchor: str, blocks: Any) -> dict[str, Any]:
         "path": str(diff.path),
         "kind": str(d.get("kind")),
         "inputs": inputs,
-        "overview": [{"game": g["title"], "compared": g["compared"], "region": g["region"] or g["closed_form_note"]
-                      or "—", "share": g["share"], "status": g["status"]} for g in games],
+        "overview": [
+            {
+                "game": g["title"],
+                "compared": g["compared"],
+                "region": g["region"] or g["closed_form_note"] or "—",
+                "share": g["share"],
+                "status": g["status"],
+            }
+            for g in games
+        ],
         "skipped": [f"{s.get('game')}: {s.get('reason')}" for s in d.get("skipped") or []],
         "games": games,
         "other": other,
         "rest": blocks(rest) if rest else [],
         "plots": {pl.name: {"name": pl.name, "uri": pl.data_uri} for pl in diff.plots},
-        "extra_plots": [{"name": pl.name, "uri": pl.data_uri} for pl in diff.plots
-                        if pl.name not in {f"diff_{g['title']}.png" for g in games}],
+        "extra_plots": [
+            {"name": pl.name, "uri": pl.data_uri}
+            for pl in diff.plots
+            if pl.name not in {f"diff_{g['title']}.png" for g in games}
+        ],
         "notes": list(diff.notes),
     }

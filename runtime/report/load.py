@@ -252,8 +252,10 @@ def _training_of(summary: Summary | None, notes: list[str]) -> TrainInput | None
         return None
     where = Path(summary.trained)
     if not (where / "prefc_train.json").is_file():
-        notes.append(f"the agent was trained into {where}, which no longer holds prefc_train.json: "
-                     "its training configuration cannot be shown")
+        notes.append(
+            f"the agent was trained into {where}, which no longer holds prefc_train.json: "
+            "its training configuration cannot be shown"
+        )
         return None
     return _load_adapter(where)
 
@@ -384,8 +386,9 @@ def load_run(path: str | os.PathLike[str]) -> RunInput:
                 RunAgent(
                     name=entry.agent,
                     adapter=entry.adapter,
-                    preference=train.preference if train else (_adapter_label(run, entry.adapter)
-                                                                if entry.adapter else None),
+                    preference=train.preference
+                    if train
+                    else (_adapter_label(run, entry.adapter) if entry.adapter else None),
                     eval=ev,
                     recorded=entry,
                 )
@@ -429,8 +432,7 @@ def load_simulation(path: str | os.PathLike[str]) -> SimulationInput:
     if (p / "rounds.jsonl").is_file():
         cut: list[str] = []
         n_rounds = invalid = 0
-        for where, _, value in iter_json_lines(p / "rounds.jsonl", error=ReportError,
-                                               bad=lambda w, why: cut.append(w)):
+        for where, _, value in iter_json_lines(p / "rounds.jsonl", error=ReportError, bad=lambda w, why: cut.append(w)):
             try:
                 validate_row(RoundRecord, value, where=where, error=ReportError)
                 n_rounds += 1

@@ -44,10 +44,25 @@ def provenance(loaded: Sequence[LoadedInput], given: Sequence[tuple[str, str]]) 
         if s is not None:
             spec(s.spec, s.spec_sha256, where)
             key = (str(s.spec or DASH), str(s.rubric or DASH), str(s.spec_sha256 or DASH))
-            rubrics.setdefault(key, {"spec": key[0], "rubric": key[1], "sha": key[2], "file_sha": DASH,
-                                     "tolerance": fmt_number(s.tolerance), "used_by": []})["used_by"].append(ev.agent)
-        agents.append({"agent": ev.agent, "scoring": s.scoring if s else DASH, "path": str(ev.path),
-                       "status": s.evaluated if s else "partial"})
+            rubrics.setdefault(
+                key,
+                {
+                    "spec": key[0],
+                    "rubric": key[1],
+                    "sha": key[2],
+                    "file_sha": DASH,
+                    "tolerance": fmt_number(s.tolerance),
+                    "used_by": [],
+                },
+            )["used_by"].append(ev.agent)
+        agents.append(
+            {
+                "agent": ev.agent,
+                "scoring": s.scoring if s else DASH,
+                "path": str(ev.path),
+                "status": s.evaluated if s else "partial",
+            }
+        )
         if ev.training is not None:
             add_adapter(ev.training)
 
@@ -67,8 +82,17 @@ def provenance(loaded: Sequence[LoadedInput], given: Sequence[tuple[str, str]]) 
         versions.add(m.prefc_version)
         for name, r in b.rubrics:
             key = (m.spec, name, m.spec_sha256)
-            entry = rubrics.setdefault(key, {"spec": key[0], "rubric": key[1], "sha": key[2], "file_sha": DASH,
-                                             "tolerance": fmt_number(r.tolerance), "used_by": []})
+            entry = rubrics.setdefault(
+                key,
+                {
+                    "spec": key[0],
+                    "rubric": key[1],
+                    "sha": key[2],
+                    "file_sha": DASH,
+                    "tolerance": fmt_number(r.tolerance),
+                    "used_by": [],
+                },
+            )
             f = m.entry(f"{name}.jsonl")
             if f is not None:
                 entry["file_sha"] = f.sha256

@@ -93,14 +93,31 @@ def eval_view(ev: EvalInput, *, anchor: str) -> dict[str, Any]:
     if s is None:
         prov = ev.provisional or {"n": 0, "n_parsed": 0, "parse_rate": None, "accuracy": {}}
         view.update(
-            spec=DASH, spec_sha=DASH, rubric=DASH, scoring=DASH, evaluated=f"{prov['n']} answers on disk",
+            spec=DASH,
+            spec_sha=DASH,
+            rubric=DASH,
+            scoring=DASH,
+            evaluated=f"{prov['n']} answers on disk",
             parse=f"{fmt_number(prov['parse_rate'])} ({prov['n_parsed']}/{prov['n']})",
             preferences=[
-                {"label": lab, "n": DASH, "accuracy": fmt_number(a), "expected": DASH, "distance": DASH,
-                 "nearest": False, "by_game": []}
+                {
+                    "label": lab,
+                    "n": DASH,
+                    "accuracy": fmt_number(a),
+                    "expected": DASH,
+                    "distance": DASH,
+                    "nearest": False,
+                    "by_game": [],
+                }
                 for lab, a in prov["accuracy"].items()
             ],
-            logprob=False, nearest=None, nearest_note=None, kappa=None, incentives=[], games=[], conventions="",
+            logprob=False,
+            nearest=None,
+            nearest_note=None,
+            kappa=None,
+            incentives=[],
+            games=[],
+            conventions="",
         )
         return view
     nearest = s.nearest.label if s.nearest is not None else None
@@ -146,7 +163,8 @@ def eval_view(ev: EvalInput, *, anchor: str) -> dict[str, Any]:
                 "estimate": fmt_number(s.kappa.estimate),
                 "ci_low": fmt_number(s.kappa.ci_low),
                 "ci_high": fmt_number(s.kappa.ci_high),
-                "precision": "at its bound (deterministic answers)" if s.kappa.precision_at_bound
+                "precision": "at its bound (deterministic answers)"
+                if s.kappa.precision_at_bound
                 else fmt_number(s.kappa.precision, style="general"),
                 "n_used": s.kappa.n_used,
                 "n_soft": s.kappa.n_soft,
@@ -167,8 +185,10 @@ def eval_view(ev: EvalInput, *, anchor: str) -> dict[str, Any]:
                 "n": inc.n,
                 "method": inc.method,
                 "agent": _slope(inc.agent.slope, inc.agent.se),
-                "targets": [_slope(inc.targets[lab].slope, inc.targets[lab].se) if lab in inc.targets else DASH
-                            for lab in [p.label for p in s.preferences]],
+                "targets": [
+                    _slope(inc.targets[lab].slope, inc.targets[lab].se) if lab in inc.targets else DASH
+                    for lab in [p.label for p in s.preferences]
+                ],
             }
             for inc in s.incentives
         ],
@@ -185,8 +205,10 @@ def build_view(b: BuildInput, *, anchor: str) -> dict[str, Any]:
         anchor: The section's id in the page.
     """
     m = b.manifest
-    files = [{"path": f.path, "rows": fmt_number(f.rows), "bytes": fmt_number(f.bytes), "sha": _short(f.sha256)}
-             for f in m.files]
+    files = [
+        {"path": f.path, "rows": fmt_number(f.rows), "bytes": fmt_number(f.bytes), "sha": _short(f.sha256)}
+        for f in m.files
+    ]
     datasets = [
         {
             "name": name,
@@ -232,11 +254,28 @@ def train_view(t: TrainInput) -> dict[str, Any]:
         t: The loaded adapter directory.
     """
     m = t.metadata
-    common = {"dir": t.path.name, "path": str(t.path), "preference": t.preference or DASH,
-              "complete": m is not None, "checkpoints": ", ".join(t.checkpoints) or DASH, "notes": list(t.notes)}
+    common = {
+        "dir": t.path.name,
+        "path": str(t.path),
+        "preference": t.preference or DASH,
+        "complete": m is not None,
+        "checkpoints": ", ".join(t.checkpoints) or DASH,
+        "notes": list(t.notes),
+    }
     if m is None:
-        return {**common, "steps": DASH, "rows": DASH, "train_loss": DASH, "val_loss": DASH, "seconds": DASH,
-                "tokens": DASH, "tps": DASH, "device": DASH, "kind": DASH, "config": []}
+        return {
+            **common,
+            "steps": DASH,
+            "rows": DASH,
+            "train_loss": DASH,
+            "val_loss": DASH,
+            "seconds": DASH,
+            "tokens": DASH,
+            "tps": DASH,
+            "device": DASH,
+            "kind": DASH,
+            "config": [],
+        }
     return {
         **common,
         "steps": fmt_number(m.steps),
@@ -289,28 +328,46 @@ def run_view(r: RunInput, *, anchor: str) -> dict[str, Any]:
             v = acc.get(lab)
             b = base_acc.get(lab)
             delta = v - b if (a is not base and v is not None and b is not None) else None
-            cells.append({"label": lab, "value": fmt_number(v),
-                          "delta": fmt_number(delta, signed=True) if delta is not None else "",
-                          "trained": lab == a.preference})
-        shift.append({"agent": a.name, "preference": a.preference or ("base model" if a is base else DASH),
-                      "parse": parse, "cells": cells, "nearest": nearest, "kappa": kappa,
-                      "evaluated": s.evaluated if s is not None else DASH,
-                      "complete": bool(a.eval and a.eval.complete)})
+            cells.append(
+                {
+                    "label": lab,
+                    "value": fmt_number(v),
+                    "delta": fmt_number(delta, signed=True) if delta is not None else "",
+                    "trained": lab == a.preference,
+                }
+            )
+        shift.append(
+            {
+                "agent": a.name,
+                "preference": a.preference or ("base model" if a is base else DASH),
+                "parse": parse,
+                "cells": cells,
+                "nearest": nearest,
+                "kappa": kappa,
+                "evaluated": s.evaluated if s is not None else DASH,
+                "complete": bool(a.eval and a.eval.complete),
+            }
+        )
         if a is not base:
             own = acc.get(a.preference) if a.preference else None
             b = base_acc.get(a.preference) if a.preference else None
-            headline.append({
-                "agent": a.name,
-                "preference": a.preference or DASH,
-                "nearest": nearest,
-                "accuracy": fmt_number(own),
-                "base": fmt_number(b),
-                "gain": fmt_number(own - b, signed=True) if own is not None and b is not None else DASH,
-            })
+            headline.append(
+                {
+                    "agent": a.name,
+                    "preference": a.preference or DASH,
+                    "nearest": nearest,
+                    "accuracy": fmt_number(own),
+                    "base": fmt_number(b),
+                    "gain": fmt_number(own - b, signed=True) if own is not None and b is not None else DASH,
+                }
+            )
     # the run shows its adapters' training once, above its agents: not again in each agent's evaluation
     agents = [
-        {"name": a.name, "eval": {**eval_view(a.eval, anchor=f"{anchor}-agent{i}"), "training": None}
-         if a.eval else None, "adapter": a.adapter or DASH}
+        {
+            "name": a.name,
+            "eval": {**eval_view(a.eval, anchor=f"{anchor}-agent{i}"), "training": None} if a.eval else None,
+            "adapter": a.adapter or DASH,
+        }
         for i, a in enumerate(r.agents)
     ]
     spec = (r.run.spec if r.run else None) or (r.build.manifest.spec if r.build else None) or r.path.name
@@ -388,8 +445,11 @@ def _json_blocks(value: object, depth: int = 0) -> list[dict[str, Any]]:
     tables for lists of objects, and titled sub-sections for the rest (compact JSON below depth 3)."""
     if isinstance(value, Mapping):
         scalars = {k: v for k, v in value.items() if _is_scalar(v) or depth >= 3}
-        flat = {k: v for k, v in value.items() if k not in scalars and isinstance(v, Mapping) and v
-                and all(_is_scalar(x) for x in v.values())}
+        flat = {
+            k: v
+            for k, v in value.items()
+            if k not in scalars and isinstance(v, Mapping) and v and all(_is_scalar(x) for x in v.values())
+        }
         rest = {k: v for k, v in value.items() if k not in scalars and k not in flat}
         blocks: list[dict[str, Any]] = []
         if scalars:
@@ -401,11 +461,13 @@ def _json_blocks(value: object, depth: int = 0) -> list[dict[str, Any]]:
                     if str(k) not in fields:
                         fields.append(str(k))
             named = {name: {str(k): v for k, v in obj.items()} for name, obj in flat.items()}
-            blocks.append({
-                "type": "table",
-                "columns": ["", *[str(n) for n in flat]],
-                "rows": [[f, *[_value(named[n][f]) if f in named[n] else "" for n in flat]] for f in fields],
-            })
+            blocks.append(
+                {
+                    "type": "table",
+                    "columns": ["", *[str(n) for n in flat]],
+                    "rows": [[f, *[_value(named[n][f]) if f in named[n] else "" for n in flat]] for f in fields],
+                }
+            )
         for k, v in rest.items():
             blocks.append({"type": "section", "title": str(k), "children": _json_blocks(v, depth + 1)})
         return blocks
@@ -453,40 +515,50 @@ def summary_view(views: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     for kind, v in views:
         if kind == "run":
             state = "" if v["complete"] else " (unfinished)"
-            lines.append(f"Run of spec {v['spec']}{state}: {len(v['shift'])} agent(s) evaluated, "
-                         f"{len(v['training'])} adapter(s) trained.")
+            lines.append(
+                f"Run of spec {v['spec']}{state}: {len(v['shift'])} agent(s) evaluated, "
+                f"{len(v['training'])} adapter(s) trained."
+            )
         elif kind == "eval":
             if v["complete"]:
                 near = v["nearest"]["label"] if v["nearest"] else "none"
                 k = f"; {v['kappa']['param']} {v['kappa']['text']}" if v["kappa"] else ""
-                lines.append(f"{v['agent']} on rubric {v['rubric']} of spec {v['spec']} ({v['badge']['text']}): "
-                             f"parse rate {v['parse']}, nearest type {near}{k}.")
+                lines.append(
+                    f"{v['agent']} on rubric {v['rubric']} of spec {v['spec']} ({v['badge']['text']}): "
+                    f"parse rate {v['parse']}, nearest type {near}{k}."
+                )
             else:
                 lines.append(f"{v['agent']}: unfinished evaluation, {v['n_records']} answers on disk.")
             for p in v["preferences"]:
                 if p["label"] not in compare_labels:
                     compare_labels.append(p["label"])
         elif kind == "simulation":
-            lines.append(f"Simulation of {v['game']} ({v['rounds']} rounds, spec {v['spec']}): "
-                         f"joint collusion index {v['joint']}.")
+            lines.append(
+                f"Simulation of {v['game']} ({v['rounds']} rounds, spec {v['spec']}): "
+                f"joint collusion index {v['joint']}."
+            )
         elif kind == "diff":
             n_games = len(v["games"]) + len(v["other"])
             lines.append(f"Diff ({v['kind']}) with {n_games} game entr{'y' if n_games == 1 else 'ies'}.")
         elif kind == "build":
-            lines.append(f"Build of spec {v['spec']}: {len(v['files'])} files, {len(v['datasets'])} dataset(s), "
-                         f"{len(v['rubrics'])} rubric(s).")
+            lines.append(
+                f"Build of spec {v['spec']}: {len(v['files'])} files, {len(v['datasets'])} dataset(s), "
+                f"{len(v['rubrics'])} rubric(s)."
+            )
     for kind, v in views:
         if kind != "eval":
             continue
         acc = {p["label"]: p["accuracy"] for p in v["preferences"]}
-        compare.append({
-            "agent": v["agent"],
-            "anchor": v["anchor"],
-            "parse": v["parse"],
-            "cells": [acc.get(lab, DASH) for lab in compare_labels],
-            "nearest": v["nearest"]["label"] if v["nearest"] else DASH,
-            "kappa": v["kappa"]["text"] if v["kappa"] else DASH,
-            "complete": v["complete"],
-            "badge": v["badge"],
-        })
+        compare.append(
+            {
+                "agent": v["agent"],
+                "anchor": v["anchor"],
+                "parse": v["parse"],
+                "cells": [acc.get(lab, DASH) for lab in compare_labels],
+                "nearest": v["nearest"]["label"] if v["nearest"] else DASH,
+                "kappa": v["kappa"]["text"] if v["kappa"] else DASH,
+                "complete": v["complete"],
+                "badge": v["badge"],
+            }
+        )
     return {"lines": lines, "labels": compare_labels, "compare": compare}

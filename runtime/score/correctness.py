@@ -44,7 +44,6 @@ class ItemOutcome(BaseModel):
     option_index: int | None = None
 
 
-
 def is_number(x: object) -> bool:
     """Whether a value is a finite number (not a bool).
 
@@ -169,7 +168,7 @@ def choice_options(item: Item) -> list[dict[str, Any]]:
         return [dict(o) for o in options]
     schema = item.get("schema") or {}
     if len(schema) == 1:
-        (name, spec), = schema.items()
+        ((name, spec),) = schema.items()
         if spec.get("kind") == "choice":
             return [{name: label} for label in spec.get("options") or []]
     return []
@@ -242,4 +241,3 @@ def score_item(
         option_probs=probs,
         option_index=option_index,
     )
-

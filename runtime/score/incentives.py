@@ -165,4 +165,3 @@ def incentive_slopes(
                 )
             )
     return result
-

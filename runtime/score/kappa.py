@@ -130,9 +130,7 @@ class _LogitData:
         return ll, lam
 
 
-def _item_family_data(
-    item: Item, outcome: ItemOutcome, n_grid: int
-) -> tuple[np.ndarray, np.ndarray] | None:
+def _item_family_data(item: Item, outcome: ItemOutcome, n_grid: int) -> tuple[np.ndarray, np.ndarray] | None:
     family = item.get("family") or {}
     options = family.get("options") or []
     utilities = family.get("utilities") or []
@@ -281,4 +279,3 @@ def estimate_kappa(
         grid=[float(x) for x in g],
         profile=profile,
     )
-

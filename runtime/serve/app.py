@@ -84,8 +84,9 @@ def _error(err: ApiError) -> JSONResponse:
     headers = dict(err.headers)
     if err.close:
         headers["connection"] = "close"
-    return JSONResponse(error_body(err.status, err.message, param=err.param, code=err.code),
-                        status_code=err.status, headers=headers)
+    return JSONResponse(
+        error_body(err.status, err.message, param=err.param, code=err.code), status_code=err.status, headers=headers
+    )
 
 
 def _internal(where: str, exc: BaseException) -> JSONResponse:
@@ -94,18 +95,26 @@ def _internal(where: str, exc: BaseException) -> JSONResponse:
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
     line = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb is not None else "?"
-    _log.error("internal error, please report (error id %s): %s in %s: %s: %s",
-               ref, where, line, exc.__class__.__name__, str(exc)[:300])
-    return JSONResponse(error_body(500, f"internal server error (error id {ref}); the server log has the details"),
-                        status_code=500)
+    _log.error(
+        "internal error, please report (error id %s): %s in %s: %s: %s",
+        ref,
+        where,
+        line,
+        exc.__class__.__name__,
+        str(exc)[:300],
+    )
+    return JSONResponse(
+        error_body(500, f"internal server error (error id {ref}); the server log has the details"), status_code=500
+    )
 
 
 async def _read_body(request: Request, options: ServeOptions) -> bytes:
     limit = options.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, f"the request body ({declared} bytes) is over the limit of {limit} bytes",
-                       code="request_too_large")
+        raise ApiError(
+            413, f"the request body ({declared} bytes) is over the limit of {limit} bytes", code="request_too_large"
+        )
     chunks: list[bytes] = []
     size = 0
     try:
@@ -132,16 +141,21 @@ async def _until_disconnect(request: Request) -> None:
 async def _answer(state: AppState, request: Request, chat: ChatRequest) -> Answer | None:
     worker = state.worker
     if worker.pending >= state.options.max_pending:
-        raise ApiError(503, f"the server is busy ({worker.pending} requests waiting); retry shortly",
-                       code="server_busy", headers={"retry-after": "1"})
+        raise ApiError(
+            503,
+            f"the server is busy ({worker.pending} requests waiting); retry shortly",
+            code="server_busy",
+            headers={"retry-after": "1"},
+        )
     try:
         future, handle = worker.submit(chat.prompt, max_tokens=chat.max_tokens, stop=chat.stop)
     except ShuttingDown:
         raise ApiError(503, "the server is shutting down", code="shutting_down", close=True) from None
     gone = asyncio.ensure_future(_until_disconnect(request))
     try:
-        done, _ = await asyncio.wait({future, gone}, timeout=state.options.request_timeout,
-                                     return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {future, gone}, timeout=state.options.request_timeout, return_when=asyncio.FIRST_COMPLETED
+        )
     finally:
         gone.cancel()
     if future in done:
@@ -152,8 +166,9 @@ async def _answer(state: AppState, request: Request, chat: ChatRequest) -> Answe
         except Exception as exc:
             ref = uuid.uuid4().hex[:12]
             _log.warning("the agent failed (error id %s): %s: %s", ref, exc.__class__.__name__, str(exc)[:500])
-            raise ApiError(500, f"the agent failed to answer (error id {ref}); the server log has the details",
-                           code="agent_error") from None
+            raise ApiError(
+                500, f"the agent failed to answer (error id {ref}); the server log has the details", code="agent_error"
+            ) from None
     worker.abandon(handle)
     future.cancel()
     if gone in done:
@@ -162,8 +177,11 @@ async def _answer(state: AppState, request: Request, chat: ChatRequest) -> Answe
 
 
 def _usage(answer: Answer) -> dict[str, int]:
-    return {"prompt_tokens": answer.prompt_tokens, "completion_tokens": answer.completion_tokens,
-            "total_tokens": answer.prompt_tokens + answer.completion_tokens}
+    return {
+        "prompt_tokens": answer.prompt_tokens,
+        "completion_tokens": answer.completion_tokens,
+        "total_tokens": answer.prompt_tokens + answer.completion_tokens,
+    }
 
 
 def _completion(state: AppState, answer: Answer) -> dict[str, Any]:
@@ -172,15 +190,24 @@ def _completion(state: AppState, answer: Answer) -> dict[str, Any]:
         "object": "chat.completion",
         "created": int(time.time()),
         "model": state.model_name,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.text},
-                     "finish_reason": answer.finish_reason}],
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": answer.text},
+                "finish_reason": answer.finish_reason,
+            }
+        ],
         "usage": _usage(answer),
     }
 
 
 def _events(state: AppState, answer: Answer, *, include_usage: bool) -> AsyncIterator[bytes]:
-    base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk", "created": int(time.time()),
-            "model": state.model_name}
+    base = {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": state.model_name,
+    }
     extra = {"usage": None} if include_usage else {}
 
     def event(payload: object) -> bytes:
@@ -210,8 +237,13 @@ def build_app(state: AppState) -> Starlette:
 
     def guard(request: Request) -> None:
         if len(state.connections) > state.options.max_connections:
-            raise ApiError(503, f"too many open connections (over {state.options.max_connections}); retry shortly",
-                           code="server_busy", close=True, headers={"retry-after": "1"})
+            raise ApiError(
+                503,
+                f"too many open connections (over {state.options.max_connections}); retry shortly",
+                code="server_busy",
+                close=True,
+                headers={"retry-after": "1"},
+            )
         state.check_key(request)
 
     async def chat(request: Request) -> Response:
@@ -230,9 +262,11 @@ def build_app(state: AppState) -> Starlette:
             if answer is None:
                 return Response(status_code=499)  # the client went away; this is never sent
             if chat.stream:
-                return StreamingResponse(_events(state, answer, include_usage=chat.include_usage),
-                                         media_type="text/event-stream",
-                                         headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
+                return StreamingResponse(
+                    _events(state, answer, include_usage=chat.include_usage),
+                    media_type="text/event-stream",
+                    headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+                )
             return JSONResponse(_completion(state, answer))
         except ApiError as err:
             return _error(err)
@@ -254,8 +288,12 @@ def build_app(state: AppState) -> Starlette:
             guard(request)
             name = request.path_params["name"]
             if name != state.model_name:
-                raise ApiError(404, f"model {name[:100]!r} is not served here; this server serves {state.model_name!r}",
-                               param="model", code="model_not_found")
+                raise ApiError(
+                    404,
+                    f"model {name[:100]!r} is not served here; this server serves {state.model_name!r}",
+                    param="model",
+                    code="model_not_found",
+                )
             return JSONResponse(model_object())
         except ApiError as err:
             return _error(err)

@@ -62,25 +62,43 @@ class ServeOptions:
     backlog: int = 2048
 
     def __post_init__(self) -> None:
-        ints = {"max_batch": (1, 4096), "max_pending": (1, 1_000_000), "max_connections": (1, 1_000_000),
-                "max_body_bytes": (1024, 1 << 30), "backlog": (1, 65535), "port": (0, 65535)}
+        ints = {
+            "max_batch": (1, 4096),
+            "max_pending": (1, 1_000_000),
+            "max_connections": (1, 1_000_000),
+            "max_body_bytes": (1024, 1 << 30),
+            "backlog": (1, 65535),
+            "port": (0, 65535),
+        }
         for name, (low, high) in ints.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise ServeOptionsError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
-        floats = {"batch_window": (0.0, 10.0), "read_timeout": (0.05, 3600.0), "keep_alive": (0.05, 3600.0),
-                  "request_timeout": (0.05, 86400.0), "shutdown_timeout": (0.0, 3600.0)}
+        floats = {
+            "batch_window": (0.0, 10.0),
+            "read_timeout": (0.05, 3600.0),
+            "keep_alive": (0.05, 3600.0),
+            "request_timeout": (0.05, 86400.0),
+            "shutdown_timeout": (0.0, 3600.0),
+        }
         for name, (low, high) in floats.items():
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
-                    or not low <= value <= high:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or not low <= value <= high
+            ):
                 raise ServeOptionsError(f"{name} must be a number of seconds in [{low:g}, {high:g}], got {value!r}")
         if not isinstance(self.host, str) or not self.host:
             raise ServeOptionsError("host must be a non-empty host name or address")
         if self.model_name is not None and (not isinstance(self.model_name, str) or not self.model_name.strip()):
             raise ServeOptionsError("model_name must be a non-empty string")
-        if self.api_key is not None and (not isinstance(self.api_key, str) or not self.api_key
-                                         or any(c.isspace() or not c.isprintable() for c in self.api_key)):
+        if self.api_key is not None and (
+            not isinstance(self.api_key, str)
+            or not self.api_key
+            or any(c.isspace() or not c.isprintable() for c in self.api_key)
+        ):
             raise ServeOptionsError("the API key must be a non-empty string of printable characters without spaces")
 
     def __repr__(self) -> str:  # the key never appears in reprs or logs

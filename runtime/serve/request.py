@@ -36,8 +36,16 @@ class ApiError(Exception):
         headers: Extra response headers (``Retry-After``).
     """
 
-    def __init__(self, status: int, message: str, *, param: str | None = None, code: str | None = None,
-                 close: bool = False, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        close: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -167,8 +175,11 @@ def _messages(value: object) -> Prompt:
         if not isinstance(role, str):
             raise _bad(f"{where}.role", f"one of {sorted(_ROLES)}", role)
         if role not in _ROLES:
-            raise ApiError(400, f"{where}.role must be one of {sorted(_ROLES)} (this endpoint has no tools), "
-                           f"got {role[:40]!r}", param=f"{where}.role")
+            raise ApiError(
+                400,
+                f"{where}.role must be one of {sorted(_ROLES)} (this endpoint has no tools), got {role[:40]!r}",
+                param=f"{where}.role",
+            )
         if "content" not in message:
             raise ApiError(400, f"{where}.content is required", param=f"{where}.content")
         name = message.get("name")
@@ -188,8 +199,11 @@ def _messages(value: object) -> Prompt:
 def _optional_number(body: dict[str, Any], name: str, low: float, high: float) -> None:
     value = body.get(name)
     if value is not None and (not _is_number(value) or not low <= value <= high):
-        raise ApiError(400, f"{name} must be a number in [{low:g}, {high:g}]"
-                       + ("" if _is_number(value) else f", got {_kind(value)}"), param=name)
+        raise ApiError(
+            400,
+            f"{name} must be a number in [{low:g}, {high:g}]" + ("" if _is_number(value) else f", got {_kind(value)}"),
+            param=name,
+        )
 
 
 def _optional_bool(body: dict[str, Any], name: str) -> bool:
@@ -206,8 +220,11 @@ def _max_tokens(body: dict[str, Any], limit: int) -> int:
         if value is None:
             continue
         if not _is_int(value) or not 1 <= value <= limit:
-            raise ApiError(400, f"{name} must be an integer in [1, {limit}]"
-                           + ("" if _is_int(value) else f", got {_kind(value)}"), param=name)
+            raise ApiError(
+                400,
+                f"{name} must be an integer in [1, {limit}]" + ("" if _is_int(value) else f", got {_kind(value)}"),
+                param=name,
+            )
         chosen = value
     return 256 if chosen is None else min(chosen, limit)
 
@@ -248,10 +265,10 @@ def _refuse_unsupported(body: dict[str, Any]) -> None:
         if not isinstance(fmt, dict):
             raise _bad("response_format", 'an object such as {"type": "text"}', fmt)
         if fmt.get("type") != "text":
-            raise ApiError(400, "response_format: only {\"type\": \"text\"} is supported", param="response_format")
+            raise ApiError(400, 'response_format: only {"type": "text"} is supported', param="response_format")
     modalities = body.get("modalities")
     if modalities is not None and modalities != ["text"]:
-        raise ApiError(400, "modalities: only [\"text\"] is supported", param="modalities")
+        raise ApiError(400, 'modalities: only ["text"] is supported', param="modalities")
     if body.get("audio") is not None:
         raise ApiError(400, "audio output is not supported by this server", param="audio")
 
@@ -278,8 +295,12 @@ def parse_chat_request(body: object, *, model_name: str, max_tokens: int) -> Cha
         got = "" if model is None else ", got an empty string" if model == "" else f", got {_kind(model)}"
         raise ApiError(400, f"'model' (a non-empty string) is required{got}", param="model")
     if model != model_name:
-        raise ApiError(404, f"model {model[:100]!r} is not served here; this server serves {model_name!r}",
-                       param="model", code="model_not_found")
+        raise ApiError(
+            404,
+            f"model {model[:100]!r} is not served here; this server serves {model_name!r}",
+            param="model",
+            code="model_not_found",
+        )
     prompt = _messages(body.get("messages"))
     stream = _optional_bool(body, "stream")
     options = body.get("stream_options")
@@ -314,5 +335,10 @@ def parse_chat_request(body: object, *, model_name: str, max_tokens: int) -> Cha
     _optional_bool(body, "store")
     _optional_bool(body, "parallel_tool_calls")
     _refuse_unsupported(body)
-    return ChatRequest(prompt=prompt, max_tokens=_max_tokens(body, max_tokens), stream=stream,
-                       include_usage=include_usage, stop=_stop(body.get("stop")))
+    return ChatRequest(
+        prompt=prompt,
+        max_tokens=_max_tokens(body, max_tokens),
+        stream=stream,
+        include_usage=include_usage,
+        stop=_stop(body.get("stop")),
+    )

@@ -19,8 +19,15 @@ from typing import Any
 from ..agents import AgentError, LogitAgent, TheoryAgent, logit_probabilities
 from ..protocol import Agent, Prompt
 
-__all__ = ["CHAT_KINDS", "RUBRIC_KINDS", "RubricChatAgent", "ServeRefused", "answers_items_only", "check_servable",
-           "serving_agent"]
+__all__ = [
+    "CHAT_KINDS",
+    "RUBRIC_KINDS",
+    "RubricChatAgent",
+    "ServeRefused",
+    "answers_items_only",
+    "check_servable",
+    "serving_agent",
+]
 
 CHAT_KINDS = ("local", "openai")
 """Agent kinds that answer any chat prompt."""
@@ -60,8 +67,9 @@ def check_servable(spec: str, *, rubric: object | None) -> None:
             f"({', '.join(k + ':' for k in CHAT_KINDS)})"
         )
     if kind in CHAT_KINDS and rubric is not None:
-        raise ServeRefused(f"--rubric is for {' and '.join(k + ':' for k in RUBRIC_KINDS)} agents; "
-                           f"a {kind}: agent answers any prompt")
+        raise ServeRefused(
+            f"--rubric is for {' and '.join(k + ':' for k in RUBRIC_KINDS)} agents; a {kind}: agent answers any prompt"
+        )
 
 
 def _key(prompt: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, str], ...]:
@@ -87,8 +95,14 @@ class RubricChatAgent:
             among the rubric's, a logit agent's kappa is outside its family grid).
     """
 
-    def __init__(self, agent: Any, items: Sequence[Mapping[str, Any]], *, grid: Sequence[float] | None = None,
-                 source: str = "the rubric") -> None:
+    def __init__(
+        self,
+        agent: Any,
+        items: Sequence[Mapping[str, Any]],
+        *,
+        grid: Sequence[float] | None = None,
+        source: str = "the rubric",
+    ) -> None:
         if not answers_items_only(agent):
             raise ServeRefused(f"{agent.name}: answers free prompts; it needs no rubric")
         self.name: str = agent.name
@@ -130,8 +144,10 @@ class RubricChatAgent:
         if key in self._ambiguous:
             return f"this prompt belongs to several items of {self._source} with different answers"
         if key not in self._items:
-            return (f"{self.name} answers only the prompts of {self._source} ({self.prompts} prompts, sent "
-                    f"exactly as the rubric has them); this prompt is not one of them")
+            return (
+                f"{self.name} answers only the prompts of {self._source} ({self.prompts} prompts, sent "
+                f"exactly as the rubric has them); this prompt is not one of them"
+            )
         return None
 
     def respond(self, prompts: Sequence[Prompt], *, max_new_tokens: int = 256) -> list[str]:
@@ -159,8 +175,13 @@ class RubricChatAgent:
         return f"RubricChatAgent({self._agent!r}, prompts={self.prompts})"
 
 
-def serving_agent(agent: Agent, items: Sequence[Mapping[str, Any]] | None, *, grid: Sequence[float] | None = None,
-                  source: str = "the rubric") -> Agent:
+def serving_agent(
+    agent: Agent,
+    items: Sequence[Mapping[str, Any]] | None,
+    *,
+    grid: Sequence[float] | None = None,
+    source: str = "the rubric",
+) -> Agent:
     """The agent to serve: a chat agent as it is, a rubric agent wrapped around its rubric.
 
     Args:
@@ -177,6 +198,8 @@ def serving_agent(agent: Agent, items: Sequence[Mapping[str, Any]] | None, *, gr
             raise ServeRefused(f"{agent.name} answers rubric items, not free chat: serve it with --rubric RUBRIC.jsonl")
         return RubricChatAgent(agent, items, grid=grid, source=source)
     if items is not None:
-        raise ServeRefused(f"{agent.name} answers any prompt; --rubric is only for "
-                           f"{' and '.join(k + ':' for k in RUBRIC_KINDS)} agents")
+        raise ServeRefused(
+            f"{agent.name} answers any prompt; --rubric is only for "
+            f"{' and '.join(k + ':' for k in RUBRIC_KINDS)} agents"
+        )
     return agent

@@ -119,17 +119,33 @@ class ServerHandle:
 
 
 class _Runner:
-    def __init__(self, agent: Agent, options: ServeOptions, refusal: Callable[..., str | None] | None, *,
-                 sock: socket.socket | None = None, access_log: bool = False) -> None:
+    def __init__(
+        self,
+        agent: Agent,
+        options: ServeOptions,
+        refusal: Callable[..., str | None] | None,
+        *,
+        sock: socket.socket | None = None,
+        access_log: bool = False,
+    ) -> None:
         self.options = options
         self.sock = sock if sock is not None else bind_socket(options.host, options.port)
         self.worker = AgentWorker(agent, max_batch=options.max_batch, batch_window=options.batch_window)
-        self.state = AppState(worker=self.worker, options=options, model_name=options.model_name or agent.name,
-                              refusal=refusal)
+        self.state = AppState(
+            worker=self.worker, options=options, model_name=options.model_name or agent.name, refusal=refusal
+        )
         config = uvicorn.Config(
-            build_app(self.state), loop="asyncio", http=protocol_class(read_timeout=options.read_timeout), ws="none",
-            lifespan="off", log_config=None, access_log=access_log, proxy_headers=False,
-            server_header=False, backlog=options.backlog, timeout_keep_alive=options.keep_alive,  # type: ignore[arg-type]
+            build_app(self.state),
+            loop="asyncio",
+            http=protocol_class(read_timeout=options.read_timeout),
+            ws="none",
+            lifespan="off",
+            log_config=None,
+            access_log=access_log,
+            proxy_headers=False,
+            server_header=False,
+            backlog=options.backlog,
+            timeout_keep_alive=options.keep_alive,  # type: ignore[arg-type]
             timeout_graceful_shutdown=int(options.shutdown_timeout) + 2,
         )
         self.started = threading.Event()
@@ -138,9 +154,15 @@ class _Runner:
         self.state.connections = self.server.server_state.connections
         host, port = self.sock.getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
-        self.handle = ServerHandle(url=f"http://{shown}:{port}/v1", host=host, port=port,
-                                   model_name=self.state.model_name, exact_usage=self.worker.counter.exact,
-                                   _stop=self.stop, _worker=self.worker)
+        self.handle = ServerHandle(
+            url=f"http://{shown}:{port}/v1",
+            host=host,
+            port=port,
+            model_name=self.state.model_name,
+            exact_usage=self.worker.counter.exact,
+            _stop=self.stop,
+            _worker=self.worker,
+        )
 
     def _started(self) -> None:
         handle = self.handle
@@ -153,7 +175,8 @@ class _Runner:
     def _stopping(self) -> None:
         _log.info("stopping: requests in flight get %g s", self.options.shutdown_timeout)
         asyncio.get_running_loop().call_later(
-            self.options.shutdown_timeout, self.worker.fail_all, ShuttingDown("the server is shutting down"))
+            self.options.shutdown_timeout, self.worker.fail_all, ShuttingDown("the server is shutting down")
+        )
 
     def run(self) -> None:
         try:
@@ -193,14 +216,21 @@ def start_server(agent: Agent, *, refusal: Callable[..., str | None] | None = No
     while not runner.started.wait(timeout=0.05):
         if not thread.is_alive() or time.monotonic() > deadline:
             stop()
-            raise ServeError("the server stopped while starting" if not thread.is_alive()
-                             else "the server did not start within 30 s")
+            raise ServeError(
+                "the server stopped while starting" if not thread.is_alive() else "the server did not start within 30 s"
+            )
     return ServerHandle(**{**runner.handle.__dict__, "_stop": stop})
 
 
-def serve(agent: Agent, *, options: ServeOptions, refusal: Callable[..., str | None] | None = None,
-          on_ready: Callable[[ServerHandle], None] | None = None, sock: socket.socket | None = None,
-          access_log: bool = False) -> ServerHandle:
+def serve(
+    agent: Agent,
+    *,
+    options: ServeOptions,
+    refusal: Callable[..., str | None] | None = None,
+    on_ready: Callable[[ServerHandle], None] | None = None,
+    sock: socket.socket | None = None,
+    access_log: bool = False,
+) -> ServerHandle:
     """Serve an agent in the foreground until SIGINT or SIGTERM, then stop gracefully.
 
     A second SIGINT stops at once. Requests in flight get ``options.shutdown_timeout`` seconds;

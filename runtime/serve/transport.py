@@ -36,8 +36,10 @@ def raw_error_response(status: int, message: str) -> bytes:
     from http import HTTPStatus
 
     body = json.dumps(error_body(status, message)).encode()
-    head = (f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\ncontent-type: application/json\r\n"
-            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n")
+    head = (
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    )
     return head.encode("ascii") + body
 
 
@@ -84,8 +86,9 @@ class _DeadlineProtocol(H11Protocol):
             return
         begun = self.conn.their_state is h11.IDLE and bool(self.conn.trailing_data[0])
         if begun:
-            self.transport.write(raw_error_response(
-                408, f"the request's headers did not arrive within {self.read_timeout:g} s"))
+            self.transport.write(
+                raw_error_response(408, f"the request's headers did not arrive within {self.read_timeout:g} s")
+            )
         self.transport.close()
 
     def send_400_response(self, msg: str) -> None:

@@ -277,8 +277,9 @@ class AgentWorker:
                 text, stopped = cut_at_stop(raw, job.stop)
                 completion = self.counter.completion(text)
                 length = self.counter.exact and not stopped and completion >= job.max_tokens
-                answers.append(Answer(text, self.counter.prompt(job.prompt), completion,
-                                      "length" if length else "stop"))
+                answers.append(
+                    Answer(text, self.counter.prompt(job.prompt), completion, "length" if length else "stop")
+                )
         except BaseException as exc:  # handed to each waiting request, which answers 500; the thread lives on
             for job in group:
                 self._finish(job, None, exc)

@@ -75,24 +75,26 @@ def _accelerated(agent: Any) -> Any:
     return agent
 
 
-
-
 def _initial_price(initial: str | float, market: PricingMarket) -> float:
     if isinstance(initial, int | float) and not isinstance(initial, bool):
         value = float(initial)
     else:
         text = str(initial).strip().lower()
         rules: dict[str, Callable[[], float]] = {
-            "low": lambda: market.lo, "mid": lambda: (market.lo + market.hi) / 2, "high": lambda: market.hi,
-            "nash": market.nash_price, "monopoly": market.monopoly_price,
+            "low": lambda: market.lo,
+            "mid": lambda: (market.lo + market.hi) / 2,
+            "high": lambda: market.hi,
+            "nash": market.nash_price,
+            "monopoly": market.monopoly_price,
         }
         if text in rules:
             return float(rules[text]())
         try:
             value = float(text)
         except ValueError:
-            raise SimulationError(f"initial price {initial!r}: expected a number or one of "
-                                  f"{', '.join(INITIAL_RULES)}") from None
+            raise SimulationError(
+                f"initial price {initial!r}: expected a number or one of {', '.join(INITIAL_RULES)}"
+            ) from None
     if not (math.isfinite(value) and market.lo <= value <= market.hi):
         raise SimulationError(f"initial price {value:g} is outside [{market.lo:g}, {market.hi:g}]")
     return value
@@ -193,8 +195,12 @@ def simulate(
     """
     if len(agents) != 2:
         raise SimulationError(f"simulate needs exactly two agents, got {len(agents)}")
-    for label, value, low in (("history", history, 0), ("last", last, 1), ("max_new_tokens", max_new_tokens, 1),
-                              ("paraphrase", paraphrase, 0)):
+    for label, value, low in (
+        ("history", history, 0),
+        ("last", last, 1),
+        ("max_new_tokens", max_new_tokens, 1),
+        ("paraphrase", paraphrase, 0),
+    ):
         if not isinstance(value, int) or value < low:
             raise SimulationError(f"{label} must be an integer >= {low}, got {value!r}")
     if reply not in REPLY_MODES:
@@ -207,17 +213,25 @@ def simulate(
         elif len(usable) == 1:
             game = usable[0]
         else:
-            raise SimulationError(f"spec `{ir.spec.name}` has " + (
-                f"several games to simulate ({', '.join(usable)}); choose one" if usable else
-                "no symmetric two-player game with one continuous action"))
+            raise SimulationError(
+                f"spec `{ir.spec.name}` has "
+                + (
+                    f"several games to simulate ({', '.join(usable)}); choose one"
+                    if usable
+                    else "no symmetric two-player game with one continuous action"
+                )
+            )
     market = PricingMarket(ir, game, params=params)
     n_rounds = rounds if rounds is not None else (market.game.rounds or DEFAULT_ROUNDS)
     if not isinstance(n_rounds, int) or n_rounds < 1:
         raise SimulationError(f"rounds must be an integer >= 1, got {n_rounds!r}")
     from prefc.compiler.budget import check_rounds
 
-    check_rounds(n_rounds, allow_large=allow_large,
-                 source=None if rounds is not None else f"game `{market.game.name}`'s `repeat` setting")
+    check_rounds(
+        n_rounds,
+        allow_large=allow_large,
+        source=None if rounds is not None else f"game `{market.game.name}`'s `repeat` setting",
+    )
     players: list[Player] = []
     built: dict[str, Player] = {}
     for a in agents:
@@ -236,8 +250,11 @@ def simulate(
         players = [p if isinstance(p, TheoryPricer) else wrapped.setdefault(id(p), _accelerated(p)) for p in players]
     theory = [p for p in players if isinstance(p, TheoryPricer)]
     benchmarks = theory_benchmarks(market, theory)
-    prompter = PricePrompter(market, history=history, paraphrase=paraphrase) \
-        if any(not isinstance(p, TheoryPricer) for p in players) else None
+    prompter = (
+        PricePrompter(market, history=history, paraphrase=paraphrase)
+        if any(not isinstance(p, TheoryPricer) for p in players)
+        else None
+    )
     schema = prompter.schema if prompter is not None else None
     opening = answer_opening(schema) if schema is not None and reply == "direct" else ""
     continued = {id(p) for p in players if opening and not isinstance(p, TheoryPricer) and continues_replies(p)}
@@ -248,9 +265,15 @@ def simulate(
     rounds_path, summary_path, plot_path = out / "rounds.jsonl", out / "simulation.json", out / "prices.png"
     run_params: dict[str, Any] = {
         "game_params": {k: (v.numerator if v.denominator == 1 else float(v)) for k, v in market.point.items()},
-        "action": market.action.name, "bounds": [market.lo, market.hi], "initial": initial if isinstance(initial, str)
-        else float(initial), "initial_price": start, "history": history, "max_new_tokens": max_new_tokens,
-        "seed": seed, "paraphrase": paraphrase, "reply": reply,
+        "action": market.action.name,
+        "bounds": [market.lo, market.hi],
+        "initial": initial if isinstance(initial, str) else float(initial),
+        "initial_price": start,
+        "history": history,
+        "max_new_tokens": max_new_tokens,
+        "seed": seed,
+        "paraphrase": paraphrase,
+        "reply": reply,
     }
     played: list[RoundRecord] = []
     last_price = [start, start]
@@ -278,8 +301,9 @@ def simulate(
                     except AgentError as exc:
                         raise SimulationError(f"agent {names[members[0]]!r} failed in round {t}: {exc}") from None
                     if len(texts) != len(prompts):
-                        raise SimulationError(f"agent {names[members[0]]!r} returned {len(texts)} answers for "
-                                              f"{len(prompts)} prompts")
+                        raise SimulationError(
+                            f"agent {names[members[0]]!r} returned {len(texts)} answers for {len(prompts)} prompts"
+                        )
                     answers.update(zip(members, texts, strict=True))
                 prices: list[float] = []
                 meta: list[tuple[bool, str | None, str | None]] = []
@@ -300,9 +324,17 @@ def simulate(
                 moves = []
                 for i in range(2):
                     held, raw, error = meta[i]
-                    moves.append(AgentMove(agent=names[i], price=prices[i], held=held, raw=raw, error=error,
-                                           share=market.share(prices[i], prices[1 - i]),
-                                           profit=market.profit(prices[i], prices[1 - i])))
+                    moves.append(
+                        AgentMove(
+                            agent=names[i],
+                            price=prices[i],
+                            held=held,
+                            raw=raw,
+                            error=error,
+                            share=market.share(prices[i], prices[1 - i]),
+                            profit=market.profit(prices[i], prices[1 - i]),
+                        )
+                    )
                 record = RoundRecord(round=t, agents=moves)
                 fh.write(json.dumps(record.model_dump(mode="json"), ensure_ascii=False, allow_nan=False) + "\n")
                 fh.flush()
@@ -316,9 +348,17 @@ def simulate(
     elapsed = time.perf_counter() - began
     agent_summaries, index = summarize_agents(played, players, names, benchmarks, last)
     summary = SimulationSummary(
-        spec=ir.spec.name, spec_sha256=ir.spec.sha256, game=market.name, rounds=len(played),
-        rounds_requested=n_rounds, last=min(last, len(played)), interrupted=interrupted or failure is not None,
-        elapsed_s=round(elapsed, 3), params=run_params, agents=agent_summaries, benchmarks=benchmarks,
+        spec=ir.spec.name,
+        spec_sha256=ir.spec.sha256,
+        game=market.name,
+        rounds=len(played),
+        rounds_requested=n_rounds,
+        last=min(last, len(played)),
+        interrupted=interrupted or failure is not None,
+        elapsed_s=round(elapsed, 3),
+        params=run_params,
+        agents=agent_summaries,
+        benchmarks=benchmarks,
         collusion_index=index,
     )
     write_document(summary_path, summary)
@@ -331,5 +371,11 @@ def simulate(
         raise KeyboardInterrupt
     if progress and table:
         print_simulation(summary)
-    return SimulationResult(summary=summary, rounds=played, out_dir=out, rounds_path=rounds_path,
-                            summary_path=summary_path, plot_path=written)
+    return SimulationResult(
+        summary=summary,
+        rounds=played,
+        out_dir=out,
+        rounds_path=rounds_path,
+        summary_path=summary_path,
+        plot_path=written,
+    )

@@ -23,9 +23,9 @@ REFERENCE_KAPPAS = (Fraction(1, 4), Fraction(1, 2), Fraction(3, 4))
 SHARE_HELPERS = ("share", "demand", "quantity")
 """Names of a one-argument helper (``let share(i) = ...``) reported as a firm's share or quantity."""
 
+
 class SimulationError(Exception):
     """A simulation that cannot run as asked (wrong game, bad agent, failing endpoint, ...)."""
-
 
 
 def _rational(v: Fraction | int | float) -> sp.Rational:
@@ -101,8 +101,9 @@ class PricingMarket:
         from prefc.compiler.lower import group_profile, named_profile
 
         if game not in ir.games:
-            raise SimulationError(f"unknown game `{game}`; the games of spec `{ir.spec.name}` are: "
-                                  f"{', '.join(ir.games) or 'none'}")
+            raise SimulationError(
+                f"unknown game `{game}`; the games of spec `{ir.spec.name}` are: {', '.join(ir.games) or 'none'}"
+            )
         g = ir.games[game]
         point = g.defaults()
         for k, v in (params or {}).items():
@@ -114,7 +115,8 @@ class PricingMarket:
             usable = eligible_games(ir)
             raise SimulationError(
                 f"game `{game}` cannot be simulated: {why}; simulate plays symmetric two-player games with one "
-                f"continuous action" + (f" (in this spec: {', '.join(usable)})" if usable else ""))
+                f"continuous action" + (f" (in this spec: {', '.join(usable)})" if usable else "")
+            )
         self.ir = ir
         self.game = g
         self.action = g.actions[0]
@@ -124,8 +126,10 @@ class PricingMarket:
         self.lo = float(self.action.lo.subs(subs))
         self.hi = float(self.action.hi.subs(subs))
         if not (math.isfinite(self.lo) and math.isfinite(self.hi) and self.lo < self.hi):
-            raise SimulationError(f"game `{game}`: the action `{self.action.name}` has empty bounds "
-                                  f"[{self.lo}, {self.hi}] at these parameters")
+            raise SimulationError(
+                f"game `{game}`: the action `{self.action.name}` has empty bounds "
+                f"[{self.lo}, {self.hi}] at these parameters"
+            )
         self.own = sp.Symbol("own_action_", real=True)
         self.rival = sp.Symbol("rival_action_", real=True)
         low = g.lowerer(self.values)
@@ -179,8 +183,13 @@ class PricingMarket:
         from prefc.compiler.solve.utility import symmetric_utility
 
         bound = self.ir.preference(point)
-        return symmetric_utility(self.game, bound.lowerer, own={self.action.name: self.own},
-                                 rest={self.action.name: self.rival}, params=dict(self.values))
+        return symmetric_utility(
+            self.game,
+            bound.lowerer,
+            own={self.action.name: self.own},
+            rest={self.action.name: self.rival},
+            params=dict(self.values),
+        )
 
     def symmetric_price(self, point: PreferencePoint) -> float:
         """The symmetric equilibrium price when both players hold the preference (compiler's solver).
@@ -215,8 +224,9 @@ class PricingMarket:
         key = (self.ir.spec.sha256, self.name, tuple(sorted(self.point.items())), "nash")
         if key not in _BENCHMARKS:
             try:
-                eqs = continuous.solve_symmetric_numeric(self.profit_expr, own=self.own, other=self.rival,
-                                                         lo=self.lo, hi=self.hi, values={})
+                eqs = continuous.solve_symmetric_numeric(
+                    self.profit_expr, own=self.own, other=self.rival, lo=self.lo, hi=self.hi, values={}
+                )
             except continuous.NoConvergence as exc:
                 raise SimulationError(f"`{self.name}`: no Nash equilibrium: {exc}") from None
             _BENCHMARKS[key] = float(eqs[0].action)
@@ -255,5 +265,3 @@ class PricingMarket:
             price: Any price.
         """
         return min(max(float(price), self.lo), self.hi)
-
-

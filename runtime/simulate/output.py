@@ -15,8 +15,14 @@ from prefc.numbers import fmt_number
 from .market import REFERENCE_KAPPAS, PricingMarket
 from .players import Player, TheoryPricer
 
-__all__ = ["SimulationResult", "plot_prices", "plot_profits", "print_simulation", "summarize_agents",
-           "theory_benchmarks"]
+__all__ = [
+    "SimulationResult",
+    "plot_prices",
+    "plot_profits",
+    "print_simulation",
+    "summarize_agents",
+    "theory_benchmarks",
+]
 
 
 @dataclass
@@ -74,12 +80,18 @@ def theory_benchmarks(market: PricingMarket, theory: Sequence[TheoryPricer]) -> 
         point = market.moralis_point(k)
         if point is not None:
             moralis[_kappa_key(k)] = market.symmetric_price(point)
-    return Benchmarks(nash_price=nash, monopoly_price=mono, nash_profit=market.profit(nash, nash),
-                      monopoly_profit=market.profit(mono, mono), moralis=moralis)
+    return Benchmarks(
+        nash_price=nash,
+        monopoly_price=mono,
+        nash_profit=market.profit(nash, nash),
+        monopoly_profit=market.profit(mono, mono),
+        moralis=moralis,
+    )
 
 
-def summarize_agents(rounds: Sequence[RoundRecord], players: Sequence[Player], names: Sequence[str],
-                     benchmarks: Benchmarks, last: int) -> tuple[list[AgentSummary], CollusionIndex]:
+def summarize_agents(
+    rounds: Sequence[RoundRecord], players: Sequence[Player], names: Sequence[str], benchmarks: Benchmarks, last: int
+) -> tuple[list[AgentSummary], CollusionIndex]:
     """Each agent's means over the last rounds, and the collusion index.
 
     Args:
@@ -96,17 +108,23 @@ def summarize_agents(rounds: Sequence[RoundRecord], players: Sequence[Player], n
         recent = [r.agents[i] for r in window]
         theory = isinstance(player, TheoryPricer)
         failures = sum(1 for m in moves if m.error is not None)
-        agents.append(AgentSummary(
-            name=name, kind="theory" if theory else "agent",
-            preference=player.preference if theory else None,
-            mean_price_last=_mean([m.price for m in recent]), mean_profit_last=_mean([m.profit for m in recent]),
-            mean_share_last=_mean([m.share for m in recent]), failures=failures,
-            parse_rate=(1 - failures / len(moves)) if moves else None,
-            benchmark_price=player.market.symmetric_price(player.point) if theory else None,
-        ))
+        agents.append(
+            AgentSummary(
+                name=name,
+                kind="theory" if theory else "agent",
+                preference=player.preference if theory else None,
+                mean_price_last=_mean([m.price for m in recent]),
+                mean_profit_last=_mean([m.profit for m in recent]),
+                mean_share_last=_mean([m.share for m in recent]),
+                failures=failures,
+                parse_rate=(1 - failures / len(moves)) if moves else None,
+                benchmark_price=player.market.symmetric_price(player.point) if theory else None,
+            )
+        )
     joint = _mean([_mean([m.profit for m in r.agents]) for r in window])
-    index = CollusionIndex(per_agent=[_index(a.mean_profit_last, benchmarks) for a in agents],
-                           joint=_index(joint, benchmarks))
+    index = CollusionIndex(
+        per_agent=[_index(a.mean_profit_last, benchmarks) for a in agents], joint=_index(joint, benchmarks)
+    )
     return agents, index
 
 
@@ -133,8 +151,15 @@ def plot_prices(summary: SimulationSummary, rounds: Sequence[RoundRecord], path:
         ax.plot(xs, ys, color=colours[i % 2], linewidth=1.3, label=f"{agent.name}")
         held = [(r.round, r.agents[i].price) for r in rounds if r.agents[i].held]
         if held:
-            ax.plot([h[0] for h in held], [h[1] for h in held], linestyle="none", marker="x", markersize=4,
-                    color=colours[i % 2], label=f"{agent.name}: held ({len(held)})")
+            ax.plot(
+                [h[0] for h in held],
+                [h[1] for h in held],
+                linestyle="none",
+                marker="x",
+                markersize=4,
+                color=colours[i % 2],
+                label=f"{agent.name}: held ({len(held)})",
+            )
     b = summary.benchmarks
     drawn: list[float] = []
 
@@ -151,8 +176,10 @@ def plot_prices(summary: SimulationSummary, rounds: Sequence[RoundRecord], path:
             hline(agent.benchmark_price, f"{agent.preference}", color="tab:green", linestyle=":")
     ax.set_xlabel("round")
     ax.set_ylabel(summary.params.get("action", "price"))
-    ax.set_title(wrap_title(f"{summary.game}: {summary.agents[0].name} vs {summary.agents[1].name}", 5.5, size=10),
-                 fontsize="medium")
+    ax.set_title(
+        wrap_title(f"{summary.game}: {summary.agents[0].name} vs {summary.agents[1].name}", 5.5, size=10),
+        fontsize="medium",
+    )
     ax.set_xlim(0, max(xs + [1]))
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return save_png(fig, path)
@@ -182,21 +209,29 @@ def plot_profits(summary: SimulationSummary, rounds: Sequence[RoundRecord], path
     colours = ["tab:blue", "tab:orange"]
     styles = ["-", (0, (4, 2))]  # the second agent dashed: a profit path under the other's stays visible
     for i, agent in enumerate(summary.agents):
-        top.plot(xs, [r.agents[i].profit for r in rounds], color=colours[i % 2], linestyle=styles[i % 2],
-                 linewidth=1.3, label=agent.name)
+        top.plot(
+            xs,
+            [r.agents[i].profit for r in rounds],
+            color=colours[i % 2],
+            linestyle=styles[i % 2],
+            linewidth=1.3,
+            label=agent.name,
+        )
     top.axhline(b.nash_profit, color="black", linestyle="--", linewidth=1.0, label=f"Nash {b.nash_profit:.4f}")
-    top.axhline(b.monopoly_profit, color="tab:red", linestyle="--", linewidth=1.0,
-                label=f"joint profit {b.monopoly_profit:.4f}")
+    top.axhline(
+        b.monopoly_profit, color="tab:red", linestyle="--", linewidth=1.0, label=f"joint profit {b.monopoly_profit:.4f}"
+    )
     top.set_ylabel("profit")
-    top.set_title(wrap_title(f"{summary.game}: profit and collusion index per round", 5.5, size=10),
-                  fontsize="medium")
+    top.set_title(wrap_title(f"{summary.game}: profit and collusion index per round", 5.5, size=10), fontsize="medium")
     top.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
     span = b.monopoly_profit - b.nash_profit
     if abs(span) > 1e-12:
         index = [(sum(m.profit for m in r.agents) / len(r.agents) - b.nash_profit) / span for r in rounds]
         window = max(1, summary.last)
-        running = [sum(index[max(0, k - window + 1):k + 1]) / len(index[max(0, k - window + 1):k + 1])
-                   for k in range(len(index))]
+        running = [
+            sum(index[max(0, k - window + 1) : k + 1]) / len(index[max(0, k - window + 1) : k + 1])
+            for k in range(len(index))
+        ]
         bottom.plot(xs, index, color="tab:purple", linewidth=1.0, alpha=0.6, label="per round")
         bottom.plot(xs, running, color="black", linewidth=1.5, label=f"mean of the last {window} rounds")
         bottom.axhline(0.0, color="black", linestyle="--", linewidth=0.8, label="Nash (0)")
@@ -225,16 +260,21 @@ def print_simulation(summary: SimulationSummary, *, console: Any = None) -> None
     for col in ("price", "profit", "collusion", "failures", "benchmark"):
         table.add_column(col, justify="right", min_width=len(col))
     for agent, index in zip(summary.agents, summary.collusion_index.per_agent, strict=True):
-        table.add_row(agent.name, fmt_number(agent.mean_price_last, digits=4, missing="-"),
-                      fmt_number(agent.mean_profit_last, digits=4, missing="-"), fmt_number(index, missing="-"),
-                      f"{agent.failures}/{summary.rounds}", fmt_number(agent.benchmark_price, digits=4, missing="-"))
+        table.add_row(
+            agent.name,
+            fmt_number(agent.mean_price_last, digits=4, missing="-"),
+            fmt_number(agent.mean_profit_last, digits=4, missing="-"),
+            fmt_number(index, missing="-"),
+            f"{agent.failures}/{summary.rounds}",
+            fmt_number(agent.benchmark_price, digits=4, missing="-"),
+        )
     con.print(table)
     b = summary.benchmarks
     moralis = ", ".join(f"kappa {k}: {fmt_number(v, digits=4)}" for k, v in b.moralis.items())
-    con.print(f"Nash {fmt_number(b.nash_price, digits=4)} (profit {fmt_number(b.nash_profit, digits=4)}); joint profit "
-              f"{fmt_number(b.monopoly_price, digits=4)} (profit {fmt_number(b.monopoly_profit, digits=4)})"
-              + (f"; homo moralis {moralis}" if moralis else ""))
+    con.print(
+        f"Nash {fmt_number(b.nash_price, digits=4)} (profit {fmt_number(b.nash_profit, digits=4)}); joint profit "
+        f"{fmt_number(b.monopoly_price, digits=4)} (profit {fmt_number(b.monopoly_profit, digits=4)})"
+        + (f"; homo moralis {moralis}" if moralis else "")
+    )
     joint = fmt_number(summary.collusion_index.joint, missing="-")
     con.print(f"joint collusion index {joint}" + ("  (interrupted)" if summary.interrupted else ""))
-
-

@@ -88,8 +88,9 @@ def _theory_point(ir: SpecIR, spec: str, label: str) -> PreferencePoint:
     if bag.has_errors:
         raise fail(bag.items)
     if len(points) != 1:
-        raise SimulationError(f"agent {spec!r}: a theory player needs one value per parameter, not {len(points)} "
-                              "combinations")
+        raise SimulationError(
+            f"agent {spec!r}: a theory player needs one value per parameter, not {len(points)} combinations"
+        )
     return points[0]
 
 
@@ -117,8 +118,8 @@ def make_player(spec: str, market: PricingMarket) -> Player:
     except AgentError as exc:
         raise SimulationError(str(exc)) from None
     if isinstance(agent, LogitAgent | TheoryAgent) or not callable(getattr(agent, "respond", None)):
-        raise SimulationError(f"agent {spec!r} answers rubric items only; simulate plays theory:PREF, local:MODEL "
-                              "or openai:URL?model=NAME agents")
+        raise SimulationError(
+            f"agent {spec!r} answers rubric items only; simulate plays theory:PREF, local:MODEL "
+            "or openai:URL?model=NAME agents"
+        )
     return agent
-
-

@@ -41,8 +41,9 @@ class PricePrompter:
         templates: A template set (default: the spec's, else the shipped one).
     """
 
-    def __init__(self, market: PricingMarket, *, history: int, paraphrase: int = 0,
-                 templates: TemplateSet | None = None) -> None:
+    def __init__(
+        self, market: PricingMarket, *, history: int, paraphrase: int = 0, templates: TemplateSet | None = None
+    ) -> None:
         from prefc.compiler.emit.context import answer_schema, prompt_context, system_context
         from prefc.compiler.emit.situations import Situation
 
@@ -66,26 +67,33 @@ class PricePrompter:
             me: The player's position.
             rounds: The rounds played so far.
         """
-        shown = list(rounds[-self.history:]) if self.history > 0 else []
+        shown = list(rounds[-self.history :]) if self.history > 0 else []
         a = self.action
         lines = [self.market_text, ""]
         if not shown:
-            lines.append(f"The market repeats every round against the same rival. This is round {t}"
-                         + ("; there is no history yet." if t == 1 else "."))
+            lines.append(
+                f"The market repeats every round against the same rival. This is round {t}"
+                + ("; there is no history yet." if t == 1 else ".")
+            )
         else:
             cols = ["round", f"your {a}", f"rival's {a}"]
             if self.share_name:
                 cols.append(f"your {self.share_name}")
             cols += ["your profit", "rival's profit", "your answer"]
-            lines.append(f"The market repeats every round against the same rival. This is round {t}; "
-                         f"the last {len(shown)} round{'s' if len(shown) != 1 else ''}:")
+            lines.append(
+                f"The market repeats every round against the same rival. This is round {t}; "
+                f"the last {len(shown)} round{'s' if len(shown) != 1 else ''}:"
+            )
             lines.append(" | ".join(cols))
             for r in shown:
                 mine, theirs = r.agents[me], r.agents[1 - me]
                 # words, not a marker next to the price, and no round numbers near the end of the
                 # prompt: a small model copies what sits next to the number it copies
-                cells = [mine.price, theirs.price] + ([mine.share] if self.share_name else []) + [mine.profit,
-                                                                                                 theirs.profit]
+                cells = (
+                    [mine.price, theirs.price]
+                    + ([mine.share] if self.share_name else [])
+                    + [mine.profit, theirs.profit]
+                )
                 row = [str(r.round), *(fmt_number(x, digits=2, missing="-") for x in cells)]
                 row.append(f"not valid, {a} kept" if mine.held else "valid")
                 lines.append(" | ".join(row))
@@ -115,5 +123,3 @@ def continues_replies(agent: Any) -> bool:
         return "reply_prefix" in inspect.signature(agent.respond).parameters
     except (TypeError, ValueError, AttributeError):
         return False
-
-

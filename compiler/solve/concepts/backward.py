@@ -107,8 +107,9 @@ def symbolic_backward(game: GameIR, lowerer, *, params, domain, free=(), pref=No
             value = role_utility(game, lowerer, role=act.owner, actual=prof, self_play=prof)
             hist_syms = [game.action_by_key(n).symbol for n in history]
             lo, hi = act.lo, act.hi
-            sol = continuous.solve_argmax_symbolic(value, own=z, lo=lo, hi=hi, params=list(params) + hist_syms,
-                                                   domain=domain, solve_for=list(free) or None)
+            sol = continuous.solve_argmax_symbolic(
+                value, own=z, lo=lo, hi=hi, params=list(params) + hist_syms, domain=domain, solve_for=list(free) or None
+            )
             if sol is None:
                 found = _interior_or_corner(value, z, lo, hi, domain)
                 if found is None:
@@ -121,8 +122,13 @@ def symbolic_backward(game: GameIR, lowerer, *, params, domain, free=(), pref=No
                     continue
                 if cond is sp.false:
                     continue
-                out.append((sp.And(cond_l, cond), {act.key: action, **{n: e.subs(z, action) for n, e in pol.items()}},
-                            {act.key: action, **replies}))
+                out.append(
+                    (
+                        sp.And(cond_l, cond),
+                        {act.key: action, **{n: e.subs(z, action) for n, e in pol.items()}},
+                        {act.key: action, **replies},
+                    )
+                )
         return out
 
     return policies(0, {})
@@ -202,8 +208,9 @@ class Backward(Concept):
     def utilities(self) -> dict[str, sp.Expr]:
         """Each role's utility over every action symbol and parameter (self-play = the actual path)."""
         prof = profile_of(self.game, self._symbols)
-        return {r: role_utility(self.game, self.pref.lowerer, role=r, actual=prof, self_play=prof)
-                for r in self.game.roles}
+        return {
+            r: role_utility(self.game, self.pref.lowerer, role=r, actual=prof, self_play=prof) for r in self.game.roles
+        }
 
     @cached_property
     def _compiled(self) -> dict[str, Callable | None]:
@@ -259,15 +266,18 @@ class Backward(Concept):
         from prefc.compiler.solve.concepts.symmetric_continuous import declared_domains
 
         try:
-            regimes = symbolic_backward(self.game, self.pref.lowerer, params=params,
-                                        domain=declared_domains(self.game) or None)
+            regimes = symbolic_backward(
+                self.game, self.pref.lowerer, params=params, domain=declared_domains(self.game) or None
+            )
         except (NotImplementedError, TypeError, ValueError, SolveError, LoweringError, RecursionError):
             return None
         if regimes is None:
             return None
         try:
-            return [(compile_exact(cond), {n: compile_exact(e) for n, e in policy.items()}, (cond, replies))
-                    for cond, policy, replies in regimes]
+            return [
+                (compile_exact(cond), {n: compile_exact(e) for n, e in policy.items()}, (cond, replies))
+                for cond, policy, replies in regimes
+            ]
         except NotCompilable:
             return None
 
@@ -277,16 +287,19 @@ class Backward(Concept):
         lo = act.lo.xreplace(subs).xreplace(hist)  # type: ignore[union-attr]
         hi = act.hi.xreplace(subs).xreplace(hist)  # type: ignore[union-attr]
         if not (lo.is_number and hi.is_number) or lo > hi:
-            raise SolveError(f"game `{self.game.name}`: the bounds of `{act.key}` are [{lo}, {hi}] after "
-                             f"{self._path_text(history)}", game=self.game)
+            raise SolveError(
+                f"game `{self.game.name}`: the bounds of `{act.key}` are [{lo}, {hi}] after {self._path_text(history)}",
+                game=self.game,
+            )
         return lo, hi
 
     def _options(self, act: ActionIR, subs, history: dict[str, Any]) -> list[sp.Expr]:
         earlier = {k: _frac(_num(v)) for k, v in history.items()}
         opts = act.options(subs, earlier, limit=MAX_OPTIONS)
         if not opts:
-            raise SolveError(f"game `{self.game.name}`: `{act.key}` has no options after {self._path_text(history)}",
-                             game=self.game)
+            raise SolveError(
+                f"game `{self.game.name}`: `{act.key}` has no options after {self._path_text(history)}", game=self.game
+            )
         return opts
 
     class _Solver:
@@ -316,8 +329,9 @@ class Backward(Concept):
                 return hit
             self.nodes += 1
             if self.nodes > MAX_PROFILES:
-                raise SolveError(f"game `{self.o.game.name}` has more than {MAX_PROFILES:,} subgames at this point",
-                                 game=self.o.game)
+                raise SolveError(
+                    f"game `{self.o.game.name}` has more than {MAX_PROFILES:,} subgames at this point", game=self.o.game
+                )
             act = self.o.stages[k]
             if act.finite:
                 opts = self.o._options(act, self.subs, history)
@@ -354,8 +368,12 @@ class Backward(Concept):
                 from scipy import optimize
 
                 a, b = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
-                res = optimize.minimize_scalar(lambda v: -f(float(v)), bounds=(a, b), method="bounded",
-                                               options={"xatol": 1e-12 * max(1.0, fhi - flo)})
+                res = optimize.minimize_scalar(
+                    lambda v: -f(float(v)),
+                    bounds=(a, b),
+                    method="bounded",
+                    options={"xatol": 1e-12 * max(1.0, fhi - flo)},
+                )
                 if res.success and -res.fun > best:
                     where = float(res.x)
             return univariate.snap(f, where, flo, fhi)
@@ -395,20 +413,37 @@ class Backward(Concept):
 
     def _decision(self, k: int, history: dict[str, Any], choice, opts, utils, solver) -> Decision:
         act = self.stages[k]
-        given = {self.game.action_label(self.game.action_by_key(h)): shown(self.game.action_by_key(h), _num(v))
-                 for h, v in history.items()}
+        given = {
+            self.game.action_label(self.game.action_by_key(h)): shown(self.game.action_by_key(h), _num(v))
+            for h, v in history.items()
+        }
         if act.finite:
             winners = argmaxes(utils)
-            return Decision(player=act.owner, action=act.name, kind=act.kind, given=given,
-                            options=[OptionValue(value=shown(act, o), utility=to_plain(u), exact=utility_text(u))
-                                     for o, u in zip(opts, utils, strict=False)],
-                            chosen=shown(act, choice), ties=[shown(act, opts[i]) for i in winners[1:]])
+            return Decision(
+                player=act.owner,
+                action=act.name,
+                kind=act.kind,
+                given=given,
+                options=[
+                    OptionValue(value=shown(act, o), utility=to_plain(u), exact=utility_text(u))
+                    for o, u in zip(opts, utils, strict=False)
+                ],
+                chosen=shown(act, choice),
+                ties=[shown(act, opts[i]) for i in winners[1:]],
+            )
         val = self._value_expr(k, history, solver)
         z = act.symbol
         text = pretty(tidy(val)) if val is not None else None
         marginal = pretty(tidy(sp.diff(val, z))) if val is not None else None
-        return Decision(player=act.owner, action=act.name, kind=act.kind, given=given, utility=text,
-                        marginal=marginal, chosen=action_value(choice))
+        return Decision(
+            player=act.owner,
+            action=act.name,
+            kind=act.kind,
+            given=given,
+            utility=text,
+            marginal=marginal,
+            chosen=action_value(choice),
+        )
 
     def _value_expr(self, k: int, history: dict[str, Any], solver) -> sp.Expr | None:
         """The stage-k mover's utility as a function of its own action, when later moves are none or
@@ -442,35 +477,54 @@ class Backward(Concept):
             if derive:
                 later: dict[sp.Symbol, sp.Expr] = {}
                 hist = {self._symbols[h]: v for h, v in path.items()}
-                for a in self.stages[k + 1:]:  # later replies as functions of this move
+                for a in self.stages[k + 1 :]:  # later replies as functions of this move
                     later[a.symbol] = replies[a.key].xreplace(subs).xreplace(hist).xreplace(later)
                 val = self.utilities[act.owner].xreplace(subs).xreplace(hist).xreplace(later)
                 z = act.symbol
-                derivation.append(Decision(
-                    player=act.owner, action=act.name, kind=act.kind,
-                    given={self.game.action_label(self.game.action_by_key(h)): action_value(v)
-                           for h, v in path.items()},
-                    utility=pretty(tidy(val)), marginal=pretty(tidy(sp.diff(val, z))),
-                    regime=pretty(cond) if cond is not sp.true else "always",
-                    regime_check=regime_check(cond, subs), chosen=action_value(value)))
+                derivation.append(
+                    Decision(
+                        player=act.owner,
+                        action=act.name,
+                        kind=act.kind,
+                        given={
+                            self.game.action_label(self.game.action_by_key(h)): action_value(v) for h, v in path.items()
+                        },
+                        utility=pretty(tidy(val)),
+                        marginal=pretty(tidy(sp.diff(val, z))),
+                        regime=pretty(cond) if cond is not sp.true else "always",
+                        regime_check=regime_check(cond, subs),
+                        chosen=action_value(value),
+                    )
+                )
             path[act.key] = value
         utilities = {r: self._reported(r, path, env) for r in self.game.roles}
-        strategy = {a.owner: {a.name: f"{self.game.action_label(a)} = {pretty(replies[a.key].xreplace(subs))}"}
-                    for a in self.stages[1:]} if derive else {}
+        strategy = (
+            {
+                a.owner: {a.name: f"{self.game.action_label(a)} = {pretty(replies[a.key].xreplace(subs))}"}
+                for a in self.stages[1:]
+            }
+            if derive
+            else {}
+        )
         eq = Equilibrium(path=self._shown_path(path), strategy=strategy or None, utilities=utilities)
         exact = all(isinstance(actions[a.key](env), Fraction) for a in self.stages)
         keys = [a.key for a in self.stages]
-        witness = {a.key: sp.lambdify([self._symbols[key] for key in keys[:j]], replies[a.key].xreplace(subs),
-                                      modules="numpy")
-                   for j, a in enumerate(self.stages) if j > 0}
+        witness = {
+            a.key: sp.lambdify([self._symbols[key] for key in keys[:j]], replies[a.key].xreplace(subs), modules="numpy")
+            for j, a in enumerate(self.stages)
+            if j > 0
+        }
         return Found([eq], derivation, 0, "closed form", exact, witness=witness)
 
     @classmethod
     def closed_form(cls, game: GameIR, lowerer, *, free, consts, ranges, sign_of, pref=None) -> ClosedForm | None:
         if any(a.finite for a in game.actions):
             return None
-        subs = {game.params[n].symbol: sp.Rational(v.numerator, v.denominator) for n, v in consts.items()
-                if n in game.params}
+        subs = {
+            game.params[n].symbol: sp.Rational(v.numerator, v.denominator)
+            for n, v in consts.items()
+            if n in game.params
+        }
         params = [p.symbol for p in game.params.values() if p.symbol not in subs] + list(free)
         domain = {s: r for s, r in ranges.items() if s in params}
         try:
@@ -487,8 +541,12 @@ class Backward(Concept):
             if cond is sp.false:
                 continue
             regimes.append((cond, {a.key: sp.simplify(pol[a.key].xreplace(subs)) for a in stages}, False))
-        return ClosedForm("regimes", "closed form (backward induction, every reply solved symbolically)",
-                          regimes=regimes, assumptions=assumptions)
+        return ClosedForm(
+            "regimes",
+            "closed form (backward induction, every reply solved symbolically)",
+            regimes=regimes,
+            assumptions=assumptions,
+        )
 
     # -- certificate ------------------------------------------------------------------------------------
     def certify(self, point: Point, found: Found) -> Verification:
@@ -531,7 +589,8 @@ class Backward(Concept):
                     if gain > (0 if isinstance(gain, Fraction) else 1e-9 * max(1.0, abs(float(mine)))):
                         raise certify.CertificateError(
                             f"`{act.owner}` gains {float(gain):.6g} by choosing {act.name} = {shown(act, o)} instead "
-                            f"of {shown(act, _num(prescribed[act.key]))} after {self._path_text(history)}")
+                            f"of {shown(act, _num(prescribed[act.key]))} after {self._path_text(history)}"
+                        )
                     worst[0] = max(worst[0], float(gain))
                 if k + 1 < len(self.stages):
                     for o in alternatives:
@@ -548,8 +607,11 @@ class Backward(Concept):
                 zs = np.atleast_1d(z)
                 out = []
                 for v in zs:
-                    full = solver.play(k + 1, {**history, act.key: sp.Float(float(v))}) \
-                        if k + 1 < len(self.stages) else {**history, act.key: sp.Float(float(v))}
+                    full = (
+                        solver.play(k + 1, {**history, act.key: sp.Float(float(v))})
+                        if k + 1 < len(self.stages)
+                        else {**history, act.key: sp.Float(float(v))}
+                    )
                     try:
                         out.append(float(self._u(act.owner, full, solver.env)))
                     except Exception:  # noqa: BLE001
@@ -566,8 +628,10 @@ class Backward(Concept):
             checked[0] += len(grid)
             if not math.isfinite(base) or gain > certify.CONTINUOUS_TOL * max(1.0, abs(base)):
                 where = float(grid[int(np.argmax(vals))])
-                raise certify.CertificateError(f"`{act.owner}` gains {gain:.3g} by choosing {act.name} = {where:.6g} "
-                                               f"instead of {x_star:.6g} after {self._path_text(history)}")
+                raise certify.CertificateError(
+                    f"`{act.owner}` gains {gain:.3g} by choosing {act.name} = {where:.6g} "
+                    f"instead of {x_star:.6g} after {self._path_text(history)}"
+                )
             worst[0] = max(worst[0], gain)
             if k + 1 < len(self.stages):
                 for v in np.linspace(flo, fhi, CERTIFY_HISTORIES) if fhi > flo else [flo]:
@@ -592,18 +656,23 @@ class Backward(Concept):
                 full[self.stages[j].key] = reply(*[full[key] for key in keys[:j]])
             with np.errstate(all="ignore"):
                 out = vector[role](*[np.asarray(full[key], dtype=float) for key in keys])
-            return np.broadcast_to(np.asarray(out, dtype=float), np.shape(z)).copy() if np.ndim(z) else \
-                np.asarray(out, dtype=float)
+            return (
+                np.broadcast_to(np.asarray(out, dtype=float), np.shape(z)).copy()
+                if np.ndim(z)
+                else np.asarray(out, dtype=float)
+            )
 
         def run() -> tuple[int, float]:
             node(0, {})
             return checked[0], worst[0]
 
         finite = all(a.finite for a in self.stages)
-        method = ("one-shot deviation at every subgame (subgame perfection), exact; utilities rebuilt from the "
-                  "reported play" if finite else
-                  f"one-shot deviation at the root and at {CERTIFY_HISTORIES} histories of every continuous move, "
-                  f"on grids of deviations (both bounds included)")
+        method = (
+            "one-shot deviation at every subgame (subgame perfection), exact; utilities rebuilt from the reported play"
+            if finite
+            else f"one-shot deviation at the root and at {CERTIFY_HISTORIES} histories of every continuous move, "
+            f"on grids of deviations (both bounds included)"
+        )
         return certify.sequential(run, method)
 
     # -- prompts ----------------------------------------------------------------------------------------
@@ -634,8 +703,11 @@ class Backward(Concept):
 
         def value(v: Any) -> float | None:
             try:
-                full = solver.play(k + 1, {**history, act.key: _num(Fraction(v) if isinstance(v, int) else v)}) \
-                    if k + 1 < len(self.stages) else {**history, act.key: _num(v)}
+                full = (
+                    solver.play(k + 1, {**history, act.key: _num(Fraction(v) if isinstance(v, int) else v)})
+                    if k + 1 < len(self.stages)
+                    else {**history, act.key: _num(v)}
+                )
                 return float(self._u(act.owner, full, solver.env))
             except Exception:  # noqa: BLE001 - an option whose utility is undefined has none
                 return None

@@ -55,9 +55,15 @@ class RoleContinuous(Concept):
     @classmethod
     def fits(cls, game: GameIR) -> bool:
         owners = {a.owner for a in game.actions}
-        return (not game.symmetric and game.group is None and game.n_stages == 1 and len(owners) >= 2
-                and not game.checked.ast.beliefs and _explicit(game) != "argmax"
-                and all(not a.finite for a in game.actions))
+        return (
+            not game.symmetric
+            and game.group is None
+            and game.n_stages == 1
+            and len(owners) >= 2
+            and not game.checked.ast.beliefs
+            and _explicit(game) != "argmax"
+            and all(not a.finite for a in game.actions)
+        )
 
     @property
     def plan_game(self) -> bool:
@@ -104,8 +110,11 @@ class RoleContinuous(Concept):
         u, _ = self.objectives[action.key]
         vals = {k: v if isinstance(v, sp.Basic) else sp.Float(v) for k, v in values.items()}
         if self.plan_game:
-            env = {**subs, **{self.symbols[k]: v for k, v in vals.items()},
-                   **{self._own(k): v for k, v in vals.items() if k != action.key}}
+            env = {
+                **subs,
+                **{self.symbols[k]: v for k, v in vals.items()},
+                **{self._own(k): v for k, v in vals.items() if k != action.key},
+            }
             return u.xreplace(env).xreplace({self._own(action.key): z})
         env = {**subs, **{self.symbols[k]: v for k, v in vals.items() if k != action.key}}
         return u.xreplace(env).xreplace({self.symbols[action.key]: z})
@@ -126,8 +135,11 @@ class RoleContinuous(Concept):
         subs = {g.params[n].symbol: sp.Rational(v.numerator, v.denominator) for n, v in point.items()}
         acts = list(g.actions)
         if len(acts) > MAX_ACTIONS:
-            raise SolveError(f"game `{g.name}`: {len(acts)} continuous actions; simultaneous continuous games are "
-                             f"solved for up to {MAX_ACTIONS}", game=g)
+            raise SolveError(
+                f"game `{g.name}`: {len(acts)} continuous actions; simultaneous continuous games are "
+                f"solved for up to {MAX_ACTIONS}",
+                game=g,
+            )
         bounds = {a.key: (a.lo.xreplace(subs), a.hi.xreplace(subs)) for a in acts}  # type: ignore[union-attr]
         for a in acts:
             lo, hi = bounds[a.key]
@@ -146,13 +158,17 @@ class RoleContinuous(Concept):
             ):
                 kept.append(c)
         if not kept:
-            raise SolveError(f"game `{g.name}`: no equilibrium found at this point (the first-order conditions have "
-                             "no solution that is a best reply for every role)", game=g)
+            raise SolveError(
+                f"game `{g.name}`: no equilibrium found at this point (the first-order conditions have "
+                "no solution that is a best reply for every role)",
+                game=g,
+            )
         equilibria = [self._model(c, subs) for c in kept]
         selected, rule = select(equilibria, require_symmetric=False)
         derivation = self._derivation(kept[selected or 0], subs, bounds) if derive else []
-        return Found(equilibria, derivation, selected, rule, exact,
-                     mixing=None, notes=[] if len(kept) == len(candidates) else [])
+        return Found(
+            equilibria, derivation, selected, rule, exact, mixing=None, notes=[] if len(kept) == len(candidates) else []
+        )
 
     # -- the Karush-Kuhn-Tucker enumeration -----------------------------------------------------------
     def _kkt(self, acts, focs, bounds) -> list[dict[str, sp.Expr]] | None:
@@ -203,8 +219,9 @@ class RoleContinuous(Concept):
                 z = sp.Symbol("z_reply", real=True)
                 for a in acts:
                     lo, hi = bounds[a.key]
-                    new[a.key] = continuous.best_response(self._reply_expr(a, x, subs, z), own=z, lo=lo, hi=hi,
-                                                          values={})
+                    new[a.key] = continuous.best_response(
+                        self._reply_expr(a, x, subs, z), own=z, lo=lo, hi=hi, values={}
+                    )
                 step = max(abs(new[k] - x[k]) for k in keys)
                 x = {k: 0.5 * x[k] + 0.5 * new[k] for k in keys}
                 if step < 1e-12:
@@ -235,8 +252,12 @@ class RoleContinuous(Concept):
         floats = {k: float(v) for k, v in values.items()}
         if self.plan_game:
             u = self._value(g.actions[0], floats, subs)
-            return Equilibrium(path=path, strategy={"plan": {k: to_plain(v) for k, v in values.items()}},
-                               utilities={"ex-ante": u}, symmetric=True)
+            return Equilibrium(
+                path=path,
+                strategy={"plan": {k: to_plain(v) for k, v in values.items()}},
+                utilities={"ex-ante": u},
+                symmetric=True,
+            )
         utilities: dict[str, float | None] = {}
         for a in g.actions:
             utilities.setdefault(a.owner, self._value(a, floats, subs))
@@ -284,7 +305,11 @@ class RoleContinuous(Concept):
                 n, gain = certify.argmax_continuous(f, df, lo, hi, values[a.key], f"the plan's `{a.key}`")
                 checked += n
                 worst = max(worst, gain)
-        return Verification(method=f"no profitable deviation of any action of the plan on a grid of "
-                                   f"{certify.CONTINUOUS_GRID} points over its bounds (both included), the rest of the "
-                                   "plan fixed, and the first-order or boundary condition",
-                            deviations=checked, max_gain=worst, tolerance=certify.CONTINUOUS_TOL)
+        return Verification(
+            method=f"no profitable deviation of any action of the plan on a grid of "
+            f"{certify.CONTINUOUS_GRID} points over its bounds (both included), the rest of the "
+            "plan fixed, and the first-order or boundary condition",
+            deviations=checked,
+            max_gain=worst,
+            tolerance=certify.CONTINUOUS_TOL,
+        )

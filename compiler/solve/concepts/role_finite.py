@@ -32,8 +32,15 @@ class RoleFinite(Concept):
     def fits(cls, game: GameIR) -> bool:
         explicit = game.checked.ast.concept.name if game.checked.ast.concept is not None else None
         owners = {a.owner for a in game.actions}
-        return (not game.symmetric and game.group is None and game.n_stages == 1 and len(owners) >= 2
-                and not game.checked.ast.beliefs and explicit != "argmax" and all(a.finite for a in game.actions))
+        return (
+            not game.symmetric
+            and game.group is None
+            and game.n_stages == 1
+            and len(owners) >= 2
+            and not game.checked.ast.beliefs
+            and explicit != "argmax"
+            and all(a.finite for a in game.actions)
+        )
 
     def find(self, point: Point, *, derive: bool) -> Found:
         form = strategic_form(self.game, self.pref, point)
@@ -51,29 +58,40 @@ class RoleFinite(Concept):
         if selected is None:
             return []
         eq = models[selected]
-        profile = tuple(next(i for i, s in enumerate(form.strategies[p]) if s.shown[name] == eq.path[name])
-                        for p, name in enumerate(form.names))
+        profile = tuple(
+            next(i for i, s in enumerate(form.strategies[p]) if s.shown[name] == eq.path[name])
+            for p, name in enumerate(form.names)
+        )
         out = []
         for p, name in enumerate(form.names):
             acts = [a for a in self.game.actions if a.owner == name]
-            utils = [form.pure(p, profile[:p] + (d,) + profile[p + 1:]) for d in range(len(form.strategies[p]))]
+            utils = [form.pure(p, profile[:p] + (d,) + profile[p + 1 :]) for d in range(len(form.strategies[p]))]
             best = argmaxes(utils)
 
             def value(s, name=name, acts=acts):
                 return s.shown[name][acts[0].name] if len(acts) == 1 else s.text
 
-            given: dict[str, ActionValue] = {other: form.strategies[q][profile[q]].text
-                                             for q, other in enumerate(form.names) if q != p}
+            given: dict[str, ActionValue] = {
+                other: form.strategies[q][profile[q]].text for q, other in enumerate(form.names) if q != p
+            }
             chosen = profile[p]
-            out.append(Decision(
-                player=name, action=acts[0].name if len(acts) == 1 else "strategy", kind=acts[0].kind,
-                given=given,
-                options=[OptionValue(value=value(s), utility=to_plain(u), exact=utility_text(u))
-                         for s, u in zip(form.strategies[p], utils, strict=False)],
-                chosen=value(form.strategies[p][chosen]),
-                ties=[value(form.strategies[p][i]) for i in best if i != chosen]))
+            out.append(
+                Decision(
+                    player=name,
+                    action=acts[0].name if len(acts) == 1 else "strategy",
+                    kind=acts[0].kind,
+                    given=given,
+                    options=[
+                        OptionValue(value=value(s), utility=to_plain(u), exact=utility_text(u))
+                        for s, u in zip(form.strategies[p], utils, strict=False)
+                    ],
+                    chosen=value(form.strategies[p][chosen]),
+                    ties=[value(form.strategies[p][i]) for i in best if i != chosen],
+                )
+            )
         return out
 
     def certify(self, point: Point, found: Found) -> Verification:
-        return certify.simultaneous_finite(self.game, self.pref, point, found.equilibria,
-                                           strategy_level=found.mixing is not None)
+        return certify.simultaneous_finite(
+            self.game, self.pref, point, found.equilibria, strategy_level=found.mixing is not None
+        )

@@ -64,9 +64,14 @@ class SymmetricContinuous(Concept):
 
     @classmethod
     def fits(cls, game: GameIR) -> bool:
-        return (game.symmetric and game.n_stages == 1 and not game.checked.ast.beliefs
-                and _explicit(game) != "argmax" and len({a.name for a in game.actions}) == 1
-                and not game.actions[0].finite)
+        return (
+            game.symmetric
+            and game.n_stages == 1
+            and not game.checked.ast.beliefs
+            and _explicit(game) != "argmax"
+            and len({a.name for a in game.actions}) == 1
+            and not game.actions[0].finite
+        )
 
     @cached_property
     def symbols(self) -> tuple[sp.Symbol, sp.Symbol]:
@@ -91,8 +96,15 @@ class SymmetricContinuous(Concept):
         action = self.game.actions[0]
         params = [p.symbol for p in self.game.params.values()]
         try:
-            return continuous.solve_symmetric_symbolic(self.utility, own=x, other=y, lo=action.lo, hi=action.hi,
-                                                       params=params, domain=declared_domains(self.game) or None)
+            return continuous.solve_symmetric_symbolic(
+                self.utility,
+                own=x,
+                other=y,
+                lo=action.lo,
+                hi=action.hi,
+                params=params,
+                domain=declared_domains(self.game) or None,
+            )
         except (NotImplementedError, TypeError, ValueError, RecursionError):
             return None
 
@@ -105,8 +117,9 @@ class SymmetricContinuous(Concept):
         g = self.game
         if g.group is None:
             return list(g.roles)
-        n = g.group_size.xreplace({p.symbol: sp.Rational(point[k].numerator, point[k].denominator)  # type: ignore[union-attr]
-                                   for k, p in g.params.items()})
+        n = g.group_size.xreplace(  # type: ignore[union-attr]
+            {p.symbol: sp.Rational(point[k].numerator, point[k].denominator) for k, p in g.params.items()}
+        )
         return [f"{g.group}[{i}]" for i in range(1, int(n) + 1)]
 
     def find(self, point: Point, *, derive: bool) -> Found:
@@ -129,16 +142,20 @@ class SymmetricContinuous(Concept):
                     value = None
                 if value is not None and isinstance(value, (Fraction, float)):
                     exact = isinstance(value, Fraction)
-                    actions = [sp.Rational(value.numerator, value.denominator) if isinstance(value, Fraction)
-                               else sp.Float(value)]
+                    actions = [
+                        sp.Rational(value.numerator, value.denominator)
+                        if isinstance(value, Fraction)
+                        else sp.Float(value)
+                    ]
                     if derive:
                         regime_text = pretty(regime.condition) if regime.condition is not sp.true else "always"
                         check_text = regime_check(regime.condition, subs)
         if not actions:
             lo, hi = action.lo.xreplace(subs), action.hi.xreplace(subs)  # type: ignore[union-attr]
             try:
-                found = continuous.solve_symmetric_numeric(self.utility.xreplace(subs), own=x, other=y, lo=lo, hi=hi,
-                                                           values={})
+                found = continuous.solve_symmetric_numeric(
+                    self.utility.xreplace(subs), own=x, other=y, lo=lo, hi=hi, values={}
+                )
             except (continuous.NoConvergence, ValueError) as exc:
                 raise SolveError(f"game `{g.name}`: {exc}", game=g) from exc
             actions = [sp.Float(e.action) for e in found]
@@ -149,46 +166,78 @@ class SymmetricContinuous(Concept):
                 uval = self._compiled({**env, x: fv, y: fv})
             except (ZeroDivisionError, ValueError, OverflowError):
                 uval = float(self.utility.xreplace({**subs, x: v, y: v}))
-            equilibria.append(Equilibrium(path={p: {action.name: action_value(v)} for p in players},
-                                          utilities={p: to_plain(uval) for p in players}, symmetric=True))
+            equilibria.append(
+                Equilibrium(
+                    path={p: {action.name: action_value(v)} for p in players},
+                    utilities={p: to_plain(uval) for p in players},
+                    symmetric=True,
+                )
+            )
         selected, rule = select(equilibria)
         derivation = []
         if equilibria and derive:
             v = actions[selected or 0]
             u_at = self.utility.xreplace(subs).xreplace({y: v})
             marginal = tidy(sp.diff(u_at, x))
-            derivation.append(Decision(
-                player=players[0], action=action.name, kind=action.kind, given={"others": action_value(v)},
-                utility=pretty(tidy(u_at)), marginal=pretty(marginal),
-                marginal_value=to_plain(marginal.xreplace({x: v})) if marginal.free_symbols <= {x} else None,
-                regime=regime_text, regime_check=check_text, chosen=action_value(v)))
+            derivation.append(
+                Decision(
+                    player=players[0],
+                    action=action.name,
+                    kind=action.kind,
+                    given={"others": action_value(v)},
+                    utility=pretty(tidy(u_at)),
+                    marginal=pretty(marginal),
+                    marginal_value=to_plain(marginal.xreplace({x: v})) if marginal.free_symbols <= {x} else None,
+                    regime=regime_text,
+                    regime_check=check_text,
+                    chosen=action_value(v),
+                )
+            )
         return Found(equilibria, derivation, selected, rule, exact)
 
     @classmethod
     def closed_form(cls, game: GameIR, lowerer, *, free, consts, ranges, sign_of) -> ClosedForm | None:
         action = game.actions[0]
-        subs = {game.params[n].symbol: sp.Rational(v.numerator, v.denominator) for n, v in consts.items()
-                if n in game.params}
+        subs = {
+            game.params[n].symbol: sp.Rational(v.numerator, v.denominator)
+            for n, v in consts.items()
+            if n in game.params
+        }
         x, y = sp.Symbol("x", real=True), sp.Symbol("y", real=True)
         u = symmetric_utility(game, lowerer, own={action.name: x}, rest={action.name: y}).xreplace(subs)
         params = [p.symbol for p in game.params.values() if p.symbol not in subs] + list(free)
         domain = {s: r for s, r in ranges.items() if s in params}
         try:
-            sol = continuous.solve_symmetric_symbolic(u, own=x, other=y, lo=action.lo.xreplace(subs),  # type: ignore[union-attr]
-                                                      hi=action.hi.xreplace(subs), params=params,  # type: ignore[union-attr]
-                                                      domain=domain or None, solve_for=list(free) or None)
+            sol = continuous.solve_symmetric_symbolic(
+                u,
+                own=x,
+                other=y,
+                lo=action.lo.xreplace(subs),  # type: ignore[union-attr]
+                hi=action.hi.xreplace(subs),  # type: ignore[union-attr]
+                params=params,
+                domain=domain or None,
+                solve_for=list(free) or None,
+            )
         except (NotImplementedError, TypeError, ValueError, RecursionError):
             return None
         if sol is None:
             return None
         assumptions: list[sp.Basic] = []
-        regimes = [(isolate_all(r.condition, free, sign_of, assumptions), {action.name: r.action}, r.indifferent)
-                   for r in sol.regimes]
+        regimes = [
+            (isolate_all(r.condition, free, sign_of, assumptions), {action.name: r.action}, r.indifferent)
+            for r in sol.regimes
+        ]
         method = f"closed form ({sol.method})"
         notes = [f"first-order condition du/dx at y = x: {text(sol.foc)}"] if sol.foc is not None else []
-        return ClosedForm("regimes", method, regimes=regimes, reasons=[r.reason for r in sol.regimes],
-                          assumptions=assumptions, notes=notes,
-                          utility=f"u(x, y) = {text(sp.simplify(u))}  (own {action.name} x, others y)")
+        return ClosedForm(
+            "regimes",
+            method,
+            regimes=regimes,
+            reasons=[r.reason for r in sol.regimes],
+            assumptions=assumptions,
+            notes=notes,
+            utility=f"u(x, y) = {text(sp.simplify(u))}  (own {action.name} x, others y)",
+        )
 
     def certify(self, point: Point, found: Found) -> Verification:
         return certify.symmetric_continuous(self.game, self.pref, point, found.equilibria)
@@ -205,6 +254,7 @@ class SymmetricContinuous(Concept):
 
 def _numeric(expr: sp.Expr, z: sp.Symbol) -> Callable[[object], float | None]:
     """``value -> float(expr at z = value)``, None where it is not a number."""
+
     def value(v: object) -> float | None:
         try:
             return float(expr.xreplace({z: sp.nsimplify(v)}))

@@ -47,8 +47,13 @@ class SymmetricFinite(Concept):
 
     @classmethod
     def fits(cls, game: GameIR) -> bool:
-        return (game.symmetric and game.n_stages == 1 and not game.checked.ast.beliefs
-                and _explicit(game) != "argmax" and all(a.finite for a in game.actions))
+        return (
+            game.symmetric
+            and game.n_stages == 1
+            and not game.checked.ast.beliefs
+            and _explicit(game) != "argmax"
+            and all(a.finite for a in game.actions)
+        )
 
     # -- forms ------------------------------------------------------------------------------------
     def _group(self, point: Point) -> GroupForm:
@@ -70,16 +75,18 @@ class SymmetricFinite(Concept):
         selected, rule = select(models)
         derivation = self._derive_two(form, models, selected) if derive else []
         exact = all(not isinstance(v, float) for eq in result.equilibria for v in eq.payoffs)
-        return Found(models, derivation, selected, rule, exact, notes=result.notes, mixing=result.mixing,
-                     witness=form)
+        return Found(models, derivation, selected, rule, exact, notes=result.notes, mixing=result.mixing, witness=form)
 
     def _derive_two(self, form: StrategicForm, models: list[Equilibrium], selected: int | None) -> list[Decision]:
         if selected is None:
             return []
         eq = models[selected]
         name = form.names[0]
-        other_text = next(iter(eq.path[form.names[1]].values())) if len(eq.path[form.names[1]]) == 1 \
+        other_text = (
+            next(iter(eq.path[form.names[1]].values()))
+            if len(eq.path[form.names[1]]) == 1
             else form.strategies[1][0].text
+        )
         j = next(i for i, s in enumerate(form.strategies[1]) if s.shown[form.names[1]] == eq.path[form.names[1]])
         utils = [form.pure(0, (i, j)) for i in range(len(form.strategies[0]))]
         chosen_i = next(i for i, s in enumerate(form.strategies[0]) if s.shown[name] == eq.path[name])
@@ -88,8 +95,11 @@ class SymmetricFinite(Concept):
 
     def _decision(self, player: str, strategies, utils, chosen_i: int, best: list[int], others) -> Decision:
         action = self.game.actions[0]
-        value = (lambda s: next(iter(s.shown.values()))[action.name]) if len(
-            [a for a in self.game.actions if a.owner == action.owner]) == 1 else (lambda s: s.text)
+        value = (
+            (lambda s: next(iter(s.shown.values()))[action.name])
+            if len([a for a in self.game.actions if a.owner == action.owner]) == 1
+            else (lambda s: s.text)
+        )
         return Decision(
             player=player,
             action=action.name,
@@ -105,8 +115,11 @@ class SymmetricFinite(Concept):
 
     def _find_group(self, form: GroupForm, derive: bool) -> Found:
         counts, complete = form.pure_equilibria()
-        notes = [] if complete else ["the group has too many count vectors to enumerate; only symmetric pure "
-                                     "equilibria were checked"]
+        notes = (
+            []
+            if complete
+            else ["the group has too many count vectors to enumerate; only symmetric pure equilibria were checked"]
+        )
         notes.append("equilibria of a symmetric group game are listed up to a permutation of the members")
         group = self.game.group
         assert group is not None  # a symmetric group game
@@ -128,24 +141,28 @@ class SymmetricFinite(Concept):
             mixing = STRATEGY_LEVEL
         for m in mixed:
             first, second = (s.shown[group] for s in form.strategies)
-            (action, v0), = first.items() if len(first) == 1 else (("strategy", form.strategies[0].text),)
+            ((action, v0),) = first.items() if len(first) == 1 else (("strategy", form.strategies[0].text),)
             v1 = second[action] if len(second) == 1 else form.strategies[1].text
             probs = {member: {action: {str(v0): float(m.p), str(v1): 1 - float(m.p)}} for member in members}
-            models.append(Equilibrium(probabilities=probs, utilities={member: m.utility for member in members},
-                                      symmetric=True))
+            models.append(
+                Equilibrium(probabilities=probs, utilities={member: m.utility for member in members}, symmetric=True)
+            )
         selected, rule = select(models)
         derivation: list[Decision] = []
         if derive and selected is not None:
-            b = next(i for i, s in enumerate(form.strategies)
-                     if s.shown[group] == models[selected].path[members[0]])
+            b = next(i for i, s in enumerate(form.strategies) if s.shown[group] == models[selected].path[members[0]])
             others = form.all_others(b)
             utils = [form.utility(a, others) for a in range(form.k)]
             best = argmaxes(utils)
-            shown = next(iter(form.strategies[b].shown[group].values())) if len(form.strategies[b].shown[group]) == 1 \
+            shown = (
+                next(iter(form.strategies[b].shown[group].values()))
+                if len(form.strategies[b].shown[group]) == 1
                 else form.strategies[b].text
+            )
             derivation = [self._decision(members[0], form.strategies, utils, b, best, shown)]
         exact = all(isinstance(m.p, Fraction) for m in mixed) and all(
-            not isinstance(v, float) for eq in models for v in eq.utilities.values())
+            not isinstance(v, float) for eq in models for v in eq.utilities.values()
+        )
         return Found(models, derivation, selected, rule, exact, notes=notes, mixing=mixing, witness=form)
 
     @classmethod
@@ -154,8 +171,9 @@ class SymmetricFinite(Concept):
 
     # -- certificate ---------------------------------------------------------------------------------
     def certify(self, point: Point, found: Found) -> Verification:
-        return certify.simultaneous_finite(self.game, self.pref, point, found.equilibria,
-                                           strategy_level=found.mixing is not None)
+        return certify.simultaneous_finite(
+            self.game, self.pref, point, found.equilibria, strategy_level=found.mixing is not None
+        )
 
     # -- prompts --------------------------------------------------------------------------------------
     def utilities_against_mix(self, point: Point, found: Found) -> list[float] | None:
@@ -169,17 +187,25 @@ class SymmetricFinite(Concept):
             probs = next(iter(next(iter(mixed.probabilities.values())).values()))  # type: ignore[union-attr]
             p = list(probs.values())[0]
             m = form.n - 1
-            return [float(sum(sp.binomial(m, j) * p ** j * (1 - p) ** (m - j) * float(form.utility(a, (j, m - j)))
-                              for j in range(m + 1))) for a in range(2)]
+            return [
+                float(
+                    sum(
+                        sp.binomial(m, j) * p**j * (1 - p) ** (m - j) * float(form.utility(a, (j, m - j)))
+                        for j in range(m + 1)
+                    )
+                )
+                for a in range(2)
+            ]
         other = form.names[1]
         mix = mixed.probabilities[other]  # type: ignore[index]
         strategies = form.strategies[1]
         if len(mix) != 1:
             return None
-        (action, probs), = mix.items()
+        ((action, probs),) = mix.items()
         y = [probs.get(str(s.shown[other][action]), 0.0) for s in strategies]
-        return [float(sum(float(form.pure(0, (a, b))) * q for b, q in enumerate(y)))
-                for a in range(len(form.strategies[0]))]
+        return [
+            float(sum(float(form.pure(0, (a, b))) * q for b, q in enumerate(y))) for a in range(len(form.strategies[0]))
+        ]
 
 
 def _two_players(game: GameIR, subs) -> bool:
@@ -204,8 +230,9 @@ def closed_form(game: GameIR, lowerer, *, free, consts, ranges, sign_of) -> Clos
     if len({a.name for a in game.actions}) != 1:
         return None
     action = game.actions[0]
-    subs = {game.params[n].symbol: sp.Rational(v.numerator, v.denominator) for n, v in consts.items()
-            if n in game.params}
+    subs = {
+        game.params[n].symbol: sp.Rational(v.numerator, v.denominator) for n, v in consts.items() if n in game.params
+    }
     if action.kind == "labels":
         options = [sp.Integer(i) for i in range(len(action.labels))]
     else:
@@ -225,12 +252,18 @@ def closed_form(game: GameIR, lowerer, *, free, consts, ranges, sign_of) -> Clos
             gain = simplify(u.xreplace({a: opt, b: opt}) - u.xreplace({a: dev, b: opt}))
             conds.append(isolate(sp.Ge(gain, 0), free, sign_of, assumptions))
         conditions[action.display(opt)] = sp.And(*conds) if conds else sp.true
-    form = ClosedForm("conditions", "closed form (every pure deviation from a symmetric profile weakly loses)",
-                      conditions=conditions, assumptions=assumptions,
-                      utility="; ".join(f"u({action.display(o1)}, {action.display(o2)}) = "
-                                        f"{_text(sp.factor(simplify(u.xreplace({a: o1, b: o2}))))}"
-                                        for o1 in options for o2 in options)
-                      + f"  (own {action.name} first, the others' second)")
+    form = ClosedForm(
+        "conditions",
+        "closed form (every pure deviation from a symmetric profile weakly loses)",
+        conditions=conditions,
+        assumptions=assumptions,
+        utility="; ".join(
+            f"u({action.display(o1)}, {action.display(o2)}) = {_text(sp.factor(simplify(u.xreplace({a: o1, b: o2}))))}"
+            for o1 in options
+            for o2 in options
+        )
+        + f"  (own {action.name} first, the others' second)",
+    )
     if len(options) == 2 and _two_players(game, subs):
         _mixed_2x2(game, lowerer, action, options, subs, free, sign_of, form)
     return form
@@ -247,8 +280,14 @@ def _mixed_2x2(game, lowerer, action, options, subs, free, sign_of, form: Closed
     Kantian term, the pure equilibria's conditions against mixtures."""
     a, b = sp.Symbol("own_", real=True), sp.Symbol("rest_", real=True)
     ua, ub = sp.Symbol("uown_", real=True), sp.Symbol("urest_", real=True)
-    split = symmetric_split(game, lowerer, own={action.name: a}, rest={action.name: b},
-                            universal=({action.name: ua}, {action.name: ub}), actions={a, b, ua, ub})
+    split = symmetric_split(
+        game,
+        lowerer,
+        own={action.name: a},
+        rest={action.name: b},
+        universal=({action.name: ua}, {action.name: ub}),
+        actions={a, b, ua, ub},
+    )
     if split is None:
         return
     o0, o1 = options
@@ -268,8 +307,10 @@ def _mixed_2x2(game, lowerer, action, options, subs, free, sign_of, form: Closed
         if cond is not sp.false:
             form.mixed.append(MixedRegime(cond, p, action.display(o0), action.display(o1)))
     if kantian:
-        form.method += ("; mixed strategies at the strategy level (kantian(X) is the expectation of X when "
-                        "everyone draws from the evaluator's mixture)")
+        form.method += (
+            "; mixed strategies at the strategy level (kantian(X) is the expectation of X when "
+            "everyone draws from the evaluator's mixture)"
+        )
         # option 0 against every mixture (q = weight on option 0, others at option 0): the best q is 1
         # iff u(1) >= u(0) and u'(1) >= 0; option 1 likewise at q = 0
         first = sp.And(
@@ -285,4 +326,3 @@ def _mixed_2x2(game, lowerer, action, options, subs, free, sign_of, form: Closed
             ),
         )
         form.against_mixtures = {action.display(o0): first, action.display(o1): second}
-
