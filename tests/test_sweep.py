@@ -54,7 +54,7 @@ def draw(game, rng: random.Random, n: int) -> dict[str, np.ndarray]:
                 row[name] = float(lo + (hi - lo) * F(rng.randrange(0, 101), 100))
         rows.append(row)
     grid = list(itertools.product(*[[float(v) for v in p.values] for p in game.params.values()]))
-    rows += [dict(zip(game.params, g, strict=True)) for g in rng.sample(grid, min(len(grid), 24))]
+    rows += [dict(zip(game.params, g, strict=True)) for g in rng.sample(grid, min(len(grid), 16))]
     return {k: np.array([r[k] for r in rows]) for k in game.params}
 
 
@@ -97,7 +97,7 @@ def test_paper_games_match_the_per_point_solver(paper, game: str):
     methods = set()
     for label in PAPER_PREFS if game != "ultimatum" else PAPER_PREFS[:2]:
         solver = GameSolver(ir.games[game], _pref(ir, label))
-        result = assert_matches(solver, draw(ir.games[game], rng, 40))
+        result = assert_matches(solver, draw(ir.games[game], rng, 24))
         methods.add(result.method)
         assert result.solved_per_point == int(result.per_point.sum())
     expected = {"prisoners_dilemma": "conditions", "ultimatum": "distinct"}.get(game, "regimes")
@@ -207,7 +207,7 @@ def test_bad_points_are_refused_like_the_per_point_solver(paper):
         solver.sweep({"n": np.array([2.0, 3.0]), "m": np.array([1.5])})
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     T=st.lists(st.integers(32, 64), min_size=1, max_size=6),
     S=st.integers(-16, 0),

@@ -24,6 +24,7 @@ label's index for label actions), NaN where no pure equilibrium is taught.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -264,6 +265,8 @@ def _plan_backward(solver: GameSolver, params: list[sp.Symbol]) -> _Plan:
     every = params + acts
     plan = _Plan("regimes", params)
     for cond, answer, replies in result:
+        if set(answer) != set(_keys(game)):
+            raise ValueError("a regime does not give every action")
         plan.pieces.append(
             _Piece(
                 _Truth(cond, params),
@@ -410,8 +413,12 @@ def _columns(solver: GameSolver, points: Mapping[str, Any]) -> tuple[list[Any], 
             continue
         if not ((a.lo.free_symbols | a.hi.free_symbols) - set(_symbols(game))):
             bad |= ~(_Fn(a.lo, _symbols(game))(*cols) <= _Fn(a.hi, _symbols(game))(*cols))
-    for i in np.flatnonzero(bad)[:1]:
-        validate_point(game, _point(game, cols, int(i)))  # raises the per-point solver's error
+    for i in np.flatnonzero(bad):  # the per-point solver's error for the first point it refuses
+        row = [float(c[i]) for c in cols]
+        if not all(math.isfinite(v) for v in row):
+            shown = ", ".join(f"{k} = {v}" for k, v in zip(game.params, row, strict=True))
+            raise SolveError(f"game `{game.name}` at {shown}: a value is not a finite number", game=game)
+        validate_point(game, _point(game, cols, int(i)))
     if slow:
         for row in np.unique(np.stack(cols, axis=1), axis=0):
             validate_point(game, {k: exact(v) for k, v in zip(game.params, row, strict=True)})
