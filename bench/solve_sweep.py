@@ -128,7 +128,7 @@ def main() -> None:
     for r in results:
         print(
             f"  {r.game:>18} {r.preference:<20} {r.method:<10} fallbacks {r.fallbacks:6d}  "
-            f"per-point solves {r.solved_per_point:6d}  answered {int(r.answered.sum()):6d}"
+            f"answered per point {r.solved_per_point:6d} ({r.solves} solves)  taught {int(r.answered.sum()):6d}"
         )
     print(f"compiled path : {fast:8.2f} s  {fast_rate:10.1f} points/s  ({solved} points, equilibria only)")
     print(f"  + derivation: {with_derivation:8.2f} s  {derived / with_derivation:10.1f} points/s  ({derived} points)")

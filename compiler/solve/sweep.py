@@ -68,6 +68,7 @@ class SweepResult:
         per_point: Whether the per-point solver answered the point (a fallback or a distinct point).
         fallback: Points the vectorised path could not decide (ties, boundaries), solved per point.
         labels: Action key -> labels, for label actions.
+        solves: Calls of the per-point solver (one per distinct point it answered).
     """
 
     game: str
@@ -79,6 +80,7 @@ class SweepResult:
     per_point: Any
     fallback: Any
     labels: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    solves: int = 0
 
     @property
     def size(self) -> int:
@@ -459,8 +461,10 @@ def run_sweep(solver: GameSolver, plan: _Plan, points: Mapping[str, Any]) -> Swe
         values[k] = values[keys[0]].copy()
     fallback = ~decided if plan.method != "distinct" else np.zeros(n, dtype=bool)
     todo = np.flatnonzero(~decided)
+    solves = 0
     if len(todo):
         first, inverse = _distinct([c[todo] for c in cols], len(todo))
+        solves = len(first)
         found = np.full((len(first), len(keys)), np.nan)
         some = np.zeros(len(first), dtype=bool)
         for j, at in enumerate(first):
@@ -474,7 +478,9 @@ def run_sweep(solver: GameSolver, plan: _Plan, points: Mapping[str, Any]) -> Swe
             values[k][todo] = found[inverse, m]
     per_point = ~decided
     labels = {a.key: tuple(a.labels) for a in game.actions if a.kind == "labels"}
-    return SweepResult(game.name, solver.pref.label, plan.method, keys, values, answered, per_point, fallback, labels)
+    return SweepResult(
+        game.name, solver.pref.label, plan.method, keys, values, answered, per_point, fallback, labels, solves
+    )
 
 
 def _distinct(cols: list[Any], n: int) -> tuple[Any, Any]:
