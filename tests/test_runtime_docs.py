@@ -9,6 +9,8 @@ import shlex
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
+
 from prefc.cli import build_parser
 from prefc.runtime.agents import make_agent
 
@@ -44,3 +46,21 @@ def test_the_vllm_commands_are_real() -> None:
     assert agent.model == model
     assert urlsplit(agent.base_url).port == port
     assert agent.concurrency == 32 and agent.timeout == 120
+
+
+def test_the_accelerate_command_is_real() -> None:
+    """``accelerate launch ... -m prefc.cli train ...``: prefc's part parses, and the launch asks for
+    the two data-parallel processes the text describes."""
+    (body,) = [b for _, b in FENCE.findall(RUNTIME.read_text(encoding="utf-8")) if "accelerate launch" in b]
+    (argv,) = commands(body)
+    assert argv[:2] == ["accelerate", "launch"]
+    cut = argv.index("-m")
+    launch, prefc = argv[2:cut], argv[cut + 2 :]
+    assert argv[cut + 1] == "prefc.cli"
+    assert "--multi_gpu" in launch and launch[launch.index("--num_processes") + 1] == "2"
+    args = build_parser().parse_args(prefc)
+    assert args.command == "train" and args.batch_size == 4
+    launcher = pytest.importorskip("accelerate.commands.launch")
+    parsed = launcher.launch_command_parser().parse_args(argv[2:])  # accelerate's own flags
+    assert parsed.multi_gpu and parsed.num_processes == 2 and parsed.module
+    assert parsed.training_script == "prefc.cli" and parsed.training_script_args == prefc
