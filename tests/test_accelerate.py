@@ -4,6 +4,7 @@ one process with the same global batch (``bench/accelerate_train.py``, which pri
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ def _bench():
     spec = importlib.util.spec_from_file_location("accelerate_train", BENCH)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 

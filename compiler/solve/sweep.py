@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 np = lazy_module("numpy", globals(), "np")
 
-__all__ = ["SweepResult", "answer_of", "exact", "plan_sweep", "run_sweep"]
+__all__ = ["SweepPlan", "SweepResult", "answer_of", "exact", "plan_sweep", "run_sweep"]
 
 GRID = 33
 """Deviations per continuous action in the certificate (the bounds included)."""
@@ -211,7 +211,19 @@ class _Piece:
 
 
 @dataclass
-class _Plan:
+class SweepPlan:
+    """How one solver's game is swept (built once by :func:`plan_sweep`).
+
+    Attributes:
+        method: ``regimes``, ``conditions`` or ``distinct``.
+        params: The game's parameter symbols, in the order the arrays are passed.
+        pieces: For ``regimes``: the closed form's pieces.
+        options: For ``conditions``: (option index, condition, utility of everyone playing it).
+        table: For ``conditions``: the payoff table u(own option, everyone else's option) as numpy.
+        exact_table: The same table in exact arithmetic (for points that tie within rounding).
+        check: For ``regimes``: the certificate, (parameter arrays, answer, piece) -> passes.
+    """
+
     method: str
     params: list[sp.Symbol]
     pieces: list[_Piece] = field(default_factory=list)
@@ -231,7 +243,7 @@ def _domains(game) -> dict:
     return dict(declared_domains(game))
 
 
-def plan_sweep(solver: GameSolver) -> _Plan:
+def plan_sweep(solver: GameSolver) -> SweepPlan:
     """How a solver's game is swept: its closed form compiled to numpy, or per distinct point.
 
     Args:
@@ -251,10 +263,10 @@ def plan_sweep(solver: GameSolver) -> _Plan:
             return _plan_symmetric_finite(solver, params)
     except (NotImplementedError, TypeError, ValueError, RecursionError, AttributeError, KeyError):
         pass
-    return _Plan("distinct", params)
+    return SweepPlan("distinct", params)
 
 
-def _plan_backward(solver: GameSolver, params: list[sp.Symbol]) -> _Plan:
+def _plan_backward(solver: GameSolver, params: list[sp.Symbol]) -> SweepPlan:
     from prefc.compiler.solve.concepts.backward import profile_of, symbolic_backward
     from prefc.compiler.solve.utility import role_utility
 
@@ -265,7 +277,7 @@ def _plan_backward(solver: GameSolver, params: list[sp.Symbol]) -> _Plan:
     stages = [game.movers(k)[0] for k in range(game.n_stages)]
     acts = [a.symbol for a in stages]
     every = params + acts
-    plan = _Plan("regimes", params)
+    plan = SweepPlan("regimes", params)
     for cond, answer, replies in result:
         if set(answer) != set(_keys(game)):
             raise ValueError("a regime does not give every action")
@@ -310,7 +322,7 @@ def _not_beaten(here: Any, deviations: Any) -> Any:
     return (best - here) <= REL_TOL * (1.0 + np.abs(here) + np.abs(best))
 
 
-def _plan_symmetric_continuous(solver: GameSolver, params: list[sp.Symbol]) -> _Plan:
+def _plan_symmetric_continuous(solver: GameSolver, params: list[sp.Symbol]) -> SweepPlan:
     from prefc.compiler.solve.concepts.symmetric_continuous import SymmetricContinuous
     from prefc.compiler.solve.utility import symmetric_utility
 
@@ -321,7 +333,7 @@ def _plan_symmetric_continuous(solver: GameSolver, params: list[sp.Symbol]) -> _
     if form is None or form.kind != "regimes":
         raise ValueError("no closed form")
     action = game.actions[0]
-    plan = _Plan("regimes", params)
+    plan = SweepPlan("regimes", params)
     for cond, answer, indifferent in form.regimes:
         (expr,) = [answer[k] for k in (action.key, action.name) if k in answer]
         plan.pieces.append(_Piece(_Truth(cond, params), {action.key: _Fn(expr, params)}, {}, bool(indifferent)))
@@ -344,7 +356,7 @@ def _plan_symmetric_continuous(solver: GameSolver, params: list[sp.Symbol]) -> _
     return plan
 
 
-def _plan_symmetric_finite(solver: GameSolver, params: list[sp.Symbol]) -> _Plan:
+def _plan_symmetric_finite(solver: GameSolver, params: list[sp.Symbol]) -> SweepPlan:
     from prefc.compiler.solve.concepts.symmetric_finite import SymmetricFinite
     from prefc.compiler.solve.utility import symmetric_utility
 
@@ -366,7 +378,7 @@ def _plan_symmetric_finite(solver: GameSolver, params: list[sp.Symbol]) -> _Plan
         [compile_exact(symmetric_utility(game, lowerer, own={action.name: a}, rest={action.name: b})) for b in codes]
         for a in codes
     ]
-    plan = _Plan("conditions", params, table=table, exact_table=exact_table)
+    plan = SweepPlan("conditions", params, table=table, exact_table=exact_table)
     for i in range(len(action.labels)):
         plan.options.append((i, _Truth(form.conditions[action.display(codes[i])], params), table[i][i]))
     return plan
@@ -431,7 +443,7 @@ def _point(game, cols: list[Any], i: int) -> dict[str, Fraction]:
     return {name: exact(col[i]) for name, col in zip(game.params, cols, strict=True)}
 
 
-def run_sweep(solver: GameSolver, plan: _Plan, points: Mapping[str, Any]) -> SweepResult:
+def run_sweep(solver: GameSolver, plan: SweepPlan, points: Mapping[str, Any]) -> SweepResult:
     """Answer every point: vectorised where the plan decides it, per point where it cannot.
 
     Args:
@@ -493,7 +505,7 @@ def _distinct(cols: list[Any], n: int) -> tuple[Any, Any]:
     return first, inverse.reshape(-1)
 
 
-def _run_regimes(plan: _Plan, cols: list[Any], n: int, values: dict[str, Any], answered: Any) -> Any:
+def _run_regimes(plan: SweepPlan, cols: list[Any], n: int, values: dict[str, Any], answered: Any) -> Any:
     holds = [p.truth(cols, n) for p in plan.pieces]
     count = np.sum([h & d for h, d in holds], axis=0)
     clear = np.all([d for _, d in holds], axis=0) & (count == 1)
@@ -514,7 +526,7 @@ def _run_regimes(plan: _Plan, cols: list[Any], n: int, values: dict[str, Any], a
     return decided
 
 
-def _run_conditions(plan: _Plan, game, cols: list[Any], n: int, out: Any, answered: Any) -> Any:
+def _run_conditions(plan: SweepPlan, game, cols: list[Any], n: int, out: Any, answered: Any) -> Any:
     """Symmetric pure equilibria from the closed form, certified by the payoff tables, then selected;
     a point where a deviation ties (within rounding) is decided again from the exact payoff table."""
     k = len(plan.table)
@@ -556,7 +568,7 @@ def _run_conditions(plan: _Plan, game, cols: list[Any], n: int, out: Any, answer
     return decided
 
 
-def _exact_choice(plan: _Plan, game, row: list[float]) -> int | None:
+def _exact_choice(plan: SweepPlan, game, row: list[float]) -> int | None:
     """The selected option at one point from the exact payoff table (-1: no symmetric pure
     equilibrium), or None where the utilities are not exact numbers."""
     env = {p.symbol: exact(v) for p, v in zip(game.params.values(), row, strict=True)}
