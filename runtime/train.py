@@ -96,6 +96,8 @@ class TrainResult:
         tokens_per_second: ``tokens / seconds``.
         resumed_from: The checkpoint this run continued from, if any.
         metadata: The content written to ``prefc_train.json``.
+        main_process: False in every process but the first of a multi-process run (``accelerate
+            launch``): that one writes the adapter and reports the run.
     """
 
     out_dir: Path
@@ -112,6 +114,7 @@ class TrainResult:
     tokens_per_second: float
     resumed_from: str | None
     metadata: dict[str, Any] = field(default_factory=dict)
+    main_process: bool = True
 
 
 def _norm_label(label: str) -> str:
@@ -429,6 +432,7 @@ def prepare(dataset_dir: Path, out_dir: Path, *, config: TrainConfig, progress: 
         packing=False,
         include_num_input_tokens_seen="non_padding",
         dataloader_num_workers=0,
+        ddp_find_unused_parameters=False,  # several processes: every trained weight takes part in each step
     )
     peft_config = None
     if not config.full:
@@ -634,6 +638,7 @@ def _train(
         tokens_per_second=metadata["tokens_per_second"],
         resumed_from=metadata["resumed_from"],
         metadata=metadata,
+        main_process=bool(trainer.is_world_process_zero()),
     )
 
 

@@ -336,7 +336,12 @@ def simultaneous_finite(
         checked += n
         worst = max(worst, float(gain))
         exact = exact and not isinstance(gain, float)
-        if gain > _slack(gain):
+        slack = _slack(gain)
+        if eq.probabilities is not None and 0 < gain <= _MIXTURE_SLACK:
+            # the mixture is read back from the solution's floats (12 significant digits kept):
+            # a gain below what they resolve is theirs, not the equilibrium's
+            slack, exact = _MIXTURE_SLACK, False
+        if gain > slack:
             raise CertificateError(f"equilibrium {idx} is not one: a deviation gains {float(gain):.6g}")
     method = (
         "no profitable deviation, exact: every pure deviation"
@@ -354,6 +359,10 @@ def simultaneous_finite(
         max_gain=max(worst, 0.0) if checked else 0.0,
         tolerance=0.0 if exact else 1e-12,
     )
+
+
+_MIXTURE_SLACK = 1e-12
+"""The gain a mixed equilibrium may show when its probabilities, written as floats, are read back."""
 
 
 def _slack(gain: Fraction | float) -> float:

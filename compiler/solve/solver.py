@@ -9,8 +9,9 @@ certificate); nothing uncertified is returned.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
@@ -23,6 +24,9 @@ from prefc.compiler.solve.certify import CertificateError
 from prefc.compiler.solve.concept import Concept, Found, Judged, Point, SolveError, concept_for
 from prefc.compiler.solve.continuous import NoConvergence
 from prefc.compiler.solve.derive import NonFinite
+
+if TYPE_CHECKING:
+    from prefc.compiler.solve.sweep import SweepResult
 
 __all__ = ["GameSolver", "point_text", "validate_point"]
 
@@ -119,6 +123,7 @@ class GameSolver:
         self.pref = pref
         self.concept: Concept = concept_for(game)(game, pref)
         self._found: OrderedDict[tuple, Found] = OrderedDict()
+        self._sweep_plan: Any = None
 
     @property
     def concept_name(self) -> str:
@@ -189,6 +194,23 @@ class GameSolver:
             mixing=found.mixing,
             notes=found.notes,
         )
+
+    def sweep(self, points: Mapping[str, Any]) -> SweepResult:
+        """Solve at many points at once: the closed form evaluated as numpy arrays where the game has
+        one, each answer certified as arrays, the rest by :meth:`solve` (:mod:`.sweep`).
+
+        Args:
+            points: Parameter name -> an array of values, one per point (parameters left out take
+                their defaults).
+
+        Raises:
+            SolveError: for a point :meth:`solve` refuses.
+        """
+        from prefc.compiler.solve.sweep import plan_sweep, run_sweep
+
+        if self._sweep_plan is None:
+            self._sweep_plan = plan_sweep(self)
+        return run_sweep(self, self._sweep_plan, points)
 
     def judge(
         self, values: dict[str, Any], *, role: str, action: str, history: tuple[tuple[str, Any], ...] = ()

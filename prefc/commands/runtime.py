@@ -251,6 +251,8 @@ def cmd_train(args) -> int:
     except TrainError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if not result.main_process:  # `accelerate launch`: the first process reports the run
+        return 0
     if args.json:
         print(json.dumps(result.metadata, indent=2, sort_keys=True))
     else:
