@@ -17,6 +17,9 @@ if TYPE_CHECKING:  # rich is imported when a run prints, not when the command li
     from rich.console import Console
     from rich.table import Table
 
+    from prefc.runtime.evaluate import NumericScoring, Scoring
+    from prefc.runtime.train_config import CompletionFormat
+
 
 @dataclass
 class AgentReport:
@@ -83,13 +86,13 @@ def run_spec(
     learning_rate: float = MAIN_JOB["learning_rate"],
     train_batch_size: int = MAIN_JOB["train_batch_size"],
     full: bool = MAIN_JOB["full"],
-    completion: str = MAIN_JOB["completion"],
+    completion: CompletionFormat = MAIN_JOB["completion"],
     seed: int = 0,
     eval_items: int | None = MAIN_JOB["eval_items"],
     max_new_tokens: int | None = None,
     batch_size: int = 16,
-    scoring: str = MAIN_JOB["scoring"],
-    numeric: str = MAIN_JOB["numeric"],
+    scoring: Scoring = MAIN_JOB["scoring"],
+    numeric: NumericScoring = MAIN_JOB["numeric"],
     retrain: bool = False,
     rubric_seed: int | None = None,
     threads: int | None = None,

@@ -192,10 +192,11 @@ def _quote(text: str) -> str:
 
 def _strategic(game: StrategicGame, name: str, names: _Names, notes: list[str]) -> tuple[list[str], str, int]:
     players = [names.make(p, f"player{i + 1}") for i, p in enumerate(game.players)]
-    for i, s in enumerate(game.strategies):
-        if len(s) > MAX_OPTIONS:
+    for i, options in enumerate(game.strategies):
+        if len(options) > MAX_OPTIONS:
             raise GambitFormatError(
-                f"player {game.players[i]!r} has {len(s)} strategies; prefc decides among at most {MAX_OPTIONS}", line=1
+                f"player {game.players[i]!r} has {len(options)} strategies; prefc decides among at most {MAX_OPTIONS}",
+                line=1,
             )
     label_names = _Names()
     label_names.used |= names.used
@@ -217,7 +218,7 @@ def _strategic(game: StrategicGame, name: str, names: _Names, notes: list[str]) 
         lines.append(f"    payoff {players[0]} = {_table(refs, [labels, labels], values)}")
         notes.append("symmetric two-player game: `kantian` substitutes the own strategy into the other's slot")
         return players, "\n".join(lines), 1
-    all_labels = []
+    all_labels: list[list[str]] = []
     for p, strategies in zip(players, game.strategies, strict=True):
         own = []
         for s in strategies:
@@ -281,7 +282,8 @@ def _levels(game: ExtensiveGame, source: str) -> tuple[list[_Level], dict[tuple[
             walk(child, history + (k,), acc)
 
     walk(game.root, (), tuple(Fraction(0) for _ in range(n)))
-    stage, stage_levels = 0, []
+    stage = 0
+    stage_levels: list[int] = []
     for d, level in enumerate(levels):
         nodes = by_level[d]
         hidden = set()

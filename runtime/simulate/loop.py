@@ -323,13 +323,13 @@ def simulate(
                         meta.append((True, raw, parsed.error or "no answer"))
                 moves = []
                 for i in range(2):
-                    held, raw, error = meta[i]
+                    held, shown, error = meta[i]
                     moves.append(
                         AgentMove(
                             agent=names[i],
                             price=prices[i],
                             held=held,
-                            raw=raw,
+                            raw=shown,
                             error=error,
                             share=market.share(prices[i], prices[1 - i]),
                             profit=market.profit(prices[i], prices[1 - i]),
