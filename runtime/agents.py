@@ -31,7 +31,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-from .parse import format_answer
+from .answers import format_answer
 from .protocol import Agent, AgentError, Prompt
 
 __all__ = [

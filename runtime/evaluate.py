@@ -201,7 +201,7 @@ def evaluate(
             returning the wrong number of answers. A ``KeyboardInterrupt`` propagates after the
             finished batches are on disk.
     """
-    from .parse import format_answer, parse_answer
+    from .answers import format_answer, parse_answer
 
     rub = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
     if scoring not in ("generate", "logprob"):
