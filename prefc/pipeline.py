@@ -358,11 +358,11 @@ def development_rubric(spec, name: str, build_dir: Path, *, seed: int, out: Path
     """
     import dataclasses
 
+    from prefc.artefacts import DatasetRow, read_rows
     from prefc.compiler.check import CheckedBuild
     from prefc.compiler.emit.build import compile_spec
     from prefc.compiler.emit.situations import EmitError
     from prefc.runtime.evaluate import Rubric, load_rubric
-    from prefc.runtime.files import read_jsonl
 
     block = spec.builds[name]
     if seed == (block.ast.seed or 0):
@@ -372,8 +372,8 @@ def development_rubric(spec, name: str, build_dir: Path, *, seed: int, out: Path
     for path in sorted(build_dir.glob("*/*.jsonl")):
         seen.update(
             json.dumps(row["prompt"], sort_keys=True)
-            for _, _, row in read_jsonl(path, error=ValueError)
-            if isinstance(row, dict) and "prompt" in row
+            for _, _, row, _ in read_rows(path, DatasetRow, error=ValueError)
+            if "prompt" in row
         )
     selection = reported.header.get("selection") or {}
     pool = selection.get("discriminating" if selection.get("rule") == "discriminating" else "candidates")
@@ -415,12 +415,10 @@ def agent_verdicts(report: AgentReport, preferences: list[str], trained: list[st
         preferences: The rubric's compared preference labels.
         trained: The labels the run trained on.
     """
-    from prefc.runtime.files import read_jsonl
+    from prefc.artefacts import ResultRecord, read_rows
     from prefc.runtime.verdict import margin
 
-    records = [
-        rec for _, _, rec in read_jsonl(report.results / "results.jsonl", error=ValueError) if isinstance(rec, dict)
-    ]
+    records = [rec for _, _, rec, _ in read_rows(report.results / "results.jsonl", ResultRecord, error=ValueError)]
     nearest = report.summary.get("nearest") or {}
     out: dict[str, Any] = {
         "nearest": nearest.get("label"),
