@@ -235,8 +235,6 @@ def load_eval(path: str | os.PathLike[str]) -> EvalInput:
         path=p,
         summary=summary,
         n_records=len(records),
-        bad_lines=bad,
-        invalid_records=invalid,
         provisional=provisional,
         samples=_samples(records),
         agents=sorted({r.agent for r in records if r.agent}),
