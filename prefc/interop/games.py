@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
+from prefc.compiler.pretty import number
 from prefc.interop.gambit import ExtensiveGame, GambitFormatError, Node, StrategicGame, parse_game, to_strategic
 from prefc.interop.output import ExportError
 
@@ -159,29 +160,10 @@ class _Names:
         return name
 
 
-def _num(value: Fraction) -> str:
-    value = Fraction(value)
-    if value.denominator == 1:
-        return str(value.numerator)
-    d = value.denominator
-    while d % 2 == 0:
-        d //= 2
-    while d % 5 == 0:
-        d //= 5
-    if d == 1:  # a terminating decimal: write it as one
-        digits = 0
-        while (value * 10**digits).denominator != 1:
-            digits += 1
-        text = f"{float(value):.{digits}f}" if digits < 16 else None
-        if text is not None and Fraction(text) == value:
-            return text
-    return f"{value.numerator}/{value.denominator}"
-
-
 def _table(refs: list[str], labels: list[list[str]], values: dict[tuple[int, ...], Fraction]) -> str:
     rows = []
     for combo in itertools.product(*(range(len(options)) for options in labels)):
-        rows.append(", ".join(labels[i][k] for i, k in enumerate(combo)) + ": " + _num(values[combo]))
+        rows.append(", ".join(labels[i][k] for i, k in enumerate(combo)) + ": " + number(Fraction(values[combo])))
     body = "\n".join("        " + "; ".join(rows[i : i + 4]) for i in range(0, len(rows), 4))
     return f"table({', '.join(refs)}) {{\n{body}\n    }}"
 
