@@ -1,3 +1,4 @@
+# Over 600 lines: one printer for every node of the language, so fmt, show and the emitters print it one way.
 """Print AST nodes back as canonical .pref text (used by ``prefc show``, the emitters and ``prefc fmt``).
 
 The printer is the parser's inverse up to layout: parsing its output gives the same AST, spans aside.

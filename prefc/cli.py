@@ -49,7 +49,7 @@ def cmd_check(args) -> int:
     from prefc.compiler.diagnostics import CompileError
 
     status = EXIT_OK
-    every = []
+    every: list[dict[str, object]] = []
     for path in args.files:
         try:
             spec = check_file(path)

@@ -17,6 +17,9 @@ if TYPE_CHECKING:  # rich is imported when a run prints, not when the command li
     from rich.console import Console
     from rich.table import Table
 
+    from prefc.runtime.evaluate import NumericScoring, Scoring
+    from prefc.runtime.train_config import CompletionFormat
+
 
 @dataclass
 class AgentReport:
@@ -83,13 +86,13 @@ def run_spec(
     learning_rate: float = MAIN_JOB["learning_rate"],
     train_batch_size: int = MAIN_JOB["train_batch_size"],
     full: bool = MAIN_JOB["full"],
-    completion: str = MAIN_JOB["completion"],
+    completion: CompletionFormat = MAIN_JOB["completion"],
     seed: int = 0,
     eval_items: int | None = MAIN_JOB["eval_items"],
     max_new_tokens: int | None = None,
     batch_size: int = 16,
-    scoring: str = MAIN_JOB["scoring"],
-    numeric: str = MAIN_JOB["numeric"],
+    scoring: Scoring = MAIN_JOB["scoring"],
+    numeric: NumericScoring = MAIN_JOB["numeric"],
     retrain: bool = False,
     rubric_seed: int | None = None,
     threads: int | None = None,
@@ -355,11 +358,11 @@ def development_rubric(spec, name: str, build_dir: Path, *, seed: int, out: Path
     """
     import dataclasses
 
+    from prefc.artefacts import DatasetRow, read_rows
     from prefc.compiler.check import CheckedBuild
     from prefc.compiler.emit.build import compile_spec
     from prefc.compiler.emit.situations import EmitError
     from prefc.runtime.evaluate import Rubric, load_rubric
-    from prefc.runtime.files import read_jsonl
 
     block = spec.builds[name]
     if seed == (block.ast.seed or 0):
@@ -369,8 +372,8 @@ def development_rubric(spec, name: str, build_dir: Path, *, seed: int, out: Path
     for path in sorted(build_dir.glob("*/*.jsonl")):
         seen.update(
             json.dumps(row["prompt"], sort_keys=True)
-            for _, _, row in read_jsonl(path, error=ValueError)
-            if isinstance(row, dict) and "prompt" in row
+            for _, _, row, _ in read_rows(path, DatasetRow, error=ValueError)
+            if "prompt" in row
         )
     selection = reported.header.get("selection") or {}
     pool = selection.get("discriminating" if selection.get("rule") == "discriminating" else "candidates")
@@ -412,12 +415,10 @@ def agent_verdicts(report: AgentReport, preferences: list[str], trained: list[st
         preferences: The rubric's compared preference labels.
         trained: The labels the run trained on.
     """
-    from prefc.runtime.files import read_jsonl
+    from prefc.artefacts import ResultRecord, read_rows
     from prefc.runtime.verdict import margin
 
-    records = [
-        rec for _, _, rec in read_jsonl(report.results / "results.jsonl", error=ValueError) if isinstance(rec, dict)
-    ]
+    records = [rec for _, _, rec, _ in read_rows(report.results / "results.jsonl", ResultRecord, error=ValueError)]
     nearest = report.summary.get("nearest") or {}
     out: dict[str, Any] = {
         "nearest": nearest.get("label"),

@@ -120,7 +120,7 @@ def spec_json(spec: CheckedSpec) -> dict:
             "parameters": {
                 k: {
                     "default": None if v is None else pretty.number(v),
-                    "domain": None if not p.domains[k] else [pretty.number(d) for d in p.domains[k]],
+                    "domain": [pretty.number(d) for d in domain] if (domain := p.domains[k]) else None,
                 }
                 for k, v in p.defaults.items()
             },

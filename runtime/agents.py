@@ -31,7 +31,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-from .parse import format_answer
+from .answers import format_answer
 from .protocol import Agent, AgentError, Prompt
 
 __all__ = [
@@ -222,7 +222,7 @@ class LogitAgent:
         use_grid = self.grid if grid is None else [float(g) for g in grid]
         for item in items:
             p = logit_probabilities(item, kappa=self.kappa, temperature=self.temperature, grid=use_grid)
-            k = int(min(np.searchsorted(np.cumsum(p), self._rng.random(), side="right"), len(p) - 1))
+            k = min(int(np.searchsorted(np.cumsum(p), self._rng.random(), side="right")), len(p) - 1)
             option = item["family"]["options"][k]
             note = f"Logit choice at kappa={self.kappa:g}, temperature={self.temperature:g}."
             out.append(f"{note}\n{format_answer(option, schema=_schema_order(item))}")

@@ -498,8 +498,8 @@ def _binary_test(fa: dict[str, bool], fb: dict[str, bool], paired: bool, what: s
             n=len(keys),
             note=f"discordant pairs: {only_a} only in the first run, {only_b} only in the second",
         )
-    z, p = two_proportions(ka, na, kb, nb)
-    return TestResult(what, scope, "two-proportion z-test", p, a=ra, b=rb, statistic=z, n=na + nb)
+    z, p_z = two_proportions(ka, na, kb, nb)
+    return TestResult(what, scope, "two-proportion z-test", p_z, a=ra, b=rb, statistic=z, n=na + nb)
 
 
 def _overall_tests(a: Run, b: Run, paired: bool, labels: list[str]) -> list[TestResult]:

@@ -44,14 +44,22 @@ __all__ = [
     "RAW_LIMIT",
     "EvalError",
     "EvalResult",
+    "NumericScoring",
     "Rubric",
     "RubricError",
+    "Scoring",
     "evaluate",
     "load_rubric",
     "print_summary",
     "stratified",
     "summarize_results",
 ]
+
+Scoring = Literal["generate", "logprob"]
+"""How answers are read: generated text, or the log-probability of each option."""
+
+NumericScoring = Literal["generate", "options"]
+"""Under ``logprob`` scoring, how items with numeric answers are read: generated, or scored over options."""
 
 RAW_LIMIT = 100_000
 """Characters of each raw output kept in ``results.jsonl``."""
@@ -103,6 +111,7 @@ def _respond(agent: Any, items: list[dict[str, Any]], *, max_new_tokens: int, gr
     respond_items = getattr(agent, "respond_items", None)
     if callable(respond_items):
         kwargs: dict[str, Any] = {}
+        params: Mapping[str, inspect.Parameter]
         try:
             params = inspect.signature(respond_items).parameters
         except (TypeError, ValueError):
@@ -157,13 +166,13 @@ def evaluate(
     agent: Any,
     out_dir: str | os.PathLike[str],
     *,
-    scoring: Literal["generate", "logprob"] = "generate",
+    scoring: Scoring = "generate",
     batch_size: int = 16,
     max_new_tokens: int = 256,
     limit: int | None = None,
     progress: bool = True,
     plots: bool = True,
-    numeric: Literal["generate", "options"] = "generate",
+    numeric: NumericScoring = "generate",
     table: bool = True,
 ) -> EvalResult:
     """Run an agent on every rubric item, keep every raw output, parse, score and report.
@@ -192,7 +201,7 @@ def evaluate(
             returning the wrong number of answers. A ``KeyboardInterrupt`` propagates after the
             finished batches are on disk.
     """
-    from .parse import format_answer, parse_answer
+    from .answers import format_answer, parse_answer
 
     rub = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
     if scoring not in ("generate", "logprob"):

@@ -194,11 +194,11 @@ def plot_incentives(summary: Summary, path: Path, *, max_panels: int = 12) -> Pa
             ys = tuple(p.targets.get(lab, float("nan")) for p in s.points)
             series.setdefault(tuple(round(y, 9) if y == y else float("inf") for y in ys), []).append(lab)
         for key, labs in series.items():
-            ys = [float("nan") if y == float("inf") else y for y in key]
+            heights = [float("nan") if y == float("inf") else y for y in key]
             for i, lab in enumerate(labs):
                 (line,) = ax.plot(
                     xs,
-                    ys,
+                    heights,
                     linestyle="--" if i == len(labs) - 1 else "-",
                     marker=".",
                     color=colour[lab],

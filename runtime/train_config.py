@@ -38,6 +38,7 @@ from prefc.errors import SpecError
 
 __all__ = [
     "RUN_OPTIONS",
+    "CompletionFormat",
     "ConfigFile",
     "ConfigFileError",
     "TrainConfig",
@@ -54,6 +55,9 @@ class TrainError(SpecError):
 class TrainInterrupted(TrainError):
     """Training was interrupted; a checkpoint was saved and ``resume=True`` continues from it."""
 
+
+CompletionFormat = Literal["as-written", "answer-first", "answer"]
+"""What a fine-tuned model learns to write (:mod:`prefc.runtime.train_formats`)."""
 
 RUN_OPTIONS = ("dataset", "out", "backend")
 """Keys of a config file that are not :class:`TrainConfig` fields."""
@@ -106,7 +110,7 @@ class TrainConfig(BaseModel):
     save_total_limit: int = Field(default=2, ge=1, description="Checkpoints kept in out_dir/checkpoints.")
     logging_steps: int = Field(default=10, ge=1, description="Optimizer steps between logged training losses.")
     resume: bool = Field(default=False, description="Continue from the last checkpoint in out_dir/checkpoints.")
-    completion: Literal["as-written", "answer-first", "answer"] = Field(
+    completion: CompletionFormat = Field(
         default="as-written",
         description="What the model learns to write: the dataset's completion as written (reasoning, then the "
         "ANSWER line), the ANSWER line first, or the ANSWER line alone (prefc.runtime.train_formats).",

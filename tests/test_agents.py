@@ -27,8 +27,8 @@ from prefc.runtime.agents import (
     logit_probabilities,
     make_agent,
 )
+from prefc.runtime.answers import parse_answer
 from prefc.runtime.http_agent import OpenAIChatAgent
-from prefc.runtime.parse import parse_answer
 from prefc.runtime.protocol import Agent, Prompt
 
 SECRET = "sk-test-7f3a9c1e-do-not-leak"

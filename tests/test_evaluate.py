@@ -13,7 +13,7 @@ from test_score import GRID, KAPPA_OF, LABELS, build_items, header
 
 from prefc.runtime import evaluate as E
 from prefc.runtime.agents import LogitAgent, ScriptedAgent, TheoryAgent
-from prefc.runtime.parse import parse_answer
+from prefc.runtime.answers import parse_answer
 from prefc.runtime.protocol import Prompt
 from prefc.runtime.rubric import stratified
 from prefc.runtime.score import Summary

@@ -136,8 +136,8 @@ def test_numeric_items_are_scored_over_the_option_grid(tiny_model_dir: Path, tmp
     from test_evaluate import write_rubric
     from test_score import build_items
 
+    from prefc.runtime.answers import parse_answer
     from prefc.runtime.evaluate import evaluate
-    from prefc.runtime.parse import parse_answer
 
     items = build_items(24, seed=5)
     numeric = [it for it in items if any(s["kind"] != "choice" for s in it["schema"].values())]

@@ -34,9 +34,9 @@ pytest.importorskip("uvicorn")
 
 import prefc  # noqa: E402
 from prefc.runtime.agents import AgentError, LogitAgent, ScriptedAgent, TheoryAgent, make_agent  # noqa: E402
+from prefc.runtime.answers import parse_answer  # noqa: E402
 from prefc.runtime.evaluate import evaluate, load_rubric  # noqa: E402
 from prefc.runtime.http_agent import OpenAIChatAgent  # noqa: E402
-from prefc.runtime.parse import parse_answer  # noqa: E402
 from prefc.runtime.protocol import Agent, Prompt  # noqa: E402
 from prefc.runtime.serve import RubricChatAgent, ServeOptions, ServeRefused, serving_agent, start_server  # noqa: E402
 

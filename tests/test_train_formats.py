@@ -12,7 +12,7 @@ pytest.importorskip("trl")
 
 from test_models_train import _cfg, make_dataset  # noqa: E402
 
-from prefc.runtime.parse import parse_answer  # noqa: E402
+from prefc.runtime.answers import parse_answer  # noqa: E402
 from prefc.runtime.train import TrainError, prepare  # noqa: E402
 from prefc.runtime.train_formats import reorder_completion  # noqa: E402
 

@@ -1,3 +1,4 @@
+# Over 600 lines: every check of a game declaration, in the order a declaration reads (players to payoffs).
 """Game checks: players and groups, parameters with their defaults, domains and sweeps, group
 sizes, moves and stages, action domains at every swept value, observations, helpers and payoffs.
 """

@@ -7,7 +7,8 @@ module of :mod:`prefc.compiler.solve.concepts`; the algorithms they share are mo
 :mod:`.univariate` one-dimensional optima) and :mod:`.certify` checks every answer.
 """
 
-from prefc.compiler.solve.concept import Concept, Found, Judged, SolveError, concept_for
+from prefc.compiler.solve.concept import Concept, Found, Judged, SolveError
+from prefc.compiler.solve.concepts import concept_for
 from prefc.compiler.solve.solver import GameSolver, point_text, validate_point
 
 __all__ = ["Concept", "Found", "GameSolver", "Judged", "SolveError", "concept_for", "point_text", "validate_point"]

@@ -11,7 +11,7 @@ A *concept* is one way of solving one shape of game (one module each under ``com
 ``nash``                   simultaneous moves by distinct roles, continuous (:mod:`.role_continuous`)
 =========================  ====================================================================
 
-Concepts register themselves with :func:`concept` in the order they are tried; :func:`concept_for`
+Concepts register themselves with :func:`concept` in the order they are tried; :func:`.concepts.concept_for`
 returns the first whose :meth:`Concept.fits` accepts the game. A concept *finds* equilibria
 (:meth:`Concept.find`); the solver facade (:mod:`.solver`) then has them certified by a check that
 does not depend on how they were found (:meth:`Concept.certify`, built on :mod:`.certify`).
@@ -36,7 +36,7 @@ __all__ = [
     "Point",
     "SolveError",
     "concept",
-    "concept_for",
+    "registered",
     "unsupported",
 ]
 
@@ -228,18 +228,6 @@ def unsupported(game: GameIR) -> str:
     return "no solution concept applies to a game of this shape"
 
 
-def concept_for(game: GameIR) -> type[Concept]:
-    """The concept that solves a game.
-
-    Args:
-        game: The game's IR.
-
-    Raises:
-        SolveError: when no concept fits, saying why.
-    """
-    from prefc.compiler.solve import concepts  # noqa: F401  (importing registers the concepts)
-
-    for cls in _REGISTRY:
-        if cls.fits(game):
-            return cls
-    raise SolveError(f"game `{game.name}`: {unsupported(game)}", game=game)
+def registered() -> tuple[type[Concept], ...]:
+    """The registered concepts, in the order they are tried (:mod:`.concepts` registers them)."""
+    return tuple(_REGISTRY)

@@ -19,7 +19,6 @@ __all__ = [
     "argmaxes",
     "exact_value",
     "figure",
-    "numeric_value",
     "pretty",
     "regime_check",
     "select",
@@ -63,15 +62,6 @@ def exact_value(v: sp.Expr, where: str) -> Fraction | float:
     if not math.isfinite(f):
         raise NonFinite(f"the utility of {where} is not a finite real number ({sp.sstr(v)})")
     return f
-
-
-def numeric_value(v: Fraction | float | sp.Expr) -> float:
-    """A float of an exact or sympy number.
-
-    Args:
-        v: The number.
-    """
-    return float(v)
 
 
 def pretty(e: sp.Basic) -> str:

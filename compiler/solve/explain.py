@@ -19,7 +19,8 @@ import sympy as sp
 from prefc.compiler.check import CheckedPreference, PreferencePoint
 from prefc.compiler.ir import BoundPreference, GameIR
 from prefc.compiler.solve.closed import ClosedForm, _fewest_minus
-from prefc.compiler.solve.concept import SolveError, concept_for
+from prefc.compiler.solve.concept import SolveError
+from prefc.compiler.solve.concepts import concept_for
 from prefc.compiler.solve.concepts.symmetric_continuous import declared_domains
 from prefc.compiler.solve.derive import pretty
 from prefc.compiler.solve.nash import STRATEGY_LEVEL

@@ -21,7 +21,8 @@ from prefc.compiler.limits import GameTooLarge
 from prefc.compiler.lower import LoweringError
 from prefc.compiler.solution import Solution
 from prefc.compiler.solve.certify import CertificateError
-from prefc.compiler.solve.concept import Concept, Found, Judged, Point, SolveError, concept_for
+from prefc.compiler.solve.concept import Concept, Found, Judged, Point, SolveError
+from prefc.compiler.solve.concepts import concept_for
 from prefc.compiler.solve.continuous import NoConvergence
 from prefc.compiler.solve.derive import NonFinite
 

@@ -29,7 +29,7 @@ def _find(text: str, i: int, path: Sequence[str | int]) -> int:
     if text[i] == "{":
         j = _skip_ws(text, i + 1)
         while j < len(text) and text[j] == '"':
-            key, j = json.decoder.scanstring(text, j + 1)
+            key, j = _DECODER.raw_decode(text, j)
             j = _skip_ws(text, j)
             if j >= len(text) or text[j] != ":":
                 return i

@@ -13,17 +13,18 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from prefc.compiler.check import CheckedSpec
-    from prefc.compiler.diagnostics import Diagnostic
+    from prefc.compiler.diagnostics import CompileError, Diagnostic
+    from prefc.compiler.source import SourceFile
 
 __all__ = ["load_checked", "report_diagnostics", "sources_for", "sources_of"]
 
 
-def report_diagnostics(diags: Sequence[Diagnostic], sources: Mapping[str, str], fmt: str) -> None:
+def report_diagnostics(diags: Sequence[Diagnostic], sources: Mapping[str, SourceFile], fmt: str) -> None:
     """Print diagnostics: human text on stderr, or JSON on stdout.
 
     Args:
         diags: The diagnostics.
-        sources: File name -> source text, for the excerpts under each message.
+        sources: File name -> source file, for the excerpts under each message.
         fmt: ``text`` or ``json``.
     """
     from prefc.compiler.diagnostics import render_all, to_json
@@ -36,7 +37,7 @@ def report_diagnostics(diags: Sequence[Diagnostic], sources: Mapping[str, str], 
         print(render_all(list(diags), dict(sources), color=color_enabled(sys.stderr)), file=sys.stderr)
 
 
-def sources_for(paths: Sequence[str]) -> dict[str, str]:
+def sources_for(paths: Sequence[str]) -> dict[str, SourceFile]:
     """The source text of each readable file (files that cannot be read are left out).
 
     Args:
@@ -45,14 +46,14 @@ def sources_for(paths: Sequence[str]) -> dict[str, str]:
     from prefc.compiler.diagnostics import CompileError
     from prefc.compiler.parse import read_source
 
-    out = {}
+    out: dict[str, SourceFile] = {}
     for p in paths:
         with contextlib.suppress(CompileError):
             out[p] = read_source(p)
     return out
 
 
-def sources_of(exc) -> dict:
+def sources_of(exc: CompileError) -> dict[str, SourceFile]:
     """The source files a CompileError's diagnostics point into: those it carries, else re-read.
 
     Args:

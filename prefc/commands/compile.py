@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from prefc.compiler.emit.build import CompileResult
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -88,11 +92,17 @@ def cmd_compile(args) -> int:
     return 0
 
 
-def _compiled_json(result) -> dict:
-    """``compile --json``: the build's manifest (``manifest.json``, as written) and the row counts."""
-    import json
+def _compiled_json(result: CompileResult) -> dict[str, Any]:
+    """``compile --json``: the build's manifest (``manifest.json``, as written) and the row counts.
 
-    manifest = json.loads((Path(result.directory) / "manifest.json").read_text(encoding="utf-8"))
+    Args:
+        result: What the compile wrote.
+    """
+    from prefc.artefacts import Manifest, read_json, validate_document
+
+    path = Path(result.directory) / "manifest.json"
+    manifest, text = read_json(path)
+    validate_document(Manifest, manifest, where=str(path), text=text)
     return {
         "directory": str(result.directory),
         "manifest": manifest,

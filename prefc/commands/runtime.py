@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from prefc.runtime.train_config import ConfigFile
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -176,7 +180,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_serve)
 
 
-def _train_options(args) -> tuple[dict, object | None]:
+def _train_options(args: argparse.Namespace) -> tuple[dict[str, Any], ConfigFile | None]:
     """The training options of the flags over those of ``--config``, and the config file."""
     from prefc.runtime.train_config import load_config_file
 

@@ -217,7 +217,7 @@ def game_form(
         if count[0] > MAX_NODES:
             raise ExportError(f"the tree of `{game_name}` has more than {MAX_NODES} nodes")
         if level == len(actions):
-            values = {r: {} for r in players}
+            values: dict[str, dict[str, sp.Expr]] = {r: {} for r in players}
             for a, v in zip(actions, chosen, strict=True):
                 values[a.owner][a.name] = v
             return Node(

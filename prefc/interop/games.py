@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
+from prefc.compiler.pretty import number
 from prefc.interop.gambit import ExtensiveGame, GambitFormatError, Node, StrategicGame, parse_game, to_strategic
 from prefc.interop.output import ExportError
 
@@ -159,29 +160,10 @@ class _Names:
         return name
 
 
-def _num(value: Fraction) -> str:
-    value = Fraction(value)
-    if value.denominator == 1:
-        return str(value.numerator)
-    d = value.denominator
-    while d % 2 == 0:
-        d //= 2
-    while d % 5 == 0:
-        d //= 5
-    if d == 1:  # a terminating decimal: write it as one
-        digits = 0
-        while (value * 10**digits).denominator != 1:
-            digits += 1
-        text = f"{float(value):.{digits}f}" if digits < 16 else None
-        if text is not None and Fraction(text) == value:
-            return text
-    return f"{value.numerator}/{value.denominator}"
-
-
 def _table(refs: list[str], labels: list[list[str]], values: dict[tuple[int, ...], Fraction]) -> str:
     rows = []
     for combo in itertools.product(*(range(len(options)) for options in labels)):
-        rows.append(", ".join(labels[i][k] for i, k in enumerate(combo)) + ": " + _num(values[combo]))
+        rows.append(", ".join(labels[i][k] for i, k in enumerate(combo)) + ": " + number(Fraction(values[combo])))
     body = "\n".join("        " + "; ".join(rows[i : i + 4]) for i in range(0, len(rows), 4))
     return f"table({', '.join(refs)}) {{\n{body}\n    }}"
 
@@ -192,10 +174,11 @@ def _quote(text: str) -> str:
 
 def _strategic(game: StrategicGame, name: str, names: _Names, notes: list[str]) -> tuple[list[str], str, int]:
     players = [names.make(p, f"player{i + 1}") for i, p in enumerate(game.players)]
-    for i, s in enumerate(game.strategies):
-        if len(s) > MAX_OPTIONS:
+    for i, options in enumerate(game.strategies):
+        if len(options) > MAX_OPTIONS:
             raise GambitFormatError(
-                f"player {game.players[i]!r} has {len(s)} strategies; prefc decides among at most {MAX_OPTIONS}", line=1
+                f"player {game.players[i]!r} has {len(options)} strategies; prefc decides among at most {MAX_OPTIONS}",
+                line=1,
             )
     label_names = _Names()
     label_names.used |= names.used
@@ -217,7 +200,7 @@ def _strategic(game: StrategicGame, name: str, names: _Names, notes: list[str]) 
         lines.append(f"    payoff {players[0]} = {_table(refs, [labels, labels], values)}")
         notes.append("symmetric two-player game: `kantian` substitutes the own strategy into the other's slot")
         return players, "\n".join(lines), 1
-    all_labels = []
+    all_labels: list[list[str]] = []
     for p, strategies in zip(players, game.strategies, strict=True):
         own = []
         for s in strategies:
@@ -281,7 +264,8 @@ def _levels(game: ExtensiveGame, source: str) -> tuple[list[_Level], dict[tuple[
             walk(child, history + (k,), acc)
 
     walk(game.root, (), tuple(Fraction(0) for _ in range(n)))
-    stage, stage_levels = 0, []
+    stage = 0
+    stage_levels: list[int] = []
     for d, level in enumerate(levels):
         nodes = by_level[d]
         hidden = set()

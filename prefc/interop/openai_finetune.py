@@ -31,12 +31,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from prefc.compiler.emit.layout import preference_slug
 from prefc.interop.openai_export import collect_openai_files
 from prefc.interop.output import ExportError
 from prefc.runtime.files import atomic_write_text
+
+if TYPE_CHECKING:
+    from prefc.artefacts import DatasetHeader
 
 __all__ = ["DEFAULT_BASE_MODEL", "JOB_FILE", "HostedTrainError", "HostedResult", "train_hosted", "cmd_train_openai"]
 
@@ -210,6 +213,21 @@ def train_hosted(
     )
 
 
+def _dataset_header(dataset: Path) -> DatasetHeader | None:
+    """The dataset's header (``dataset.json``), validated, or None for a dataset without one.
+
+    Args:
+        dataset: The dataset directory.
+
+    Raises:
+        HostedTrainError: The header is not a prefc dataset header (file, line and field named).
+    """
+    from prefc.artefacts import DatasetHeader, read_document
+
+    path = Path(dataset) / "dataset.json"
+    return read_document(path, DatasetHeader, error=HostedTrainError) if path.is_file() else None
+
+
 def _start(
     client: Any, dataset: Path, out_dir: Path, *, options: dict[str, Any], base_url: str, stream: TextIO
 ) -> tuple[dict[str, Any], str]:
@@ -227,6 +245,7 @@ def _start(
         )
     label = labels[0]
     slug = preference_slug(label)
+    header = _dataset_header(dataset)
     out_dir.mkdir(parents=True, exist_ok=True)
     uploads: dict[str, str] = {}
     for split in ("train", "val"):
@@ -257,13 +276,6 @@ def _start(
         job = client.fine_tuning.jobs.create(**kwargs)
     except Exception as exc:
         raise _api_error(exc, "starting the fine-tuning job") from None
-    meta = {}
-    dataset_json = Path(dataset) / "dataset.json"
-    if dataset_json.is_file():
-        try:
-            meta = json.loads(dataset_json.read_text(encoding="utf-8"))
-        except ValueError:
-            meta = {}
     record = {
         "backend": "openai",
         "base_url": base_url,
@@ -271,9 +283,9 @@ def _start(
         "base_model": model,
         "preference": label,
         "dataset_dir": str(Path(dataset).resolve()),
-        "spec": meta.get("spec"),
-        "spec_sha256": meta.get("spec_sha256"),
-        "dataset": meta.get("dataset"),
+        "spec": header.spec if header else None,
+        "spec_sha256": header.spec_sha256 if header else None,
+        "dataset": header.dataset if header else None,
         "training_file": uploads["train"],
         "validation_file": uploads.get("val"),
         "hyperparameters": hp,

@@ -32,8 +32,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from prefc.runtime.answers import format_answer, parse_answer
 from prefc.runtime.evaluate import Rubric, RubricError, load_rubric
-from prefc.runtime.parse import format_answer, parse_answer
 from prefc.runtime.score import ItemOutcome, Summary, score_item
 from prefc.runtime.score import summarize as _summarize
 

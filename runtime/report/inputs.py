@@ -64,8 +64,6 @@ class EvalInput:
         path: The directory.
         summary: ``summary.json`` (None when it is missing).
         n_records: Valid records in ``results.jsonl``.
-        bad_lines: Lines of ``results.jsonl`` that are not valid JSON (a cut last line).
-        invalid_records: JSON lines of ``results.jsonl`` that are not result records.
         provisional: Parse rate and accuracies computed from ``results.jsonl`` when there is no
             summary (``n``, ``n_parsed``, ``parse_rate``, ``accuracy`` per label).
         samples: A few raw outputs (file order: the first unparsed one, then parsed ones).
@@ -79,8 +77,6 @@ class EvalInput:
     path: Path
     summary: Summary | None
     n_records: int = 0
-    bad_lines: int = 0
-    invalid_records: int = 0
     provisional: dict[str, Any] | None = None
     samples: list[dict[str, Any]] = field(default_factory=list)
     agents: list[str] = field(default_factory=list)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -235,8 +235,6 @@ def load_eval(path: str | os.PathLike[str]) -> EvalInput:
         path=p,
         summary=summary,
         n_records=len(records),
-        bad_lines=bad,
-        invalid_records=invalid,
         provisional=provisional,
         samples=_samples(records),
         agents=sorted({r.agent for r in records if r.agent}),
@@ -465,7 +463,13 @@ def load_diff(path: str | os.PathLike[str]) -> DiffInput:
     return DiffInput(path=p, data=data, plots=_plots(p, notes), notes=notes)
 
 
-_LOADERS = {"eval": load_eval, "run": load_run, "simulation": load_simulation, "diff": load_diff, "build": load_build}
+_LOADERS: dict[InputKind, Callable[[Path], LoadedInput]] = {
+    "eval": load_eval,
+    "run": load_run,
+    "simulation": load_simulation,
+    "diff": load_diff,
+    "build": load_build,
+}
 _FILE_KINDS = {name: kind for name, kind in _MARKERS}
 
 
@@ -506,7 +510,7 @@ def load_inputs(paths: Iterable[str | os.PathLike[str]]) -> list[LoadedInput]:
                 f"{p}: not an evaluation, run, simulation, diff or build directory "
                 "(no summary.json, results.jsonl, run.json, simulation.json, diff.json or manifest.json)"
             )
-        dirs.extend(found)  # type: ignore[arg-type]
+        dirs.extend(found)
     loaded: list[LoadedInput] = []
     seen: set[Path] = set()
     for d, kind in dirs:

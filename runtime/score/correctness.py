@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -44,7 +44,7 @@ class ItemOutcome(BaseModel):
     option_index: int | None = None
 
 
-def is_number(x: object) -> bool:
+def is_number(x: object) -> TypeGuard[int | float]:
     """Whether a value is a finite number (not a bool).
 
     Args:

@@ -131,7 +131,8 @@ def incentive_slopes(
         varying = []
         for name in names:
             vals = [(items[i].get("params") or {}).get(name) for i in idx]
-            if all(is_number(v) for v in vals) and len({float(v) for v in vals}) > 1:
+            numbers = [v for v in vals if is_number(v)]
+            if len(numbers) == len(vals) and len({float(v) for v in numbers}) > 1:
                 varying.append(name)
         if not varying:
             continue

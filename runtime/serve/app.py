@@ -152,9 +152,10 @@ async def _answer(state: AppState, request: Request, chat: ChatRequest) -> Answe
     except ShuttingDown:
         raise ApiError(503, "the server is shutting down", code="shutting_down", close=True) from None
     gone = asyncio.ensure_future(_until_disconnect(request))
+    waiting: set[asyncio.Future[Any]] = {future, gone}
     try:
         done, _ = await asyncio.wait(
-            {future, gone}, timeout=state.options.request_timeout, return_when=asyncio.FIRST_COMPLETED
+            waiting, timeout=state.options.request_timeout, return_when=asyncio.FIRST_COMPLETED
         )
     finally:
         gone.cancel()

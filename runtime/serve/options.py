@@ -81,15 +81,17 @@ class ServeOptions:
             "request_timeout": (0.05, 86400.0),
             "shutdown_timeout": (0.0, 3600.0),
         }
-        for name, (low, high) in floats.items():
+        for name, (lowest, highest) in floats.items():
             value = getattr(self, name)
             if (
                 isinstance(value, bool)
                 or not isinstance(value, int | float)
                 or not math.isfinite(value)
-                or not low <= value <= high
+                or not lowest <= value <= highest
             ):
-                raise ServeOptionsError(f"{name} must be a number of seconds in [{low:g}, {high:g}], got {value!r}")
+                raise ServeOptionsError(
+                    f"{name} must be a number of seconds in [{lowest:g}, {highest:g}], got {value!r}"
+                )
         if not isinstance(self.host, str) or not self.host:
             raise ServeOptionsError("host must be a non-empty host name or address")
         if self.model_name is not None and (not isinstance(self.model_name, str) or not self.model_name.strip()):

@@ -23,7 +23,7 @@ import queue
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..protocol import Agent, Prompt
@@ -125,7 +125,6 @@ class _Job:
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[Answer]
     abandoned: bool = False
-    queued_at: float = field(default_factory=time.monotonic)
 
 
 def _resolve(future: asyncio.Future[Answer], result: Answer | None, error: BaseException | None) -> None:

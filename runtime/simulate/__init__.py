@@ -15,7 +15,7 @@ any agent with ``respond`` (``local:...``, ``openai:...``, :class:`prefc.runtime
     Gets a system message and a user message: the market described by the game's prompt
     template (the same sandboxed templates as the compiled datasets), a compact table of the
     recent rounds, and the request to answer with one line ``ANSWER: {"price": <number>}``,
-    read by :func:`prefc.runtime.parse.parse_answer` with the action's bounds as the schema.
+    read by :func:`prefc.runtime.answers.parse_answer` with the action's bounds as the schema.
     Agents that are one object (the same model) answer both their prompts in one batch. An
     answer that cannot be read is recorded (raw text and reason) and the agent's previous price
     is held (``held: true``); before its first valid answer that is the initial price.

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from prefc.artefacts import AgentMove, RoundRecord, SimulationSummary, write_document
 
 from ..agents import AgentError
-from ..parse import parse_answer
+from ..answers import parse_answer
 from .market import PricingMarket, SimulationError, eligible_games, load_ir
 from .output import SimulationResult, plot_prices, plot_profits, print_simulation, summarize_agents, theory_benchmarks
 from .players import Player, TheoryPricer, make_player
@@ -323,13 +323,13 @@ def simulate(
                         meta.append((True, raw, parsed.error or "no answer"))
                 moves = []
                 for i in range(2):
-                    held, raw, error = meta[i]
+                    held, shown, error = meta[i]
                     moves.append(
                         AgentMove(
                             agent=names[i],
                             price=prices[i],
                             held=held,
-                            raw=raw,
+                            raw=shown,
                             error=error,
                             share=market.share(prices[i], prices[1 - i]),
                             profit=market.profit(prices[i], prices[1 - i]),

@@ -123,6 +123,7 @@ class PricingMarket:
         self.point = point
         self.values = {k: _rational(v) for k, v in point.items()}
         subs = {g.params[k].symbol: v for k, v in self.values.items()}
+        assert self.action.lo is not None and self.action.hi is not None  # an interval action has both bounds
         self.lo = float(self.action.lo.subs(subs))
         self.hi = float(self.action.hi.subs(subs))
         if not (math.isfinite(self.lo) and math.isfinite(self.hi) and self.lo < self.hi):
@@ -254,9 +255,10 @@ class PricingMarket:
         if pref is None or "kappa" not in pref.defaults:
             return None
         values = [(k, kappa if k == "kappa" else v) for k, v in pref.defaults.items()]
-        if any(v is None for _, v in values):
+        known = tuple((k, Fraction(v)) for k, v in values if v is not None)
+        if len(known) != len(values):
             return None
-        return PreferencePoint("moralis", tuple((k, Fraction(v)) for k, v in values))
+        return PreferencePoint("moralis", known)
 
     def clip(self, price: float) -> float:
         """The price within the action's bounds.

@@ -106,19 +106,19 @@ def summarize_agents(
     for i, (player, name) in enumerate(zip(players, names, strict=True)):
         moves = [r.agents[i] for r in rounds]
         recent = [r.agents[i] for r in window]
-        theory = isinstance(player, TheoryPricer)
+        theory = player if isinstance(player, TheoryPricer) else None
         failures = sum(1 for m in moves if m.error is not None)
         agents.append(
             AgentSummary(
                 name=name,
                 kind="theory" if theory else "agent",
-                preference=player.preference if theory else None,
+                preference=theory.preference if theory else None,
                 mean_price_last=_mean([m.price for m in recent]),
                 mean_profit_last=_mean([m.profit for m in recent]),
                 mean_share_last=_mean([m.share for m in recent]),
                 failures=failures,
                 parse_rate=(1 - failures / len(moves)) if moves else None,
-                benchmark_price=player.market.symmetric_price(player.point) if theory else None,
+                benchmark_price=theory.market.symmetric_price(theory.point) if theory else None,
             )
         )
     joint = _mean([_mean([m.profit for m in r.agents]) for r in window])

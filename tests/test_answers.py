@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from prefc.runtime.parse import MAX_SCAN_CHARS, ParsedAnswer, SchemaError, format_answer, parse_answer
+from prefc.runtime.answers import MAX_SCAN_CHARS, ParsedAnswer, SchemaError, format_answer, parse_answer
 
 PD = {"move": {"kind": "choice", "options": ["cooperate", "defect"]}}
 DICTATOR = {"give": {"kind": "integer", "min": 0, "max": 10, "step": 1}}
