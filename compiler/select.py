@@ -136,7 +136,7 @@ def _check_point(spec: CheckedSpec, game: str, values: dict[str, Fraction], span
     empty action intervals (located at the setting that causes them)."""
     from prefc.compiler.ir import lower_game
     from prefc.compiler.solve.concept import SolveError
-    from prefc.compiler.solve.solver import validate_point
+    from prefc.compiler.solve.points import validate_point
 
     try:
         validate_point(lower_game(spec.games[game]), values)

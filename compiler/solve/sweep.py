@@ -28,7 +28,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sympy as sp
 
@@ -36,11 +36,24 @@ from prefc.compiler.lazy import lazy_module
 from prefc.compiler.solution import Solution
 
 if TYPE_CHECKING:
-    from prefc.compiler.solve.solver import GameSolver
+    from prefc.compiler.ir import BoundPreference, GameIR
+    from prefc.compiler.solve.concept import Concept
 
 np = lazy_module("numpy", globals(), "np")
 
 __all__ = ["SweepPlan", "SweepResult", "answer_of", "exact", "plan_sweep", "run_sweep"]
+
+
+class PointSolver(Protocol):
+    """What a sweep needs of the per-point solver (:class:`prefc.compiler.solve.GameSolver`): its
+    game, preference and concept, and its answer at one point for the points a sweep leaves to it."""
+
+    game: GameIR
+    pref: BoundPreference
+    concept: Concept
+
+    def solve(self, values: dict[str, Any] | None = None, *, derive: bool = True) -> Solution: ...
+
 
 GRID = 33
 """Deviations per continuous action in the certificate (the bounds included)."""
@@ -243,7 +256,7 @@ def _domains(game) -> dict:
     return dict(declared_domains(game))
 
 
-def plan_sweep(solver: GameSolver) -> SweepPlan:
+def plan_sweep(solver: PointSolver) -> SweepPlan:
     """How a solver's game is swept: its closed form compiled to numpy, or per distinct point.
 
     Args:
@@ -266,7 +279,7 @@ def plan_sweep(solver: GameSolver) -> SweepPlan:
     return SweepPlan("distinct", params)
 
 
-def _plan_backward(solver: GameSolver, params: list[sp.Symbol]) -> SweepPlan:
+def _plan_backward(solver: PointSolver, params: list[sp.Symbol]) -> SweepPlan:
     from prefc.compiler.solve.concepts.backward import profile_of, symbolic_backward
     from prefc.compiler.solve.utility import role_utility
 
@@ -322,7 +335,7 @@ def _not_beaten(here: Any, deviations: Any) -> Any:
     return (best - here) <= REL_TOL * (1.0 + np.abs(here) + np.abs(best))
 
 
-def _plan_symmetric_continuous(solver: GameSolver, params: list[sp.Symbol]) -> SweepPlan:
+def _plan_symmetric_continuous(solver: PointSolver, params: list[sp.Symbol]) -> SweepPlan:
     from prefc.compiler.solve.concepts.symmetric_continuous import SymmetricContinuous
     from prefc.compiler.solve.utility import symmetric_utility
 
@@ -356,7 +369,7 @@ def _plan_symmetric_continuous(solver: GameSolver, params: list[sp.Symbol]) -> S
     return plan
 
 
-def _plan_symmetric_finite(solver: GameSolver, params: list[sp.Symbol]) -> SweepPlan:
+def _plan_symmetric_finite(solver: PointSolver, params: list[sp.Symbol]) -> SweepPlan:
     from prefc.compiler.solve.concepts.symmetric_finite import SymmetricFinite
     from prefc.compiler.solve.utility import symmetric_utility
 
@@ -387,11 +400,11 @@ def _plan_symmetric_finite(solver: GameSolver, params: list[sp.Symbol]) -> Sweep
 # -- running ---------------------------------------------------------------------------------------------
 
 
-def _columns(solver: GameSolver, points: Mapping[str, Any]) -> tuple[list[Any], int]:
+def _columns(solver: PointSolver, points: Mapping[str, Any]) -> tuple[list[Any], int]:
     """Every parameter's values as float arrays (defaults where a parameter is not given), checked."""
     from prefc.compiler.check import NotConstant, eval_const
     from prefc.compiler.solve.concept import SolveError
-    from prefc.compiler.solve.solver import validate_point
+    from prefc.compiler.solve.points import validate_point
 
     game = solver.game
     for k in points:
@@ -443,7 +456,7 @@ def _point(game, cols: list[Any], i: int) -> dict[str, Fraction]:
     return {name: exact(col[i]) for name, col in zip(game.params, cols, strict=True)}
 
 
-def run_sweep(solver: GameSolver, plan: SweepPlan, points: Mapping[str, Any]) -> SweepResult:
+def run_sweep(solver: PointSolver, plan: SweepPlan, points: Mapping[str, Any]) -> SweepResult:
     """Answer every point: vectorised where the plan decides it, per point where it cannot.
 
     Args:
