@@ -39,7 +39,7 @@ from prefc.compiler.limits import MAX_OPTIONS
 from prefc.compiler.solution import Equilibrium, Verification
 from prefc.compiler.solve import quadratic
 from prefc.compiler.solve.derive import exact_value
-from prefc.compiler.solve.strategic import _checked, _Compiled, memo
+from prefc.compiler.solve.strategic import CompiledForm, checked_value, memo
 from prefc.compiler.solve.utility import (
     count_split,
     count_utility,
@@ -165,9 +165,9 @@ class _Players:
         return memo(self.game, ("certify", self.pref.key, *key), build)
 
     def _eval(self, expr: Any, env: dict[sp.Symbol, sp.Expr], where: str) -> Fraction | float:
-        compiled = memo(self.game, ("certify-compiled", id(expr)), lambda: _Compiled(expr))
+        compiled = memo(self.game, ("certify-compiled", id(expr)), lambda: CompiledForm(expr))
         full = {**self._param_env, **{k: _frac(v) for k, v in env.items()}}
-        return _checked(compiled(full), lambda: where)
+        return checked_value(compiled(full), lambda: where)
 
     def named(self, role: str, profile: dict[str, int]) -> Fraction | float:
         actual = self._table("a:")

@@ -24,7 +24,7 @@ from typing import Any
 
 import sympy as sp
 
-__all__ = ["ClosedForm", "MixedRegime", "SignOracle", "isolate", "isolate_all", "simplify", "text"]
+__all__ = ["ClosedForm", "fewest_minus", "isolate", "isolate_all", "MixedRegime", "SignOracle", "simplify", "text"]
 
 SignOracle = Callable[[sp.Expr], int | None]
 """The sign (+1 / -1) of an expression over the parameters considered, or None when it is not fixed."""
@@ -162,12 +162,12 @@ def text(e: Any) -> str:
     if e is sp.false or e is False:
         return "never"
     if isinstance(e, sp.Basic):
-        s = sp.sstr(sp.nsimplify(e) if e.is_number and not e.is_Rational else _fewest_minus(e))
+        s = sp.sstr(sp.nsimplify(e) if e.is_number and not e.is_Rational else fewest_minus(e))
         return s.replace("**", "^")
     return str(e)
 
 
-def _fewest_minus(e: sp.Basic) -> sp.Basic:
+def fewest_minus(e: sp.Basic) -> sp.Basic:
     """The same rational expression written with as few leading minus signs as sympy allows:
     ``(T - R)/(T - P)`` rather than ``-(T - R)/(P - T)``."""
     if not isinstance(e, sp.Expr) or not e.free_symbols or not e.is_rational_function():

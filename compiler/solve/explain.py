@@ -18,7 +18,7 @@ import sympy as sp
 
 from prefc.compiler.check import CheckedPreference, PreferencePoint
 from prefc.compiler.ir import BoundPreference, GameIR
-from prefc.compiler.solve.closed import ClosedForm, _fewest_minus
+from prefc.compiler.solve.closed import ClosedForm, fewest_minus
 from prefc.compiler.solve.concept import SolveError
 from prefc.compiler.solve.concepts import concept_for
 from prefc.compiler.solve.concepts.symmetric_continuous import declared_domains
@@ -81,7 +81,7 @@ def text(e) -> str:
     if e is sp.false:
         return "never"
     if isinstance(e, sp.Expr) and e.free_symbols and e.is_rational_function():
-        return pretty(_fewest_minus(e))
+        return pretty(fewest_minus(e))
     return pretty(e) if isinstance(e, sp.Basic) else str(e)
 
 

@@ -33,15 +33,16 @@ from typing import Any
 from prefc.compiler.limits import GameTooLarge
 
 __all__ = [
-    "BimatrixSolution",
-    "GameTooLarge",
-    "MixedEquilibrium",
     "best_responses",
     "bimatrix_equilibria",
+    "BimatrixSolution",
+    "GameTooLarge",
     "is_degenerate",
     "is_equilibrium",
+    "MixedEquilibrium",
     "pure_equilibria",
     "solve_bimatrix",
+    "solve_integer",
     "symmetric_mixed_equilibria_2p",
     "symmetric_pure_equilibria",
     "to_fraction",
@@ -224,7 +225,7 @@ class _Vertex:
     tight: int  # bit mask over the opponent's best responses to this strategy
 
 
-def _solve_integer(system: list[list[int]]) -> tuple[int, list[int]] | None:
+def solve_integer(system: list[list[int]]) -> tuple[int, list[int]] | None:
     """Fraction-free Gauss-Jordan (Bareiss) on a k x (k+1) augmented integer system.
 
     Returns ``(d, numerators)`` with solution ``numerators[i] / d``, or None when singular.
@@ -269,7 +270,7 @@ def _vertices(payoff_of_response: list[list[int]]) -> list[_Vertex]:
         for support in combinations(range(own), size):
             restricted = [[col[s] for s in support] for col in columns]
             for tight_set in combinations(range(other), size):
-                solved = _solve_integer([restricted[r] + [1] for r in tight_set])
+                solved = solve_integer([restricted[r] + [1] for r in tight_set])
                 if solved is None:
                     continue
                 det, nums = solved

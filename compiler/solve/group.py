@@ -29,7 +29,7 @@ from prefc.compiler.exact import NotCompilable, compile_exact
 from prefc.compiler.ir import BoundPreference, GameIR
 from prefc.compiler.limits import MAX_PROFILES, GameTooLarge
 from prefc.compiler.solve.derive import exact_value
-from prefc.compiler.solve.strategic import StrategicForm, Strategy, _strategies, memo
+from prefc.compiler.solve.strategic import StrategicForm, Strategy, memo, strategies_of
 from prefc.compiler.solve.utility import count_split, count_utility
 
 __all__ = ["GroupForm", "MixedSymmetric", "compositions"]
@@ -86,7 +86,7 @@ class GroupForm:
         if not size.is_Integer or int(size) < 1:
             raise GameTooLarge(f"the group size of `{game.name}` is {size} at this point; it must be a whole number")
         self.n = int(size)
-        self.strategies: list[Strategy] = _strategies(game, game.group, subs)
+        self.strategies: list[Strategy] = strategies_of(game, game.group, subs)
         self.k = len(self.strategies)
         self._pure: dict[tuple[int, Counts], Fraction | float] = {}
         self._fast = self._compile_pure()

@@ -33,7 +33,7 @@ from itertools import combinations
 from math import lcm
 
 from prefc.compiler.limits import GameTooLarge
-from prefc.compiler.solve.finite import MixedEquilibrium, _solve_integer
+from prefc.compiler.solve.finite import MixedEquilibrium, solve_integer
 
 __all__ = ["QuadraticSolution", "equilibria", "simplex_max", "solve_linear", "symmetric_equilibria", "value"]
 
@@ -56,7 +56,7 @@ def solve_linear(a: list[list[Fraction]], b: list[Fraction]) -> list[Fraction] |
         entries = [Fraction(v) for v in row] + [Fraction(rhs)]
         scale = lcm(*(v.denominator for v in entries))
         system.append([int(v * scale) for v in entries])
-    solved = _solve_integer(system)
+    solved = solve_integer(system)
     if solved is None:
         return None
     d, numerators = solved

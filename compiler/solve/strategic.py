@@ -30,7 +30,7 @@ from prefc.compiler.solution import ActionValue
 from prefc.compiler.solve.derive import NonFinite, exact_value, shown
 from prefc.compiler.solve.utility import named_split, named_utility, plan_split, plan_utility
 
-__all__ = ["StrategicForm", "Strategy", "strategic_form"]
+__all__ = ["checked_value", "CompiledForm", "strategic_form", "StrategicForm", "strategies_of", "Strategy"]
 
 Env = dict[sp.Symbol, Fraction]
 _T = TypeVar("_T")
@@ -110,7 +110,7 @@ def _options(action: ActionIR, subs: dict[sp.Symbol, sp.Expr]) -> list[sp.Expr]:
     return opts
 
 
-def _strategies(game: GameIR, role: str, subs: dict[sp.Symbol, sp.Expr], owner: str | None = None) -> list[Strategy]:
+def strategies_of(game: GameIR, role: str, subs: dict[sp.Symbol, sp.Expr], owner: str | None = None) -> list[Strategy]:
     acts = [a for a in game.actions if a.owner == (owner or role)]
     per_action = [_options(a, subs) for a in acts]
     out = []
@@ -131,7 +131,7 @@ def _profile_text(strategies: list[list[Strategy]], profile: tuple[int, ...]) ->
     return "(" + ", ".join(strategies[i][s].text for i, s in enumerate(profile)) + ")"
 
 
-class _Compiled:
+class CompiledForm:
     """A utility expression compiled once, evaluated exactly; per-point substitution as a fallback."""
 
     def __init__(self, expr: sp.Expr):
@@ -170,7 +170,7 @@ def memo(game: GameIR, key: tuple, build: Callable[[], _T]) -> _T:
     return cast(_T, store[key])
 
 
-def _checked(value: object, where: str | Callable[[], str]) -> Fraction | float:
+def checked_value(value: object, where: str | Callable[[], str]) -> Fraction | float:
     if isinstance(value, Fraction):
         return value
     if isinstance(value, float) and math.isfinite(value):
@@ -215,7 +215,7 @@ def _action_symbols(game: GameIR, prefix: str = "") -> dict[str, dict[str, sp.Sy
 
 def _role_form(game: GameIR, pref: BoundPreference, subs, env: Env) -> StrategicForm:
     roles = [r for r in game.roles if any(a.owner == r for a in game.actions)]  # roles without a move are no players
-    strategies = [_strategies(game, r, subs) for r in roles]
+    strategies = [strategies_of(game, r, subs) for r in roles]
     _check_profiles([len(s) for s in strategies])
     syms = _action_symbols(game)
     usyms = _action_symbols(game, "u:")
@@ -226,8 +226,8 @@ def _role_form(game: GameIR, pref: BoundPreference, subs, env: Env) -> Strategic
             listed = "; ".join(f"{r}: " + ", ".join(v) for r, v in names.items())
             raise LoweringError(f"`kantian substitute` needs every role to choose the same actions ({listed})")
 
-    def named(role: str) -> Callable[[], _Compiled]:
-        return lambda: _Compiled(named_utility(game, pref.template, role=role, actual=syms))
+    def named(role: str) -> Callable[[], CompiledForm]:
+        return lambda: CompiledForm(named_utility(game, pref.template, role=role, actual=syms))
 
     pure = [memo(game, ("named", pref.key, r), named(r)) for r in roles]
 
@@ -246,7 +246,7 @@ def _role_form(game: GameIR, pref: BoundPreference, subs, env: Env) -> Strategic
     def pure_utility(i: int, profile: tuple[int, ...]) -> Fraction | float:
         key = (i, profile)
         if key not in cache:
-            cache[key] = _checked(
+            cache[key] = checked_value(
                 pure[i](env_of(profile)), lambda: f"`{roles[i]}` at {_profile_text(strategies, profile)}"
             )
         return cache[key]
@@ -269,14 +269,14 @@ def _role_form(game: GameIR, pref: BoundPreference, subs, env: Env) -> Strategic
                     universal={roles[i]: usyms[roles[i]], roles[j]: usyms[roles[j]]},
                     actions=everything,
                 )
-                return None if parts is None else (_Compiled(parts.actual), _Compiled(parts.universal))
+                return None if parts is None else (CompiledForm(parts.actual), CompiledForm(parts.universal))
 
             compiled = memo(game, ("named-split", pref.key, roles[i]), build)
             if compiled is not None:
                 actual, universal = compiled
 
                 def actual_at(profile: tuple[int, ...]) -> Fraction | float:
-                    return _checked(
+                    return checked_value(
                         actual(env_of(profile)), lambda: f"`{roles[i]}` at {_profile_text(strategies, profile)}"
                     )
 
@@ -286,7 +286,7 @@ def _role_form(game: GameIR, pref: BoundPreference, subs, env: Env) -> Strategic
                     bind(e, usyms, roles[i], strategies[i][own], roles[i])
                     for a, v in strategies[i][other].values[roles[i]].items():
                         e[usyms[roles[j]][a]] = Fraction(int(v.p), int(v.q))
-                    return _checked(
+                    return checked_value(
                         universal(e),
                         lambda: (
                             f"`{roles[i]}` universalised at ({strategies[i][own].text}, {strategies[i][other].text})"
@@ -311,7 +311,7 @@ def _check_profiles(counts: list[int]) -> None:
 
 def _plan_form(game: GameIR, pref: BoundPreference, subs, env: Env) -> StrategicForm:
     roles = game.roles
-    per_role = [_strategies(game, r, subs) for r in roles]
+    per_role = [strategies_of(game, r, subs) for r in roles]
     count = 1
     for s in per_role:
         count *= len(s)
@@ -329,14 +329,14 @@ def _plan_form(game: GameIR, pref: BoundPreference, subs, env: Env) -> Strategic
     uq_syms = _action_symbols(game, "uq:")
     everything = {s for table in (p_syms, q_syms, up_syms, uq_syms) for acts in table.values() for s in acts.values()}
     pure_expr = memo(
-        game, ("plan", pref.key), lambda: _Compiled(plan_utility(game, pref.template, plan=p_syms, opponent=q_syms))
+        game, ("plan", pref.key), lambda: CompiledForm(plan_utility(game, pref.template, plan=p_syms, opponent=q_syms))
     )
 
     def build_split():
         parts = plan_split(
             game, pref.template, plan=p_syms, opponent=q_syms, universal=(up_syms, uq_syms), actions=everything
         )
-        return (None, None) if parts is None else (_Compiled(parts.actual), _Compiled(parts.universal))
+        return (None, None) if parts is None else (CompiledForm(parts.actual), CompiledForm(parts.universal))
 
     actual, universal = memo(game, ("plan-split", pref.key), build_split)
 
@@ -354,7 +354,7 @@ def _plan_form(game: GameIR, pref: BoundPreference, subs, env: Env) -> Strategic
             e = dict(env)
             bind(e, p_syms, plans[own])
             bind(e, q_syms, plans[other])
-            cache[key] = _checked(pure_expr(e), f"the plan {plans[own].text} against {plans[other].text}")
+            cache[key] = checked_value(pure_expr(e), f"the plan {plans[own].text} against {plans[other].text}")
         return cache[key]
 
     def split(i: int):
@@ -365,13 +365,13 @@ def _plan_form(game: GameIR, pref: BoundPreference, subs, env: Env) -> Strategic
             e = dict(env)
             bind(e, p_syms, plans[profile[i]])
             bind(e, q_syms, plans[profile[1 - i]])
-            return _checked(actual(e), f"the plan {plans[profile[i]].text} against {plans[profile[1 - i]].text}")
+            return checked_value(actual(e), f"the plan {plans[profile[i]].text} against {plans[profile[1 - i]].text}")
 
         def universal_at(own: int, other: int) -> Fraction | float:
             e = dict(env)
             bind(e, up_syms, plans[own])
             bind(e, uq_syms, plans[other])
-            return _checked(universal(e), f"the universalised plans {plans[own].text} and {plans[other].text}")
+            return checked_value(universal(e), f"the universalised plans {plans[own].text} and {plans[other].text}")
 
         return actual_at, universal_at
 
