@@ -78,6 +78,7 @@ def compile_spec(
     on_total: Callable[[int], None] | None = None,
     before_commit: Callable[[Path], None] | None = None,
     allow_large: bool = False,
+    cache: bool = True,
 ) -> CompileResult:
     """Compile a checked spec's builds into ``out_dir/<spec>/``.
 
@@ -93,6 +94,9 @@ def compile_spec(
         before_commit: Called with the staged directory just before it replaces the previous build.
         allow_large: Compile even when the work estimate is above the limits of
             :mod:`prefc.compiler.budget` (otherwise refused before any of it starts).
+        cache: Read and add solved games in the solved-games cache under the cache root
+            (:mod:`prefc.compiler.solve_cache`; every solution read is certified again); False
+            solves everything and leaves the cache alone.
 
     Raises:
         CompileError: template directory errors (located at the ``template`` setting).
@@ -105,7 +109,12 @@ def compile_spec(
     ir = lower_spec(spec)
     check_spec(ir, samples=samples, allow_large=allow_large)
     templates = _template_sets(spec)
-    solutions = Solutions(ir)
+    store = None
+    if cache:
+        from prefc.compiler.solve_cache import SolveCache
+
+        store = SolveCache()
+    solutions = Solutions(ir, store=store)
     renderers = {id(t): PromptRenderer(ir, t) for t in templates.values()}
     if on_total is not None:
         total = 0
@@ -175,6 +184,8 @@ def compile_spec(
             files=sorted(staged.files, key=lambda f: f.path),
         )
         staged.write_text("manifest.json", manifest.to_text())
+        if store is not None:
+            store.save()
         if before_commit is not None:
             before_commit(staged.tmp)
         staged.commit()
