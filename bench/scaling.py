@@ -1,0 +1,176 @@
+"""Compile cost as the work grows: time and peak memory of a dataset of 10^3, 10^4, 10^5 and 10^6
+rows, with the cost per row and a verdict on whether time is linear and peak memory flat.
+
+The spec is the ultimatum game at 20 endowments (61 decisions a point: the proposer's, and the
+responder's after each of 60 offers), for two preferences, in as many paraphrases as the largest
+size needs for distinct prompt keys (a copy of the default templates, whose 24 wordings repeat
+beyond the 24th). Every point is solved, and every decision answered, once before the sizes run
+(solving is the same work for every size: only the rows drawn change); each size then samples,
+renders and writes its rows through the compile's streaming writer in a child process of its own
+(forked from the solved state), which reports its wall time and its peak resident memory
+(``ru_maxrss``).
+
+Verdicts: time is linear when the time per row of every size from 10^4 rows on is within 20% of
+the largest size's; memory is flat when every size's peak is within 20% of the smallest's.
+Usage: ``python bench/scaling.py [--sizes 1000,10000,100000,1000000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SPEC = """spec scaling "Scaling"
+
+use "preferences.pref"
+
+game ultimatum "Ultimatum game with an outside option" {
+    players proposer, responder
+    param E = 60 vary 60..79
+    proposer chooses offer in 0..E
+    then responder sees offer and chooses accept in {yes, no}
+    payoff proposer  = if accept == yes then E - offer else 0
+    payoff responder = if accept == yes then offer else 0
+}
+
+dataset sft for economicus, moralis(kappa = 0.5) {
+    games ultimatum
+    samples 1000 per preference   seed 1
+    split train 0.9, val 0.1
+    paraphrases PARAPHRASES
+    template "templates"
+}
+"""
+KEYS_PER_WORDING = 20 * 61  # points x decisions
+
+
+def _spec(directory: Path, largest: int) -> Path:
+    wordings = max(24, -(-largest // (2 * KEYS_PER_WORDING)))  # each preference draws half the rows
+    shutil.copy(ROOT / "specs" / "preferences.pref", directory / "preferences.pref")
+    shutil.copytree(ROOT / "compiler" / "emit" / "templates" / "default", directory / "templates")
+    path = directory / "scaling.pref"
+    path.write_text(SPEC.replace("PARAPHRASES", str(wordings)))
+    return path
+
+
+def _emit(spec, ir, solutions, rows: int, out: Path) -> dict[str, float]:
+    """Sample, render and stream ``rows`` rows to disk as a compile does; time and peak memory."""
+    from prefc.artefacts import DatasetRow
+    from prefc.compiler.check import CheckedBuild
+    from prefc.compiler.emit.dataset import plan_dataset
+    from prefc.compiler.emit.prompts import PromptRenderer
+    from prefc.compiler.emit.templates import TemplateSet
+    from prefc.compiler.emit.write import StagedBuild
+
+    block = spec.builds["sft"]
+    build = CheckedBuild(
+        block.ast.model_copy(update={"samples": rows // len(block.preferences), "samples_per": "preference"}),
+        block.preferences,
+        block.games,
+    )
+    t0 = time.perf_counter()
+    templates = TemplateSet(Path(spec.path).parent / "templates")
+    plan = plan_dataset(spec, ir, build, solutions, PromptRenderer(ir, templates), seed=2)
+    staged = StagedBuild(out / "scaling")
+    written = 0
+    for split in plan.rows:
+        lines = staged.line_file(f"{split}.jsonl", model=DatasetRow)
+        for _, line in plan.lines(split, scratch=staged.tmp / f".{split}.rows"):
+            lines.write(line)
+        written += lines.close().rows
+    staged.commit()
+    seconds = time.perf_counter() - t0
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"rows": written, "seconds": seconds, "peak_mib": peak_kib / 1024}
+
+
+def _in_child(spec, ir, solutions, rows: int, out: Path) -> dict[str, float]:
+    """Run one size in a forked child (its own peak memory), the result through a pipe."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.close(read)
+        code = 0
+        try:
+            result = _emit(spec, ir, solutions, rows, out)
+            os.write(write, json.dumps(result).encode())
+        except BaseException as exc:  # noqa: BLE001 - reported by the parent
+            os.write(write, json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode())
+            code = 1
+        finally:
+            os.close(write)
+            os._exit(code)
+    os.close(write)
+    chunks = []
+    while chunk := os.read(read, 65536):
+        chunks.append(chunk)
+    os.close(read)
+    os.waitpid(pid, 0)
+    result = json.loads(b"".join(chunks) or b'{"error": "no result"}')
+    if "error" in result:
+        raise SystemExit(f"{rows} rows: {result['error']}")
+    return result
+
+
+def main() -> None:
+    """Solve the pool once, run every size, print the table and the verdicts."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,10000,100000,1000000", help="row counts, comma-separated")
+    args = parser.parse_args()
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    from prefc.compiler.check import check_file
+    from prefc.compiler.emit.dataset import parameter_points
+    from prefc.compiler.emit.situations import Solutions, situations
+    from prefc.compiler.ir import lower_spec
+
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = check_file(str(_spec(Path(tmp), sizes[-1])))
+        ir = lower_spec(spec)
+        solutions = Solutions(ir)
+        t0 = time.perf_counter()
+        points = parameter_points(ir, "ultimatum")
+        for pref in spec.builds["sft"].preferences:
+            for point in points:
+                solutions.solve("ultimatum", pref, point)
+                for s in situations(ir.games["ultimatum"], point):
+                    solutions.decide(s, pref)
+        wordings = spec.builds["sft"].ast.paraphrases
+        print(
+            f"pool: {len(points)} points x 61 decisions x {wordings} wordings, solved and answered once in "
+            f"{time.perf_counter() - t0:.1f} s",
+            flush=True,
+        )
+        results = []
+        for n in sizes:
+            r = _in_child(spec, ir, solutions, n, Path(tmp) / f"out-{n}")
+            shutil.rmtree(Path(tmp) / f"out-{n}", ignore_errors=True)
+            results.append(r)
+            print(
+                f"{r['rows']:>9,} rows: {r['seconds']:8.2f} s  {r['rows'] / r['seconds']:>9,.0f} rows/s  "
+                f"{1e6 * r['seconds'] / r['rows']:8.1f} us/row  peak {r['peak_mib']:7.1f} MiB",
+                flush=True,
+            )
+    last = results[-1]
+    per_row = {r["rows"]: r["seconds"] / r["rows"] for r in results}
+    base = last["seconds"] / last["rows"]
+    print("time per row / the largest size's:", ", ".join(f"{n:,}: {v / base:.2f}" for n, v in per_row.items()))
+    low = results[0]["peak_mib"]
+    print("peak memory / the smallest size's:", ", ".join(f"{r['rows']:,}: {r['peak_mib'] / low:.2f}" for r in results))
+    linear = all(abs(v / base - 1) <= 0.2 for n, v in per_row.items() if n >= 10_000)
+    flat = all(r["peak_mib"] <= 1.2 * low for r in results)
+    print(f"verdict: time {'linear' if linear else 'NOT linear'} (within 20% per row from 10^4 rows on); ", end="")
+    print(f"peak memory {'flat' if flat else 'NOT flat'} (within 20% of the smallest size's)")
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
