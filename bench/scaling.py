@@ -1,18 +1,21 @@
 """Compile cost as the work grows: time and peak memory of a dataset of 10^3, 10^4, 10^5 and 10^6
 rows, with the cost per row and a verdict on whether time is linear and peak memory flat.
 
-The spec is the ultimatum game at 20 endowments (61 decisions a point: the proposer's, and the
-responder's after each of 60 offers), for two preferences, in as many paraphrases as the largest
-size needs for distinct prompt keys (a copy of the default templates, whose 24 wordings repeat
-beyond the 24th). Every point is solved, and every decision answered, once before the sizes run
+The spec is the ultimatum game with an outside option ``c`` for the proposer, at 20 endowments and
+as many values of ``c`` as the largest size needs (61 decisions a point: the proposer's, and the
+responder's after each of 60 offers), for two preferences, in up to 50 paraphrases (a copy of the
+default templates, whose 24 wordings repeat beyond the 24th), so that every size draws distinct
+prompt keys from the same pool. Every point is solved, and every decision answered, once before the sizes run
 (solving is the same work for every size: only the rows drawn change); each size then samples,
 renders and writes its rows through the compile's streaming writer in a child process of its own
 (forked from the solved state), which reports its wall time and its peak resident memory
 (``ru_maxrss``).
 
-Verdicts: time is linear when the time per row of every size from 10^4 rows on is within 20% of
-the largest size's; memory is flat when every size's peak is within 20% of the smallest's.
-Usage: ``python bench/scaling.py [--sizes 1000,10000,100000,1000000]``.
+Sampling walks the whole pool whatever the size, so time is a fixed part plus a part per row.
+Verdicts: time is linear when the marginal cost per row (the time added from one size to the
+next, over the rows added) of every step from 10^4 rows on is within 20% of the last step's;
+memory is flat when every size's peak is within 20% of the smallest's.
+Usage: ``python bench/scaling.py [--sizes 1000,10000,100000,1000000] [--pool ROWS]``.
 """
 
 from __future__ import annotations
@@ -35,10 +38,10 @@ use "preferences.pref"
 
 game ultimatum "Ultimatum game with an outside option" {
     players proposer, responder
-    param E = 60 vary 60..79
+    param E = 60 vary 60..79, c = 0 vary 0..OUTSIDE
     proposer chooses offer in 0..E
     then responder sees offer and chooses accept in {yes, no}
-    payoff proposer  = if accept == yes then E - offer else 0
+    payoff proposer  = if accept == yes then E - offer else c
     payoff responder = if accept == yes then offer else 0
 }
 
@@ -50,15 +53,18 @@ dataset sft for economicus, moralis(kappa = 0.5) {
     template "templates"
 }
 """
-KEYS_PER_WORDING = 20 * 61  # points x decisions
+KEYS_PER_WORDING = 20 * 61  # endowments x decisions
+MAX_WORDINGS = 50  # the most paraphrases a dataset may ask
 
 
 def _spec(directory: Path, largest: int) -> Path:
-    wordings = max(24, -(-largest // (2 * KEYS_PER_WORDING)))  # each preference draws half the rows
+    half = -(-largest // 2)  # each preference draws half the rows
+    wordings = min(MAX_WORDINGS, max(24, -(-half // KEYS_PER_WORDING)))
+    outside = -(-half // (KEYS_PER_WORDING * wordings))  # values of the outside option c
     shutil.copy(ROOT / "specs" / "preferences.pref", directory / "preferences.pref")
     shutil.copytree(ROOT / "compiler" / "emit" / "templates" / "default", directory / "templates")
     path = directory / "scaling.pref"
-    path.write_text(SPEC.replace("PARAPHRASES", str(wordings)))
+    path.write_text(SPEC.replace("PARAPHRASES", str(wordings)).replace("OUTSIDE", str(outside - 1)))
     return path
 
 
@@ -125,6 +131,7 @@ def main() -> None:
     """Solve the pool once, run every size, print the table and the verdicts."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000,100000,1000000", help="row counts, comma-separated")
+    parser.add_argument("--pool", type=int, default=None, help="rows the pool holds (default: the largest size)")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
     from prefc.compiler.check import check_file
@@ -133,11 +140,12 @@ def main() -> None:
     from prefc.compiler.ir import lower_spec
 
     with tempfile.TemporaryDirectory() as tmp:
-        spec = check_file(str(_spec(Path(tmp), sizes[-1])))
+        spec = check_file(str(_spec(Path(tmp), max(sizes[-1], args.pool or 0))))
         ir = lower_spec(spec)
         solutions = Solutions(ir)
         t0 = time.perf_counter()
         points = parameter_points(ir, "ultimatum")
+        print(f"pool: solving {len(points)} points for 2 preferences ...", flush=True)
         for pref in spec.builds["sft"].preferences:
             for point in points:
                 solutions.solve("ultimatum", pref, point)
@@ -160,14 +168,26 @@ def main() -> None:
                 flush=True,
             )
     last = results[-1]
-    per_row = {r["rows"]: r["seconds"] / r["rows"] for r in results}
     base = last["seconds"] / last["rows"]
-    print("time per row / the largest size's:", ", ".join(f"{n:,}: {v / base:.2f}" for n, v in per_row.items()))
+    print(
+        "time per row / the largest size's:",
+        ", ".join(f"{r['rows']:,}: {r['seconds'] / r['rows'] / base:.2f}" for r in results),
+    )
+    steps = [
+        (b["rows"], (b["seconds"] - a["seconds"]) / (b["rows"] - a["rows"]))
+        for a, b in zip(results, results[1:], strict=False)
+    ]
+    if steps:
+        print("marginal time per row, by step:", ", ".join(f"to {n:,}: {1e6 * m:.1f} us" for n, m in steps))
     low = results[0]["peak_mib"]
     print("peak memory / the smallest size's:", ", ".join(f"{r['rows']:,}: {r['peak_mib'] / low:.2f}" for r in results))
-    linear = all(abs(v / base - 1) <= 0.2 for n, v in per_row.items() if n >= 10_000)
+    later = [m for n, m in steps if n > 10_000]
+    linear = bool(later) and all(abs(m / later[-1] - 1) <= 0.2 for m in later)
     flat = all(r["peak_mib"] <= 1.2 * low for r in results)
-    print(f"verdict: time {'linear' if linear else 'NOT linear'} (within 20% per row from 10^4 rows on); ", end="")
+    print(
+        f"verdict: time {'linear' if linear else 'NOT linear'} (marginal cost per row within 20% from 10^4 rows on); ",
+        end="",
+    )
     print(f"peak memory {'flat' if flat else 'NOT flat'} (within 20% of the smallest size's)")
     sys.exit(0)
 

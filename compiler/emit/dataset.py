@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from array import array
 from collections import Counter
@@ -349,19 +350,20 @@ class DatasetPlan:
         yield from self._spilled(final, scratch)
 
     def _spilled(self, final: array, scratch: Path) -> Iterator[tuple[str, bytes]]:
-        import mmap
-
         import numpy as np
 
-        n_prefs = len(self.labels)
-        codes = np.frombuffer(final, dtype=np.int64) if len(final) else np.zeros(0, dtype=np.int64)
-        by_key = np.argsort(codes // n_prefs, kind="stable")
-        offsets = np.zeros(len(final) + 1, dtype=np.int64)
-        ends = np.zeros(len(final), dtype=np.int64)
+        n_prefs, n = len(self.labels), len(final)
+        # rows grouped by prompt key (8 bytes a row, like every array here: no list of the rows)
+        by_key = array("q")
+        if n:
+            codes = np.frombuffer(final, dtype=np.int64)
+            by_key.frombytes(np.argsort(codes // n_prefs, kind="stable").astype(np.int64).tobytes())
+        starts = array("q", bytes(8 * n))
+        ends = array("q", bytes(8 * n))
         try:
             with open(scratch, "wb", buffering=1 << 20) as fh:
                 pos, last, prompt = 0, -1, ""
-                for i in by_key.tolist():
+                for i in by_key:
                     code = final[i]
                     key_index = code // n_prefs
                     if key_index != last:
@@ -369,16 +371,20 @@ class DatasetPlan:
                         prompt = self.renderer.messages_json(situation, paraphrase, keep=False)
                         last = key_index
                     data = self._line(code, prompt)
-                    offsets[i] = pos
+                    starts[i] = pos
                     pos += len(data)
                     ends[i] = pos
                     fh.write(data)
-            if not len(final):
+            if not n:
                 return
-            with open(scratch, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-                starts, stops = offsets.tolist(), ends.tolist()
+            # positioned reads, not a memory map: mapped pages of the scratch file would count
+            # in the process's resident memory, and it grows with the rows
+            fd = os.open(scratch, os.O_RDONLY)
+            try:
                 for i, code in enumerate(final):
-                    yield self.labels[code % n_prefs], mm[starts[i] : stops[i]]
+                    yield self.labels[code % n_prefs], os.pread(fd, ends[i] - starts[i], starts[i])
+            finally:
+                os.close(fd)
         finally:
             scratch.unlink(missing_ok=True)
 
