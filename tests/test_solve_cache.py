@@ -253,3 +253,24 @@ def test_keys_follow_the_game_and_the_preference_not_the_sweep(tmp_path):
     payoff = tmp_path / "b" / "cached.pref"
     payoff.write_text(SPEC.replace("SEED", "1").replace("payoff recipient = give", "payoff recipient = 2 * give"))
     assert solve_cache.cache_key(lower_spec(check_file(str(payoff))).games["dictator"], ir.preference(econ)) != key
+
+
+def test_two_compiles_saving_one_entry_keep_a_valid_file_with_both_additions(tmp_path):
+    spec = check_file(str(_spec(tmp_path / "spec")))
+    ir = lower_spec(spec)
+    econ = spec.builds["sft"].preferences[0]
+    game, pref = ir.games["dictator"], ir.preference(econ)
+    solver = GameSolver(game, pref)
+    first, second = solve_cache.SolveCache(tmp_path / "cache"), solve_cache.SolveCache(tmp_path / "cache")
+    a, b = first.entry(game, pref), second.entry(game, pref)  # both loaded before either saves
+    ten = solver.solve({"E": 10}).model_dump(mode="json")
+    twenty = solver.solve({"E": 20}).model_dump(mode="json")
+    a.put("solutions", "E=10/1", ten)
+    b.put("solutions", "E=20/1", twenty)
+    first.save()
+    second.save()
+    (entry,) = _entries(tmp_path / "cache")
+    doc = json.loads(entry.read_bytes())
+    assert doc["solutions"] == {"E=10/1": ten, "E=20/1": twenty}
+    assert doc["checksum"] == solve_cache.entry_checksum({p: doc[p] for p in ("solutions", "decisions", "utilities")})
+    assert sorted(p.name for p in entry.parent.iterdir()) == [entry.name]  # no temporary file left
