@@ -65,7 +65,14 @@ SOLVER_VERSION = 1
 """Bumped whenever the solvers' output changes (the source digest catches what a bump forgets)."""
 
 _FORMAT = 1
-_SOURCES = ("compiler/solve", "compiler/ir.py", "compiler/lower.py", "compiler/exact.py", "prefc/artefacts/solution.py")
+_SOURCES = (
+    "compiler/solve",
+    "compiler/ir.py",
+    "compiler/lower.py",
+    "compiler/exact.py",
+    "prefc/artefacts/solution.py",  # in the source tree
+    "artefacts/solution.py",  # installed, where compiler/ is prefc/compiler/
+)
 
 
 # ----------------------------------------------------------------------------- keys
@@ -173,7 +180,7 @@ def solver_digest() -> str:
             for f in files:
                 try:
                     data = f.read_bytes()
-                except OSError:  # an installed layout without this file: the version still counts
+                except OSError:  # not in this layout: the version still counts
                     continue
                 h.update(f.relative_to(root).as_posix().encode() + b"\0" + data + b"\0")
         _DIGEST.append(h.hexdigest())
