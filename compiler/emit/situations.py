@@ -220,7 +220,11 @@ class Solutions:
         entry = self._entry(situation.game, pref)
         at = _situation_key(situation) + "|" + json.dumps(options, sort_keys=True)
         data = entry.get("utilities", at)
-        if isinstance(data, list) and len(data) == len(options):
+        if (
+            isinstance(data, list)
+            and len(data) == len(options)
+            and all(u is None or (isinstance(u, (int, float)) and not isinstance(u, bool)) for u in data)
+        ):
             self.solve(situation.game, pref, situation.point)  # the point's solution passes its check first
             if entry.has("utilities", at):  # (a failed check forgets the point's utilities)
                 return data
