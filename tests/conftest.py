@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+# the suite's own cache root (parser tables, solved games), shared by the commands it runs and removed
+# afterwards: no test reads what an earlier run or the user left in theirs
+os.environ["PREFC_CACHE"] = tempfile.mkdtemp(prefix="prefc-test-cache-")
+atexit.register(shutil.rmtree, os.environ["PREFC_CACHE"], ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

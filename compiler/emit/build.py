@@ -12,7 +12,7 @@ from prefc.artefacts import DatasetHeader, DatasetRow, Manifest, OpenAIRow, Rubr
 from prefc.compiler.check import CheckedSpec
 from prefc.compiler.diagnostics import CompileError, Diagnostic
 from prefc.compiler.emit.card import dataset_card
-from prefc.compiler.emit.dataset import build_dataset
+from prefc.compiler.emit.dataset import DatasetPlan, plan_dataset
 from prefc.compiler.emit.fmt import canonical, dumps
 from prefc.compiler.emit.layout import SPLITS, openai_file, preference_file, preference_slug
 from prefc.compiler.emit.openai_jsonl import openai_row
@@ -78,6 +78,7 @@ def compile_spec(
     on_total: Callable[[int], None] | None = None,
     before_commit: Callable[[Path], None] | None = None,
     allow_large: bool = False,
+    cache: bool = True,
 ) -> CompileResult:
     """Compile a checked spec's builds into ``out_dir/<spec>/``.
 
@@ -93,6 +94,9 @@ def compile_spec(
         before_commit: Called with the staged directory just before it replaces the previous build.
         allow_large: Compile even when the work estimate is above the limits of
             :mod:`prefc.compiler.budget` (otherwise refused before any of it starts).
+        cache: Read and add solved games in the solved-games cache under the cache root
+            (:mod:`prefc.compiler.solve_cache`; every solution read is certified again); False
+            solves everything and leaves the cache alone.
 
     Raises:
         CompileError: template directory errors (located at the ``template`` setting).
@@ -105,7 +109,12 @@ def compile_spec(
     ir = lower_spec(spec)
     check_spec(ir, samples=samples, allow_large=allow_large)
     templates = _template_sets(spec)
-    solutions = Solutions(ir)
+    store = None
+    if cache:
+        from prefc.compiler.solve_cache import SolveCache
+
+        store = SolveCache()
+    solutions = Solutions(ir, store=store)
     renderers = {id(t): PromptRenderer(ir, t) for t in templates.values()}
     if on_total is not None:
         total = 0
@@ -129,18 +138,13 @@ def compile_spec(
             if build.kind == "dataset":
                 if samples is not None:
                     build = _with_samples(build, samples)
-                result = build_dataset(
-                    spec, ir, build, solutions, renderer, seed=block_seed, fmt=fmt, progress=progress
-                )
-                dataset_prompts.setdefault(id(templates[name]), set()).update(result.prompt_keys)
-                for split in ("train", "val", "test"):
-                    if split in result.lines:
-                        staged.write_lines(f"{name}/{split}.jsonl", result.lines[split], model=DatasetRow)
-                        summary.append((name, split, len(result.lines[split])))
-                _write_per_preference(staged, name, build, result, fmt)
-                staged.write_document(f"{name}/dataset.json", DatasetHeader.model_validate(canonical(result.header)))
+                plan = plan_dataset(spec, ir, build, solutions, renderer, seed=block_seed, fmt=fmt, progress=progress)
+                dataset_prompts.setdefault(id(templates[name]), set()).update(plan.prompt_keys)
+                for split, rows in _write_dataset(staged, name, build, plan, fmt):
+                    summary.append((name, split, rows))
+                staged.write_document(f"{name}/dataset.json", DatasetHeader.model_validate(canonical(plan.header)))
                 staged.write_text(
-                    f"{name}/README.md", dataset_card(spec, ir, build, result.counts, result.skipped, result.header)
+                    f"{name}/README.md", dataset_card(spec, ir, build, plan.counts, plan.skipped, plan.header)
                 )
             else:
                 lines, header = build_rubric(
@@ -157,14 +161,12 @@ def compile_spec(
                 staged.write_document(f"{name}.json", RubricHeader.model_validate(header))
                 summary.append((name, "items", len(lines)))
             blocks.append({"name": name, "kind": build.kind, "seed": block_seed})
-        sol_lines = [
-            dumps(
-                canonical({**s.model_dump(mode="json"), "provenance": {"spec": spec.name, "spec_sha256": spec.sha256}})
-            )
-            for s in solutions.all_solutions()
-        ]
-        staged.write_lines("solutions.jsonl", sol_lines, model=SolutionRow)
-        summary.append(("solutions", "-", len(sol_lines)))
+        provenance = {"spec": spec.name, "spec_sha256": spec.sha256}
+        sol_lines = (
+            dumps(canonical({**s.model_dump(mode="json"), "provenance": provenance})) for s in solutions.all_solutions()
+        )
+        written = staged.write_lines("solutions.jsonl", sol_lines, model=SolutionRow)
+        summary.append(("solutions", "-", written.rows))
         # the model validates `format` and turns the block dicts into its entries
         manifest = Manifest(
             spec=spec.name,
@@ -175,6 +177,8 @@ def compile_spec(
             files=sorted(staged.files, key=lambda f: f.path),
         )
         staged.write_text("manifest.json", manifest.to_text())
+        if store is not None:
+            store.save()
         if before_commit is not None:
             before_commit(staged.tmp)
         staged.commit()
@@ -188,8 +192,14 @@ def compile_spec(
     )
 
 
-def _write_per_preference(staged: StagedBuild, name: str, build, result, fmt: str) -> None:
-    """Each preference's rows in files of their own (the card's configs), and OpenAI files for ``openai``."""
+def _write_dataset(staged: StagedBuild, name: str, build, plan: DatasetPlan, fmt: str) -> list[tuple[str, int]]:
+    """Stream a dataset's rows to its split files, each preference's own files (the card's
+    configs, when there are several) and, for ``openai``, the OpenAI files; rows are rendered as
+    they are written, never held together.
+
+    Returns:
+        ``(split, rows)`` for each split written.
+    """
     labels = [p.label for p in build.preferences]
     slugs = [preference_slug(label) for label in labels]
     if len(set(slugs)) != len(slugs) or any(s in SPLITS or s == "openai" for s in slugs):
@@ -198,23 +208,42 @@ def _write_per_preference(staged: StagedBuild, name: str, build, result, fmt: st
         raise EmitError(
             f"dataset `{name}`: preferences {', '.join(labels)} need distinct file names, got {', '.join(slugs)}"
         )
-    for label in labels:
-        for split in SPLITS:
-            own = [
-                line
-                for line, owner in zip(result.lines.get(split, ()), result.labels.get(split, ()), strict=True)
-                if owner == label
-            ]
-            if not own:
-                continue
-            if len(labels) > 1:
-                staged.write_lines(f"{name}/{preference_file(label, split)}", own, model=DatasetRow)
-            if fmt == "openai":
-                staged.write_lines(
-                    f"{name}/{openai_file(label, split)}",
-                    [dumps(openai_row(json.loads(line))) for line in own],
-                    model=OpenAIRow,
-                )
+    written: list[tuple[str, int]] = []
+    for split in ("train", "val", "test"):
+        if split not in plan.rows:
+            continue
+        present = {label for (_, label, s), n in plan.counts.items() if s == split and n}
+        files = [staged.line_file(f"{name}/{split}.jsonl", model=DatasetRow)]
+        own = {}
+        if len(labels) > 1:
+            own = {
+                label: staged.line_file(f"{name}/{preference_file(label, split)}", model=DatasetRow)
+                for label in labels
+                if label in present
+            }
+        openai = {}
+        if fmt == "openai":
+            openai = {
+                label: staged.line_file(f"{name}/{openai_file(label, split)}", model=OpenAIRow)
+                for label in labels
+                if label in present
+            }
+        files += [*own.values(), *openai.values()]
+        try:
+            for label, line in plan.lines(split, scratch=staged.tmp / f".{name}.{split}.rows"):
+                files[0].write(line)
+                if own:
+                    own[label].write(line)
+                if openai:
+                    openai[label].write(dumps(openai_row(json.loads(line))).encode("utf-8"))
+        except BaseException:
+            for f in files:
+                f.abort()
+            raise
+        for f in files:
+            f.close()
+        written.append((split, files[0].rows))
+    return written
 
 
 def _with_samples(build, samples: int):

@@ -49,18 +49,18 @@ class PromptRenderer:
         key = (situation, paraphrase)
         cached = self._cache.get(key)
         if cached is None:
-            schema = self.schema(situation)
-            game = self.ir.games[situation.game]
-            shared = self._shared.get(situation)
-            if shared is None:
-                shared = self._shared[situation] = situation_context(game, situation, schema)
-            system = self.system(schema, paraphrase, line=shared["answer_format"])
-            user = self.templates.render(
-                situation.game, prompt_context(game, situation, paraphrase, schema, shared=shared)
-            )
-            cached = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-            self._cache[key] = cached
+            cached = self._cache[key] = self._render(situation, paraphrase)
         return cached
+
+    def _render(self, situation: Situation, paraphrase: int) -> list[dict[str, str]]:
+        schema = self.schema(situation)
+        game = self.ir.games[situation.game]
+        shared = self._shared.get(situation)
+        if shared is None:
+            shared = self._shared[situation] = situation_context(game, situation, schema)
+        system = self.system(schema, paraphrase, line=shared["answer_format"])
+        user = self.templates.render(situation.game, prompt_context(game, situation, paraphrase, schema, shared=shared))
+        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
     def system(self, schema: dict[str, Any], paraphrase: int, *, line: str | None = None) -> str:
         """The system message for an answer schema and wording (cached: it depends on nothing else).
@@ -77,15 +77,20 @@ class PromptRenderer:
             text = self._systems[key] = self.templates.render("system", system_context(schema, paraphrase, line=line))
         return text
 
-    def messages_json(self, situation: Situation, paraphrase: int) -> str:
-        """The messages of a prompt key as one canonical JSON array (cached; see ``fmt.dumps``).
+    def messages_json(self, situation: Situation, paraphrase: int, *, keep: bool = True) -> str:
+        """The messages of a prompt key as one canonical JSON array (see ``fmt.dumps``).
 
         Args:
             situation: The situation.
             paraphrase: The wording number.
+            keep: Cache the prompt (False: a caller that asks each prompt once, streaming rows,
+                keeps memory flat).
         """
         key = (situation, paraphrase)
         text = self._json.get(key)
         if text is None:
+            if not keep:
+                cached = self._cache.get(key)
+                return dumps(cached if cached is not None else self._render(situation, paraphrase))
             text = self._json[key] = dumps(self.messages(situation, paraphrase))
         return text

@@ -7,6 +7,7 @@ equilibrium path are computed from the same solver (the mover's utility of every
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -18,6 +19,7 @@ from prefc.compiler.diagnostics import LocatedError
 from prefc.compiler.ir import ActionIR, GameIR, SpecIR
 from prefc.compiler.solution import ActionValue, Decision, Solution
 from prefc.compiler.solve import GameSolver, SolveError
+from prefc.compiler.solve_cache import SolveCache, decision_consistent, point_key, recertify, situation_key
 from prefc.numbers import plain_number
 
 Point = tuple[tuple[str, Fraction], ...]
@@ -74,12 +76,14 @@ class Decided:
         answer: ``{action: value}``.
         alternatives: Equally good answers.
         utility: The decider's utility of any option value (None when not available).
+        stored: Read from the solved-games cache (``utility`` is then None: ask the solver).
     """
 
     decision: Decision
     answer: dict[str, ActionValue]
     alternatives: list[dict[str, ActionValue]]
     utility: Callable[[object], float] | None
+    stored: bool = False
 
 
 @dataclass
@@ -88,9 +92,12 @@ class Solutions:
 
     Args:
         ir: The spec's IR.
+        store: The solved-games cache (:mod:`prefc.compiler.solve_cache`): answers are read from it
+            (each solution certified again) and computed ones added; None: solve everything.
     """
 
     ir: SpecIR
+    store: SolveCache | None = None
     _solvers: dict[tuple[str, str], GameSolver] = field(default_factory=dict)
     _solutions: dict[tuple[str, str, Point], Solution] = field(default_factory=dict)
     _decided: dict[tuple[Situation, str], Decided | None] = field(default_factory=dict)
@@ -122,6 +129,10 @@ class Solutions:
         """
         key = (game, pref.label, point)
         if key not in self._solutions:
+            stored = self._stored_solution(game, pref, point)
+            if stored is not None:
+                self._solutions[key] = stored
+                return stored
             try:
                 self._solutions[key] = self.solver(game, pref).solve(dict(point))
             except SolveError as exc:
@@ -129,7 +140,36 @@ class Solutions:
                     f"cannot solve game `{game}` for preference `{pref.label}` at {_point_text(point)}: {exc}",
                     span=exc.span,
                 ) from exc
+            if self.store is not None:
+                self._entry(game, pref).put("solutions", point_key(point), self._solutions[key].model_dump(mode="json"))
         return self._solutions[key]
+
+    def _entry(self, game: str, pref: PreferencePoint):
+        assert self.store is not None
+        return self.store.entry(self.ir.games[game], self.ir.preference(pref))
+
+    def _stored_solution(self, game: str, pref: PreferencePoint, point: Point) -> Solution | None:
+        """The cached solution at a point, certified again (None: not stored, or it failed)."""
+        if self.store is None:
+            return None
+        entry = self._entry(game, pref)
+        at = point_key(point)
+        data = entry.get("solutions", at)
+        if data is None:
+            return None
+        from prefc.compiler.solve.solver import validate_point
+
+        try:
+            solution = Solution.model_validate(data)
+            solver = self.solver(game, pref)
+            full = validate_point(solver.game, dict(point))
+        except (ValueError, EmitError):
+            entry.drop(at)
+            return None
+        if not recertify(solver, full, solution):
+            entry.drop(at)
+            return None
+        return solution
 
     def all_solutions(self) -> list[Solution]:
         """Every solution computed so far, sorted by game, preference and point."""
@@ -144,7 +184,21 @@ class Solutions:
         """
         key = (situation, pref.label)
         if key not in self._decided:
+            if self.store is None:
+                self._decided[key] = self._decide(situation, pref)
+                return self._decided[key]
+            sol = self.solve(situation.game, pref, situation.point)  # certified before its decisions are read
+            entry = self._entry(situation.game, pref)
+            at = _situation_key(situation)
+            if entry.has("decisions", at):
+                data = entry.get("decisions", at)
+                decided = _stored_decided(data, sol, later=bool(situation.history))
+                if decided is not False:
+                    self._decided[key] = decided  # type: ignore[assignment]
+                    return self._decided[key]
             self._decided[key] = self._decide(situation, pref)
+            done = self._decided[key]
+            entry.put("decisions", at, None if done is None else done.decision.model_dump(mode="json"))
         return self._decided[key]
 
     def option_utilities(
@@ -161,7 +215,29 @@ class Solutions:
             pref: The preference point.
             options: The option values, in order.
         """
+        if self.store is None:
+            return self._option_utilities(situation, pref, options)
+        entry = self._entry(situation.game, pref)
+        at = _situation_key(situation) + "|" + json.dumps(options, sort_keys=True)
+        data = entry.get("utilities", at)
+        if (
+            isinstance(data, list)
+            and len(data) == len(options)
+            and all(u is None or (isinstance(u, (int, float)) and not isinstance(u, bool)) for u in data)
+        ):
+            self.solve(situation.game, pref, situation.point)  # the point's solution passes its check first
+            if entry.has("utilities", at):  # (a failed check forgets the point's utilities)
+                return data
+        utils = self._option_utilities(situation, pref, options)
+        entry.put("utilities", at, utils)
+        return utils
+
+    def _option_utilities(
+        self, situation: Situation, pref: PreferencePoint, options: list[object]
+    ) -> list[float | None]:
         decided = self.decide(situation, pref)
+        if decided is not None and decided.stored:
+            decided = self._decide(situation, pref)
         if decided is not None and decided.utility is not None:
             return [plain_number(decided.utility(o)) for o in options]
         if situation.history:
@@ -193,6 +269,25 @@ class Solutions:
         if judged is None:
             return None
         return _decided(judged.decision, judged.utility)
+
+
+def _situation_key(situation: Situation) -> str:
+    return situation_key(situation.role, situation.stage, situation.action, situation.point, situation.history)
+
+
+def _stored_decided(data: object, solution: Solution, *, later: bool) -> Decided | None | bool:
+    """A cached decision, checked against its certified solution (False: not usable)."""
+    if data is None:
+        return None if later or solution.answer is None else False
+    try:
+        decision = Decision.model_validate(data)
+    except ValueError:
+        return False
+    if not decision_consistent(decision, solution, later=later):
+        return False
+    decided = _decided(decision, None)
+    decided.stored = True
+    return decided
 
 
 def _point_text(point: Point) -> str:

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from prefc.artefacts import Document, FileEntry, Row, atomic_write_bytes, sha256_bytes
+from prefc.artefacts.io import AtomicWriter
 
-__all__ = ["FileRecord", "StagedBuild", "clean_stale", "process_alive"]
+__all__ = ["FileRecord", "LineFile", "StagedBuild", "clean_stale", "process_alive"]
 
 FileRecord = FileEntry
 """One written file (the manifest's entry for it)."""
@@ -79,6 +81,51 @@ def clean_stale(target: Path) -> list[Path]:
 
 
 @dataclass
+class LineFile:
+    """A JSONL file of a staged build being written row by row.
+
+    Args:
+        build: The staged build it belongs to.
+        rel: Its path relative to the build directory.
+        model: The row model of its lines.
+        writer: The atomic writer of its bytes.
+    """
+
+    build: StagedBuild
+    rel: str
+    model: type[Row]
+    writer: AtomicWriter
+    rows: int = 0
+
+    def write(self, line: bytes) -> None:
+        """Append one line.
+
+        Args:
+            line: The UTF-8 line, without its newline.
+        """
+        self.writer.write(line + b"\n")
+        self.rows += 1
+
+    def close(self) -> FileEntry:
+        """Move the file into place and record it in the build's manifest entries."""
+        digest = self.writer.commit()
+        rec = FileEntry(
+            path=self.rel,
+            rows=self.rows,
+            sha256=digest,
+            bytes=self.writer.bytes,
+            schema=self.model.__name__,
+            schema_version=self.model.SCHEMA_VERSION,
+        )
+        self.build.files.append(rec)
+        return rec
+
+    def abort(self) -> None:
+        """Drop the file."""
+        self.writer.abort()
+
+
+@dataclass
 class StagedBuild:
     """A build being written into a staging directory.
 
@@ -123,15 +170,33 @@ class StagedBuild:
         self.files.append(rec)
         return rec
 
-    def write_lines(self, rel: str, lines: list[str], *, model: type[Row]) -> FileEntry:
-        """Write a JSONL file.
+    def write_lines(self, rel: str, lines: Iterable[str], *, model: type[Row]) -> FileEntry:
+        """Write a JSONL file, line by line (the lines are never joined in memory).
 
         Args:
             rel: Path relative to the build directory.
             lines: The lines, without newlines.
             model: The row model of its lines.
         """
-        return self.write_text(rel, "".join(line + "\n" for line in lines), rows=len(lines), model=model)
+        out = self.line_file(rel, model=model)
+        try:
+            for line in lines:
+                out.write(line.encode("utf-8"))
+        except BaseException:
+            out.abort()
+            raise
+        return out.close()
+
+    def line_file(self, rel: str, *, model: type[Row]) -> LineFile:
+        """Open a JSONL file of the build for rows streamed to it; :meth:`LineFile.close` records it.
+
+        Args:
+            rel: Path relative to the build directory.
+            model: The row model of its lines.
+        """
+        path = self.tmp / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return LineFile(self, rel, model, AtomicWriter(path))
 
     def write_document(self, rel: str, document: Document) -> FileEntry:
         """Write a document artefact in its model's text form.

@@ -27,6 +27,7 @@ from .locate import line_of
 
 __all__ = [
     "ArtefactError",
+    "AtomicWriter",
     "atomic_write_bytes",
     "atomic_write_text",
     "atomic_write_with",
@@ -86,6 +87,65 @@ def atomic_write_with(path: str | os.PathLike[str], write: Callable[[str], None]
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+class AtomicWriter:
+    """A file written piece by piece (rows streamed to disk) that appears at its path only when
+    complete: the pieces go to a temporary file in the same directory, which :meth:`commit`
+    flushes to disk and renames into place; :meth:`abort` (or an exception inside ``with``)
+    removes it and leaves the old file, or none.
+
+    Args:
+        path: The target file (its directory must exist).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.target = Path(path)
+        fd, self._tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent)
+        self._fh = os.fdopen(fd, "wb", buffering=1 << 20)
+        self._hash = hashlib.sha256()
+        self.bytes = 0
+
+    def write(self, data: bytes) -> None:
+        """Append bytes.
+
+        Args:
+            data: The next piece.
+        """
+        self._fh.write(data)
+        self._hash.update(data)
+        self.bytes += len(data)
+
+    def commit(self) -> str:
+        """Move the complete file into place.
+
+        Returns:
+            The SHA-256 of its bytes, as hex.
+        """
+        try:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+            os.chmod(self._tmp, _FILE_MODE)
+            os.replace(self._tmp, self.target)
+        except BaseException:
+            self.abort()
+            raise
+        return self._hash.hexdigest()
+
+    def abort(self) -> None:
+        """Remove the temporary file (the target is untouched)."""
+        self._fh.close()
+        Path(self._tmp).unlink(missing_ok=True)
+
+    def __enter__(self) -> AtomicWriter:
+        return self
+
+    def __exit__(self, kind, value, tb) -> None:
+        if kind is not None:
+            self.abort()
+        elif not self._fh.closed:
+            self.commit()
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:

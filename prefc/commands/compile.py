@@ -33,6 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--allow-large", action="store_true", help="compile even when the estimated work is above the limits (E0501)"
     )
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="solve every game again, neither reading nor adding to the solved-games cache",
+    )
     p.set_defaults(func=cmd_compile)
 
 
@@ -67,7 +72,9 @@ def cmd_compile(args) -> int:
         return 1
     from prefc.progress import progress
 
-    options = dict(fmt=args.format, seed=args.seed, samples=args.samples, allow_large=args.allow_large)
+    options = dict(
+        fmt=args.format, seed=args.seed, samples=args.samples, allow_large=args.allow_large, cache=not args.no_cache
+    )
     try:
         with progress(f"compile {spec.name}", enabled=not args.quiet, unit="rows") as advance:
             result = compile_spec(spec, out, **options, on_total=advance.set_total, progress=advance)
