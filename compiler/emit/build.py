@@ -17,6 +17,7 @@ from prefc.compiler.emit.fmt import canonical, dumps
 from prefc.compiler.emit.layout import SPLITS, openai_file, preference_file, preference_slug
 from prefc.compiler.emit.openai_jsonl import openai_row
 from prefc.compiler.emit.prompts import PromptRenderer
+from prefc.compiler.emit.repeated import build_repeated_dataset
 from prefc.compiler.emit.rubric import build_rubric
 from prefc.compiler.emit.situations import Solutions
 from prefc.compiler.emit.templates import TemplateDirError, TemplateSet, resolve_directory
@@ -129,9 +130,14 @@ def compile_spec(
             if build.kind == "dataset":
                 if samples is not None:
                     build = _with_samples(build, samples)
-                result = build_dataset(
-                    spec, ir, build, solutions, renderer, seed=block_seed, fmt=fmt, progress=progress
-                )
+                if build.ast.repeat_rounds is not None:
+                    result = build_repeated_dataset(
+                        spec, ir, build, templates[name], seed=block_seed, fmt=fmt, progress=progress
+                    )
+                else:
+                    result = build_dataset(
+                        spec, ir, build, solutions, renderer, seed=block_seed, fmt=fmt, progress=progress
+                    )
                 dataset_prompts.setdefault(id(templates[name]), set()).update(result.prompt_keys)
                 for split in ("train", "val", "test"):
                     if split in result.lines:
