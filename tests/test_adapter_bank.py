@@ -80,6 +80,10 @@ def test_one_batch_answers_as_each_adapter_alone(tiny_model_dir: Path, adapters:
     again = [_alone(tiny_model_dir, a, p, **kw) for a, p in zip([adapters[1], adapters[0], None], prompts, strict=True)]
     assert bank.respond(prompts, adapters=swapped, **kw) == again
     assert first.respond(prompts[:1], **kw) == expected[:1]
+    # one adapter for the whole batch: the active adapter, no mixed-batch path
+    both = [_alone(tiny_model_dir, adapters[1], p, **kw) for p in prompts[:2]]
+    assert bank.respond(prompts[:2], adapters=[second.adapter] * 2, **kw) == both
+    assert bank.respond(prompts, adapters=names, **kw) == expected  # mixed again after it
 
 
 def test_two_local_agents_of_one_model_play_in_one_batch(
