@@ -4,7 +4,8 @@ Each row's prompt is exactly what the simulation shows a language-model player i
 (:class:`prefc.compiler.emit.repeated_prompt.RepeatedPrompt`: the market, the last ``H`` rounds
 with prices, share and profits), and its completion is the answer line with the preference's best
 response to the rival's last price, found by the solver (:meth:`prefc.compiler.solve.market.Market.best_response`);
-a row of round 1, with no history, answers the preference's symmetric equilibrium price.
+a row of round 1, with no history (at most one per wording), answers the preference's symmetric
+equilibrium price.
 
 Histories are drawn so the rows cover what play will show: each player's price path settles,
 flat or converging from elsewhere, near a level drawn from the market's benchmarks (the lower
@@ -37,7 +38,8 @@ ANSWER_DIGITS = 2
 """Decimals of the prices in a repeated row (the history table shows two)."""
 
 FIRST_ROUND_SHARE = 0.05
-"""The share of rows that ask round 1 (no history yet)."""
+"""The chance that a draw asks round 1 (no history yet) while its wording has no such row: a
+round-1 prompt exists once per wording."""
 
 
 class Drawn:
