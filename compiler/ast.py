@@ -306,6 +306,10 @@ class Build(Node):
     holdout_where: list[Expr] = []
     holdout_paraphrases: list[int] = []
     select: Ident | None = None
+    repeat_rounds: int | None = None
+    """``repeat N rounds``: rows are rounds of the repeated market, numbered up to N."""
+    repeat_history: int | None = None
+    """``history H`` after ``repeat N rounds``: the rounds of history each row shows."""
     settings_spans: dict[str, Span] = {}
 
 

@@ -65,6 +65,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "E0309": (Severity.ERROR, "player without a move where one is required"),
     "E0310": (Severity.ERROR, "invalid value"),
     "E0311": (Severity.ERROR, "reserved name"),
+    "E0312": (Severity.ERROR, "not a repeated market"),
     # limits on the work a spec asks for
     "E0501": (Severity.ERROR, "too much work"),
     "E0601": (Severity.ERROR, "the game cannot be solved"),

@@ -31,6 +31,7 @@ KEYWORDS = (
     "for",
     "game",
     "games",
+    "history",
     "holdout",
     "if",
     "in",

@@ -575,6 +575,9 @@ def build_settings(b: ast.Build) -> list[str]:
         out.append(f"holdout paraphrases {', '.join(str(p) for p in b.holdout_paraphrases)}")
     if b.select is not None:
         out.append(f"select {b.select.name}")
+    if b.repeat_rounds is not None:
+        history = "" if b.repeat_history is None else f" history {b.repeat_history}"
+        out.append(f"repeat {b.repeat_rounds} rounds{history}")
     return out
 
 

@@ -311,6 +311,8 @@ class AstBuilder(Transformer):
                 fields.setdefault(key, []).extend(value)
             elif key == "samples":
                 fields["samples"], fields["samples_per"] = value
+            elif key == "repeat":
+                fields["repeat_rounds"], fields["repeat_history"] = value
             else:
                 fields[key] = value
             fields["settings_spans"].setdefault(key, span)
@@ -386,6 +388,9 @@ class AstBuilder(Transformer):
 
     def select_stmt(self, meta, name):
         return ("select", self._ident(name), self._span(meta))
+
+    def build_repeat_stmt(self, meta, rounds, history=None):
+        return ("repeat", (self._int(rounds), None if history is None else self._int(history)), self._span(meta))
 
     def holdout_games(self, meta, *names):
         return ("holdout_games", [self._ident(n) for n in names], self._span(meta))

@@ -20,7 +20,18 @@ if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-__all__ = ["END_OF_TURN", "LocalAgent", "PrefixCachedLocal", "generate", "option_logprobs", "stop_token_ids"]
+__all__ = [
+    "END_OF_TURN",
+    "LocalAgent",
+    "PrefixCachedLocal",
+    "continue_prefix",
+    "generate",
+    "option_logprobs",
+    "prompt_ids",
+    "shared_length",
+    "stop_criteria",
+    "stop_token_ids",
+]
 
 END_OF_TURN = "<|im_end|>"
 
@@ -29,7 +40,7 @@ def _device(model: Any) -> torch.device:
     return next(model.parameters()).device
 
 
-def _prompt_ids(tokenizer: PreTrainedTokenizerBase, prompt: Prompt, reply_prefix: str = "") -> list[int]:
+def prompt_ids(tokenizer: PreTrainedTokenizerBase, prompt: Prompt, reply_prefix: str = "") -> list[int]:
     """The token ids of a chat prompt up to the assistant turn, plus the start of the reply."""
     text = tokenizer.apply_chat_template(list(prompt), tokenize=False, add_generation_prompt=True)
     ids = list(tokenizer(text, add_special_tokens=False)["input_ids"])
@@ -89,6 +100,7 @@ def generate(
     progress: bool = False,
     reply_prefix: str = "",
     stop: Sequence[str] = (),
+    adapter_names: Sequence[str] | None = None,
 ) -> list[str]:
     """Greedy answers to chat prompts, batched by length, returned in the prompts' order.
 
@@ -102,6 +114,8 @@ def generate(
         reply_prefix: Text every reply begins with: it is fed as the start of the assistant turn
             and the model continues it (e.g. ``ANSWER: {"p": `` to ask for the answer directly).
         stop: Strings that end an answer once generated (kept in the answer), besides the stop tokens.
+        adapter_names: For a peft model with several LoRA adapters loaded, the adapter that answers
+            each prompt (peft's mixed-adapter batches; ``"__base__"`` for the base model).
 
     Returns:
         The decoded new text of each answer (special tokens removed, stripped), after
@@ -112,7 +126,7 @@ def generate(
 
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    encoded = [_prompt_ids(tokenizer, p, reply_prefix) for p in prompts]
+    encoded = [prompt_ids(tokenizer, p, reply_prefix) for p in prompts]
     stops = stop_token_ids(model, tokenizer)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stops[0]
     config = GenerationConfig(
@@ -133,11 +147,13 @@ def generate(
             for row, i in enumerate(batch):  # left padding: every prompt ends at the same column
                 ids[row, width - len(encoded[i]) :] = torch.tensor(encoded[i])
                 mask[row, width - len(encoded[i]) :] = 1
+            extra = {} if adapter_names is None else {"adapter_names": [adapter_names[i] for i in batch]}
             generated = model.generate(
                 input_ids=ids.to(device),
                 attention_mask=mask.to(device),
                 generation_config=config,
                 tokenizer=tokenizer,  # stop strings are matched on its tokens
+                **extra,
             )
             new = generated[:, width:].tolist()
             for row, i in enumerate(batch):
@@ -317,6 +333,117 @@ class LocalAgent:
         return shared_prefix_logprobs(self.model, self.tokenizer, prompts, options, batch_size=self.batch_size)
 
 
+_STOP_CRITERIA: dict[tuple[int, tuple[str, ...]], tuple[Any, Any]] = {}
+
+
+def stop_criteria(tokenizer: PreTrainedTokenizerBase, stop: Sequence[str]) -> Any:
+    """A stopping-criteria list that ends a reply at any of the strings, built once per tokenizer
+    and strings (transformers rebuilds its table over the whole vocabulary on every call given
+    ``stop_strings``: 2 s a round on a busy 2-core CPU with SmolLM2).
+
+    Args:
+        tokenizer: The tokenizer.
+        stop: The strings.
+    """
+    from transformers import StoppingCriteriaList
+    from transformers.generation.stopping_criteria import StopStringCriteria
+
+    key = (id(tokenizer), tuple(stop))
+    hit = _STOP_CRITERIA.get(key)
+    if hit is None or hit[0] is not tokenizer:
+        if len(_STOP_CRITERIA) > 16:
+            _STOP_CRITERIA.clear()
+        hit = _STOP_CRITERIA[key] = (tokenizer, StoppingCriteriaList([StopStringCriteria(tokenizer, list(stop))]))
+    return hit[1]
+
+
+def shared_length(prefix: Sequence[int], encoded: Sequence[Sequence[int]]) -> int:
+    """How many leading tokens of ``prefix`` every prompt shares, each keeping at least one of its own.
+
+    Args:
+        prefix: Token ids.
+        encoded: Each prompt's token ids.
+    """
+    shared = len(prefix)
+    for ids in encoded:
+        n = 0
+        limit = min(shared, len(ids) - 1)
+        while n < limit and ids[n] == prefix[n]:
+            n += 1
+        shared = n
+    return shared
+
+
+def continue_prefix(
+    model: Any,
+    tokenizer: PreTrainedTokenizerBase,
+    prefix: Sequence[int],
+    cache: Any,
+    encoded: Sequence[Sequence[int]],
+    *,
+    max_new_tokens: int,
+    reply_prefix: str = "",
+    stop: Sequence[str] = (),
+    adapter_names: Sequence[str] | None = None,
+) -> list[str]:
+    """Greedy answers to prompts that all begin with ``prefix``, from its key/value cache: each
+    prompt's own suffix is padded in the middle (after the prefix, before the suffix).
+
+    Args:
+        model: The causal LM (a peft model for ``adapter_names``).
+        tokenizer: Its tokenizer.
+        prefix: The shared token ids the cache holds.
+        cache: The prefix's cache, one row per prompt (consumed: pass a copy).
+        encoded: Each prompt's token ids, beginning with ``prefix`` and longer than it.
+        max_new_tokens: Upper bound on the tokens of each answer.
+        reply_prefix: Text every reply begins with (already at the end of ``encoded``).
+        stop: Strings that end a reply once written (kept in it).
+        adapter_names: The LoRA adapter answering each prompt (see :func:`generate`).
+    """
+    import torch
+    from transformers import GenerationConfig
+
+    shared = len(prefix)
+    stops = stop_token_ids(model, tokenizer)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stops[0]
+    suffixes = [list(ids[shared:]) for ids in encoded]
+    width = max(len(x) for x in suffixes)
+    ids = torch.full((len(encoded), shared + width), pad, dtype=torch.long)
+    mask = torch.zeros((len(encoded), shared + width), dtype=torch.long)
+    for row, suffix in enumerate(suffixes):
+        ids[row, :shared] = torch.tensor(list(prefix))
+        mask[row, :shared] = 1
+        ids[row, shared + width - len(suffix) :] = torch.tensor(suffix)
+        mask[row, shared + width - len(suffix) :] = 1
+    config = GenerationConfig(
+        max_new_tokens=max_new_tokens,
+        do_sample=False,
+        num_beams=1,
+        eos_token_id=stops,
+        pad_token_id=pad,
+    )
+    extra: dict[str, Any] = {} if adapter_names is None else {"adapter_names": list(adapter_names)}
+    if stop:
+        extra["stopping_criteria"] = stop_criteria(tokenizer, stop)
+    device = _device(model)
+    with torch.inference_mode():
+        generated = model.generate(
+            input_ids=ids.to(device),
+            attention_mask=mask.to(device),
+            past_key_values=cache,
+            generation_config=config,
+            **extra,
+        )
+    texts = []
+    for tokens in generated[:, shared + width :].tolist():
+        for j, t in enumerate(tokens):
+            if t in stops:
+                tokens = tokens[:j]
+                break
+        texts.append(_reply(tokenizer, tokens, reply_prefix))
+    return texts
+
+
 class PrefixCachedLocal:
     """Greedy generation for a :class:`LocalAgent` that keeps the key/value cache of the prompt prefix
     every call shares (in a repeated game, the system message and the market description).
@@ -377,10 +504,9 @@ class PrefixCachedLocal:
         import copy
 
         import torch
-        from transformers import GenerationConfig
 
         model, tok = self.agent.model, self.agent.tokenizer
-        encoded = [_prompt_ids(tok, p, reply_prefix) for p in prompts]
+        encoded = [prompt_ids(tok, p, reply_prefix) for p in prompts]
         device = _device(model)
         with torch.inference_mode():
             if self._ids is None:
@@ -389,55 +515,18 @@ class PrefixCachedLocal:
                     return None
                 out = model(input_ids=torch.tensor([first], device=device), use_cache=True)
                 self._ids, self._cache = first, out.past_key_values
-            shared = len(self._ids)
-            for ids in encoded:
-                n = 0
-                limit = min(shared, len(ids) - 1)
-                while n < limit and ids[n] == self._ids[n]:
-                    n += 1
-                shared = n
+            shared = shared_length(self._ids, encoded)
             if shared < self.min_prefix:
                 return None
             if shared < len(self._ids):  # recomputed, not cropped: cache cropping differs between versions
                 self._ids = self._ids[:shared]
                 self._cache = model(input_ids=torch.tensor([self._ids], device=device), use_cache=True).past_key_values
-            stops = stop_token_ids(model, tok)
-            pad = tok.pad_token_id if tok.pad_token_id is not None else stops[0]
-            suffixes = [ids[shared:] for ids in encoded]
-            width = max(len(x) for x in suffixes)
-            ids = torch.full((len(prompts), shared + width), pad, dtype=torch.long)
-            mask = torch.zeros((len(prompts), shared + width), dtype=torch.long)
-            for row, suffix in enumerate(suffixes):
-                ids[row, :shared] = torch.tensor(self._ids)
-                mask[row, :shared] = 1
-                ids[row, shared + width - len(suffix) :] = torch.tensor(suffix)
-                mask[row, shared + width - len(suffix) :] = 1
             cache = copy.deepcopy(self._cache)
             if len(prompts) > 1:
                 cache.batch_repeat_interleave(len(prompts))
-            config = GenerationConfig(
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                num_beams=1,
-                eos_token_id=stops,
-                pad_token_id=pad,
-                stop_strings=list(stop) or None,
-            )
-            generated = model.generate(
-                input_ids=ids.to(device),
-                attention_mask=mask.to(device),
-                past_key_values=cache,
-                generation_config=config,
-                tokenizer=tok,
-            )
-        texts = []
-        for tokens in generated[:, shared + width :].tolist():
-            for j, t in enumerate(tokens):
-                if t in stops:
-                    tokens = tokens[:j]
-                    break
-            texts.append(_reply(tok, tokens, reply_prefix))
-        return texts
+        return continue_prefix(
+            model, tok, self._ids, cache, encoded, max_new_tokens=max_new_tokens, reply_prefix=reply_prefix, stop=stop
+        )
 
     def __repr__(self) -> str:
         return f"PrefixCachedLocal({self.agent!r})"

@@ -27,9 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"
 DOCS = ROOT / "docs" / "artefacts.md"
 
-LIBRARY = {"paper": None, "pricing": None, "preferences": None, "av_dilemma": 40}
-"""The library specs and the sample count they are compiled with (av_dilemma asks for 100 rows
-per preference of datasets that have 42 distinct ones; 40 compiles every block it has)."""
+LIBRARY: dict[str, int | None] = {p.stem: None for p in sorted(SPECS.glob("*.pref"))}
+"""Every spec of the library, compiled as shipped (no sample count overrides its blocks')."""
 
 
 @pytest.fixture(scope="module")

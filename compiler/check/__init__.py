@@ -11,7 +11,14 @@ Modules: :mod:`.model` (the checked spec), :mod:`.uses` (loading the main file a
 
 from __future__ import annotations
 
-from prefc.compiler.check.builds import RESERVED_BUILD_NAMES, RUBRIC_SELECTIONS, check_preference_application
+from prefc.compiler.check.builds import (
+    MAX_REPEAT_HISTORY,
+    REPEAT_HISTORY,
+    RESERVED_BUILD_NAMES,
+    RUBRIC_SELECTIONS,
+    check_preference_application,
+    market_shape_refusal,
+)
 from prefc.compiler.check.constants import NotConstant, ValueTooLarge, eval_const, evaluate_condition
 from prefc.compiler.check.declarations import Checker
 from prefc.compiler.check.games import MAX_DOMAIN_COMBOS, MAX_GROUP_SIZE, MAX_SWEEP_VALUES
@@ -29,7 +36,9 @@ from prefc.compiler.diagnostics import CompileError, Diagnostic, DiagnosticBag
 __all__ = [
     "MAX_DOMAIN_COMBOS",
     "MAX_GROUP_SIZE",
+    "MAX_REPEAT_HISTORY",
     "MAX_SWEEP_VALUES",
+    "REPEAT_HISTORY",
     "RESERVED_BUILD_NAMES",
     "RUBRIC_SELECTIONS",
     "ActionInfo",
@@ -45,6 +54,7 @@ __all__ = [
     "check_preference_application",
     "eval_const",
     "evaluate_condition",
+    "market_shape_refusal",
     "walk",
 ]
 

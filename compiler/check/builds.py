@@ -10,18 +10,58 @@ from pathlib import Path
 
 from prefc.compiler import ast
 from prefc.compiler.check.expressions import ExpressionChecker, report_unknown
-from prefc.compiler.check.model import CheckedBuild, CheckedPreference, PreferencePoint
+from prefc.compiler.check.model import CheckedBuild, CheckedGame, CheckedPreference, PreferencePoint
 from prefc.compiler.check.walk import walk
 from prefc.compiler.diagnostics import DiagnosticBag, Note, did_you_mean
 from prefc.compiler.paths import PathRefused, SpecTree
 from prefc.numbers import value_text
 
-__all__ = ["RESERVED_BUILD_NAMES", "RUBRIC_SELECTIONS", "BuildChecker", "check_preference_application"]
+__all__ = [
+    "MAX_REPEAT_HISTORY",
+    "REPEAT_HISTORY",
+    "RESERVED_BUILD_NAMES",
+    "RUBRIC_SELECTIONS",
+    "BuildChecker",
+    "check_preference_application",
+    "market_shape_refusal",
+]
 
 # Names a build may not take: the files every build writes beside the blocks' own
 # (`manifest.json`, `solutions.jsonl`). Compared without case, as some file systems do.
 RESERVED_BUILD_NAMES = frozenset({"manifest", "solutions"})
 RUBRIC_SELECTIONS = ("all", "discriminating")
+REPEAT_HISTORY = 3
+"""Rounds of history a ``repeat`` dataset's rows show when the block does not say (``history H``)."""
+MAX_REPEAT_HISTORY = 20
+"""The most rounds of history a ``repeat`` dataset's rows may show."""
+
+
+def market_shape_refusal(game: CheckedGame) -> str | None:
+    """Why a checked game cannot be a repeated market by its shape alone, or None when it may be (a
+    group whose size depends on parameters is decided when the rows are drawn).
+
+    Args:
+        game: A :class:`CheckedGame`.
+    """
+    if not game.ast.symmetric:
+        return "its players are not declared `symmetric`"
+    if len(game.stages) != 1:
+        return "its moves are sequential"
+    own = game.actions_of(next(iter(game.players))) if game.players else []
+    if len(own) != 1:
+        return f"each player has {len(own)} actions"
+    action = own[0]
+    if not isinstance(action.domain, ast.Interval):
+        return f"its action `{action.name}` is not continuous (an interval)"
+    group = game.group
+    if group is None:
+        if len(game.players) != 2:
+            return f"it has {len(game.players)} players"
+    elif isinstance(group.lo, ast.Number) and isinstance(group.hi, ast.Number):
+        size = group.hi.value - group.lo.value + 1
+        if size != 2:
+            return f"it has {value_text(size)} players"
+    return None
 
 
 class BuildChecker(ExpressionChecker):
@@ -137,6 +177,8 @@ class BuildChecker(ExpressionChecker):
                     label=refused.label,
                     hint=refused.hint,
                 )
+        if b.repeat_rounds is not None:
+            self._check_repeat(b, games, names)
         all_params = {n for g in names if g in games for n in games[g].params}
         for cond in b.holdout_where:
             for n in walk(cond):
@@ -148,6 +190,63 @@ class BuildChecker(ExpressionChecker):
                         all_params,
                         hint="`holdout where` conditions use parameters of the build's games",
                     )
+
+    def _check_repeat(self, b: ast.Build, games, names) -> None:
+        span = b.settings_spans["repeat"]
+        if b.kind == "rubric":
+            self.bag.add(
+                "E0308",
+                "`repeat` belongs to datasets",
+                span,
+                hint="a rubric asks one-shot questions; put `repeat N rounds` in a dataset block",
+            )
+            return
+        assert b.repeat_rounds is not None
+        history = REPEAT_HISTORY if b.repeat_history is None else b.repeat_history
+        if b.repeat_rounds < 2:
+            self.bag.add(
+                "E0310",
+                "a repeated dataset needs at least 2 rounds",
+                span,
+                hint="rows show the rounds before the one asked; write e.g. `repeat 300 rounds`",
+            )
+        if not 1 <= history <= MAX_REPEAT_HISTORY:
+            self.bag.add(
+                "E0310",
+                f"`history` must be between 1 and {MAX_REPEAT_HISTORY} rounds, not {history}",
+                span,
+                label="rounds of history each row shows",
+            )
+        elif b.repeat_rounds >= 2 and history >= b.repeat_rounds:
+            self.bag.add(
+                "E0308",
+                f"`history {history}` shows as many rounds as the game has ({b.repeat_rounds})",
+                span,
+                hint="show fewer rounds than are played",
+            )
+        if b.holdout_games or b.holdout_where or b.holdout_paraphrases:
+            self.bag.add(
+                "E0308",
+                "`holdout` settings do not apply to a `repeat` dataset",
+                b.settings_spans.get("holdout_games")
+                or b.settings_spans.get("holdout_where")
+                or b.settings_spans.get("holdout_paraphrases")
+                or span,
+                hint="its rows are drawn histories of one market; divide them with `split`",
+            )
+        for g in b.games:
+            game = games.get(g.name)
+            why = None if game is None else market_shape_refusal(game)
+            if why is not None:
+                self.bag.add(
+                    "E0312",
+                    f"dataset `{b.name.name}` repeats game `{g.name}`, which is not a repeated market: {why}",
+                    g.span,
+                    label="not a symmetric two-player game with one continuous action",
+                    notes=[Note(span, "rows are rounds of a repeated market")],
+                    hint="list only games like `players firm[1..2] symmetric` with "
+                    "`each firm chooses price in [lo, hi]`, or drop `repeat`",
+                )
 
 
 def check_preference_application(

@@ -12,11 +12,12 @@ from prefc.artefacts import DatasetHeader, DatasetRow, Manifest, OpenAIRow, Rubr
 from prefc.compiler.check import CheckedSpec
 from prefc.compiler.diagnostics import CompileError, Diagnostic
 from prefc.compiler.emit.card import dataset_card
-from prefc.compiler.emit.dataset import DatasetPlan, plan_dataset
+from prefc.compiler.emit.dataset import DatasetPlan, DatasetResult, plan_dataset
 from prefc.compiler.emit.fmt import canonical, dumps
 from prefc.compiler.emit.layout import SPLITS, openai_file, preference_file, preference_slug
 from prefc.compiler.emit.openai_jsonl import openai_row
 from prefc.compiler.emit.prompts import PromptRenderer
+from prefc.compiler.emit.repeated import build_repeated_dataset
 from prefc.compiler.emit.rubric import build_rubric
 from prefc.compiler.emit.situations import Solutions
 from prefc.compiler.emit.templates import TemplateDirError, TemplateSet, resolve_directory
@@ -138,14 +139,22 @@ def compile_spec(
             if build.kind == "dataset":
                 if samples is not None:
                     build = _with_samples(build, samples)
-                plan = plan_dataset(spec, ir, build, solutions, renderer, seed=block_seed, fmt=fmt, progress=progress)
-                dataset_prompts.setdefault(id(templates[name]), set()).update(plan.prompt_keys)
-                for split, rows in _write_dataset(staged, name, build, plan, fmt):
-                    summary.append((name, split, rows))
-                staged.write_document(f"{name}/dataset.json", DatasetHeader.model_validate(canonical(plan.header)))
-                staged.write_text(
-                    f"{name}/README.md", dataset_card(spec, ir, build, plan.counts, plan.skipped, plan.header)
-                )
+                if build.ast.repeat_rounds is not None:
+                    result = build_repeated_dataset(
+                        spec, ir, build, templates[name], seed=block_seed, fmt=fmt, progress=progress
+                    )
+                    dataset_prompts.setdefault(id(templates[name]), set()).update(result.prompt_keys)
+                    summary += [(name, split, rows) for split, rows in _write_built(staged, name, build, result, fmt)]
+                    counts, skipped, header = result.counts, result.skipped, result.header
+                else:
+                    plan = plan_dataset(
+                        spec, ir, build, solutions, renderer, seed=block_seed, fmt=fmt, progress=progress
+                    )
+                    dataset_prompts.setdefault(id(templates[name]), set()).update(plan.prompt_keys)
+                    summary += [(name, split, rows) for split, rows in _write_dataset(staged, name, build, plan, fmt)]
+                    counts, skipped, header = plan.counts, plan.skipped, plan.header
+                staged.write_document(f"{name}/dataset.json", DatasetHeader.model_validate(canonical(header)))
+                staged.write_text(f"{name}/README.md", dataset_card(spec, ir, build, counts, skipped, header))
             else:
                 lines, header = build_rubric(
                     spec,
@@ -192,14 +201,8 @@ def compile_spec(
     )
 
 
-def _write_dataset(staged: StagedBuild, name: str, build, plan: DatasetPlan, fmt: str) -> list[tuple[str, int]]:
-    """Stream a dataset's rows to its split files, each preference's own files (the card's
-    configs, when there are several) and, for ``openai``, the OpenAI files; rows are rendered as
-    they are written, never held together.
-
-    Returns:
-        ``(split, rows)`` for each split written.
-    """
+def _check_slugs(name: str, build) -> list[str]:
+    """The dataset's preference labels, refused unless each has a file name of its own."""
     labels = [p.label for p in build.preferences]
     slugs = [preference_slug(label) for label in labels]
     if len(set(slugs)) != len(slugs) or any(s in SPLITS or s == "openai" for s in slugs):
@@ -208,6 +211,51 @@ def _write_dataset(staged: StagedBuild, name: str, build, plan: DatasetPlan, fmt
         raise EmitError(
             f"dataset `{name}`: preferences {', '.join(labels)} need distinct file names, got {', '.join(slugs)}"
         )
+    return labels
+
+
+def _write_built(staged: StagedBuild, name: str, build, result: DatasetResult, fmt: str) -> list[tuple[str, int]]:
+    """Write a dataset whose rows were built in memory (a repeated market's): its split files, each
+    preference's own files (when there are several) and, for ``openai``, the OpenAI files.
+
+    Returns:
+        ``(split, rows)`` for each split written.
+    """
+    labels = _check_slugs(name, build)
+    written: list[tuple[str, int]] = []
+    for split in SPLITS:
+        if split not in result.lines:
+            continue
+        staged.write_lines(f"{name}/{split}.jsonl", result.lines[split], model=DatasetRow)
+        written.append((split, len(result.lines[split])))
+        for label in labels:
+            own = [
+                line
+                for line, owner in zip(result.lines[split], result.labels.get(split, ()), strict=True)
+                if owner == label
+            ]
+            if not own:
+                continue
+            if len(labels) > 1:
+                staged.write_lines(f"{name}/{preference_file(label, split)}", own, model=DatasetRow)
+            if fmt == "openai":
+                staged.write_lines(
+                    f"{name}/{openai_file(label, split)}",
+                    [dumps(openai_row(json.loads(line))) for line in own],
+                    model=OpenAIRow,
+                )
+    return written
+
+
+def _write_dataset(staged: StagedBuild, name: str, build, plan: DatasetPlan, fmt: str) -> list[tuple[str, int]]:
+    """Stream a dataset's rows to its split files, each preference's own files (the card's
+    configs, when there are several) and, for ``openai``, the OpenAI files; rows are rendered as
+    they are written, never held together.
+
+    Returns:
+        ``(split, rows)`` for each split written.
+    """
+    labels = _check_slugs(name, build)
     written: list[tuple[str, int]] = []
     for split in ("train", "val", "test"):
         if split not in plan.rows:

@@ -9,7 +9,17 @@ from pydantic import Field, model_validator
 
 from .base import ActionValue, Document, Number, Part, Row
 
-__all__ = ["DatasetHeader", "DatasetMeta", "DatasetRow", "Holdout", "Message", "OpenAIRow"]
+__all__ = [
+    "DatasetHeader",
+    "DatasetMeta",
+    "DatasetRow",
+    "Holdout",
+    "Message",
+    "OpenAIRow",
+    "RepeatSetting",
+    "RoundContext",
+    "HistoryRound",
+]
 
 
 class Message(Part):
@@ -28,6 +38,35 @@ class OpenAIRow(Row):
 
     messages: list[Message]
     """System, user and assistant messages."""
+
+
+class HistoryRound(Part):
+    """One earlier round of a repeated market as the row's player saw it."""
+
+    round: int = Field(ge=1)
+    """The round's number."""
+    own: float
+    """The player's action."""
+    rival: float
+    """The rival's action."""
+
+
+class RoundContext(Part):
+    """Where a row of a repeated dataset (``repeat N rounds``) stands in the repeated market."""
+
+    round: int = Field(ge=1)
+    """The round asked (1-based)."""
+    history: list[HistoryRound]
+    """The earlier rounds the prompt shows, oldest first (the completion answers the last rival action)."""
+
+
+class RepeatSetting(Part):
+    """A repeated dataset's ``repeat N rounds history H``."""
+
+    rounds: int = Field(ge=2)
+    """Rounds of the repeated market."""
+    history: int = Field(ge=1)
+    """Rounds of history each row shows (the simulation's ``--history`` to play with them)."""
 
 
 class DatasetMeta(Part):
@@ -61,6 +100,8 @@ class DatasetMeta(Part):
     """The file the row is in."""
     paraphrase: int = Field(ge=0)
     """The prompt's wording number."""
+    repeated: RoundContext | None = None
+    """For a repeated dataset's row: the round and the history its prompt shows."""
 
 
 class DatasetRow(Row):
@@ -136,3 +177,5 @@ class DatasetHeader(Document):
     """Rows per split file."""
     skipped_points: dict[str, int]
     """``game/preference`` -> parameter points skipped (only mixed equilibria)."""
+    repeat: RepeatSetting | None = None
+    """A repeated dataset's rounds and history (rows are rounds of the repeated market)."""

@@ -21,7 +21,7 @@ from ..agents import AgentError
 from ..answers import parse_answer
 from .market import PricingMarket, SimulationError, eligible_games, load_ir
 from .output import SimulationResult, plot_prices, plot_profits, print_simulation, summarize_agents, theory_benchmarks
-from .players import Player, TheoryPricer, make_player
+from .players import Player, TheoryPricer, make_player, shared_local_players
 from .prompts import PricePrompter, answer_opening, continues_replies
 
 if TYPE_CHECKING:
@@ -161,7 +161,10 @@ def simulate(
         agents: Two players: agent specs (``theory:economicus``, ``theory:moralis(kappa=0.5)``,
             ``local:smollm2-135m-instruct[?adapter=DIR]``, ``openai:URL?model=NAME``), or built
             players (:class:`TheoryPricer`, any agent with ``respond``). The same spec twice, or
-            the same object twice, is one agent answering both prompts in one batch.
+            the same object twice, is one agent answering both prompts in one batch; two
+            ``local:`` specs of one model with different adapters, or two agents of one
+            :class:`prefc.runtime.adapter_bank.AdapterBank`, answer in one batch too, each prompt
+            with its own adapter.
         out_dir: Directory for ``rounds.jsonl``, ``simulation.json`` and ``prices.png`` (created).
         rounds: Rounds to play (default: the game's ``repeat N rounds``, else 300).
         game: The game (default ``bertrand``, or the spec's only eligible game).
@@ -234,6 +237,10 @@ def simulate(
     )
     players: list[Player] = []
     built: dict[str, Player] = {}
+    if all(isinstance(a, str) for a in agents):
+        banked = shared_local_players([str(a) for a in agents])
+        if banked is not None:
+            built = dict(zip([str(a) for a in agents], banked, strict=True))
     for a in agents:
         if isinstance(a, str):
             if a not in built:
@@ -288,7 +295,7 @@ def simulate(
                 groups: dict[int, list[int]] = {}
                 for i, p in enumerate(players):
                     if not isinstance(p, TheoryPricer):
-                        groups.setdefault(id(p), []).append(i)
+                        groups.setdefault(id(getattr(p, "bank", p)), []).append(i)
                 for members in groups.values():
                     agent = players[members[0]]
                     assert prompter is not None
@@ -297,7 +304,12 @@ def simulate(
                     if id(agent) in continued:
                         options.update(reply_prefix=opening, stop=("}",))
                     try:
-                        texts = list(agent.respond(prompts, **options))  # type: ignore[union-attr]
+                        bank = getattr(agent, "bank", None)
+                        if bank is not None:  # agents of one adapter bank: one batch, each with its adapter
+                            adapters = [players[i].adapter for i in members]  # type: ignore[union-attr]
+                            texts = list(bank.respond(prompts, adapters=adapters, **options))
+                        else:
+                            texts = list(agent.respond(prompts, **options))  # type: ignore[union-attr]
                     except AgentError as exc:
                         raise SimulationError(f"agent {names[members[0]]!r} failed in round {t}: {exc}") from None
                     if len(texts) != len(prompts):

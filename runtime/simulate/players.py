@@ -3,6 +3,7 @@ answer prompts."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..agents import AgentError, LogitAgent, TheoryAgent, make_agent
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
     from prefc.compiler.check import PreferencePoint
     from prefc.compiler.ir import SpecIR
 
-__all__ = ["Player", "TheoryPricer", "make_player"]
+__all__ = ["Player", "TheoryPricer", "make_player", "shared_local_players"]
 
 
 class TheoryPricer:
@@ -32,7 +33,6 @@ class TheoryPricer:
         self.point = point
         self.name = name or f"theory:{point.label}"
         self.utility = market.utility(point)
-        self._cache: dict[float, float] = {}
 
     @property
     def preference(self) -> str:
@@ -45,17 +45,7 @@ class TheoryPricer:
         Args:
             rival: The rival's price.
         """
-        from prefc.compiler.solve import continuous
-
-        rival = float(rival)
-        hit = self._cache.get(rival)
-        if hit is None:
-            m = self.market
-            hit = float(continuous.best_response(self.utility, own=m.own, lo=m.lo, hi=m.hi, values={m.rival: rival}))
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[rival] = hit
-        return hit
+        return self.market.best_response(self.point, rival)
 
     def __repr__(self) -> str:
         return f"TheoryPricer(name={self.name!r})"
@@ -123,3 +113,46 @@ def make_player(spec: str, market: PricingMarket) -> Player:
             "or openai:URL?model=NAME agents"
         )
     return agent
+
+
+def _local_parts(spec: str) -> tuple[str, str | None] | None:
+    """``(model, adapter)`` of a plain ``local:MODEL[?adapter=DIR]`` spec, else None."""
+    kind, sep, rest = spec.partition(":")
+    if not sep or kind.strip().lower() != "local":
+        return None
+    target, _, query = rest.strip().partition("?")
+    if not target:
+        return None
+    if not query:
+        return target, None
+    key, eq, value = query.partition("=")
+    if key != "adapter" or not eq or not value or "&" in value or "," in value:
+        return None
+    return target, value
+
+
+def shared_local_players(specs: Sequence[str]) -> list[Player] | None:
+    """Two ``local:`` specs of one base model with different adapters, as two agents of one
+    :class:`prefc.runtime.adapter_bank.AdapterBank` (both answer in one batch each round); None
+    for any other pair.
+
+    Args:
+        specs: The agent specs.
+
+    Raises:
+        SimulationError: When the model or an adapter cannot be loaded.
+    """
+    parts = [_local_parts(s) for s in specs]
+    if len(specs) != 2 or specs[0] == specs[1] or any(p is None for p in parts):
+        return None
+    models = {p[0] for p in parts if p is not None}
+    if len(models) != 1:
+        return None
+    from ..adapter_bank import AdapterBank
+    from ..models import ModelError
+
+    try:
+        bank = AdapterBank(models.pop(), adapters=[p[1] for p in parts if p is not None])
+    except ModelError as exc:
+        raise SimulationError(str(exc)) from None
+    return list(bank.agents)
