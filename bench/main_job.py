@@ -15,6 +15,8 @@ checked in every seed.
     python bench/main_job.py --json                 # the per-seed figures as JSON
     python bench/main_job.py --seeds 1 --dev-seed 11 --completion as-written   # an ablation, on a
                                                     # development rubric (never the reported one)
+    python bench/main_job.py --seeds 1 --dev-seed 11 --completion answer --scoring logprob \
+        --numeric options --eval-items 96            # answer-only rows, option-scored items
 
 Exits 1 when a target is missed in some seed.
 """
