@@ -15,6 +15,8 @@ checked in every seed.
     python bench/main_job.py --json                 # the per-seed figures as JSON
     python bench/main_job.py --seeds 1 --dev-seed 11 --completion as-written   # an ablation, on a
                                                     # development rubric (never the reported one)
+    python bench/main_job.py --seeds 1 --dev-seed 11 --completion answer --scoring logprob \
+        --numeric options --eval-items 96            # answer-only rows, option-scored items
 
 Exits 1 when a target is missed in some seed.
 """
@@ -150,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train-batch-size", type=int, default=None)
     ap.add_argument("--completion", choices=["as-written", "answer-first", "answer"], default=None)
     ap.add_argument("--full", action=argparse.BooleanOptionalAction, default=None)
+    ap.add_argument("--scoring", choices=["generate", "logprob"], default=None)
+    ap.add_argument("--numeric", choices=["generate", "options"], default=None, help="numeric items under logprob")
     ap.add_argument(
         "--dev-seed",
         type=int,
@@ -174,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
             "train_batch_size": args.train_batch_size,
             "completion": args.completion,
             "full": args.full,
+            "scoring": args.scoring,
+            "numeric": args.numeric,
             "rubric_seed": args.dev_seed,
             "threads": args.threads,
         }.items()
