@@ -302,17 +302,52 @@ def run_spec(
     return result
 
 
-def free_cores() -> int:
-    """CPU cores not busy when the run starts: the cores this process may use, less the one-minute
-    load average (rounded), at least 1.
+def free_cores(*, window: float = 0.5) -> int:
+    """CPU cores not busy when the run starts: the cores this process may use, less the cores other
+    work kept busy over the last ``window`` seconds (rounded), at least 1.
 
     On a shared CPU, threads that wait for a core another job holds make every step of a small model
     many times slower than fewer threads would (measured: a training step of SmolLM2-135M took 7 s on
-    one thread and 95 s on two, with other jobs holding the cores).
+    one thread and 95 s on two, with other jobs holding the cores). The busy cores are sampled from
+    ``/proc/stat`` rather than read off the one-minute load average, which still counts a command that
+    finished seconds ago (a run started right after a test suite got one thread of two, and took 17 s
+    a training step instead of 13); where there is no ``/proc/stat``, the load average it is.
+
+    Args:
+        window: Seconds over which busy cores are sampled.
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    return max(1, min(cores, cores - int(load + 0.5)))
+    busy = _busy_cores(window)
+    if busy is None:
+        busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    return max(1, min(cores, cores - int(busy + 0.5)))
+
+
+def _busy_cores(window: float) -> float | None:
+    """Cores kept busy over ``window`` seconds, from the machine's CPU time counters (None where
+    there are none)."""
+    import time
+
+    def sample() -> tuple[int, int] | None:
+        try:
+            with open("/proc/stat", encoding="ascii") as f:
+                fields = [int(x) for x in f.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        if len(fields) < 5:
+            return None
+        idle = fields[3] + fields[4]  # idle and waiting for I/O
+        return sum(fields[:8]) - idle, sum(fields[:8])
+
+    first = sample()
+    if first is None:
+        return None
+    time.sleep(window)
+    second = sample()
+    if second is None or second[1] <= first[1]:
+        return None
+    online = os.cpu_count() or 1
+    return online * (second[0] - first[0]) / (second[1] - first[1])
 
 
 def use_threads(threads: int | None) -> int:

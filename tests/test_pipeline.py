@@ -8,7 +8,9 @@ The behaviour shift itself is measured on the embedded model by ``bench/main_job
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -264,3 +266,24 @@ def test_threads_follow_the_free_cores_or_the_request() -> None:
             use_threads(0)
     finally:
         torch.set_num_threads(before)
+
+
+def test_busy_cores_are_sampled_now_not_averaged_over_the_last_minute() -> None:
+    import subprocess
+    import sys
+
+    from prefc.pipeline import _busy_cores
+
+    if not Path("/proc/stat").exists():
+        pytest.skip("no /proc/stat on this system")
+    spinner = subprocess.Popen(
+        [sys.executable, "-c", "import time\nend = time.time() + 5\nwhile time.time() < end: pass"]
+    )
+    try:
+        time.sleep(0.3)  # let it start spinning
+        busy = _busy_cores(0.5)
+    finally:
+        spinner.kill()
+        spinner.wait()
+    assert busy is not None
+    assert 0.7 <= busy <= (os.cpu_count() or 1) + 0.01  # the spinning process holds a core

@@ -9,7 +9,7 @@ import sympy
 
 from .signs import sign_of, simplify_small, tidy
 
-__all__ = ["conjunction", "isolate"]
+__all__ = ["conjunction", "sign_condition"]
 
 
 _FLIP = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "==", "!=": "!="}
@@ -19,14 +19,26 @@ def _relation(op: str, lhs: sympy.Expr, rhs: sympy.Expr) -> sympy.Basic:
     return sympy.core.relational.Relational(lhs, rhs, op)
 
 
-def isolate(
+def sign_condition(
     diff: sympy.Expr,
     op: str,
     candidates: Sequence[sympy.Symbol],
     box: Mapping[sympy.Symbol, tuple[float, float]] | None,
 ) -> sympy.Basic:
     """``diff <op> 0`` rewritten as ``p <op'> threshold`` for the first parameter ``p`` of
-    ``candidates`` in which ``diff`` is linear with a coefficient of known sign."""
+    ``candidates`` in which ``diff`` is linear with a coefficient whose sign is decided over the
+    parameter box (a number, ``true`` or ``false`` where ``diff`` is one).
+
+    Unlike :func:`prefc.compiler.solve.closed.isolate`, which assumes the sign an oracle gives and
+    records it, this one only rewrites where the sign holds on the whole box, and leaves the
+    condition as it is elsewhere.
+
+    Args:
+        diff: The left-hand side, compared with 0.
+        op: The relation (``<``, ``<=``, ``>``, ``>=``, ``==``, ``!=``).
+        candidates: Parameters to isolate, tried in order.
+        box: Each parameter's range, where known.
+    """
     diff = simplify_small(diff)
     if diff.is_number:
         return sympy.true if bool(_relation(op, diff, sympy.Integer(0))) else sympy.false

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 import sympy
 
 from .closures import sort_symbols
-from .conditions import conjunction, isolate
+from .conditions import conjunction, sign_condition
 from .numeric import verify_argmax, verify_symmetric
 from .results import Regime, SymbolicSolution
 from .signs import PROVED, SAMPLED, box_bounds, decided, sample_box, sign_negative, simplify_small, tidy
@@ -91,7 +91,7 @@ def _linear_regimes(
     ]
     regimes = []
     for op, action, reason, indifferent in pieces:
-        cond = isolate(coef, op, candidates, box)
+        cond = sign_condition(coef, op, candidates, box)
         if decided(cond, box) is False or cond is sympy.false:
             continue
         if decided(cond, box) is True:
@@ -116,7 +116,7 @@ def _clip_regimes(
     ]
     regimes = []
     for parts, action, reason in pieces:
-        conds = [isolate(d, op, candidates, box) for d, op in parts]
+        conds = [sign_condition(d, op, candidates, box) for d, op in parts]
         verdicts = [decided(c, box) for c in conds]
         if any(v is False for v in verdicts):
             continue
@@ -145,7 +145,7 @@ def _requirement(
     if status == PROVED:
         return sympy.true, ""
     if not any(expr.has(s) for s in actions):
-        cond = isolate(expr, "<", candidates, box)
+        cond = sign_condition(expr, "<", candidates, box)
         if cond is sympy.false:
             return None
         return cond, ""
