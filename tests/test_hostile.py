@@ -630,3 +630,28 @@ def test_a_member_index_used_as_a_number_is_refused_where_it_is_written(case, tm
     assert code == 1 and "Traceback" not in err and "internal error" not in err
     assert "error[E0601]" in err and "not a number" in err
     assert "main.pref:5:" in err and "\n5 | " in err  # located at the expression, its line quoted
+
+
+def test_a_utility_that_is_minus_infinity_on_a_whole_action_set_is_refused_quickly(tmp_path, capsys):
+    """Log utility in a trust game: after send = 0 every reply leaves the trustee a payoff of 0,
+    log 0 is minus infinity, and no reply can be checked as a best one. The solve is refused with a
+    located error that names the cause."""
+    spec = tmp_path / "trust.pref"
+    spec.write_text(
+        'use "preferences.pref"\n'
+        "game trust {\n"
+        "    players investor, trustee\n"
+        "    param E = 10, k = 3\n"
+        "    investor chooses send in [0, E]\n"
+        "    then trustee chooses back in [0, k * send]\n"
+        "    payoff investor = E - send + back\n"
+        "    payoff trustee = k * send - back\n"
+        "}\n"
+    )
+    shutil.copy(LIBRARY, tmp_path / "preferences.pref")
+    code = main(["solve", str(spec), "--game", "trust", "--preference", "moralis_log"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "error[E0601]" in err and "trust.pref:2:6" in err
+    assert "`trustee`'s utility is not a finite number" in err and "after (send = 0" in err
+    assert "Traceback" not in err

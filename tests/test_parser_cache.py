@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from lark import Lark
+from lark.exceptions import UnexpectedInput
 
 from prefc.compiler import parse, parser_cache
 from prefc.grammar import grammar_text
@@ -33,10 +34,17 @@ def _cached(builds: list[int]) -> Lark:
 
 
 def _outcome(p: Lark, text: str):
+    """The tree, or what a diagnostic is built from: the error's kind, place and expected set.
+
+    Lark's own message lists the expected terminals in a set's iteration order, which depends on
+    how the set was filled (a loaded table fills it in another order); the diagnostic sorts them.
+    """
     try:
         return "tree", p.parse(text, start="start")
-    except Exception as exc:  # the error a user sees must be the same too
-        return type(exc).__name__, str(exc)
+    except UnexpectedInput as exc:
+        token = getattr(exc, "token", None)
+        expected = getattr(exc, "accepts", None) or getattr(exc, "expected", None) or getattr(exc, "allowed", None)
+        return type(exc).__name__, exc.line, exc.column, str(token), sorted(expected or ())
 
 
 @pytest.fixture

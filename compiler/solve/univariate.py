@@ -3,6 +3,8 @@ finds the stationary points, numeric (grid and Brent, :func:`.continuous.best_re
 
 from __future__ import annotations
 
+import math
+
 import sympy as sp
 
 from prefc.compiler.solve import continuous
@@ -103,6 +105,8 @@ def argmax_exact(val: sp.Expr, z: sp.Symbol, lo: sp.Expr, hi: sp.Expr) -> sp.Exp
     def value(c: sp.Expr) -> sp.Expr:
         v = val.subs(z, c)
         if v in (sp.zoo, sp.nan) or v.has(sp.I, sp.zoo, sp.nan):
+            if _falls_without_bound(val, z, c, lo, hi):
+                return -sp.oo
             try:
                 v = sp.limit(val, z, c, "+" if c == lo else "-")
             except (NotImplementedError, ValueError, TypeError):
@@ -114,6 +118,25 @@ def argmax_exact(val: sp.Expr, z: sp.Symbol, lo: sp.Expr, hi: sp.Expr) -> sp.Exp
         return None
     best = max(scored, key=lambda t: (t[0], -t[1]))
     return best[2]
+
+
+def _falls_without_bound(val: sp.Expr, z: sp.Symbol, c: sp.Expr, lo: sp.Expr, hi: sp.Expr) -> bool:
+    """Whether ``val`` plainly falls toward minus infinity as ``z`` approaches ``c`` from inside
+    ``[lo, hi]`` (a logarithm of 0 at a bound), judged on points 1e-4, 1e-8 and 1e-12 of the span
+    away: each lower than the last by more than 1. A point the utility falls toward without bound
+    cannot be a maximiser, and this spares the symbolic limit (a tenth of a second each) for it;
+    anything less plain (a removable singularity, a slow fall) still goes to the limit.
+    """
+    span = float(hi - lo)
+    side = 1.0 if c == lo else -1.0
+    try:
+        fn = sp.lambdify(z, val, modules=["math"])
+        values = [float(fn(float(c) + side * t * span)) for t in (1e-4, 1e-8, 1e-12)]
+    except (ValueError, ZeroDivisionError, OverflowError, TypeError):
+        return False
+    if not all(math.isfinite(x) for x in values):
+        return False
+    return values[1] < values[0] - 1 and values[2] < values[1] - 1
 
 
 def _pieces(val: sp.Expr, z: sp.Symbol) -> list[tuple[sp.Expr, sp.Basic]] | None:

@@ -626,7 +626,13 @@ class Backward(Concept):
                 base = float(f(np.asarray(x_star)))
             gain = float(np.max(vals)) - base
             checked[0] += len(grid)
-            if not math.isfinite(base) or gain > certify.CONTINUOUS_TOL * max(1.0, abs(base)):
+            if not math.isfinite(base):
+                raise certify.CertificateError(
+                    f"`{act.owner}`'s utility is not a finite number ({base:.6g}) at {act.name} = {x_star:.6g} "
+                    f"after {self._path_text(history)}, so no choice there can be checked as a best reply "
+                    "(a logarithm or a division at a payoff of 0?)"
+                )
+            if gain > certify.CONTINUOUS_TOL * max(1.0, abs(base)):
                 where = float(grid[int(np.argmax(vals))])
                 raise certify.CertificateError(
                     f"`{act.owner}` gains {gain:.3g} by choosing {act.name} = {where:.6g} "
