@@ -7,61 +7,25 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from prefc.numbers import DASH, fmt_number
+from prefc.run_results import (
+    AgentReport,
+    RunResult,
+    TransferResult,
+    agent_verdicts,
+    shift_table,
+    shift_table_of,
+    verdict_lines,
+)
 
 if TYPE_CHECKING:  # rich is imported when a run prints, not when the command line starts
     from rich.console import Console
-    from rich.table import Table
 
     from prefc.runtime.evaluate import NumericScoring, Scoring
     from prefc.runtime.train_config import CompletionFormat
-
-
-@dataclass
-class AgentReport:
-    """One evaluated agent in a run.
-
-    Attributes:
-        agent: The agent's name (base model, ``[preference]`` for an adapter).
-        adapter: The adapter directory (None for the base model).
-        results: Its evaluation directory.
-        summary: Its ``summary.json``.
-        label: ``base`` or the preference its adapter was trained on.
-        verdicts: Its nearest type and margins with bootstrap intervals (:func:`agent_verdicts`).
-    """
-
-    agent: str
-    adapter: str | None
-    results: Path
-    summary: dict[str, Any]
-    label: str = "base"
-    verdicts: dict[str, Any] | None = None
-
-
-@dataclass
-class RunResult:
-    """What ``prefc run`` produced.
-
-    Attributes:
-        directory: The run's directory (``out/<spec>``).
-        build: The compiled build directory.
-        adapters: Adapter directory per trained preference label.
-        reports: The evaluated agents, base model first.
-        report: The HTML report.
-        seconds: Wall time of each stage (``compile``, ``train LABEL``, ``eval LABEL``, ``report``)
-            and the ``total``; reused adapters have no training entry.
-    """
-
-    directory: Path
-    build: Path
-    adapters: dict[str, Path] = field(default_factory=dict)
-    reports: list[AgentReport] = field(default_factory=list)
-    report: Path | None = None
-    seconds: dict[str, float] = field(default_factory=dict)
 
 
 MAIN_JOB: dict[str, Any] = {
@@ -96,6 +60,7 @@ def run_spec(
     retrain: bool = False,
     rubric_seed: int | None = None,
     threads: int | None = None,
+    transfer: Sequence[str | Path] = (),
     console: Console | None = None,
 ) -> RunResult:
     """Compile ``path``, train an adapter per preference of its first dataset, and evaluate the base
@@ -124,16 +89,17 @@ def run_spec(
             rubric drawn with this seed, without any prompt of the reported rubric or of a dataset
             (see :func:`development_rubric`). Settings are chosen there, never on the reported items.
         threads: CPU threads for training and evaluation (default: :func:`free_cores`).
+        transfer: Specs of applications the run's datasets never show (``specs/av_dilemma.pref``):
+            the base model and every trained model are also evaluated on each one's first rubric,
+            with the same settings, and ``run.json`` and the report show them beside the main rubric.
         console: Where to print (default: stdout).
     """
     from rich.console import Console
 
-    from prefc.artefacts import ArtefactError, RunAgent, RunRecord, TrainRecord, read_document, write_document
+    from prefc.artefacts import ArtefactError, RunRecord, RunTransfer, TrainRecord, read_document, write_document
     from prefc.compiler.check import check_file
     from prefc.compiler.emit.build import compile_spec
-    from prefc.runtime.budget import answer_budget
-    from prefc.runtime.evaluate import evaluate, load_rubric
-    from prefc.runtime.generate import LocalAgent
+    from prefc.runtime.evaluate import load_rubric
     from prefc.runtime.train import TrainConfig
 
     started = time.perf_counter()
@@ -212,38 +178,40 @@ def run_spec(
             f"{rubric_seed}, {len(rubric.items)} items none of which the reported rubric or a dataset asks"
         )
     subset = rubric.subset(eval_items)
-    summaries = []
     agents: list[tuple[str, str | None]] = [("base", None)] + [(label, str(p)) for label, p in result.adapters.items()]
-    for label, adapter in agents:
-        if adapter is not None and configs[label].full:  # a fully fine-tuned model is a model directory
-            agent = LocalAgent(adapter, batch_size=batch_size)
-        else:
-            agent = LocalAgent(model, adapter=adapter, batch_size=batch_size)
-        if max_new_tokens is None:
-            max_new_tokens = answer_budget(agent.tokenizer, built.directory / dataset.name)
-            if scoring == "generate" or numeric == "generate":
-                console.print(f"   answers may take up to {max_new_tokens} new tokens")
-        agent.name = f"{agent.name}" if adapter is None else f"{model_label(model)} [{label}]"
-        results_dir = root / "results" / (label if adapter is None else Path(adapter).name)
-        clock = time.perf_counter()
-        evaluated = evaluate(
-            subset,
-            agent,
-            results_dir,
-            scoring=scoring,
-            batch_size=batch_size,
-            max_new_tokens=max_new_tokens,
-            progress=True,
-            numeric=numeric,
-        )
-        result.seconds[f"eval {label}"] = round(time.perf_counter() - clock, 2)
-        report = AgentReport(agent.name, adapter, results_dir, evaluated.summary.to_data(), label)
-        report.verdicts = agent_verdicts(report, rubric.preferences, list(result.adapters))
-        result.reports.append(report)
-        summaries.append(evaluated.summary)
+    if max_new_tokens is None:
+        max_new_tokens = _answer_budget(model, built.directory / dataset.name)
+        if scoring == "generate" or numeric == "generate":
+            console.print(f"   answers may take up to {max_new_tokens} new tokens")
+    evaluation: dict[str, Any] = {
+        "model": model,
+        "full": full,
+        "batch_size": batch_size,
+        "max_new_tokens": max_new_tokens,
+        "scoring": scoring,
+        "numeric": numeric,
+    }
+    result.reports = _evaluate_agents(
+        subset, agents, root / "results", trained=list(result.adapters), seconds=result.seconds, **evaluation
+    )
     console.print(shift_table(result, rubric.preferences))
     for r in result.reports:
         console.print(verdict_lines(r))
+    for other in transfer:
+        clock = time.perf_counter()
+        result.transfers.append(
+            _transfer(
+                other,
+                agents,
+                root / "transfer",
+                trained=list(result.adapters),
+                seconds=result.seconds,
+                eval_items=eval_items,
+                console=console,
+                **evaluation,
+            )
+        )
+        result.seconds[f"transfer {result.transfers[-1].spec}"] = round(time.perf_counter() - clock, 2)
     settings = {
         "max_steps": max_steps,
         "learning_rate": learning_rate,
@@ -272,21 +240,16 @@ def run_spec(
             rubric={"name": rubric.header.get("rubric"), "selection": rubric.header.get("selection")},
             adapters={k: str(v) for k, v in result.adapters.items()},
             seconds=result.seconds,
-            agents=[
-                RunAgent(
-                    agent=r.agent,
-                    adapter=r.adapter,
-                    label=r.label,
-                    results=str(r.results),
-                    parse_rate=s.parse_rate,
-                    accuracy={p.label: p.accuracy for p in s.preferences},
-                    accuracy_by_game={p.label: p.accuracy_by_game for p in s.preferences},
-                    nearest=s.nearest.label if s.nearest else None,
-                    verdict=r.verdicts,
-                    kappa=s.kappa,
-                    evaluated=s.evaluated,
+            agents=[r.record() for r in result.reports],
+            transfer=[
+                RunTransfer(
+                    spec=t.spec,
+                    spec_sha256=t.spec_sha256,
+                    rubric=t.rubric,
+                    build=str(t.build),
+                    agents=[r.record() for r in t.reports],
                 )
-                for r, s in zip(result.reports, summaries, strict=True)
+                for t in result.transfers
             ],
         )
 
@@ -300,6 +263,117 @@ def run_spec(
         f"run written to {root} in {result.seconds['total']:.0f} s; open {result.report} in a browser for the report"
     )
     return result
+
+
+def _answer_budget(model: str | None, dataset_dir: Path) -> int:
+    """The generation budget of the run's answers, from the base model's tokenizer."""
+    from prefc.runtime.budget import answer_budget
+    from prefc.runtime.models import load_tokenizer, resolve_model
+
+    return answer_budget(load_tokenizer(resolve_model(model)), dataset_dir)
+
+
+def _evaluate_agents(
+    subset: Any,
+    agents: list[tuple[str, str | None]],
+    results_root: Path,
+    *,
+    trained: list[str],
+    seconds: dict[str, float],
+    model: str | None,
+    full: bool,
+    batch_size: int,
+    max_new_tokens: int,
+    scoring: Scoring,
+    numeric: NumericScoring,
+    stage: str = "eval",
+) -> list[AgentReport]:
+    """Evaluate the base model and each trained model on ``subset``, one results directory each.
+
+    Args:
+        subset: The rubric items (a :class:`prefc.runtime.evaluate.Rubric`).
+        agents: ``(label, adapter directory)``, the base model's adapter None.
+        results_root: Where each agent's results go (``results_root/<label or adapter name>``).
+        trained: The trained preferences' labels (for the margins of the verdict).
+        seconds: The run's stage times, added to (``STAGE LABEL``).
+        model: The base model.
+        full: The trained models are full models (directories), not adapters.
+        batch_size: Prompts per generation batch.
+        max_new_tokens: Generation budget per answer.
+        scoring: ``generate`` or ``logprob``.
+        numeric: Numeric items under logprob scoring.
+        stage: The name of the stage in ``seconds``.
+    """
+    from prefc.runtime.evaluate import evaluate
+    from prefc.runtime.generate import LocalAgent
+
+    reports = []
+    for label, adapter in agents:
+        agent = (
+            LocalAgent(adapter, batch_size=batch_size)
+            if adapter is not None and full  # a fully fine-tuned model is a model directory
+            else LocalAgent(model, adapter=adapter, batch_size=batch_size)
+        )
+        agent.name = f"{agent.name}" if adapter is None else f"{model_label(model)} [{label}]"
+        results_dir = results_root / (label if adapter is None else Path(adapter).name)
+        clock = time.perf_counter()
+        evaluated = evaluate(
+            subset,
+            agent,
+            results_dir,
+            scoring=scoring,
+            batch_size=batch_size,
+            max_new_tokens=max_new_tokens,
+            progress=True,
+            numeric=numeric,
+        )
+        seconds[f"{stage} {label}"] = round(time.perf_counter() - clock, 2)
+        report = AgentReport(agent.name, adapter, results_dir, evaluated.summary.to_data(), label)
+        report.verdicts = agent_verdicts(report, subset.preferences, trained)
+        report.evaluated = evaluated.summary
+        reports.append(report)
+    return reports
+
+
+def _transfer(
+    path: str | Path,
+    agents: list[tuple[str, str | None]],
+    out: Path,
+    *,
+    eval_items: int | None,
+    console: Console,
+    seconds: dict[str, float],
+    **evaluation: Any,
+) -> TransferResult:
+    """The run's agents on the first rubric of the spec at ``path`` (compiled under ``out/<spec>``)."""
+    from prefc.compiler.check import check_file
+    from prefc.compiler.emit.build import compile_spec
+    from prefc.progress import progress
+    from prefc.runtime.evaluate import load_rubric
+
+    spec = check_file(str(path))
+    rubrics = [b for b in spec.builds.values() if b.kind == "rubric"]
+    if not rubrics:
+        raise ValueError(f"{path} has no rubric block to evaluate the run's agents on (--transfer)")
+    root = out / spec.name
+    with progress(f"compile {spec.name}", unit="rows") as advance:
+        built = compile_spec(spec, root / "build", on_total=advance.set_total, progress=advance)
+    rubric = load_rubric(built.directory / f"{rubrics[0].name}.jsonl", expect_sha256=spec.sha256)
+    subset = rubric.subset(eval_items)
+    console.print(
+        f"   transfer: rubric `{rubrics[0].name}` of {spec.name}, {len(subset.items)} items no dataset of the run asks"
+    )
+    reports = _evaluate_agents(
+        subset, agents, root / "results", seconds=seconds, stage=f"transfer {spec.name}", **evaluation
+    )
+    console.print(shift_table_of(reports, subset.preferences, title=f"transfer to {spec.name}"))
+    return TransferResult(
+        spec.name,
+        spec.sha256,
+        {"name": rubric.header.get("rubric"), "selection": rubric.header.get("selection")},
+        built.directory,
+        reports,
+    )
 
 
 def free_cores(*, window: float = 0.5) -> int:
@@ -441,63 +515,6 @@ def model_label(model: str | None) -> str:
     return label(model)
 
 
-def agent_verdicts(report: AgentReport, preferences: list[str], trained: list[str]) -> dict[str, Any]:
-    """An evaluated agent's nearest type with its margin over the runner-up, and (for an adapter) its
-    margin over every other trained preference, each with a bootstrap interval over items.
-
-    Args:
-        report: The evaluated agent.
-        preferences: The rubric's compared preference labels.
-        trained: The labels the run trained on.
-    """
-    from prefc.artefacts import ResultRecord, read_rows
-    from prefc.runtime.verdict import margin
-
-    records = [rec for _, _, rec, _ in read_rows(report.results / "results.jsonl", ResultRecord, error=ValueError)]
-    nearest = report.summary.get("nearest") or {}
-    out: dict[str, Any] = {
-        "nearest": nearest.get("label"),
-        "runner_up": nearest.get("runner_up"),
-        "lead": None,
-        "against": {},
-    }
-    if records and nearest.get("label") and nearest.get("runner_up"):
-        out["lead"] = margin(records, nearest["label"], nearest["runner_up"]).to_json()
-    own = report.label.replace(" ", "")
-    if records and report.adapter is not None and own in preferences:
-        for other in trained:
-            if other != report.label and other.replace(" ", "") in preferences:
-                out["against"][other] = margin(records, own, other.replace(" ", "")).to_json()
-    return out
-
-
-def verdict_lines(report: AgentReport) -> str:
-    """What the run says about one agent: its nearest type and how far it leads, or that the
-    leading preferences are not distinguishable on these items.
-
-    Args:
-        report: An evaluated agent with its verdicts.
-    """
-    from prefc.runtime.verdict import Margin
-
-    v = report.verdicts or {}
-    name = "base model" if report.adapter is None else f"{report.label} adapter"
-    if not v.get("nearest"):
-        note = report.summary.get("nearest_note") or "no answer matched any preference"
-        return f"{name}: no nearest type ({note})"
-    lines = []
-    lead = v.get("lead")
-    if lead is None:
-        lines.append(f"{name}: nearest {v['nearest']}")
-    else:
-        m = Margin(**{k: lead[k] for k in ("a", "b", "margin", "low", "high", "level", "items", "telling")})
-        lines.append(f"{name}: nearest {v['nearest']}, margin {m.text()} (95% bootstrap interval, {m.items} items)")
-    for other, data in (v.get("against") or {}).items():
-        m = Margin(**{k: data[k] for k in ("a", "b", "margin", "low", "high", "level", "items", "telling")})
-        lines.append(f"   own preference against {other}: {m.text()}")
-    return "\n".join(lines)
-
-
 def _train_into(dataset_dir: Path, adapter_dir: Path, config) -> None:
     """Train a fresh adapter next to ``adapter_dir`` and swap it in only once it is complete, so a
     failed or interrupted training leaves the previous adapter of the run in place."""
@@ -516,47 +533,3 @@ def _train_into(dataset_dir: Path, adapter_dir: Path, config) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         staging.rename(adapter_dir)
-
-
-def shift_table(result: RunResult, preferences: list[str]) -> Table:
-    """Side-by-side behaviour of the base model and each adapter.
-
-    Args:
-        result: The run.
-        preferences: The rubric's compared preference labels.
-    """
-    from rich.table import Table
-
-    table = Table(title="behaviour shift: accuracy against each preference", title_justify="left")
-    table.add_column("", no_wrap=True)
-    for r in result.reports:
-        table.add_column(r.label, justify="right", no_wrap=True)
-    rows: dict[str, list[str]] = {"parsed": []}
-    rows.update({p: [] for p in preferences})
-    rows.update({"nearest type": [], "lead over runner-up": [], "  95% interval": [], "kappa (95% CI)": []})
-    for r in result.reports:
-        s = r.summary
-        acc = {p["label"]: p["accuracy"] for p in s.get("preferences", [])}
-        k = s.get("kappa")
-        rate = s.get("parse_rate")
-        rows["parsed"].append(fmt_number(rate, style="percent", digits=0))
-        for p in preferences:
-            rows[p].append(fmt_number(acc.get(p), digits=2))
-        rows["nearest type"].append((s.get("nearest") or {}).get("label") or DASH)
-        lead = (r.verdicts or {}).get("lead")
-        rows["lead over runner-up"].append(f"{lead['margin']:+.2f}" if lead else DASH)
-        rows["  95% interval"].append(
-            DASH
-            if not lead
-            else f"[{lead['low']:+.2f}, {lead['high']:+.2f}]"
-            + ("" if lead["distinguishable"] else " not distinguishable")
-        )
-        rows["kappa (95% CI)"].append(
-            f"{fmt_number(k['estimate'], digits=2)} [{fmt_number(k['ci_low'], digits=2)}, "
-            f"{fmt_number(k['ci_high'], digits=2)}]"
-            if k
-            else DASH
-        )
-    for name, cells in rows.items():
-        table.add_row(name, *cells)
-    return table

@@ -287,3 +287,70 @@ def test_busy_cores_are_sampled_now_not_averaged_over_the_last_minute() -> None:
         spinner.wait()
     assert busy is not None
     assert 0.7 <= busy <= (os.cpu_count() or 1) + 0.01  # the spinning process holds a core
+
+
+TRANSFER = """spec elsewhere "A game the run never trains on"
+
+use "preferences.pref"
+
+game stag "Stag hunt" {
+    players row, col symmetric
+    param S = 4 vary {3, 4, 5}
+    each player chooses move in {stag, hare}
+    payoff row = if row.move == stag then (if col.move == stag then S else 0) else 3
+}
+
+rubric probe for economicus, moralis(kappa = 0.5) {
+    games stag
+    items 6
+    seed 9
+}
+"""
+
+
+def test_a_run_evaluates_its_agents_on_a_transfer_spec_too(
+    spec_path: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """`transfer`: the base model and both adapters also answer the first rubric of another spec,
+    compiled under the run; run.json records it through its model and the report shows it."""
+    other = spec_path.parent / "elsewhere.pref"
+    other.write_text(TRANSFER)
+    out = tmp_path / "runs"
+    run_spec(
+        str(spec_path),
+        threads=1,
+        out=out,
+        model=str(tiny_model_dir),
+        max_steps=1,
+        eval_items=4,
+        max_new_tokens=8,
+        batch_size=4,
+        transfer=[other],
+    )
+    root = out / "mini"
+    record = A.read_document(root / "run.json", A.RunRecord)
+    (t,) = record.transfer
+    assert t.spec == "elsewhere" and t.rubric["name"] == "probe"
+    assert (root / "transfer" / "elsewhere" / "build" / "elsewhere" / "probe.jsonl").is_file()
+    assert [a.label for a in t.agents] == ["base", "economicus", "moralis(kappa=0.5)"]
+    for agent in t.agents:
+        assert set(agent.accuracy) == {"economicus", "moralis(kappa=0.5)"}
+        lines = (Path(agent.results) / "results.jsonl").read_text().splitlines()
+        assert len(lines) == 4 and {json.loads(line)["game"] for line in lines} == {"stag"}
+        assert Path(agent.results).is_relative_to(root / "transfer" / "elsewhere" / "results")
+    assert "transfer elsewhere" in record.seconds and "transfer elsewhere base" in record.seconds
+    html = (root / "report.html").read_text()
+    assert 'data-spec="elsewhere"' in html and "Transfer to" in html
+    # the main rubric's agents are untouched by the transfer
+    assert [a.evaluated for a in record.agents] == ["4 of 8 items"] * 3
+
+
+def test_cli_refuses_a_transfer_spec_without_a_rubric_before_training(spec_path: Path, tmp_path: Path, capsys) -> None:
+    from prefc.cli import main
+
+    other = spec_path.parent / "norubric.pref"
+    other.write_text(TRANSFER.split("rubric probe")[0])
+    code = main(["run", str(spec_path), "-o", str(tmp_path / "runs"), "--transfer", str(other)])
+    assert code == 1
+    assert "has no rubric block" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()

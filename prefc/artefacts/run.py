@@ -9,7 +9,7 @@ from pydantic import Field
 from .base import Document, Part
 from .results import KappaEstimate
 
-__all__ = ["RunAgent", "RunRecord"]
+__all__ = ["RunAgent", "RunRecord", "RunTransfer"]
 
 
 class RunAgent(Part):
@@ -40,6 +40,22 @@ class RunAgent(Part):
     other trained preference, each with its bootstrap interval (``prefc.runtime.verdict``)."""
 
 
+class RunTransfer(Part):
+    """The run's agents evaluated on the rubric of another spec, which no dataset of the run taught
+    (``prefc run --transfer``): an application such as ``specs/av_dilemma.pref``."""
+
+    spec: str
+    """The transfer spec's name."""
+    spec_sha256: str
+    """SHA-256 of its source."""
+    rubric: dict[str, Any]
+    """Its rubric: name and the header's ``selection``."""
+    build: str
+    """Where it was compiled."""
+    agents: list[RunAgent]
+    """The run's agents on that rubric, base model first."""
+
+
 class RunRecord(Document):
     """``run.json``, written last: its presence marks a finished run."""
 
@@ -62,3 +78,5 @@ class RunRecord(Document):
     """The run's settings (steps, learning rate, format, seed, items, scoring, threads, ...)."""
     rubric: dict[str, Any] | None = None
     """The rubric evaluated on: its name and its header's ``selection``."""
+    transfer: list[RunTransfer] = Field(default_factory=list)
+    """The same agents on the rubrics of the ``--transfer`` specs (empty without the option)."""

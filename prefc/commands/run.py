@@ -78,6 +78,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--retrain", action="store_true", help="train again even if matching adapters exist")
     p.add_argument(
+        "--transfer",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="also evaluate the base model and every trained model on the first rubric of SPEC, an "
+        "application the datasets never show (e.g. specs/av_dilemma.pref); repeatable",
+    )
+    p.add_argument(
         "--threads", type=int, default=None, help="CPU threads (default: the cores not busy when the run starts)"
     )
     p.add_argument(
@@ -95,6 +103,13 @@ def cmd_run(args) -> int:
 
     if load_checked(args.file) is None:
         return 1
+    for other in args.transfer:  # checked before any training, so a typo costs no run
+        checked = load_checked(other)
+        if checked is None:
+            return 1
+        if not any(b.kind == "rubric" for b in checked.builds.values()):
+            print(f"error: {other} has no rubric block to evaluate the run's agents on (--transfer)", file=sys.stderr)
+            return 1
     from prefc.compiler.diagnostics import CompileError
     from prefc.pipeline import run_spec
     from prefc.runtime.evaluate import EvalError, RubricError
@@ -119,6 +134,7 @@ def cmd_run(args) -> int:
                 numeric=args.numeric,
                 retrain=args.retrain,
                 threads=args.threads,
+                transfer=args.transfer,
             )
         if args.json:
             print((result.directory / "run.json").read_text(encoding="utf-8"), end="")

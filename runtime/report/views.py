@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from prefc.artefacts import KappaEstimate, Summary
 from prefc.artefacts import RunAgent as RunAgentRecord
+from prefc.artefacts import Summary
 from prefc.numbers import DASH, fmt_number
 
+from .cells import kappa_text
 from .inputs import BuildInput, DiffInput, EvalInput, RunInput, SimulationInput, TrainInput
 from .load import compact
+from .transfer_view import transfer_view
 
 __all__ = [
     "build_view",
@@ -32,14 +34,6 @@ def _value(v: object) -> str:
     if v is None or isinstance(v, bool | int | float):
         return fmt_number(v, style="auto", digits=4)
     return compact(v)
-
-
-def _kappa_text(k: KappaEstimate | None) -> str:
-    if k is None:
-        return DASH
-    lo = ("≤" if k.ci_low_at_bound else "") + fmt_number(k.ci_low)
-    hi = ("≥" if k.ci_high_at_bound else "") + fmt_number(k.ci_high)
-    return f"{fmt_number(k.estimate)} [{lo}, {hi}]"
 
 
 def _slope(slope: float | None, se: float | None) -> str:
@@ -159,7 +153,7 @@ def eval_view(ev: EvalInput, *, anchor: str) -> dict[str, Any]:
             {
                 "param": s.kappa.param,
                 "family": s.kappa.family,
-                "text": _kappa_text(s.kappa),
+                "text": kappa_text(s.kappa),
                 "estimate": fmt_number(s.kappa.estimate),
                 "ci_low": fmt_number(s.kappa.ci_low),
                 "ci_high": fmt_number(s.kappa.ci_high),
@@ -313,7 +307,7 @@ def run_view(r: RunInput, *, anchor: str) -> dict[str, Any]:
         if s is not None:
             parse = _parse_text(s)
             nearest = s.nearest.label if s.nearest is not None else "none"
-            kappa = _kappa_text(s.kappa)
+            kappa = kappa_text(s.kappa)
         elif a.eval is not None and a.eval.provisional is not None:
             prov = a.eval.provisional
             parse = f"{fmt_number(prov['parse_rate'])} ({prov['n_parsed']}/{prov['n']}, provisional)"
@@ -322,7 +316,7 @@ def run_view(r: RunInput, *, anchor: str) -> dict[str, Any]:
             rec = a.recorded
             parse = fmt_number(rec.parse_rate if rec else None)
             nearest = (rec.nearest or DASH) if rec else DASH
-            kappa = _kappa_text(rec.kappa if rec else None)
+            kappa = kappa_text(rec.kappa if rec else None)
         cells = []
         for lab in labels:
             v = acc.get(lab)
@@ -383,6 +377,7 @@ def run_view(r: RunInput, *, anchor: str) -> dict[str, Any]:
         "headline": headline,
         "base_name": base.name if base else None,
         "training": [train_view(t) for t in r.adapters],
+        "transfer": [transfer_view(t) for t in (r.run.transfer if r.run else [])],
         "agents": agents,
         "build": build_view(r.build, anchor=f"{anchor}-build") if r.build else None,
         "notes": list(r.notes),
