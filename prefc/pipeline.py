@@ -96,9 +96,8 @@ def run_spec(
     """
     from rich.console import Console
 
-    from prefc.artefacts import ArtefactError, RunRecord, RunTransfer, TrainRecord, read_document, write_document
+    from prefc.artefacts import ArtefactError, RunRecord, TrainRecord, read_document, write_document
     from prefc.compiler.check import check_file
-    from prefc.compiler.emit.build import compile_spec
     from prefc.runtime.evaluate import load_rubric
     from prefc.runtime.train import TrainConfig
 
@@ -115,10 +114,7 @@ def run_spec(
     )
     console.print("1/3 compiling", path)
     clock = time.perf_counter()
-    from prefc.progress import progress
-
-    with progress(f"compile {spec.name}", unit="rows") as advance:
-        built = compile_spec(spec, root / "build", on_total=advance.set_total, progress=advance)
+    built = _compile(spec, root / "build")
     result_seconds = {"compile": round(time.perf_counter() - clock, 2)}
     datasets = [b for b in spec.builds.values() if b.kind == "dataset"]
     rubrics = [b for b in spec.builds.values() if b.kind == "rubric"]
@@ -198,7 +194,6 @@ def run_spec(
     for r in result.reports:
         console.print(verdict_lines(r))
     for other in transfer:
-        clock = time.perf_counter()
         result.transfers.append(
             _transfer(
                 other,
@@ -211,7 +206,6 @@ def run_spec(
                 **evaluation,
             )
         )
-        result.seconds[f"transfer {result.transfers[-1].spec}"] = round(time.perf_counter() - clock, 2)
     settings = {
         "max_steps": max_steps,
         "learning_rate": learning_rate,
@@ -237,20 +231,11 @@ def run_spec(
             spec_sha256=spec.sha256,
             build=str(built.directory),
             settings=settings,
-            rubric={"name": rubric.header.get("rubric"), "selection": rubric.header.get("selection")},
+            rubric=_rubric_info(rubric),
             adapters={k: str(v) for k, v in result.adapters.items()},
             seconds=result.seconds,
             agents=[r.record() for r in result.reports],
-            transfer=[
-                RunTransfer(
-                    spec=t.spec,
-                    spec_sha256=t.spec_sha256,
-                    rubric=t.rubric,
-                    build=str(t.build),
-                    agents=[r.record() for r in t.reports],
-                )
-                for t in result.transfers
-            ],
+            transfer=[t.record() for t in result.transfers],
         )
 
     write_document(root / "run.json", record())
@@ -328,9 +313,8 @@ def _evaluate_agents(
             numeric=numeric,
         )
         seconds[f"{stage} {label}"] = round(time.perf_counter() - clock, 2)
-        report = AgentReport(agent.name, adapter, results_dir, evaluated.summary.to_data(), label)
+        report = AgentReport(agent.name, adapter, results_dir, evaluated.summary, label)
         report.verdicts = agent_verdicts(report, subset.preferences, trained)
-        report.evaluated = evaluated.summary
         reports.append(report)
     return reports
 
@@ -347,8 +331,6 @@ def _transfer(
 ) -> TransferResult:
     """The run's agents on the first rubric of the spec at ``path`` (compiled under ``out/<spec>``)."""
     from prefc.compiler.check import check_file
-    from prefc.compiler.emit.build import compile_spec
-    from prefc.progress import progress
     from prefc.runtime.evaluate import load_rubric
 
     spec = check_file(str(path))
@@ -356,8 +338,8 @@ def _transfer(
     if not rubrics:
         raise ValueError(f"{path} has no rubric block to evaluate the run's agents on (--transfer)")
     root = out / spec.name
-    with progress(f"compile {spec.name}", unit="rows") as advance:
-        built = compile_spec(spec, root / "build", on_total=advance.set_total, progress=advance)
+    clock = time.perf_counter()
+    built = _compile(spec, root / "build")
     rubric = load_rubric(built.directory / f"{rubrics[0].name}.jsonl", expect_sha256=spec.sha256)
     subset = rubric.subset(eval_items)
     console.print(
@@ -367,13 +349,22 @@ def _transfer(
         subset, agents, root / "results", seconds=seconds, stage=f"transfer {spec.name}", **evaluation
     )
     console.print(shift_table_of(reports, subset.preferences, title=f"transfer to {spec.name}"))
-    return TransferResult(
-        spec.name,
-        spec.sha256,
-        {"name": rubric.header.get("rubric"), "selection": rubric.header.get("selection")},
-        built.directory,
-        reports,
-    )
+    seconds[f"transfer {spec.name}"] = round(time.perf_counter() - clock, 2)
+    return TransferResult(spec.name, spec.sha256, _rubric_info(rubric), built.directory, reports)
+
+
+def _compile(spec: Any, out: Path) -> Any:
+    """Compile a checked spec into ``out`` with a progress line; the :class:`BuildResult`."""
+    from prefc.compiler.emit.build import compile_spec
+    from prefc.progress import progress
+
+    with progress(f"compile {spec.name}", unit="rows") as advance:
+        return compile_spec(spec, out, on_total=advance.set_total, progress=advance)
+
+
+def _rubric_info(rubric: Any) -> dict[str, Any]:
+    """What ``run.json`` records of an evaluated rubric: its name and its header's selection."""
+    return {"name": rubric.header.get("rubric"), "selection": rubric.header.get("selection")}
 
 
 def free_cores(*, window: float = 0.5) -> int:

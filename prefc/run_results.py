@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from prefc.numbers import DASH, fmt_number
 
-if TYPE_CHECKING:  # rich is imported when a run prints
+if TYPE_CHECKING:  # rich and pydantic are imported when a run prints or records
     from rich.table import Table
+
+    from prefc.artefacts import RunAgent, RunTransfer, Summary
 
 __all__ = [
     "AgentReport",
@@ -31,7 +33,7 @@ class AgentReport:
         agent: The agent's name (base model, ``[preference]`` for an adapter).
         adapter: The adapter directory (None for the base model).
         results: Its evaluation directory.
-        summary: Its ``summary.json``.
+        evaluated: Its summary (a :class:`prefc.artefacts.Summary`).
         label: ``base`` or the preference its adapter was trained on.
         verdicts: Its nearest type and margins with bootstrap intervals (:func:`agent_verdicts`).
     """
@@ -39,13 +41,17 @@ class AgentReport:
     agent: str
     adapter: str | None
     results: Path
-    summary: dict[str, Any]
+    evaluated: Summary
     label: str = "base"
     verdicts: dict[str, Any] | None = None
-    evaluated: Any = None
 
-    def record(self) -> Any:
-        """Its entry in ``run.json`` (a :class:`prefc.artefacts.RunAgent`)."""
+    @property
+    def summary(self) -> dict[str, Any]:
+        """Its ``summary.json``, as data."""
+        return self.evaluated.to_data()
+
+    def record(self) -> RunAgent:
+        """Its entry in ``run.json``."""
         from prefc.artefacts import RunAgent
 
         s = self.evaluated
@@ -81,6 +87,18 @@ class TransferResult:
     rubric: dict[str, Any]
     build: Path
     reports: list[AgentReport] = field(default_factory=list)
+
+    def record(self) -> RunTransfer:
+        """Its entry in ``run.json``."""
+        from prefc.artefacts import RunTransfer
+
+        return RunTransfer(
+            spec=self.spec,
+            spec_sha256=self.spec_sha256,
+            rubric=self.rubric,
+            build=str(self.build),
+            agents=[r.record() for r in self.reports],
+        )
 
 
 @dataclass

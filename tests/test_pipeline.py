@@ -53,6 +53,20 @@ rubric eval for economicus, moralis(kappa = 0.25, 0.75) {
 )
 
 
+def _run(spec_path: Path, out: Path, model_dir: Path, **options):
+    """`run_spec` on the tiny model, one thread, four items of eight new tokens each."""
+    return run_spec(
+        str(spec_path),
+        threads=1,
+        out=out,
+        model=str(model_dir),
+        eval_items=4,
+        max_new_tokens=8,
+        batch_size=4,
+        **options,
+    )
+
+
 @pytest.fixture(scope="module")
 def spec_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("spec")
@@ -63,16 +77,7 @@ def spec_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_run_compiles_trains_evaluates_and_reports(spec_path: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "runs"
-    result = run_spec(
-        str(spec_path),
-        threads=1,
-        out=out,
-        model=str(tiny_model_dir),
-        max_steps=2,
-        eval_items=4,
-        max_new_tokens=8,
-        batch_size=4,
-    )
+    result = _run(spec_path, out, tiny_model_dir, max_steps=2)
     root = out / "mini"
     assert result.directory == root
     assert (root / "build" / "mini" / "manifest.json").is_file()
@@ -97,30 +102,12 @@ def test_run_compiles_trains_evaluates_and_reports(spec_path: Path, tiny_model_d
 
     # a second run with the same settings reuses both adapters (their files are left untouched)
     stamps = {k: (p / "adapter_model.safetensors").stat().st_mtime_ns for k, p in result.adapters.items()}
-    again = run_spec(
-        str(spec_path),
-        threads=1,
-        out=out,
-        model=str(tiny_model_dir),
-        max_steps=2,
-        eval_items=4,
-        max_new_tokens=8,
-        batch_size=4,
-    )
+    again = _run(spec_path, out, tiny_model_dir, max_steps=2)
     assert {k: (p / "adapter_model.safetensors").stat().st_mtime_ns for k, p in again.adapters.items()} == stamps
     assert not any(k.startswith("train") for k in again.seconds) and "eval base" in again.seconds
 
     # other settings train again, replacing the adapters (the old checkpoints do not get in the way)
-    third = run_spec(
-        str(spec_path),
-        threads=1,
-        out=out,
-        model=str(tiny_model_dir),
-        max_steps=3,
-        eval_items=4,
-        max_new_tokens=8,
-        batch_size=4,
-    )
+    third = _run(spec_path, out, tiny_model_dir, max_steps=3)
     for adapter in third.adapters.values():
         assert json.loads((adapter / "prefc_train.json").read_text())["steps"] == 3
     assert sorted(p.name for p in (root / "adapters").iterdir()) == ["economicus", "moralis_kappa0.5"]
@@ -316,17 +303,7 @@ def test_a_run_evaluates_its_agents_on_a_transfer_spec_too(
     other = spec_path.parent / "elsewhere.pref"
     other.write_text(TRANSFER)
     out = tmp_path / "runs"
-    run_spec(
-        str(spec_path),
-        threads=1,
-        out=out,
-        model=str(tiny_model_dir),
-        max_steps=1,
-        eval_items=4,
-        max_new_tokens=8,
-        batch_size=4,
-        transfer=[other],
-    )
+    _run(spec_path, out, tiny_model_dir, max_steps=1, transfer=[other])
     root = out / "mini"
     record = A.read_document(root / "run.json", A.RunRecord)
     (t,) = record.transfer

@@ -7,7 +7,7 @@ from typing import Any
 from prefc.artefacts import RunTransfer
 from prefc.numbers import DASH, fmt_number
 
-from .cells import kappa_text
+from .cells import accuracy_cells, kappa_text
 
 __all__ = ["transfer_view"]
 
@@ -27,18 +27,9 @@ def transfer_view(t: RunTransfer) -> dict[str, Any]:
     rows = []
     for a in t.agents:
         lead = (a.verdict or {}).get("lead")
-        cells = []
-        for lab in labels:
-            v, b = a.accuracy.get(lab), base.accuracy.get(lab) if base else None
-            delta = v - b if a is not base and v is not None and b is not None else None
-            cells.append(
-                {
-                    "label": lab,
-                    "value": fmt_number(v),
-                    "delta": fmt_number(delta, signed=True) if delta is not None else "",
-                    "trained": lab == a.label,
-                }
-            )
+        cells = accuracy_cells(
+            labels, a.accuracy, None if a is base or base is None else base.accuracy, trained=a.label
+        )
         rows.append(
             {
                 "agent": a.agent,

@@ -9,7 +9,7 @@ from prefc.artefacts import RunAgent as RunAgentRecord
 from prefc.artefacts import Summary
 from prefc.numbers import DASH, fmt_number
 
-from .cells import kappa_text
+from .cells import accuracy_cells, kappa_text
 from .inputs import BuildInput, DiffInput, EvalInput, RunInput, SimulationInput, TrainInput
 from .load import compact
 from .transfer_view import transfer_view
@@ -317,19 +317,7 @@ def run_view(r: RunInput, *, anchor: str) -> dict[str, Any]:
             parse = fmt_number(rec.parse_rate if rec else None)
             nearest = (rec.nearest or DASH) if rec else DASH
             kappa = kappa_text(rec.kappa if rec else None)
-        cells = []
-        for lab in labels:
-            v = acc.get(lab)
-            b = base_acc.get(lab)
-            delta = v - b if (a is not base and v is not None and b is not None) else None
-            cells.append(
-                {
-                    "label": lab,
-                    "value": fmt_number(v),
-                    "delta": fmt_number(delta, signed=True) if delta is not None else "",
-                    "trained": lab == a.preference,
-                }
-            )
+        cells = accuracy_cells(labels, acc, None if a is base else base_acc, trained=a.preference)
         shift.append(
             {
                 "agent": a.name,
