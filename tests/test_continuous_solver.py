@@ -76,6 +76,28 @@ def test_cournot_symbolic_without_domain_keeps_requirements_and_clips():
     assert math.isnan(sol.evaluate({a: 10, c: 1, kappa: -2}))
 
 
+def bertrand_linear_profit(p, r):
+    """Linear-demand Bertrand: demand a - 2p + r, unit cost c, price in [c, a]."""
+    return (p - c) * (a - 2 * p + r)
+
+
+@pytest.mark.parametrize("domain", [None, {a: (8, 12)}])
+@pytest.mark.parametrize("kv", [0, Fraction(1, 2)])
+def test_interior_regime_whose_two_bounds_are_one_condition(kv, domain):
+    """Price in [c, a]: the root (a + (2 - k) c) / (3 - k) is above c iff a > c and below a iff
+    a > c too, so the interior regime's two conditions are one (``And`` of equal conditions is that
+    condition, not a conjunction of its sides)."""
+    u = moralis(bertrand_linear_profit, k=kv)
+    sol = solve_symmetric_symbolic(u, own=x, other=y, lo=c, hi=a, params=[a, c], domain=domain)
+    assert sol is not None
+    for r in sol.regimes:
+        for part in sympy.And.make_args(r.condition):
+            assert isinstance(part, sympy.core.relational.Relational) or part in (sympy.true, sympy.false)
+    for av in (8, 10, 12):
+        got = sol.evaluate({a: av, c: 1})
+        assert got == pytest.approx((av + (2 - float(kv))) / (3 - float(kv)), rel=1e-12)
+
+
 @pytest.mark.parametrize("av,cv,kv", [(10, 1, 0.0), (10, 1, 0.5), (20, 4, 0.9), (7, 2, 1.0)])
 def test_cournot_numeric_matches_closed_form(av, cv, kv):
     values = {a: av, c: cv, kappa: kv}

@@ -62,7 +62,11 @@ def conjunction(conds: Sequence[sympy.Basic]) -> sympy.Basic:
     ``p < t``) on one symbol by numbers."""
     tightest: dict[tuple[sympy.Symbol, str], sympy.Basic] = {}
     rest: list[sympy.Basic] = []
-    for cond in sympy.And(*conds).args if len(conds) > 1 else conds:
+    combined = sympy.And(*conds)
+    if combined is sympy.true or combined is sympy.false:
+        return combined
+    # ``And`` of equal conditions is that one condition, whose ``args`` are its sides, not parts
+    for cond in combined.args if isinstance(combined, sympy.And) else (combined,):
         if (
             isinstance(cond, sympy.core.relational.Relational)
             and cond.rel_op in _FLIP
