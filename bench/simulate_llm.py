@@ -82,31 +82,6 @@ def initial_price(seed: int, lo: float, joint: float) -> float:
     return lo if seed == 0 else round(random.Random(seed).uniform(lo, joint), 2)
 
 
-def pair_price(result, last: int) -> list[float]:
-    """The two firms' mean price in each of the last ``last`` rounds.
-
-    Args:
-        result: A :class:`prefc.runtime.simulate.SimulationResult`.
-        last: Rounds.
-    """
-    return [sum(m.price for m in r.agents) / 2 for r in result.rounds[-last:]]
-
-
-def welch(a: list[float], b: list[float]) -> tuple[float, float]:
-    """Welch's t statistic and two-sided p-value of two samples' means.
-
-    Args:
-        a: One sample.
-        b: The other.
-    """
-    from scipy import stats
-
-    if statistics.pvariance(a) == 0 and statistics.pvariance(b) == 0:
-        return (float("inf"), 0.0) if statistics.mean(a) != statistics.mean(b) else (0.0, 1.0)
-    res = stats.ttest_ind(a, b, equal_var=False)
-    return float(res.statistic), float(res.pvalue)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark.
 
@@ -137,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     from prefc.runtime.adapter_bank import AdapterBank
     from prefc.runtime.simulate import SimulationError, simulate
     from prefc.runtime.simulate.market import PricingMarket, load_ir
+    from prefc.runtime.simulate.pairings import pair_prices, welch
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -206,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                         "profits": [x.mean_profit_last for x in s.agents],
                         "parse_rates": [x.parse_rate for x in s.agents],
                         "collusion_index": ci.joint,
-                        "pair_price": statistics.mean(pair_price(res, args.last)),
+                        "pair_price": statistics.mean(pair_prices(res.rounds, args.last)),
                         "seconds": wall,
                         "s_per_round": wall / s.rounds,
                     }
@@ -231,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         for seed in range(args.seeds):
             for x, y in (("ee", "mm"), ("ee", "em"), ("mm", "em")):
                 if (x, seed) in results and (y, seed) in results:
-                    px, py = pair_price(results[(x, seed)], args.last), pair_price(results[(y, seed)], args.last)
+                    px = pair_prices(results[(x, seed)].rounds, args.last)
+                    py = pair_prices(results[(y, seed)].rounds, args.last)
                     t, p = welch(px, py)
                     tests.append(
                         {

@@ -61,6 +61,8 @@ def run_spec(
     rubric_seed: int | None = None,
     threads: int | None = None,
     transfer: Sequence[str | Path] = (),
+    dataset: str | None = None,
+    play: int | None = None,
     console: Console | None = None,
 ) -> RunResult:
     """Compile ``path``, train an adapter per preference of its first dataset, and evaluate the base
@@ -92,6 +94,10 @@ def run_spec(
         transfer: Specs of applications the run's datasets never show (``specs/av_dilemma.pref``):
             the base model and every trained model are also evaluated on each one's first rubric,
             with the same settings, and ``run.json`` and the report show them beside the main rubric.
+        dataset: The dataset block to train on (default: the spec's first).
+        play: Also play the trained models against each other in the repeated market of the
+            dataset's game (:mod:`prefc.play`) for this many rounds a pairing; 0 for the game's own
+            ``repeat N rounds``; None not to play.
         console: Where to print (default: stdout).
     """
     from rich.console import Console
@@ -99,37 +105,42 @@ def run_spec(
     from prefc.artefacts import ArtefactError, RunRecord, TrainRecord, read_document, write_document
     from prefc.compiler.check import check_file
     from prefc.runtime.evaluate import load_rubric
+    from prefc.runtime.files import label_slug
     from prefc.runtime.train import TrainConfig
 
     started = time.perf_counter()
     threads = use_threads(threads)
     console = console or Console(highlight=False)
     spec = check_file(path)
-    root = Path(out) / spec.name
-    root.mkdir(parents=True, exist_ok=True)
     console.rule(f"[bold]prefc run[/bold] {spec.name}")
     console.print(
         f"   {threads} CPU thread{'s' if threads > 1 else ''}"
         + (f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)" if hasattr(os, "getloadavg") else "")
     )
-    console.print("1/3 compiling", path)
-    clock = time.perf_counter()
-    built = _compile(spec, root / "build")
-    result_seconds = {"compile": round(time.perf_counter() - clock, 2)}
     datasets = [b for b in spec.builds.values() if b.kind == "dataset"]
     rubrics = [b for b in spec.builds.values() if b.kind == "rubric"]
     if not datasets or not rubrics:
         raise ValueError(f"{path} needs a dataset block and a rubric block for `prefc run`")
-    dataset, rubric_block = datasets[0], rubrics[0]
-    result = RunResult(root, built.directory, seconds=result_seconds)
+    block = _dataset_block(datasets, dataset, path)
+    rubric_block = rubrics[0]
+    plan = None
+    if play is not None:  # settled before training, so a spec that cannot play costs no run
+        from prefc.play import plan_play
+
+        plan = plan_play(spec, block, rounds=play or None)
+    stages = 3 if plan is None else 4
+    root = Path(out) / spec.name
+    root.mkdir(parents=True, exist_ok=True)
+    console.print(f"1/{stages} compiling", path)
+    clock = time.perf_counter()
+    built = _compile(spec, root / "build")
+    result = RunResult(root, built.directory, seconds={"compile": round(time.perf_counter() - clock, 2)})
 
     kind = "fully fine-tuned model" if full else "adapter"
-    console.print(f"2/3 training one {kind} per preference of dataset `{dataset.name}` ({max_steps} steps each)")
+    console.print(f"2/{stages} training one {kind} per preference of dataset `{block.name}` ({max_steps} steps each)")
     configs: dict[str, TrainConfig] = {}
-    for point in dataset.preferences:
-        adapter_dir = (
-            root / "adapters" / point.label.replace("(", "_").replace(")", "").replace("=", "").replace(",", "_")
-        )
+    for point in block.preferences:
+        adapter_dir = root / "adapters" / label_slug(point.label)
         config = TrainConfig(
             model=model,
             preference=point.label,
@@ -152,31 +163,32 @@ def run_spec(
                 saved is not None
                 and saved.config == config.model_dump(mode="json")
                 and saved.spec_sha256 == spec.sha256
+                and saved.dataset == block.name
             ):
                 console.print(f"   {point.label}: reusing {adapter_dir}")
                 result.adapters[point.label] = adapter_dir
                 continue
         console.print(f"   {point.label} -> {adapter_dir}")
         clock = time.perf_counter()
-        _train_into(built.directory / dataset.name, adapter_dir, config)
+        _train_into(built.directory / block.name, adapter_dir, config)
         result.seconds[f"train {point.label}"] = round(time.perf_counter() - clock, 2)
         result.adapters[point.label] = adapter_dir
 
     rubric = load_rubric(built.directory / f"{rubric_block.name}.jsonl", expect_sha256=spec.sha256)
     if rubric_seed is None:
-        console.print(f"3/3 evaluating on rubric `{rubric_block.name}`")
+        console.print(f"3/{stages} evaluating on rubric `{rubric_block.name}`")
     else:
         clock = time.perf_counter()
         rubric = development_rubric(spec, rubric_block.name, built.directory, seed=rubric_seed, out=root / "dev-build")
         result.seconds["development rubric"] = round(time.perf_counter() - clock, 2)
         console.print(
-            f"3/3 evaluating on a development rubric: `{rubric_block.name}` drawn with seed "
+            f"3/{stages} evaluating on a development rubric: `{rubric_block.name}` drawn with seed "
             f"{rubric_seed}, {len(rubric.items)} items none of which the reported rubric or a dataset asks"
         )
     subset = rubric.subset(eval_items)
     agents: list[tuple[str, str | None]] = [("base", None)] + [(label, str(p)) for label, p in result.adapters.items()]
     if max_new_tokens is None:
-        max_new_tokens = _answer_budget(model, built.directory / dataset.name)
+        max_new_tokens = _answer_budget(model, built.directory / block.name)
         if scoring == "generate" or numeric == "generate":
             console.print(f"   answers may take up to {max_new_tokens} new tokens")
     evaluation: dict[str, Any] = {
@@ -206,7 +218,23 @@ def run_spec(
                 **evaluation,
             )
         )
+    if plan is not None:
+        from prefc.play import play_trained
+
+        console.print(f"4/{stages} the trained models in the repeated market")
+        result.play = play_trained(
+            plan,
+            result.adapters,
+            {point.label: point for point in block.preferences},
+            root / "play",
+            model=model,
+            full=full,
+            seed=seed,
+            seconds=result.seconds,
+            console=console,
+        )
     settings = {
+        "dataset": block.name,
         "max_steps": max_steps,
         "learning_rate": learning_rate,
         "train_batch_size": train_batch_size,
@@ -222,6 +250,7 @@ def run_spec(
         "model": model,
         "rubric_seed": rubric_seed,
         "threads": threads,
+        "play": None if plan is None else {"game": plan.game, "rounds": plan.rounds, "history": plan.history},
     }
     from prefc.runtime.report import write_report
 
@@ -236,11 +265,13 @@ def run_spec(
             seconds=result.seconds,
             agents=[r.record() for r in result.reports],
             transfer=[t.record() for t in result.transfers],
+            pairings=result.play.pairings if result.play else [],
+            pairing_tests=result.play.tests if result.play else [],
         )
 
     write_document(root / "run.json", record())
     clock = time.perf_counter()
-    result.report = write_report([root], root / "report.html")
+    result.report = write_report([root, *(result.play.directories if result.play else [])], root / "report.html")
     result.seconds["report"] = round(time.perf_counter() - clock, 2)
     result.seconds["total"] = round(time.perf_counter() - started, 2)
     write_document(root / "run.json", record())  # again, with the report's time and the total
@@ -248,6 +279,20 @@ def run_spec(
         f"run written to {root} in {result.seconds['total']:.0f} s; open {result.report} in a browser for the report"
     )
     return result
+
+
+def _dataset_block(datasets: list[Any], name: str | None, path: str) -> Any:
+    """The dataset block named ``name`` (the first without a name).
+
+    Raises:
+        ValueError: No dataset block has that name.
+    """
+    if name is None:
+        return datasets[0]
+    for b in datasets:
+        if b.name == name:
+            return b
+    raise ValueError(f"{path} has no dataset `{name}`; its datasets are: {', '.join(b.name for b in datasets)}")
 
 
 def _answer_budget(model: str | None, dataset_dir: Path) -> int:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # rich and pydantic are imported when a run prints or records
     from rich.table import Table
 
     from prefc.artefacts import RunAgent, RunTransfer, Summary
+    from prefc.play import PlayResult
 
 __all__ = [
     "AgentReport",
@@ -114,6 +115,7 @@ class RunResult:
         seconds: Wall time of each stage (``compile``, ``train LABEL``, ``eval LABEL``,
             ``transfer SPEC``, ``report``) and the ``total``; reused adapters have no training entry.
         transfers: The agents on each ``--transfer`` spec's rubric.
+        play: The trained models' pairings in the repeated market (``--play``; None without it).
     """
 
     directory: Path
@@ -123,6 +125,7 @@ class RunResult:
     report: Path | None = None
     seconds: dict[str, float] = field(default_factory=dict)
     transfers: list[TransferResult] = field(default_factory=list)
+    play: PlayResult | None = None
 
 
 def agent_verdicts(report: AgentReport, preferences: list[str], trained: list[str]) -> dict[str, Any]:

@@ -14,7 +14,16 @@ from ipaddress import ip_address
 from prefc.artefacts import atomic_write_text, atomic_write_with
 from prefc.artefacts import iter_json_lines as read_jsonl
 
-__all__ = ["atomic_write_text", "atomic_write_with", "is_loopback", "read_jsonl"]
+__all__ = ["atomic_write_text", "atomic_write_with", "is_loopback", "label_slug", "read_jsonl"]
+
+
+def label_slug(label: str) -> str:
+    """A preference label as a file name: ``moralis(kappa=0.5)`` -> ``moralis_kappa0.5``.
+
+    Args:
+        label: The label.
+    """
+    return label.replace("(", "_").replace(")", "").replace("=", "").replace(",", "_")
 
 
 def is_loopback(host: str) -> bool:

@@ -331,3 +331,93 @@ def test_cli_refuses_a_transfer_spec_without_a_rubric_before_training(spec_path:
     assert code == 1
     assert "has no rubric block" in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()
+
+
+MARKET = """spec market "A repeated duopoly"
+
+use "preferences.pref"
+
+# Demand a - 2 p_i + p_j: homo economicus's Nash price is (a + 2c) / 3, homo moralis's symmetric
+# price (a + (2 - kappa) c) / (3 - kappa).
+game duopoly "Linear Bertrand duopoly" {
+    players firm[1..2] symmetric
+    param a = 10 vary {8, 10, 12}, c = 1
+    each firm chooses price in [c, a]
+    payoff firm[i] = (firm[i].price - c) * (a - 3 * firm[i].price + sum(firm.price))
+    repeat 20 rounds
+}
+
+dataset oneshot for economicus, moralis(kappa = 0.5) {
+    games duopoly
+    samples 3 per preference   seed 2
+    split train 0.75, val 0.25
+}
+
+dataset rounds for economicus, moralis(kappa = 0.5) {
+    games duopoly
+    samples 8 per preference   seed 3
+    split train 0.75, val 0.25
+    repeat 20 rounds history 2
+}
+
+rubric eval for economicus, moralis(kappa = 0.25, 0.75) {
+    games duopoly
+    items 4   tolerance 5%
+    seed 4
+}
+"""
+
+
+def test_a_run_plays_its_trained_models_in_the_repeated_market(
+    spec_path: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """`dataset` and `play`: the adapters are trained on the named dataset, then every pairing plays
+    the dataset's game; run.json records each pairing with its preferences' symmetric prices (the
+    closed forms above) and the report shows each pairing's simulation."""
+    market = spec_path.parent / "market.pref"
+    market.write_text(MARKET)
+    out = tmp_path / "runs"
+    _run(market, out, tiny_model_dir, max_steps=1, dataset="rounds", play=4)
+    root = out / "market"
+    record = A.read_document(root / "run.json", A.RunRecord)
+    assert record.settings is not None and record.settings["dataset"] == "rounds"
+    assert record.settings["play"] == {"game": "duopoly", "rounds": 4, "history": 2}
+    for label in ("economicus", "moralis(kappa=0.5)"):
+        trained = A.read_document(Path(record.adapters[label]) / "prefc_train.json", A.TrainRecord)
+        assert trained.dataset == "rounds"
+    assert [p.agents for p in record.pairings] == [
+        ["economicus", "economicus"],
+        ["moralis(kappa=0.5)", "moralis(kappa=0.5)"],
+        ["economicus", "moralis(kappa=0.5)"],
+    ]
+    nash, moralis = 4.0, (10 + 1.5) / 2.5
+    expected = {"economicus": nash, "moralis(kappa=0.5)": moralis}
+    for p in record.pairings:
+        assert p.rounds == 4 and p.last == 2 and p.game == "duopoly"
+        assert p.benchmarks == pytest.approx([expected[a] for a in p.agents], abs=1e-6)
+        summary = A.read_document(Path(p.simulation) / "simulation.json", A.SimulationSummary)
+        assert summary.rounds == 4
+        rounds = (Path(p.simulation) / "rounds.jsonl").read_text().splitlines()
+        assert len(rounds) == 4
+        last = [json.loads(line) for line in rounds[-2:]]
+        assert p.mean_price == pytest.approx(sum(m["price"] for r in last for m in r["agents"]) / 4)
+        assert summary.benchmarks.nash_price == pytest.approx(nash, abs=1e-6)
+    assert len(record.pairing_tests) == 3
+    assert {"play economicus vs economicus", "play economicus vs moralis(kappa=0.5)"} <= set(record.seconds)
+    html = (root / "report.html").read_text()
+    for p in record.pairings:
+        assert Path(p.simulation).name in html
+
+
+def test_cli_refuses_to_play_a_spec_without_a_repeated_market_before_training(
+    spec_path: Path, tmp_path: Path, capsys
+) -> None:
+    from prefc.cli import main
+
+    code = main(["run", str(spec_path), "-o", str(tmp_path / "runs"), "--play"])
+    assert code == 1
+    assert "can be played repeatedly" in capsys.readouterr().err
+    code = main(["run", str(spec_path), "-o", str(tmp_path / "runs"), "--dataset", "nope"])
+    assert code == 1
+    assert "has no dataset `nope`" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()

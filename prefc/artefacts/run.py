@@ -9,7 +9,7 @@ from pydantic import Field
 from .base import Document, Part
 from .results import KappaEstimate
 
-__all__ = ["RunAgent", "RunRecord", "RunTransfer"]
+__all__ = ["RunAgent", "RunPairing", "RunPairingTest", "RunRecord", "RunTransfer"]
 
 
 class RunAgent(Part):
@@ -56,6 +56,52 @@ class RunTransfer(Part):
     """The run's agents on that rubric, base model first."""
 
 
+class RunPairing(Part):
+    """Two of the run's trained agents playing the repeated market against each other
+    (``prefc run --play``): one simulation directory."""
+
+    agents: list[str]
+    """The two agents' labels (the preferences they were trained on)."""
+    game: str
+    """The game played."""
+    simulation: str
+    """Its simulation directory (``simulation.json``, ``rounds.jsonl``, plots)."""
+    rounds: int
+    """Rounds played."""
+    last: int
+    """Rounds (the last ones) averaged."""
+    mean_price: float
+    """Both firms' mean price over the last rounds."""
+    prices: list[float | None]
+    """Each firm's mean price over the last rounds."""
+    profits: list[float | None]
+    """Each firm's mean profit over the last rounds."""
+    benchmarks: list[float | None]
+    """Each firm's benchmark: the symmetric price of the preference it was trained on."""
+    collusion_index: float | None
+    """The pair's collusion index (0 at the Nash profit, 1 at the joint-profit one)."""
+    parse_rates: list[float | None]
+    """Share of each firm's answers that parsed."""
+
+
+class RunPairingTest(Part):
+    """Whether two pairings' mean prices over the last rounds differ (Welch's t-test; consecutive
+    rounds are correlated, so the p-value is optimistic)."""
+
+    a: list[str]
+    """One pairing's agents."""
+    b: list[str]
+    """The other's."""
+    mean_a: float
+    """``a``'s mean price."""
+    mean_b: float
+    """``b``'s mean price."""
+    t: float
+    """Welch's t statistic."""
+    p: float
+    """Its two-sided p-value."""
+
+
 class RunRecord(Document):
     """``run.json``, written last: its presence marks a finished run."""
 
@@ -80,3 +126,8 @@ class RunRecord(Document):
     """The rubric evaluated on: its name and its header's ``selection``."""
     transfer: list[RunTransfer] = Field(default_factory=list)
     """The same agents on the rubrics of the ``--transfer`` specs (empty without the option)."""
+    pairings: list[RunPairing] = Field(default_factory=list)
+    """The trained agents in the repeated market, each against itself and each two against each other
+    (empty without ``--play``)."""
+    pairing_tests: list[RunPairingTest] = Field(default_factory=list)
+    """Welch's test between every two pairings."""

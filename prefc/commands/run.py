@@ -86,6 +86,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         "application the datasets never show (e.g. specs/av_dilemma.pref); repeatable",
     )
     p.add_argument(
+        "--dataset",
+        default=None,
+        metavar="NAME",
+        help="the dataset block to train on (default: the spec's first)",
+    )
+    p.add_argument(
+        "--play",
+        type=int,
+        nargs="?",
+        const=0,
+        default=None,
+        metavar="ROUNDS",
+        help="then play the trained models in the repeated market of the dataset's game, each against "
+        "itself and each two against each other, for ROUNDS rounds a pairing (default: the game's "
+        "`repeat N rounds`)",
+    )
+    p.add_argument(
         "--threads", type=int, default=None, help="CPU threads (default: the cores not busy when the run starts)"
     )
     p.add_argument(
@@ -114,6 +131,7 @@ def cmd_run(args) -> int:
     from prefc.pipeline import run_spec
     from prefc.runtime.evaluate import EvalError, RubricError
     from prefc.runtime.models import ModelError
+    from prefc.runtime.simulate.market import SimulationError
     from prefc.runtime.train import TrainError
 
     try:
@@ -135,10 +153,12 @@ def cmd_run(args) -> int:
                 retrain=args.retrain,
                 threads=args.threads,
                 transfer=args.transfer,
+                dataset=args.dataset,
+                play=args.play,
             )
         if args.json:
             print((result.directory / "run.json").read_text(encoding="utf-8"), end="")
-    except (CompileError, TrainError, ModelError, RubricError, EvalError, ValueError) as exc:
+    except (CompileError, TrainError, ModelError, RubricError, EvalError, SimulationError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
