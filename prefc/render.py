@@ -55,7 +55,8 @@ def render_solution(sol: Solution) -> Panel:
     parts: list = [head, eqs, Text(f"selected: {sol.selection}", style="dim")]
     parts += [Text(f"note: {n}", style="dim") for n in sol.notes]
     for d in sol.derivation:
-        lines = [f"{d.player} chooses {d.action}" + (f" given {d.given}" if d.given else "")]
+        given = ", ".join(f"{k} = {_value(v)}" for k, v in d.given.items()) if d.given else ""
+        lines = [f"{d.player} chooses {d.action}" + (f" given {given}" if given else "")]
         if d.options:
             lines += [f"  {o.value}: utility {o.exact or _value(o.utility)}" for o in d.options]
         if d.utility:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 from fractions import Fraction as F
 from pathlib import Path
@@ -449,3 +450,80 @@ def test_an_action_enumerates_its_own_options_where_a_dropped_one_lived():
         fresh = action(1)
         assert fresh.options({}) == [0, 1]
         del fresh
+
+
+CONTESTS = """
+game commons {
+    players herder[1..2] symmetric
+    param X = 12
+    each herder chooses goats in [0, X]
+    payoff herder[i] = herder[i].goats * (X - sum(herder.goats))
+}
+game tullock {
+    players bidder[1..2] symmetric
+    param V = 8
+    each bidder chooses effort in [0, V]
+    payoff bidder[i] = V * bidder[i].effort / (sum(bidder.effort) + 1) - bidder[i].effort
+}
+game team {
+    players worker[1..3] symmetric
+    param b = 2, w = 10
+    each worker chooses effort in [0, w]
+    payoff worker[i] = b * sum(worker.effort) / 3 - worker[i].effort ^ 2 / 2
+}
+game bertrand_lin {
+    players firm[1..2] symmetric
+    param a = 10, c = 1
+    each firm chooses price in [c, a]
+    payoff firm[i] = (firm[i].price - c) * (a - 3 * firm[i].price + sum(firm.price))
+}
+game stackelberg {
+    players leader, follower
+    param a = 10, c = 1
+    leader chooses q in [0, a]
+    then follower sees q and chooses r in [0, a]
+    payoff leader = leader.q * (a - leader.q - follower.r - c)
+    payoff follower = follower.r * (a - leader.q - follower.r - c)
+}
+"""
+
+
+@pytest.mark.parametrize(
+    "game,params,k,expected",
+    [
+        # commons: X / (3 + kappa)
+        ("commons", {"X": 12}, 0, 4.0),
+        ("commons", {"X": 18}, 0.5, 18 / 3.5),
+        # Tullock with a unit of noise: V (x + 1) = (2x + 1)^2; under moralis V (x + 1 + k) = (2x + 1)^2
+        ("tullock", {"V": 8}, 0, (4 + math.sqrt(128)) / 8),
+        ("tullock", {"V": 16}, 0.5, 2.5),
+        # team effort, three workers: b (1 + 2k) / 3
+        ("team", {"b": 2}, 0, 2 / 3),
+        ("team", {"b": 3}, 0.75, 3 * 2.5 / 3),
+        # linear Bertrand, demand a - 2p + p': (a + (2 - k) c) / (3 - k); the price's bounds [c, a]
+        # make both bound conditions of the interior regime the same condition a > c
+        ("bertrand_lin", {"a": 10, "c": 1}, 0, 4.0),
+        ("bertrand_lin", {"a": 12, "c": 2}, 0.5, 6.0),
+    ],
+)
+def test_symmetric_contests_and_commons_match_their_closed_forms(tmp_path: Path, game, params, k, expected):
+    path = write(tmp_path, CONTESTS)
+    pref, values = ("economicus", {}) if k == 0 else ("moralis", {"kappa": str(F(k))})
+    sol = solve(path, game, pref, params=params, **values)
+    (action,) = {a for acts in sol.answer.path.values() for a in acts}
+    assert all(acts[action] == pytest.approx(expected, rel=1e-9) for acts in sol.answer.path.values())
+
+
+def test_stackelberg_leader_and_follower_and_the_derivation_in_numbers_people_read(tmp_path: Path, capsys):
+    path = write(tmp_path, CONTESTS)
+    sol = solve(path, "stackelberg", params={"a": 12})
+    # the follower replies (a - c - q) / 2, so the leader sets (a - c) / 2 and the follower (a - c) / 4
+    assert sol.answer.path["leader"]["q"] == pytest.approx(5.5, rel=1e-9)
+    assert sol.answer.path["follower"]["r"] == pytest.approx(2.75, rel=1e-9)
+    code, out, _ = cli(["solve", path, "--game", "stackelberg", "--preference", "economicus"], capsys)
+    assert code == 0 and "follower chooses r given q = 4.5" in out
+    code, out, _ = cli(["explain", path, "--game", "stackelberg", "--preference", "economicus"], capsys)
+    assert code == 0 and "leader.q = 4.5, follower.r = 2.25" in out
+    # a numeric optimum found by search is shown as people read it, not with the search's noise
+    code, out, _ = cli(["explain", path, "--game", "stackelberg", "--preference", "moralis(kappa=0.5)"], capsys)
+    assert code == 0 and "leader.q = " in out and not re.search(r"\d\.\d{7,}", out)

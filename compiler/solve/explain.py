@@ -192,11 +192,19 @@ def _outcome(sol) -> str:
         return "no equilibrium found"
     parts: list[str] = []
     for player, acts in eq.path.items():
-        parts.extend(f"{player}.{a} = {v}" for a, v in acts.items())
+        parts.extend(f"{player}.{a} = {_shown(v)}" for a, v in acts.items())
     if len(set(tuple(a.items()) for a in eq.path.values())) == 1 and len(eq.path) > 2:
         first = next(iter(eq.path.values()))
-        parts = [f"everyone {a} = {v}" for a, v in first.items()]
+        parts = [f"everyone {a} = {_shown(v)}" for a, v in first.items()]
     return ", ".join(parts)
+
+
+def _shown(v: object) -> str:
+    """An action's value as the explanation prints it: a numeric optimum to six significant digits
+    (the solver's float noise, 5.999999975 for 6, is not part of the answer), a label as it is."""
+    from prefc.numbers import fmt_number
+
+    return fmt_number(v, style="general", digits=6) if isinstance(v, float) else str(v)
 
 
 def _by_sweep(
