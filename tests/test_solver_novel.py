@@ -527,3 +527,47 @@ def test_stackelberg_leader_and_follower_and_the_derivation_in_numbers_people_re
     # a numeric optimum found by search is shown as people read it, not with the search's noise
     code, out, _ = cli(["explain", path, "--game", "stackelberg", "--preference", "moralis(kappa=0.5)"], capsys)
     assert code == 0 and "leader.q = " in out and not re.search(r"\d\.\d{7,}", out)
+
+
+INEQUITY_GAMES = """
+game kinked {
+    players firm[1..2] symmetric
+    param a = 10, c = 1
+    each firm chooses price in [c, a]
+    payoff firm[i] = (firm[i].price - c) * max(a - 3 * firm[i].price + sum(firm.price), 0)
+}
+game club {
+    players member[1..3] symmetric
+    param m = 1.8, e = 10
+    each member chooses give in [0, e]
+    payoff member[i] = e - member[i].give + m / 3 * sum(member.give)
+}
+"""
+
+
+def test_inequity_aversion_gives_a_continuum_of_symmetric_equilibria_not_one_root(tmp_path: Path):
+    """Fehr-Schmidt utilities have a kink where payoffs are equal, so at the symmetric profile the
+    first-order condition has no root and every common action in an interval is an equilibrium.
+
+    Linear Bertrand (demand a - 2p + p', cost c = 1, a = 10), alpha = 0.8, beta = 0.3: raising
+    the price from p puts a firm behind (p > 13/4), so no one raises it while
+    (12 - 3p) - alpha (4p - 13) <= 0, i.e. p >= 22.4 / 6.2; no one lowers it while
+    (12 - 3p) - beta (13 - 4p) >= 0, i.e. p <= 4.5. Public goods (Fehr & Schmidt 1999, three
+    members): every common contribution is an equilibrium iff m/3 + beta >= 1."""
+    path = write(tmp_path, INEQUITY_GAMES)
+    fs = {"alpha": "4/5", "beta": "3/10"}
+    sol = solve(path, "kinked", "inequity", **fs)
+    prices = [e.path["firm[1]"]["price"] for e in sol.equilibria]
+    assert prices == pytest.approx([22.4 / 6.2, 4.5], abs=1e-6)
+    assert sol.answer.path["firm[1]"]["price"] == pytest.approx(4.5, abs=1e-6)  # payoff-dominant
+    assert "payoff-dominant" in sol.selection and any("continuum" in n for n in sol.notes)
+    club = solve(path, "club", "inequity", params={"m": "2.7"}, **fs)
+    gives = [e.path["member[1]"]["give"] for e in club.equilibria]
+    assert gives == pytest.approx([0, 10], abs=1e-9) and any("from 0 to 10" in n for n in club.notes)
+    below = solve(path, "club", "inequity", params={"m": "1.8"}, **fs)
+    assert [e.path["member[1]"]["give"] for e in below.equilibria] == [0]
+    assert below.selection == "unique pure equilibrium" and not any("continuum" in n for n in below.notes)
+    # a smooth game keeps its one root, and says nothing of continua
+    econ = solve(path, "kinked")
+    assert [e.path["firm[1]"]["price"] for e in econ.equilibria] == pytest.approx([4.0])
+    assert not any("continuum" in n for n in econ.notes)

@@ -128,8 +128,15 @@ def plan_dataset(
             else:
                 quota = sampling.quotas(per_pref, sizes)
         except EmitError as exc:
+            unanswered = [g for g in build.games if sizes[g] == 0 and skipped[(g, pref.label)]]
+            why = (
+                f" ({', '.join(unanswered)}: no parameter point has an answer to teach, such as a pure equilibrium; "
+                "`prefc solve` shows what the solver found)"
+                if unanswered
+                else ""
+            )
             raise EmitError(
-                f"dataset `{build.name}`, preference `{pref.label}`: {exc}; lower `samples` "
+                f"dataset `{build.name}`, preference `{pref.label}`: {exc}{why}; lower `samples` "
                 "or add parameter values, games or paraphrases",
                 span=exc.span or build.ast.settings_spans.get("samples", build.ast.name.span),
             ) from exc

@@ -132,6 +132,7 @@ class SymmetricContinuous(Concept):
         regime_text = check_text = None
         exact = False
         actions: list = []
+        notes: list[str] = []
         if sol is not None:
             idx = sol.regime_index({s: float(v) for s, v in subs.items()})
             if idx >= 0:
@@ -159,6 +160,15 @@ class SymmetricContinuous(Concept):
             except (continuous.NoConvergence, ValueError) as exc:
                 raise SolveError(f"game `{g.name}`: {exc}", game=g) from exc
             actions = [sp.Float(e.action) for e in found]
+            notes = sorted(
+                {
+                    f"every common {action.name} from {e.interval[0]:.6g} to {e.interval[1]:.6g} is a symmetric "
+                    "equilibrium (a continuum: the utility has a kink where everyone plays alike); the list "
+                    "holds its two ends and its payoff-dominant point"
+                    for e in found
+                    if e.interval is not None
+                }
+            )
         equilibria = []
         for v in actions:
             fv = Fraction(int(v.p), int(v.q)) if isinstance(v, sp.Rational) else float(v)
@@ -193,7 +203,7 @@ class SymmetricContinuous(Concept):
                     chosen=action_value(v),
                 )
             )
-        return Found(equilibria, derivation, selected, rule, exact)
+        return Found(equilibria, derivation, selected, rule, exact, notes=notes)
 
     @classmethod
     def closed_form(cls, game: GameIR, lowerer, *, free, consts, ranges, sign_of) -> ClosedForm | None:

@@ -87,6 +87,112 @@ def _deviation_gain(
     return base, best, where
 
 
+EDGE_TOL = 1e-15
+"""The relative tolerance that locates the ends of a continuum of symmetric equilibria."""
+
+CONTINUUM_PROBES = 65
+"""Common actions, evenly spaced over the bounds, at which :func:`solve_symmetric_numeric` checks
+for symmetric equilibria that are not roots of the first-order condition (a continuum)."""
+
+
+def _with_continua(
+    found: list[NumericEquilibrium],
+    full: Callable[..., Any],
+    vals: tuple[float, ...],
+    a: float,
+    b: float,
+    n_others: int,
+    grid_points: int,
+    tol: float,
+) -> list[NumericEquilibrium]:
+    """``found`` with the symmetric equilibria root finding cannot see: where the utility has a kink
+    at the common action (inequity aversion at equal payoffs), the first-order condition has no
+    root, and every common action in an interval can be an equilibrium.
+
+    Each of :data:`CONTINUUM_PROBES` common actions over ``[a, b]`` is checked against deviations
+    like every candidate (a grid first, then the refined check). A run of probes that pass (other
+    than a strict equilibrium already found, alone) is widened by bisection, on each side,
+    to the last action that passes (at :data:`EDGE_TOL`) before the next probe that fails. An interval wider than a
+    ten-thousandth of the range is a continuum: its two ends and its payoff-dominant point (the
+    highest utility of everyone playing it, among the passing probes and the ends) replace the
+    equilibria found inside it, each marked with the interval; a narrower one is one more
+    equilibrium.
+    """
+    span = b - a
+
+    def utility_at(x: float) -> tuple[float, float, float]:
+        fixed = [x] * n_others
+        return _deviation_gain(lambda z: full(z, *fixed, *vals), a, b, x, grid_points)
+
+    def holds(x: float, tol: float = tol) -> bool:
+        fixed = [x] * n_others
+        with np.errstate(all="ignore"):
+            base = float(full(np.asarray(x), *fixed, *vals))
+            grid = np.linspace(a, b, max(grid_points, 2))
+            dev = np.broadcast_to(np.asarray(full(grid, *fixed, *vals), dtype=float), grid.shape)
+        if not math.isfinite(base) or not _gain_ok(base, float(np.nanmax(np.append(dev, base))), tol):
+            return False
+        base, best, _ = utility_at(x)
+        return _gain_ok(base, best, tol)
+
+    def edge(inside: float, outside: float) -> float:
+        # a stricter tolerance than the check's: just outside a continuum the gain of deviating
+        # grows with the square of the distance, so the check's tolerance would reach past the end
+        for _ in range(32):
+            mid = (inside + outside) / 2
+            if mid in (inside, outside):
+                break
+            if holds(mid, tol=EDGE_TOL):
+                inside = mid
+            else:
+                outside = mid
+        return inside
+
+    probes = [float(x) for x in np.linspace(a, b, CONTINUUM_PROBES)]
+    passing = [holds(x) for x in probes]
+    width = 1e-4 * span
+
+    def near_found(x: float) -> bool:
+        return any(abs(x - e.action) <= 1e-3 * span for e in found)
+
+    intervals: list[tuple[float, float]] = []
+    i = 0
+    while i < len(probes):
+        if not passing[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(probes) and passing[j + 1]:
+            j += 1
+        x = probes[i]
+        lonely = i == j and near_found(x)
+        if lonely and not any(holds(z) for z in (x - 2 * width, x + 2 * width) if a <= z <= b):
+            i = j + 1  # an equilibrium already found, strict: nothing around it
+            continue
+        lo = probes[i] if i == 0 else edge(probes[i], probes[i - 1])
+        hi = probes[j] if j == len(probes) - 1 else edge(probes[j], probes[j + 1])
+        if not (hi - lo <= width and near_found(lo)):
+            intervals.append((lo, hi))
+        i = j + 1
+    if not intervals:
+        return found
+    out = [e for e in found if not any(lo - 1e-9 * span <= e.action <= hi + 1e-9 * span for lo, hi in intervals)]
+    for lo, hi in intervals:
+        if hi - lo <= 1e-4 * span:
+            base, best, _ = utility_at(lo)
+            out.append(NumericEquilibrium(lo, base, "interior", max(best - base, 0.0)))
+            continue
+        inner = [x for x, ok in zip(probes, passing, strict=True) if ok and lo <= x <= hi]
+        with np.errstate(all="ignore"):
+            common = {x: float(full(np.asarray(x), *([x] * n_others), *vals)) for x in [lo, hi, *inner]}
+        top = max(common, key=lambda x: (common[x], -x))
+        for x in sorted({lo, hi, top}):
+            base, best, _ = utility_at(x)
+            kind = "lower-bound" if x == a else "upper-bound" if x == b else "interior"
+            out.append(NumericEquilibrium(x, base, kind, max(best - base, 0.0), interval=(lo, hi)))
+    return sorted(out, key=lambda e: e.action)
+
+
 def _gain_ok(base: float, best: float, tol: float) -> bool:
     if not math.isfinite(base):
         return False
@@ -349,6 +455,8 @@ def solve_symmetric_numeric(
             found.append(NumericEquilibrium(x, base, kind, max(gain, 0.0)))
         elif gain < worst[0]:
             worst = (gain, x, where)
+    if found and b > a:
+        found = _with_continua(found, full, vals, a, b, len(others), grid_points, tol)
     if not found:
         raise NoConvergence(
             f"no symmetric equilibrium verified on [{a:g}, {b:g}]: {len(set(candidates))} "

@@ -141,6 +141,10 @@ class NumericEquilibrium:
     utility: float
     kind: str
     gain: float
+    interval: tuple[float, float] | None = None
+    """Where every common action is a symmetric equilibrium too, the interval this one belongs to
+    (a continuum, as non-smooth utilities such as inequity aversion give): the list holds its ends
+    and its payoff-dominant point, not every point of it."""
 
 
 @dataclass(frozen=True)
