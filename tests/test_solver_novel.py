@@ -571,3 +571,18 @@ def test_inequity_aversion_gives_a_continuum_of_symmetric_equilibria_not_one_roo
     econ = solve(path, "kinked")
     assert [e.path["firm[1]"]["price"] for e in econ.equilibria] == pytest.approx([4.0])
     assert not any("continuum" in n for n in econ.notes)
+
+
+@pytest.mark.parametrize("beta,flat", [("1/2", True), ("3/10", False), ("3/5", False)])
+def test_a_flat_top_is_not_called_a_unique_optimum(tmp_path: Path, beta, flat):
+    """Fehr-Schmidt dictator (E = 10): below the equal split each unit given costs 1 - 2 beta, so at
+    beta = 1/2 every gift from 0 to E/2 is optimal (the lowest is the answer, and the solution says
+    so); below 1/2 the dictator gives nothing, above it half."""
+    sol = solve(SPECS / "paper.pref", "dictator", "inequity", alpha="4/5", beta=beta)
+    give = sol.answer.path["dictator"]["give"]
+    assert give == (0 if F(beta) <= F(1, 2) else 5)
+    if flat:
+        assert sol.selection == "the lowest of several optima"
+        assert any("every value from 0 to 5 is as good as 0" in n for n in sol.notes)
+    else:
+        assert sol.selection == "unique optimum" and not sol.notes

@@ -9,7 +9,7 @@ import sympy as sp
 
 from prefc.compiler.solve import continuous
 
-__all__ = ["argmax", "argmax_exact", "snap"]
+__all__ = ["argmax", "argmax_exact", "optimal_set", "snap"]
 
 
 def snap(f, x: float, lo: float, hi: float) -> sp.Expr:
@@ -151,3 +151,71 @@ def _pieces(val: sp.Expr, z: sp.Symbol) -> list[tuple[sp.Expr, sp.Basic]] | None
     if any(e.has(sp.Piecewise, sp.Max, sp.Min, sp.Abs) for e, _ in out):
         return None
     return out
+
+
+OPTIMUM_PROBES = 129
+"""Values of the action, evenly spaced over its bounds, at which :func:`optimal_set` looks for
+other maximisers."""
+
+
+def optimal_set(val: sp.Expr, z: sp.Symbol, lo: sp.Expr, hi: sp.Expr, best: sp.Expr) -> list[tuple[float, float]]:
+    """Where ``val`` is as high as at ``best`` on ``[lo, hi]``, when that is more than ``best``
+    itself: the intervals (or single points) of maximisers, ``[(l, h), ...]``; empty when ``best``
+    is the only one.
+
+    :func:`argmax` picks the lowest maximiser; a utility that is flat at its top (inequity aversion
+    at its knife edge, a linear utility with a zero slope) has a whole interval of them, which an
+    answer should not call unique. Each of :data:`OPTIMUM_PROBES` values that is within a relative
+    1e-12 of the best utility counts, and the ends of a run of such values are located by
+    bisection against the neighbouring values that fall short.
+
+    Args:
+        val: The utility (numbers only besides ``z``).
+        z: The action's symbol.
+        lo: The lower bound (a number).
+        hi: The upper bound (a number).
+        best: The maximiser :func:`argmax` found.
+    """
+    import numpy as np
+
+    a, b = float(lo), float(hi)
+    if not b > a:
+        return []
+    fn = sp.lambdify(z, val, modules=["numpy"])
+    with np.errstate(all="ignore"):
+        top = float(fn(float(best)))
+    if not math.isfinite(top):
+        return []
+    slack = 1e-12 * max(1.0, abs(top))
+
+    def ties(x: float) -> bool:
+        with np.errstate(all="ignore"):
+            v = float(fn(x))
+        return math.isfinite(v) and v >= top - slack
+
+    def edge(inside: float, outside: float) -> float:
+        for _ in range(48):
+            mid = (inside + outside) / 2
+            if mid in (inside, outside):
+                break
+            inside, outside = (mid, outside) if ties(mid) else (inside, mid)
+        return inside
+
+    probes = [float(x) for x in np.linspace(a, b, OPTIMUM_PROBES)]
+    hits = [ties(x) for x in probes]
+    span, at = b - a, float(best)
+    runs: list[tuple[float, float]] = []
+    i = 0
+    while i < len(probes):
+        if not hits[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(probes) and hits[j + 1]:
+            j += 1
+        left = probes[i] if i == 0 else edge(probes[i], probes[i - 1])
+        right = probes[j] if j == len(probes) - 1 else edge(probes[j], probes[j + 1])
+        runs.append((left, right))
+        i = j + 1
+    others = [r for r in runs if not (r[0] - 1e-3 * span <= at <= r[1] + 1e-3 * span and r[1] - r[0] <= 1e-3 * span)]
+    return runs if others else []

@@ -392,18 +392,44 @@ class Backward(Concept):
         solver = self._Solver(self, point)
         path: dict[str, Any] = {}
         derivation: list[Decision] = []
+        notes: list[str] = []
         for k, act in enumerate(self.stages):
             choice, opts, utils = solver.decide(k, dict(path))
             if derive:
                 derivation.append(self._decision(k, path, choice, opts, utils, solver))
+            if not act.finite and k == len(self.stages) - 1:
+                notes += self._flat_top(k, path, choice, solver)
             path[act.key] = choice
         utilities = {r: self._reported(r, path, env) for r in self.game.roles}
         strategy = self._strategy(solver) if derive else {}
         eq = Equilibrium(path=self._shown_path(path), strategy=strategy or None, utilities=utilities)
         ties = any(d.ties for d in derivation)
-        rule = "lowest option among exact ties" if ties else "unique optimum"
+        rule = (
+            "the lowest of several optima" if notes else "lowest option among exact ties" if ties else "unique optimum"
+        )
         exact = all(a.finite for a in self.stages)
-        return Found([eq], derivation, 0, rule, exact, witness=solver)
+        return Found([eq], derivation, 0, rule, exact, notes=notes, witness=solver)
+
+    def _flat_top(self, k: int, history: dict[str, Any], choice: sp.Expr, solver) -> list[str]:
+        """A note when the last mover's utility is as high elsewhere as at its choice (a flat top,
+        as inequity aversion has at its knife edge): every maximiser, so no answer calls it unique."""
+        act = self.stages[k]
+        val = self._value_expr(k, history, solver)
+        if val is None:
+            return []
+        lo, hi = self._bounds(act, solver.subs, history)
+        try:
+            runs = univariate.optimal_set(val, act.symbol, lo, hi, choice)
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+            return []
+        if not runs:
+            return []
+        where = ", ".join(
+            f"{a:.6g}" if b - a <= 1e-9 * max(1.0, abs(a)) else f"every value from {a:.6g} to {b:.6g}" for a, b in runs
+        )
+        return [
+            f"`{act.owner}`'s {act.name}: {where} is as good as {shown(act, _num(choice))}; the lowest is the answer"
+        ]
 
     def _shown_path(self, path: dict[str, Any]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
