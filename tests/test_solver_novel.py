@@ -586,3 +586,31 @@ def test_a_flat_top_is_not_called_a_unique_optimum(tmp_path: Path, beta, flat):
         assert any("every value from 0 to 5 is as good as 0" in n for n in sol.notes)
     else:
         assert sol.selection == "unique optimum" and not sol.notes
+
+
+def test_a_dataset_of_a_game_without_any_answer_says_why_it_has_no_rows(tmp_path: Path, capsys):
+    """Rock-paper-scissors has only a mixed equilibrium: no point of it can be taught, and the
+    compile error names the game and the reason rather than a bare count of zero rows."""
+    path = write(
+        tmp_path,
+        """
+game rps {
+    players p1, p2 symmetric
+    each player chooses hand in {rock, paper, scissors}
+    payoff p1 = table(p1.hand, p2.hand) {
+        rock, rock: 0; rock, paper: -1; rock, scissors: 1
+        paper, rock: 1; paper, paper: 0; paper, scissors: -1
+        scissors, rock: -1; scissors, paper: 1; scissors, scissors: 0
+    }
+}
+dataset d for economicus {
+    games rps
+    samples 2 per game   seed 1
+    split train 1
+}
+""",
+    )
+    code, _, err = cli(["compile", path, "-o", tmp_path / "out", "--quiet"], capsys)
+    assert code == 1
+    assert "rps: no parameter point has an answer to teach" in err and "Traceback" not in err
+    assert not (tmp_path / "out" / "novel" / "d").exists()
