@@ -614,3 +614,25 @@ dataset d for economicus {
     assert code == 1
     assert "rps: no parameter point has an answer to teach" in err and "Traceback" not in err
     assert not (tmp_path / "out" / "novel" / "d").exists()
+
+
+def test_a_later_move_whose_range_empties_is_a_located_error_in_plain_numbers(tmp_path: Path, capsys):
+    path = write(
+        tmp_path,
+        """
+game seq {
+    players first, second
+    param E = 10
+    first chooses x in [0, E]
+    then second sees x and chooses y in [x, E - x]
+    payoff first = x + y
+    payoff second = E - y
+}
+""",
+    )
+    code, _, err = cli(["solve", path, "--game", "seq", "--preference", "economicus"], capsys)
+    assert code == 1 and "Traceback" not in err
+    assert re.search(
+        r"the bounds of `second\.y` are \[\d+(\.\d+)?, \d+(\.\d+)?\] after \(x = [\d.]+\), an empty range", err
+    )
+    assert "novel.pref:" in err  # located

@@ -287,8 +287,14 @@ class Backward(Concept):
         lo = act.lo.xreplace(subs).xreplace(hist)  # type: ignore[union-attr]
         hi = act.hi.xreplace(subs).xreplace(hist)  # type: ignore[union-attr]
         if not (lo.is_number and hi.is_number) or lo > hi:
+            from prefc.numbers import fmt_number
+
+            numbers = lo.is_number and hi.is_number
+            ends = ", ".join(fmt_number(float(v), style="general", digits=6) if numbers else str(v) for v in (lo, hi))
+            why = ", an empty range: write bounds that hold after every earlier move" if numbers else ""
             raise SolveError(
-                f"game `{self.game.name}`: the bounds of `{act.key}` are [{lo}, {hi}] after {self._path_text(history)}",
+                f"game `{self.game.name}`: the bounds of `{act.key}` are [{ends}] "
+                f"after {self._path_text(history)}{why}",
                 game=self.game,
             )
         return lo, hi
