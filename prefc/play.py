@@ -11,7 +11,6 @@ so a round's two prompts run as one batch.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,11 +138,8 @@ def play_trained(
         f"   playing `{plan.game}` for {plan.rounds} rounds a pairing ({plan.history} rounds of history a "
         f"prompt; prices averaged over the last {plan.last})"
     )
-    clock: dict[str, float] = {}
 
     def started(pair: tuple[str, str]) -> None:
-        _close(clock, seconds)
-        clock[f"play {pair[0]} vs {pair[1]}"] = time.perf_counter()
         console.print(f"   {pair[0]} vs {pair[1]}")
 
     played = play_pairings(
@@ -159,9 +155,9 @@ def play_trained(
         progress=True,
         on_pairing=started,
     )
-    _close(clock, seconds)
     result = PlayResult(directories=[p.directory for p in played])
     for p in played:
+        seconds[f"play {p.agents[0]} vs {p.agents[1]}"] = round(p.seconds, 2)
         s = p.summary
         result.pairings.append(
             RunPairing(
@@ -248,10 +244,3 @@ def _benchmark(market: Any, point: PreferencePoint) -> float | None:
         return float(market.symmetric_price(point))
     except SimulationError:  # the market's own error: no verified symmetric equilibrium
         return None
-
-
-def _close(clock: dict[str, float], seconds: dict[str, float]) -> None:
-    """Record the time of the pairing in progress, if any."""
-    for key, began in clock.items():
-        seconds[key] = round(time.perf_counter() - began, 2)
-    clock.clear()

@@ -8,6 +8,7 @@ import math
 import sympy as sp
 
 from prefc.compiler.solve import continuous
+from prefc.compiler.solve.continuous.numeric import passing_intervals
 
 __all__ = ["argmax", "argmax_exact", "optimal_set", "snap"]
 
@@ -193,29 +194,7 @@ def optimal_set(val: sp.Expr, z: sp.Symbol, lo: sp.Expr, hi: sp.Expr, best: sp.E
             v = float(fn(x))
         return math.isfinite(v) and v >= top - slack
 
-    def edge(inside: float, outside: float) -> float:
-        for _ in range(48):
-            mid = (inside + outside) / 2
-            if mid in (inside, outside):
-                break
-            inside, outside = (mid, outside) if ties(mid) else (inside, mid)
-        return inside
-
-    probes = [float(x) for x in np.linspace(a, b, OPTIMUM_PROBES)]
-    hits = [ties(x) for x in probes]
     span, at = b - a, float(best)
-    runs: list[tuple[float, float]] = []
-    i = 0
-    while i < len(probes):
-        if not hits[i]:
-            i += 1
-            continue
-        j = i
-        while j + 1 < len(probes) and hits[j + 1]:
-            j += 1
-        left = probes[i] if i == 0 else edge(probes[i], probes[i - 1])
-        right = probes[j] if j == len(probes) - 1 else edge(probes[j], probes[j + 1])
-        runs.append((left, right))
-        i = j + 1
+    runs = passing_intervals([float(x) for x in np.linspace(a, b, OPTIMUM_PROBES)], ties)
     others = [r for r in runs if not (r[0] - 1e-3 * span <= at <= r[1] + 1e-3 * span and r[1] - r[0] <= 1e-3 * span)]
     return runs if others else []

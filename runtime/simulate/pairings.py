@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import statistics
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,12 +81,14 @@ class PairingResult:
         directory: Its simulation directory (``rounds.jsonl``, ``simulation.json``, plots).
         summary: Its :class:`prefc.artefacts.SimulationSummary`.
         prices: Both firms' mean price in each of the last rounds (:func:`pair_prices`).
+        seconds: Wall time of its play.
     """
 
     agents: tuple[str, str]
     directory: Path
     summary: SimulationSummary
     prices: list[float]
+    seconds: float
 
     @property
     def mean_price(self) -> float:
@@ -157,6 +160,7 @@ def play_pairings(
         if on_pairing is not None:
             on_pairing((a, b))
         directory = out / f"{label_slug(a)}-{label_slug(b)}"
+        clock = time.perf_counter()
         played = simulate(
             spec,
             [agents[a], agents[b]],
@@ -171,7 +175,8 @@ def play_pairings(
             table=False,
         )
         summary = played.summary
-        results.append(PairingResult((a, b), directory, summary, pair_prices(played.rounds, summary.last)))
+        prices = pair_prices(played.rounds, summary.last)
+        results.append(PairingResult((a, b), directory, summary, prices, time.perf_counter() - clock))
     return results
 
 

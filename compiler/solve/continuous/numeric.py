@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_TOL",
     "DEFAULT_VERIFY_GRID",
     "best_response",
+    "passing_intervals",
     "solve_symmetric_numeric",
     "verify_argmax",
     "verify_symmetric",
@@ -95,6 +96,54 @@ CONTINUUM_PROBES = 65
 for symmetric equilibria that are not roots of the first-order condition (a continuum)."""
 
 
+def passing_intervals(
+    probes: Sequence[float],
+    passes: Callable[[float], bool],
+    *,
+    edge_passes: Callable[[float], bool] | None = None,
+    keep: Callable[[int, int], bool] = lambda i, j: True,
+    steps: int = 48,
+) -> list[tuple[float, float]]:
+    """The intervals where ``passes`` holds, from a sorted grid of ``probes``: each run of
+    consecutive passing probes, its ends moved by bisection (``steps`` halvings, with
+    ``edge_passes``, default ``passes``) to the last value that passes before the neighbouring
+    probe that fails. A run ``keep(i, j)`` refuses (probe indices) is skipped before any bisection.
+
+    Args:
+        probes: The grid, ascending.
+        passes: The test.
+        edge_passes: The test the ends are located with (a stricter one, say).
+        keep: Whether to widen the run of probes ``i`` to ``j``.
+        steps: Bisection steps per end.
+    """
+    at_edge = edge_passes or passes
+
+    def edge(inside: float, outside: float) -> float:
+        for _ in range(steps):
+            mid = (inside + outside) / 2
+            if mid in (inside, outside):
+                break
+            inside, outside = (mid, outside) if at_edge(mid) else (inside, mid)
+        return inside
+
+    hits = [passes(x) for x in probes]
+    runs: list[tuple[float, float]] = []
+    i = 0
+    while i < len(probes):
+        if not hits[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(probes) and hits[j + 1]:
+            j += 1
+        if keep(i, j):
+            lo = probes[i] if i == 0 else edge(probes[i], probes[i - 1])
+            hi = probes[j] if j == len(probes) - 1 else edge(probes[j], probes[j + 1])
+            runs.append((lo, hi))
+        i = j + 1
+    return runs
+
+
 def _with_continua(
     found: list[NumericEquilibrium],
     full: Callable[..., Any],
@@ -135,54 +184,30 @@ def _with_continua(
         base, best, _ = utility_at(x)
         return _gain_ok(base, best, tol)
 
-    def edge(inside: float, outside: float) -> float:
-        # a stricter tolerance than the check's: just outside a continuum the gain of deviating
-        # grows with the square of the distance, so the check's tolerance would reach past the end
-        for _ in range(32):
-            mid = (inside + outside) / 2
-            if mid in (inside, outside):
-                break
-            if holds(mid, tol=EDGE_TOL):
-                inside = mid
-            else:
-                outside = mid
-        return inside
-
     probes = [float(x) for x in np.linspace(a, b, CONTINUUM_PROBES)]
-    passing = [holds(x) for x in probes]
     width = 1e-4 * span
 
     def near_found(x: float) -> bool:
         return any(abs(x - e.action) <= 1e-3 * span for e in found)
 
-    intervals: list[tuple[float, float]] = []
-    i = 0
-    while i < len(probes):
-        if not passing[i]:
-            i += 1
-            continue
-        j = i
-        while j + 1 < len(probes) and passing[j + 1]:
-            j += 1
+    def keep(i: int, j: int) -> bool:
+        # a strict equilibrium already found, alone on its probe: nothing around it to widen
         x = probes[i]
-        lonely = i == j and near_found(x)
-        if lonely and not any(holds(z) for z in (x - 2 * width, x + 2 * width) if a <= z <= b):
-            i = j + 1  # an equilibrium already found, strict: nothing around it
-            continue
-        lo = probes[i] if i == 0 else edge(probes[i], probes[i - 1])
-        hi = probes[j] if j == len(probes) - 1 else edge(probes[j], probes[j + 1])
-        if not (hi - lo <= width and near_found(lo)):
-            intervals.append((lo, hi))
-        i = j + 1
+        return not (i == j and near_found(x)) or any(holds(z) for z in (x - 2 * width, x + 2 * width) if a <= z <= b)
+
+    # the ends are located at a stricter tolerance than the check's: just outside a continuum the
+    # gain of deviating grows with the square of the distance, so the check's would reach past the end
+    runs = passing_intervals(probes, holds, edge_passes=lambda x: holds(x, tol=EDGE_TOL), keep=keep, steps=32)
+    intervals = [(lo, hi) for lo, hi in runs if not (hi - lo <= width and near_found(lo))]
     if not intervals:
         return found
     out = [e for e in found if not any(lo - 1e-9 * span <= e.action <= hi + 1e-9 * span for lo, hi in intervals)]
     for lo, hi in intervals:
-        if hi - lo <= 1e-4 * span:
+        if hi - lo <= width:
             base, best, _ = utility_at(lo)
             out.append(NumericEquilibrium(lo, base, "interior", max(best - base, 0.0)))
             continue
-        inner = [x for x, ok in zip(probes, passing, strict=True) if ok and lo <= x <= hi]
+        inner = [x for x in probes if lo <= x <= hi]
         with np.errstate(all="ignore"):
             common = {x: float(full(np.asarray(x), *([x] * n_others), *vals)) for x in [lo, hi, *inner]}
         top = max(common, key=lambda x: (common[x], -x))
