@@ -8,27 +8,15 @@ import shutil
 from pathlib import Path
 
 import pytest
+from doc_blocks import DIAGNOSTICS, diagnostic_sections, fenced
 
 from prefc.compiler.check import check_file
 from prefc.compiler.diagnostics import CODES, CompileError
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGE = ROOT / "docs" / "language.md"
-DIAGNOSTICS = ROOT / "docs" / "diagnostics.md"
 LIBRARY = ROOT / "specs" / "preferences.pref"
 GOLDEN = Path(__file__).resolve().parent / "golden"
-
-FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
-
-
-def fenced(path: Path, lang: str) -> list[str]:
-    """The bodies of the fenced blocks of one language in a markdown file.
-
-    Args:
-        path: The markdown file.
-        lang: The fence's language tag (``pref``, ``text``, ...).
-    """
-    return [body for tag, body in FENCE.findall(path.read_text(encoding="utf-8")) if tag == lang]
 
 
 def complete_examples() -> list[str]:
@@ -106,13 +94,6 @@ def test_language_examples_cover_the_grammar() -> None:
         "history ",
     ]:
         assert needle in text, needle
-
-
-def diagnostic_sections() -> dict[str, str]:
-    """Code -> the text of its `### CODE` section in docs/diagnostics.md."""
-    text = DIAGNOSTICS.read_text(encoding="utf-8")
-    parts = re.split(r"^### ([EW]\d{4})\b.*$", text, flags=re.M)
-    return {parts[i]: parts[i + 1] for i in range(1, len(parts), 2)}
 
 
 def test_every_code_has_a_section_and_every_section_a_code() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_score import GRID, KAPPA_OF, LABELS, build_items, header
+from score_rubrics import GRID, KAPPA_OF, LABELS, build_items, write_rubric
 
 from prefc.runtime import evaluate as E
 from prefc.runtime.agents import LogitAgent, ScriptedAgent, TheoryAgent
@@ -19,16 +19,6 @@ from prefc.runtime.rubric import stratified
 from prefc.runtime.score import Summary
 
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-def write_rubric(
-    tmp: Path, items: list[dict[str, Any]], *, name: str = "eval", head: dict[str, Any] | None = None
-) -> Path:
-    """Write ``<name>.jsonl`` and its ``<name>.json`` header as the compiler does."""
-    path = tmp / f"{name}.jsonl"
-    path.write_text("".join(json.dumps(it) + "\n" for it in items), encoding="utf-8")
-    (tmp / f"{name}.json").write_text(json.dumps(head or header(items)), encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")

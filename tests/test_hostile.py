@@ -578,10 +578,7 @@ def test_a_closed_pipe_ends_quietly(argv):
 
 def test_documented_examples_of_generated_codes_are_real(tmp_path, capsys, monkeypatch):
     """E0105, E0501 and E0601 need a file name, a compile or a solve; docs/diagnostics.md shows their real output."""
-    try:
-        from test_docs import DIAGNOSTICS, diagnostic_sections, fenced
-    except ImportError:  # tests/ imported as a package
-        from tests.test_docs import DIAGNOSTICS, diagnostic_sections, fenced
+    from doc_blocks import DIAGNOSTICS, diagnostic_sections, fenced
 
     monkeypatch.chdir(tmp_path)
     sections = diagnostic_sections()

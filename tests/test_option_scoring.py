@@ -133,8 +133,7 @@ def test_numeric_items_are_scored_over_the_option_grid(tiny_model_dir: Path, tmp
     import json
     import math
 
-    from test_evaluate import write_rubric
-    from test_score import build_items
+    from score_rubrics import build_items, write_rubric
 
     from prefc.runtime.answers import parse_answer
     from prefc.runtime.evaluate import evaluate

@@ -98,10 +98,8 @@ def test_cli_reports_a_bad_config_without_traceback(tmp_path: Path, capsys):
 @pytest.fixture()
 def dataset_dir(tmp_path: Path) -> Path:
     pytest.importorskip("trl")
-    try:
-        from test_models_train import make_dataset
-    except ImportError:
-        from tests.test_models_train import make_dataset
+    from train_data import make_dataset
+
     return make_dataset(tmp_path / "sft", n_train=8, n_val=2)
 
 

@@ -10,7 +10,8 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("trl")
 
-from test_models_train import _cfg, make_dataset  # noqa: E402
+from train_data import cfg as _cfg  # noqa: E402
+from train_data import make_dataset  # noqa: E402
 
 from prefc.runtime.answers import parse_answer  # noqa: E402
 from prefc.runtime.train import TrainError, prepare  # noqa: E402
