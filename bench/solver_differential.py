@@ -26,11 +26,12 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+TESTS = Path(__file__).resolve().parent.parent / "tests"
+sys.path[:0] = [str(TESTS), str(TESTS / "compiler" / "solve")]
 
 import numpy as np  # noqa: E402
 import randgames  # noqa: E402
-import test_solver_differential as T  # noqa: E402
+import test_differential as T  # noqa: E402
 
 
 def _bimatrix(rng, where, shared):

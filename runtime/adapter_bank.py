@@ -5,7 +5,7 @@ Two fine-tuned agents of a repeated game (``prefc simulate``) are two views of o
 :class:`AdapterBank`: every round, both prompts run as one batch of two through the shared base
 weights, each row with its own adapter, continuing the key/value cache of the prompt prefix every
 round shares (computed once per adapter line-up). Greedy answers are those each adapter gives
-alone (tests/test_adapter_bank.py checks this on a tiny model).
+alone (tests/runtime/test_adapter_bank.py checks this on a tiny model).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ outcome is one of:
 - ``traceback``: a Python traceback on the output, or an exception out of ``main``;
 - ``hang``: the run took longer than the time limit.
 
-``tests/test_robustness.py`` runs a few hundred mutants; ``bench/fuzz.py`` runs thousands and
+``tests/compiler/test_robustness.py`` runs a few hundred mutants; ``bench/fuzz.py`` runs thousands and
 prints the counts per stage.
 """
 

@@ -1,7 +1,7 @@
 """The models' fields as Markdown, from their JSON Schemas: the generated part of ``docs/artefacts.md``.
 
 ``python -m prefc.artefacts.schema_docs docs/artefacts.md`` rewrites the part between the
-markers; ``tests/test_artefacts.py`` fails when the file and the models disagree.
+markers; ``tests/package/artefacts/test_artefacts.py`` fails when the file and the models disagree.
 """
 
 from __future__ import annotations
